@@ -1,0 +1,38 @@
+// minimax01 init: seeded synthetic checkpoint for a preset.
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "reference/synthetic.h"
+
+namespace mm::cli {
+
+int cmd_init(const std::vector<std::string>& argv) {
+  Args a("init", argv, {"preset", "out", "seed", "dtype", "spelling", "max-shard-mb"});
+  const std::string name = a.required("preset");
+  ModelConfig cfg = preset_config(name);
+  if (name == "minimax-text-01")
+    throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset minimax-text-01'");
+  ref::SyntheticOptions opt;
+  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  const std::string dt = a.str("dtype", "bf16");
+  if (dt == "bf16") opt.dtype = DType::BF16;
+  else if (dt == "f32") opt.dtype = DType::F32;
+  else if (dt == "f16") opt.dtype = DType::F16;
+  else throw Error("init: --dtype must be bf16, f16 or f32, got '" + dt + "'");
+  const std::string sp = a.str("spelling", "official");
+  if (sp == "official") opt.spelling = ConfigSpelling::Official;
+  else if (sp == "hf") opt.spelling = ConfigSpelling::HF;
+  else throw Error("init: --spelling must be official or hf, got '" + sp + "'");
+  const int64_t mb = a.integer("max-shard-mb", 2048);
+  if (mb <= 0) throw Error("init: --max-shard-mb must be positive");
+  opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
+  const std::string out = a.required("out");
+  ref::write_synthetic_checkpoint(out, cfg, opt);
+  std::printf("wrote %s checkpoint for preset '%s' (seed %llu, %s, %lld parameters) to %s\n",
+              sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),
+              static_cast<long long>(count_params(cfg).total), out.c_str());
+  return 0;
+}
+
+}  // namespace mm::cli

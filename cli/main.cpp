@@ -1,0 +1,51 @@
+// minimax01: command-line entry point. Each subcommand lives in its own cmd_*.cpp.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+
+const char* kUsage = R"(minimax01 - reference, kernels and verification harness for MiniMax-01
+
+usage: minimax01 <command> [options]
+
+commands:
+  init      write a seeded synthetic checkpoint (config.json + safetensors) for a preset
+  info      print the layer pattern, parameter counts and memory plan of a model or preset
+  forward   run a prompt (prefill) and decode tokens, dump logits and hidden states to safetensors
+  generate  generate tokens from a prompt (greedy or seeded sampling), print ids and tokens/s
+
+run 'minimax01 <command> --help' for the options of a command.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  const bool help = !rest.empty() && (rest[0] == "--help" || rest[0] == "-h");
+  try {
+    for (const auto& c : mm::cli::commands()) {
+      if (cmd != c.name) continue;
+      if (help) { std::fputs(c.help, stdout); return 0; }
+      return c.run(rest);
+    }
+    std::fprintf(stderr, "minimax01: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const mm::Error& e) {
+    std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "minimax01 %s: internal error: %s\n", cmd.c_str(), e.what());
+    return 3;
+  }
+}

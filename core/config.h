@@ -1,0 +1,78 @@
+// MiniMax-Text-01 model configuration: parsed from config.json in either spelling
+// (official `minimax_text_01` or HF in-tree `minimax`), validated field by field,
+// plus built-in presets, parameter counts and the inference memory plan.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mm {
+
+enum class LayerType : uint8_t { Lightning = 0, Softmax = 1 };  // official attn_type_list values
+
+enum class ConfigSpelling { Official, HF };
+
+struct ModelConfig {
+  std::string source = "preset";   // file path or preset name, for error messages
+  int64_t vocab_size = 0;          // V
+  int64_t hidden_size = 0;         // H (residual stream width)
+  int64_t intermediate_size = 0;   // I (expert hidden width)
+  int64_t num_hidden_layers = 0;   // L
+  int64_t num_attention_heads = 0; // n_h (lightning and softmax query heads)
+  int64_t num_key_value_heads = 0; // n_kv (softmax GQA)
+  int64_t head_dim = 0;            // d_h; inner width = n_h * d_h (8192 != H for Text-01)
+  int64_t rotary_dim = 0;          // RoPE on the first rotary_dim dims of each head (NeoX pairs i, i+rd/2)
+  int64_t num_local_experts = 0;   // E
+  int64_t num_experts_per_tok = 0; // k (top-k)
+  int64_t max_position_embeddings = 0;
+  int64_t block_size = 256;        // lightning prefill block (official module constant BLOCK)
+  double rope_theta = 0;
+  double rms_norm_eps = 1e-5;      // every decoder RMSNorm and the final norm
+  double lightning_norm_eps = 1e-6;// lightning inner RMSNorm over all heads (official default; vLLM uses 1e-5)
+  bool postnorm = true;            // DeepNorm: residual is the NORMED input (Text-01: true)
+  bool tie_word_embeddings = false;
+  double alpha_linear = 1, beta_linear = 1;  // residual scale / branch scale after lightning attention
+  double alpha_full = 1, beta_full = 1;      // ... after softmax attention
+  double alpha_mlp = 1, beta_mlp = 1;        // ... after the MoE
+  std::vector<LayerType> layer_types;        // size L
+
+  int64_t inner_dim() const { return num_attention_heads * head_dim; }
+  int64_t kv_dim() const { return num_key_value_heads * head_dim; }
+  int64_t num_layers_of(LayerType t) const;
+  // Throws mm::Error naming the field and what was expected.
+  void validate() const;
+};
+
+// Parse either spelling; a VL-01 config is accepted through its `text_config`.
+ModelConfig config_from_json(const nlohmann::json& j, const std::string& source);
+ModelConfig load_config(const std::string& path);  // path to config.json or a checkpoint directory
+nlohmann::json config_to_json(const ModelConfig& c, ConfigSpelling spelling);
+
+// Built-in presets: "tiny" (tests), "small" (a 2-core box in tens of seconds),
+// "minimax-text-01" (the real 456B configuration; never allocate its weights).
+ModelConfig preset_config(std::string_view name);
+std::vector<std::string> preset_names();
+
+struct ParamCount {
+  int64_t embed = 0, lm_head = 0, final_norm = 0;
+  int64_t lightning_attn = 0;  // one lightning attention block incl. its inner norm
+  int64_t softmax_attn = 0;    // one softmax attention block
+  int64_t expert = 0;          // one SwiGLU expert
+  int64_t moe = 0;             // one MoE block (router + all experts)
+  int64_t layer_norms = 0;     // input + post-attention norms of one layer
+  int64_t total = 0;
+  int64_t active = 0;          // per token, excluding embedding and lm_head
+};
+ParamCount count_params(const ModelConfig& c);
+
+struct MemoryPlan {
+  int64_t weight_bytes_bf16 = 0;
+  int64_t lightning_state_bytes = 0;  // per sequence, fp32, constant in length
+  int64_t kv_bytes_per_token = 0;     // bf16 post-RoPE K and V over all softmax layers
+};
+MemoryPlan memory_plan(const ModelConfig& c);
+
+}  // namespace mm

@@ -1,0 +1,103 @@
+// safetensors reader (memory-mapped, header fully validated) and writer, plus sharded
+// checkpoints through model.safetensors.index.json.
+//
+// File format: u64 little-endian N | N bytes of JSON header | data region.
+// Header: {"__metadata__": {str: str}?, "<name>": {"dtype": "BF16", "shape": [..], "data_offsets": [b, e]}, ...}
+// with offsets relative to the start of the data region.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace mm {
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const std::byte* data = nullptr;  // points into the mapping; valid while the file is open
+  std::size_t nbytes = 0;
+  std::string file;                 // for error messages
+  int64_t numel() const;
+  std::string shape_str() const;
+};
+
+// Converts any float dtype to double / float (exact for BF16, F16, F32 -> double).
+void convert_to_f64(const TensorInfo& t, double* out);
+void convert_to_f32(const TensorInfo& t, float* out);
+std::vector<double> read_f64(const TensorInfo& t);
+
+class SafetensorsFile {
+ public:
+  // Maps and validates the file; throws mm::Error naming the file and the problem.
+  explicit SafetensorsFile(const std::string& path);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const TensorInfo* find(const std::string& name) const;
+  const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+  // Upper bound on the JSON header (the official reader's limit is 100 MB).
+  static constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+
+ private:
+  std::string path_;
+  void* map_ = nullptr;
+  std::size_t map_size_ = 0;
+  std::map<std::string, TensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// A checkpoint: a directory with model.safetensors, or with model.safetensors.index.json naming shards,
+// or a directory with exactly one *.safetensors file, or one .safetensors file path.
+class Checkpoint {
+ public:
+  explicit Checkpoint(const std::string& path);
+  const std::string& path() const { return path_; }
+  const TensorInfo* find(const std::string& name) const;
+  // The tensor `name`, checked against `shape`; throws naming the tensor when missing or mis-shaped.
+  const TensorInfo& get(const std::string& name, const std::vector<int64_t>& shape) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::string path_;
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::map<std::string, const TensorInfo*> index_;
+};
+
+// What to write: a tensor's name, on-disk dtype and shape; its values come from a fill callback
+// (doubles, converted with round-to-nearest-even) so that large checkpoints stream tensor by tensor.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::BF16;
+  std::vector<int64_t> shape;
+  int64_t numel() const;
+};
+using FillFn = std::function<void(std::size_t index, std::vector<double>& values)>;
+
+void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const FillFn& fill,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// Convenience: tensors given with their values.
+struct NamedValues {
+  TensorSpec spec;
+  std::vector<double> values;
+};
+void write_safetensors(const std::string& path, const std::vector<NamedValues>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// Writes `dir/model.safetensors`, or, when the data exceeds max_shard_bytes, shards
+// `model-0000i-of-0000n.safetensors` plus `model.safetensors.index.json` (HF layout).
+void write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs, const FillFn& fill,
+                             std::size_t max_shard_bytes);
+
+}  // namespace mm

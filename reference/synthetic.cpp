@@ -1,0 +1,83 @@
+#include "reference/synthetic.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace mm::ref {
+
+std::vector<TensorSpec> checkpoint_specs(const ModelConfig& c, DType dt) {
+  const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, inner = c.inner_dim(), kvd = c.kv_dim();
+  std::vector<TensorSpec> s;
+  auto add = [&](std::string n, std::vector<int64_t> shape) { s.push_back({std::move(n), dt, std::move(shape)}); };
+  add("model.embed_tokens.weight", {V, H});
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    add(p + "input_layernorm.weight", {H});
+    add(p + "post_attention_layernorm.weight", {H});
+    if (c.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning) {
+      add(p + "self_attn.qkv_proj.weight", {3 * inner, H});
+      add(p + "self_attn.output_gate.weight", {inner, H});
+      add(p + "self_attn.norm.weight", {inner});
+      add(p + "self_attn.out_proj.weight", {H, inner});
+    } else {
+      add(p + "self_attn.q_proj.weight", {inner, H});
+      add(p + "self_attn.k_proj.weight", {kvd, H});
+      add(p + "self_attn.v_proj.weight", {kvd, H});
+      add(p + "self_attn.o_proj.weight", {H, inner});
+    }
+    add(p + "block_sparse_moe.gate.weight", {c.num_local_experts, H});
+    for (int64_t e = 0; e < c.num_local_experts; ++e) {
+      const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
+      add(q + "w1.weight", {I, H});
+      add(q + "w3.weight", {I, H});
+      add(q + "w2.weight", {H, I});
+    }
+  }
+  add("model.norm.weight", {H});
+  if (!c.tie_word_embeddings) add("lm_head.weight", {V, H});
+  return s;
+}
+
+static bool ends_with(const std::string& s, const std::string& suf) {
+  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
+}
+
+void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t seed, std::vector<double>& out) {
+  Rng rng(hash_string(spec.name, seed));
+  out.resize(static_cast<std::size_t>(spec.numel()));
+  const double H = static_cast<double>(c.hidden_size);
+  if (spec.shape.size() == 1) {  // every 1-D tensor is an RMSNorm weight
+    for (auto& v : out) v = 1.0 + 0.1 * rng.normal();
+    return;
+  }
+  const double fan_in = static_cast<double>(spec.shape.back());
+  double std = 1.0 / std::sqrt(fan_in);
+  if (spec.name == "model.embed_tokens.weight") std = 1.0;
+  else if (ends_with(spec.name, "block_sparse_moe.gate.weight") || spec.name == "lm_head.weight") std = 2.0 / std::sqrt(H);
+  for (auto& v : out) v = std * rng.normal();
+}
+
+void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt) {
+  require(opt.dtype == DType::BF16 || opt.dtype == DType::F32 || opt.dtype == DType::F16,
+          "init: --dtype must be bf16, f16 or f32");
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream f(std::filesystem::path(dir) / "config.json");
+    if (!f) throw Error(dir + "/config.json: cannot open for writing");
+    nlohmann::json j = config_to_json(cfg, opt.spelling);
+    j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
+    f << j.dump(2) << "\n";
+  }
+  const auto specs = checkpoint_specs(cfg, opt.dtype);
+  write_checkpoint_shards(dir, specs,
+                          [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
+                          opt.max_shard_bytes);
+}
+
+}  // namespace mm::ref

@@ -1,0 +1,31 @@
+// Seeded synthetic checkpoints in the official HF layout (config.json + safetensors), for any config.
+// Scales keep activations O(1) and logits non-degenerate:
+//   projections N(0, 1/fan_in); router N(0, (2/sqrt(H))^2) so top-k margins are clear;
+//   lm_head N(0, (2/sqrt(H))^2); norm weights 1 + 0.1 N(0,1); embeddings N(0, 1).
+// Every tensor has its own stream (seed, tensor name), so a tensor does not depend on the others.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/dtype.h"
+#include "core/safetensors.h"
+
+namespace mm::ref {
+
+struct SyntheticOptions {
+  uint64_t seed = 0;
+  DType dtype = DType::BF16;
+  ConfigSpelling spelling = ConfigSpelling::Official;
+  std::size_t max_shard_bytes = std::size_t(2) << 30;  // shard above 2 GiB
+};
+
+// All tensor specs of a checkpoint for `cfg`, in a stable order (official names).
+std::vector<TensorSpec> checkpoint_specs(const ModelConfig& cfg, DType dtype);
+// Values of one tensor (deterministic in seed and name).
+void synthetic_values(const TensorSpec& spec, const ModelConfig& cfg, uint64_t seed, std::vector<double>& out);
+// Writes dir/config.json and the safetensors file(s).
+void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt);
+
+}  // namespace mm::ref

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build needs, only those that are missing.
+# Safe to run repeatedly; needs root (or sudo) only when something is missing.
+set -euo pipefail
+pkgs=(
+  cmake g++ make
+  libeigen3-dev        # reference: Eigen 3.4
+  libopenblas-dev      # BLAS backend for Eigen's large GEMMs
+  nlohmann-json3-dev   # config.json / safetensors headers / reports
+  libgtest-dev libgmock-dev
+  libbenchmark-dev
+  libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup-deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
