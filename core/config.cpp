@@ -104,6 +104,9 @@ void ModelConfig::validate() const {
   if (static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
     throw Error(where(source, "attn_type_list/layer_types") + " has " + std::to_string(layer_types.size()) +
                 " entries, expected num_hidden_layers = " + std::to_string(num_hidden_layers));
+  if (num_layers_of(LayerType::Lightning) > 0 && num_hidden_layers < 2)
+    throw Error(where(source, "num_hidden_layers") +
+                " must be >= 2 when lightning layers exist (the decay factor 1 - l/(L-1) divides by L-1)");
 }
 
 ModelConfig config_from_json(const json& root, const std::string& src) {
@@ -190,6 +193,7 @@ ModelConfig config_from_json(const json& root, const std::string& src) {
 ModelConfig load_config(const std::string& path_in) {
   namespace fs = std::filesystem;
   fs::path p(path_in);
+  if (!fs::exists(p)) throw Error(path_in + ": no such model directory or config.json");
   if (fs::is_directory(p)) p /= "config.json";
   std::ifstream f(p);
   if (!f) throw Error(p.string() + ": cannot open config file");

@@ -1,0 +1,52 @@
+// The `minimax01 forward` dump contract: F32 logits [S,V], hidden_states [L,S,H], decode_logits [N,V],
+// equal to what the reference computes in-process. MM_CLI is the path of the built binary.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/safetensors.h"
+#include "reference/model.h"
+#include "reference/synthetic.h"
+#include "tests/core/test_util.h"
+
+namespace mm {
+
+static int run(const std::string& cmd) { return std::system((cmd + " > /dev/null").c_str()); }
+
+TEST(CliForward, DumpMatchesInProcessReference) {
+  test::TempDir d;
+  const std::string cli = MM_CLI, model = d.file("tiny");
+  ASSERT_EQ(run(cli + " init --preset tiny --seed 5 --out " + model), 0);
+  const std::vector<int64_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6}, decode = {5, 3, 5};
+  ASSERT_EQ(run(cli + " forward --model " + model + " --tokens 3,1,4,1,5,9,2,6 --decode-tokens 5,3,5 --backend ref-f64 --dump " +
+                d.file("out.safetensors")),
+            0);
+  SafetensorsFile f(d.file("out.safetensors"));
+  const ModelConfig c = load_config(model);
+  const int64_t S = 8, N = 3, L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
+  ASSERT_NE(f.find("logits"), nullptr);
+  EXPECT_EQ(f.find("logits")->shape, (std::vector<int64_t>{S, V}));
+  EXPECT_EQ(f.find("hidden_states")->shape, (std::vector<int64_t>{L, S, H}));
+  EXPECT_EQ(f.find("decode_logits")->shape, (std::vector<int64_t>{N, V}));
+  for (auto* n : {"logits", "hidden_states", "decode_logits"}) EXPECT_EQ(f.find(n)->dtype, DType::F32);
+  EXPECT_EQ(f.metadata().at("backend"), "ref-f64");
+
+  ref::Model<ref::F64> m(c, ref::load_weights<ref::F64>(Checkpoint(model), c));
+  auto cache = m.new_cache();
+  ref::ForwardTrace<double> tr;
+  const auto logits = m.forward(prompt, cache, &tr);
+  const auto got_logits = read_f64(*f.find("logits"));
+  const auto got_hidden = read_f64(*f.find("hidden_states"));
+  const auto got_dec = read_f64(*f.find("decode_logits"));
+  for (int64_t i = 0; i < S * V; ++i) ASSERT_EQ(got_logits[i], static_cast<float>(logits.data()[i]));
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t i = 0; i < S * H; ++i) ASSERT_EQ(got_hidden[l * S * H + i], static_cast<float>(tr.layers[l].output.data()[i]));
+  for (int64_t n = 0; n < N; ++n) {
+    const auto row = m.forward({decode[n]}, cache);
+    for (int64_t v = 0; v < V; ++v) ASSERT_EQ(got_dec[n * V + v], static_cast<float>(row(0, v)));
+  }
+}
+
+}  // namespace mm

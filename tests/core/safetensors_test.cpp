@@ -1,0 +1,156 @@
+#include "core/safetensors.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "tests/core/test_util.h"
+
+namespace mm {
+
+static std::vector<double> random_values(std::size_t n, uint64_t seed) {
+  Rng r(seed);
+  std::vector<double> v(n);
+  for (auto& x : v) x = r.normal() * 3;
+  return v;
+}
+
+TEST(Safetensors, RoundTripEveryDtype) {
+  test::TempDir d;
+  const auto vals = random_values(6 * 7, 1);
+  std::vector<NamedValues> t;
+  for (DType dt : {DType::F64, DType::F32, DType::F16, DType::BF16}) t.push_back({{std::string("t_") + dtype_name(dt), dt, {6, 7}}, vals});
+  std::vector<double> ints = {0, 1, -2, 300000, 7, 123456789};
+  t.push_back({{"i32", DType::I32, {6}}, ints});
+  t.push_back({{"i64", DType::I64, {2, 3}}, ints});
+  t.push_back({{"empty", DType::F32, {0, 5}}, {}});
+  t.push_back({{"scalar", DType::F32, {}}, {2.5}});
+  write_safetensors(d.file("a.safetensors"), t, {{"format", "pt"}});
+  SafetensorsFile f(d.file("a.safetensors"));
+  EXPECT_EQ(f.metadata().at("format"), "pt");
+  for (auto& nv : t) {
+    const TensorInfo* ti = f.find(nv.spec.name);
+    ASSERT_NE(ti, nullptr) << nv.spec.name;
+    EXPECT_EQ(ti->dtype, nv.spec.dtype);
+    EXPECT_EQ(ti->shape, nv.spec.shape);
+    const auto got = read_f64(*ti);
+    ASSERT_EQ(got.size(), nv.values.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      double want = nv.values[i];
+      if (nv.spec.dtype == DType::F32) want = static_cast<float>(want);
+      if (nv.spec.dtype == DType::BF16) want = round_bf16(static_cast<float>(want));
+      if (nv.spec.dtype == DType::F16) want = f16_bits_to_f32(f32_to_f16_bits(static_cast<float>(want)));
+      ASSERT_EQ(got[i], want) << nv.spec.name << "[" << i << "]";
+    }
+  }
+  // The data region starts 8-byte aligned and the file is exactly header + data.
+  std::ifstream in(d.file("a.safetensors"), std::ios::binary);
+  uint64_t n = 0;
+  in.read(reinterpret_cast<char*>(&n), 8);
+  EXPECT_EQ((n + 8) % 8, 0u);
+}
+
+TEST(Safetensors, WriterIsDeterministic) {
+  test::TempDir d;
+  std::vector<NamedValues> t = {{{"b", DType::BF16, {3}}, {1, 2, 3}}, {{"a", DType::F32, {2}}, {4, 5}}};
+  write_safetensors(d.file("1.safetensors"), t);
+  write_safetensors(d.file("2.safetensors"), t);
+  std::ifstream f1(d.file("1.safetensors"), std::ios::binary), f2(d.file("2.safetensors"), std::ios::binary);
+  std::string s1((std::istreambuf_iterator<char>(f1)), {}), s2((std::istreambuf_iterator<char>(f2)), {});
+  EXPECT_EQ(s1, s2);
+}
+
+TEST(Safetensors, ShardedCheckpointThroughIndex) {
+  test::TempDir d;
+  std::vector<TensorSpec> specs;
+  for (int i = 0; i < 5; ++i) specs.push_back({"layer." + std::to_string(i) + ".w", DType::BF16, {16, 8}});
+  auto fill = [&](std::size_t i, std::vector<double>& v) { v = random_values(v.size(), 100 + i); };
+  write_checkpoint_shards(d.path.string(), specs, fill, 600);  // 256 B each -> 2 per shard -> 3 shards
+  EXPECT_TRUE(std::filesystem::exists(d.path / "model.safetensors.index.json"));
+  EXPECT_TRUE(std::filesystem::exists(d.path / "model-00003-of-00003.safetensors"));
+  Checkpoint ck(d.path.string());
+  EXPECT_EQ(ck.names().size(), 5u);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const TensorInfo& t = ck.get(specs[i].name, {16, 8});
+    std::vector<double> want(128);
+    fill(i, want);
+    const auto got = read_f64(t);
+    for (std::size_t k = 0; k < got.size(); ++k) ASSERT_EQ(got[k], round_bf16(static_cast<float>(want[k])));
+  }
+  EXPECT_MM_ERROR(ck.get("layer.0.w", {8, 16}), "layer.0.w", "[16, 8]", "[8, 16]");
+  EXPECT_MM_ERROR(ck.get("layer.9.w", {16, 8}), "missing tensor", "layer.9.w");
+}
+
+TEST(Safetensors, IndexNamingAMissingTensorOrShard) {
+  test::TempDir d;
+  write_checkpoint_shards(d.path.string(), {{"a", DType::F32, {2}}, {"b", DType::F32, {2}}},
+                          [](std::size_t, std::vector<double>& v) { v = {1, 2}; }, 8);
+  nlohmann::json idx = {{"weight_map", {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00001-of-00002.safetensors"}}}};
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "'b'");
+  idx["weight_map"]["b"] = "model-00009-of-00009.safetensors";
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model-00009-of-00009.safetensors", "cannot open");
+  test::write_bytes(d.file("model.safetensors.index.json"), "{\"weight_map\": ");
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "malformed JSON");
+}
+
+// Each corrupt file must give an mm::Error naming the file and the problem; never a crash.
+TEST(Safetensors, CorruptFilesGiveClearErrors) {
+  test::TempDir d;
+  const std::string p = d.file("bad.safetensors");
+  struct Case { std::string bytes; std::vector<const char*> expect; };
+  const std::string ok_hdr = R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
+  std::string huge_len(8, '\0');
+  huge_len[7] = 0x7f;  // header length ~ 9e18
+  std::string past_end = test::safetensors_bytes(ok_hdr, 16);
+  past_end[0] = static_cast<char>(0xff);  // header length 255 + ... > file
+  past_end[1] = 0x10;
+  const std::vector<Case> cases = {
+      {"", {"truncated"}},
+      {"abc", {"truncated"}},
+      {huge_len + "{}", {"header length", "exceeds"}},
+      {past_end, {"header length", "past the end"}},
+      {test::safetensors_bytes(ok_hdr, 10), {"'w'", "beyond the data region"}},  // truncated data
+      {test::safetensors_bytes("{\"w\": [1,2", 0), {"malformed JSON"}},
+      {test::safetensors_bytes("[1,2]", 0), {"JSON object"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F8","shape":[2],"data_offsets":[0,2]}})", 2), {"'w'", "unknown dtype", "F8"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}})", 16), {"'w'", "does not match shape"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,16]}})", 16), {"'w'", "does not match", "BF16"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2,-2],"data_offsets":[0,16]}})", 16), {"'w'", "non-negative"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[16,0]}})", 16), {"'w'", "begin > end"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0]}})", 16), {"'w'", "data_offsets"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2,2]}})", 16), {"'w'", "data_offsets"}},
+      {test::safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16),
+       {"overlapping", "'a'", "'b'"}},
+      {test::safetensors_bytes(R"({"__metadata__":{"k":1}})", 0), {"__metadata__"}},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    test::write_bytes(p, cases[i].bytes);
+    try {
+      SafetensorsFile f(p);
+      ADD_FAILURE() << "case " << i << ": no error";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("bad.safetensors"), std::string::npos) << "case " << i << ": " << msg;
+      for (const char* frag : cases[i].expect)
+        EXPECT_NE(msg.find(frag), std::string::npos) << "case " << i << ": '" << msg << "' lacks '" << frag << "'";
+    }
+  }
+  EXPECT_MM_ERROR(SafetensorsFile(d.file("nope.safetensors")), "nope.safetensors", "cannot open");
+  EXPECT_MM_ERROR(Checkpoint(d.file("nodir")), "nodir", "no such checkpoint");
+}
+
+TEST(Safetensors, IntegerTensorIsNotAWeight) {
+  test::TempDir d;
+  write_safetensors(d.file("model.safetensors"), {{{"w", DType::I32, {2}}, {1, 2}}});
+  Checkpoint ck(d.path.string());
+  EXPECT_MM_ERROR(ck.get("w", {2}), "'w'", "integer dtype");
+}
+
+}  // namespace mm
