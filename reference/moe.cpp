@@ -12,6 +12,7 @@ RouterChoice<typename P::T> route(const Mat<typename P::T>& logits, int top_k) {
   using T = typename P::T;
   const Eigen::Index n = logits.rows(), E = logits.cols();
   RouterChoice<T> rc;
+  rc.logits = logits;
   rc.probs.resize(n, E);
   rc.ids.assign(static_cast<std::size_t>(n), {});
   rc.weights.assign(static_cast<std::size_t>(n), {});

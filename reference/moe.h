@@ -23,6 +23,7 @@ template <class T> struct MoEWeights {
 };
 
 template <class T> struct RouterChoice {
+  Mat<T> logits;                      // [T, E] router logits (bf16 Linear output)
   Mat<T> probs;                       // [T, E] softmax probabilities
   std::vector<std::vector<int>> ids;  // [T][k] chosen experts, highest probability first
   std::vector<std::vector<T>> weights;  // [T][k] renormalised weights (bf16-rounded in BF16 mode)
