@@ -1,0 +1,89 @@
+// Device memory for both builds. nvcc: cudaMalloc/cudaMemcpy. Host build: aligned host memory,
+// filled with 0xFF at allocation (NaN as float/bf16) so that reading memory nobody wrote shows up.
+#pragma once
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "optimized/common/launch.h"
+
+namespace mm::gpu {
+inline namespace MM_BACKEND_NS {
+
+#if defined(__CUDACC__)
+
+inline bool device_available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+inline void* device_malloc(size_t bytes) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, bytes), "cudaMalloc");
+  return p;
+}
+inline void device_free(void* p) { cudaFree(p); }
+inline void copy_to_device(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+}
+inline void copy_to_host(void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+}
+inline void device_memset(void* p, int value, size_t bytes) { check(cudaMemset(p, value, bytes), "cudaMemset"); }
+inline void synchronize(Stream s = nullptr) { check(cudaStreamSynchronize(s), "cudaStreamSynchronize"); }
+
+#else
+
+inline bool device_available() { return true; }  // the emulator is always there
+inline void* device_malloc(size_t bytes) {
+  const size_t rounded = (bytes / 256 + 1) * 256;  // cudaMalloc aligns to at least 256 bytes
+  void* p = std::aligned_alloc(256, rounded);
+  if (!p) throw std::runtime_error("device_malloc: out of host memory");
+  std::memset(p, 0xFF, rounded);
+  return p;
+}
+inline void device_free(void* p) { std::free(p); }
+inline void copy_to_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
+inline void copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
+inline void device_memset(void* p, int value, size_t bytes) { std::memset(p, value, bytes); }
+inline void synchronize(Stream = nullptr) {}  // launches are synchronous
+
+#endif
+
+// Owning device array of T.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) : n_(n), p_(static_cast<T*>(device_malloc(n * sizeof(T)))) {}
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
+  ~DeviceBuffer() { if (p_) device_free(p_); }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : n_(o.n_), p_(o.p_) { o.p_ = nullptr; o.n_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(n_, o.n_);
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* data() const { return p_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T>& host) {
+    if (host.size() != n_) throw std::runtime_error("DeviceBuffer::upload: size mismatch");
+    copy_to_device(p_, host.data(), n_ * sizeof(T));
+  }
+  std::vector<T> download() const {
+    std::vector<T> host(n_);
+    copy_to_host(host.data(), p_, n_ * sizeof(T));
+    return host;
+  }
+
+ private:
+  size_t n_ = 0;
+  T* p_ = nullptr;
+};
+
+}  // namespace MM_BACKEND_NS
+}  // namespace mm::gpu

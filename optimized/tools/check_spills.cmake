@@ -1,0 +1,17 @@
+# Fails if the ptxas report REPORT shows any spill stores or loads, or has no kernel entries at all.
+# Usage: cmake -DREPORT=... -P check_spills.cmake
+file(STRINGS ${REPORT} lines REGEX "spill")
+list(LENGTH lines n)
+if(n EQUAL 0)
+  message(FATAL_ERROR "no ptxas resource lines in ${REPORT}")
+endif()
+set(bad "")
+foreach(l IN LISTS lines)
+  if(l MATCHES "([1-9][0-9]*) bytes spill (stores|loads)")
+    string(APPEND bad "${l}\n")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "register spills in the proof kernels:\n${bad}")
+endif()
+message(STATUS "ptxas: ${n} kernel entries, no spills")
