@@ -109,7 +109,8 @@ Mat<typename P::T> Model<P>::forward(const std::vector<int64_t>& tokens, ModelCa
     const int64_t id = tokens[static_cast<std::size_t>(i)];
     if (id < 0 || id >= cfg_.vocab_size)
       throw Error("forward: token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                  " is out of range [0, vocab_size = " + std::to_string(cfg_.vocab_size) + ")");
+                  " is out of range [0, vocab_size = " + std::to_string(cfg_.vocab_size) + ")" +
+                  (cache.position ? " (absolute position " + std::to_string(cache.position + i) + ")" : ""));
     h.row(i) = w_.embed.row(id);
   }
   if (trace) trace->layers.assign(static_cast<std::size_t>(cfg_.num_hidden_layers), {});
