@@ -26,6 +26,55 @@ const std::vector<Command>& commands() {
        "                          [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B]\n"
        "Greedy when the temperature is 0 (default). Prints the new token ids and tokens/s.\n",
        cmd_generate},
+      {"check",
+       "usage: minimax01 check [--model DIR | --preset tiny|small] [--golden CASE_DIR] [--backends a,b]\n"
+       "                       [--prompt-len N] [--decode-steps M] [--seed S] [--weight-seed S]\n"
+       "                       [--k K] [--floor F] [--perturb LAYER:REL] [--report OUT.json]\n"
+       "Runs a prefill of N tokens (default 300: crosses the 256-token lightning block) and M decode\n"
+       "steps (default 4) through every backend (default: all registered; unavailable ones are skipped\n"
+       "with the reason) and compares every layer's sub-outputs with ref-f64, or with the golden case's\n"
+       "expected tensors (--golden; its own checkpoint unless --model/--preset, whose config must match).\n"
+       "A tensor passes when err <= K * err(ref-bf16) + floor for max_abs and rel_fro (K = 2, floor 1e-6\n"
+       "relative), NMSE is under the precision's ceiling and no NaN appears; router choices must agree\n"
+       "where the margin is above rounding. Names the first diverging layer. Default model: preset tiny.\n"
+       "--perturb adds noise after one layer (to show a failure). Exit 1 on failure.\n"
+       "Report: reports/check.json unless --report.\n",
+       cmd_check},
+      {"bench",
+       "usage: minimax01 bench [--model DIR | --preset tiny|small] [--backends a,b] [--prompt-lens 64,256,512]\n"
+       "                       [--context-lens 256,1024] [--decode-steps 8] [--reps 9] [--warmup 1] [--seed S]\n"
+       "                       [--report OUT.json]\n"
+       "Per backend: TTFT (prefill call latency) per prompt length and TPOT = (E2E - TTFT) / (N_out - 1) per\n"
+       "context length, p50/p90/p99 over the repetitions after warm-up (monotonic clock), tokens/s, per layer\n"
+       "type (lightning, softmax, head) and end to end; analytic FLOP and bytes (harness/flops.h) give GFLOP/s,\n"
+       "GB/s and the fraction of the roof measured in the same run (memcpy, sgemm/dgemm).\n"
+       "Report: reports/bench.json unless --report.\n",
+       cmd_bench},
+      {"soak",
+       "usage: minimax01 soak --duration D [--model DIR | --preset NAME] [--backend ref-f32] [--window W]\n"
+       "                      [--min-prompt 8 --max-prompt 300 --min-decode 1 --max-decode 16] [--check-rate 0.25]\n"
+       "                      [--min-requests N]\n"
+       "                      [--slo-ttft-ms T --slo-tpot-ms T] [--inject KIND:RATE[,KIND:RATE]] [--seed S]\n"
+       "                      [--report OUT.json]\n"
+       "Serves a seeded request stream for D (500ms, 30s, 2m, 1h) and classifies each request: success,\n"
+       "numerical failure (non-finite logits, or a sampled check against ref-f64), error (exception),\n"
+       "SLO breach. Reports uptime = successful / (successful + errored) (OpenRouter; numerical failures\n"
+       "are errored, SLO breaches successful), errors by class, latency percentiles and goodput per window.\n"
+       "--inject plants faults: nan, bitflip, alloc, slow; every one must be caught (exit 1 otherwise).\n",
+       cmd_soak},
+      {"report",
+       "usage: minimax01 report FILE.json... [--out page.html]\n"
+       "Renders check/bench/soak reports into one self-contained HTML page (inline SVG charts: per-layer\n"
+       "error against tolerance, latency percentiles vs length, throughput vs roof, uptime timeline).\n",
+       cmd_report},
+      {"compare",
+       "usage: minimax01 compare OLD.json NEW.json [--alpha 0.05] [--threshold 0.05] [--num-factor 2]\n"
+       "                         [--uptime-drop 1]\n"
+       "Exit 1 on a regression: check - a tensor pass -> fail or rel_fro grown > factor x; bench - a slowdown\n"
+       "of the median > threshold that a two-sided Mann-Whitney U test on the repetitions finds\n"
+       "significant (p < alpha, as Google Benchmark's compare.py); soak - uptime lower by > uptime-drop\n"
+       "points, more missed faults or unexplained failures. Prints what regressed.\n",
+       cmd_compare},
   };
   return table;
 }

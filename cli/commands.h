@@ -17,5 +17,10 @@ int cmd_init(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_forward(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
+int cmd_check(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_soak(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
+int cmd_compare(const std::vector<std::string>& args);
 
 }  // namespace mm::cli

@@ -19,6 +19,11 @@ commands:
   info      print the layer pattern, parameter counts and memory plan of a model or preset
   forward   run a prompt (prefill) and decode tokens, dump logits and hidden states to safetensors
   generate  generate tokens from a prompt (greedy or seeded sampling), print ids and tokens/s
+  check     cross-check every backend layer by layer against ref-f64 or a golden case
+  bench     TTFT / TPOT per backend, per layer type, against a measured CPU roof
+  soak      a seeded request stream: uptime, errors by class, latency, fault injection
+  report    render check/bench/soak reports into a self-contained HTML page
+  compare   regression gate between two reports (numerics, or timings with a U test)
 
 run 'minimax01 <command> --help' for the options of a command.
 )";

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, write the built-in default checkpoint (the `small`
-# preset, seed 0) if absent, then show it: info, a 300-token forward (it crosses the 256-token
-# lightning block) with two decode steps, dumped to reports/forward-small.safetensors, and a
-# greedy generation with tokens/s.
+# preset, seed 0) if absent, then: `check` (every backend layer by layer against ref-f64 on a 300-token
+# prefill that crosses the 256-token lightning block + 4 decode steps; exit 1 on failure) and `bench`
+# (TTFT / TPOT per backend against a measured CPU roof), an HTML page of both, then info, a forward dump
+# and a greedy generation as before. Reports: reports/check.json, reports/bench.json, reports/report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
@@ -13,9 +14,16 @@ if [ ! -f "$ckpt/config.json" ]; then
   $mm init --preset small --seed 0 --out "$ckpt"
 fi
 mkdir -p reports
+echo "== check (ref-f64 oracle, ref-bf16 budget; cuda backends are reported as skipped until built)"
+$mm check --model "$ckpt" --report reports/check.json
+echo "== bench (reference backends; p50/p90/p99 over 9 repetitions)"
+$mm bench --model "$ckpt" --backends ref-f32,ref-bf16 --prompt-lens 64,256 --context-lens 256,512 \
+  --decode-steps 4 --reps 9 --report reports/bench.json
+$mm report reports/check.json reports/bench.json --out reports/report.html
 prompt=$(seq -s, 1 300)
 echo "== info"; $mm info --model "$ckpt"
 echo "== forward (ref-f32: 300-token prefill + 2 decode steps)"
 $mm forward --model "$ckpt" --tokens "$prompt" --decode-tokens 17,42 --dump reports/forward-small.safetensors
 echo "== generate (greedy, 32 new tokens)"
 $mm generate --model "$ckpt" --prompt-tokens "$prompt" --max-new-tokens 32
+echo "== reports: $(pwd)/reports/check.json, $(pwd)/reports/bench.json, $(pwd)/reports/report.html (open in a browser)"

@@ -10,6 +10,8 @@ pkgs=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)
+  zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
+  chromium             # harness test: renders the HTML report headless and screenshots it
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,46 @@
+// minimax01 check: layer-by-layer cross-check of every backend against ref-f64 or a golden case.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/harness_common.h"
+#include "harness/check.h"
+#include "harness/golden_case.h"
+
+namespace mm::cli {
+
+int cmd_check(const std::vector<std::string>& argv) {
+  Args a("check", argv,
+         {"model", "preset", "weight-seed", "golden", "backends", "prompt-len", "decode-steps", "seed", "report", "k",
+          "floor", "perturb"});
+  harness::CheckOptions opt;
+  if (a.has("backends")) opt.backends = harness::parse_backend_list(a.str("backends", ""));
+  opt.prompt_len = a.integer("prompt-len", 300);
+  opt.decode_steps = a.integer("decode-steps", 4);
+  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  opt.tol.k = a.number("k", 2.0);
+  opt.tol.floor_rel = a.number("floor", 1e-6);
+  if (opt.tol.k <= 0 || opt.tol.floor_rel < 0) throw Error("check: --k must be > 0 and --floor >= 0");
+  if (a.has("perturb")) opt.perturb = harness::parse_perturbation(a.str("perturb", ""));
+  opt.golden_dir = a.str("golden", "");
+  opt.progress = true;
+  // --golden alone: the case's own checkpoint; with --model/--preset the configs must agree.
+  harness::ModelSource src;
+  if (!opt.golden_dir.empty() && !a.has("model") && !a.has("preset")) {
+    const auto c = golden::load_case(opt.golden_dir);
+    src = harness::resolve_model(c.dir, "", 0);
+    src.label = "golden case " + c.name;
+  } else {
+    src = harness_model(a);
+  }
+  std::printf("model: %s\n", src.label.c_str());
+  const auto r = harness::run_check(src, opt);
+  std::fputs(harness::summary(r).c_str(), stdout);
+  auto rep = harness::new_report("check", command_line("check", argv));
+  rep["model"] = harness::model_json(src.model, src.label);
+  rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.integer("weight-seed", 0)}};
+  rep["result"] = harness::to_json(r, opt);
+  finish_report(rep, a.str("report", "reports/check.json"));
+  return r.pass ? 0 : 1;
+}
+
+}  // namespace mm::cli

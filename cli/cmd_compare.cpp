@@ -1,0 +1,27 @@
+// minimax01 compare: regression gate between two reports of the same kind.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/harness_common.h"
+#include "harness/compare.h"
+
+namespace mm::cli {
+
+int cmd_compare(const std::vector<std::string>& argv) {
+  if (argv.size() < 2 || argv[0].rfind("--", 0) == 0 || argv[1].rfind("--", 0) == 0)
+    throw Error("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F]");
+  Args a("compare", std::vector<std::string>(argv.begin() + 2, argv.end()), {"alpha", "threshold", "num-factor", "uptime-drop"});
+  harness::CompareOptions opt;
+  opt.alpha = a.number("alpha", opt.alpha);
+  opt.time_threshold = a.number("threshold", opt.time_threshold);
+  opt.num_factor = a.number("num-factor", opt.num_factor);
+  opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop);
+  if (!(opt.alpha > 0 && opt.alpha < 1)) throw Error("compare: --alpha must be in (0, 1)");
+  const auto o = harness::read_report(argv[0]);
+  const auto n = harness::read_report(argv[1]);
+  const auto r = harness::compare_reports(o, n, opt);
+  std::fputs(harness::summary(r).c_str(), stdout);
+  return r.regressions ? 1 : 0;
+}
+
+}  // namespace mm::cli

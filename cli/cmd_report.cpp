@@ -1,0 +1,32 @@
+// minimax01 report: render harness reports into one self-contained HTML page.
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/harness_common.h"
+#include "harness/html_report.h"
+
+namespace mm::cli {
+
+int cmd_report(const std::vector<std::string>& argv) {
+  std::vector<std::string> files, flags;
+  for (std::size_t i = 0; i < argv.size(); ++i) {  // positional report files, then --out
+    if (argv[i].rfind("--", 0) == 0) {
+      flags.assign(argv.begin() + static_cast<long>(i), argv.end());
+      break;
+    }
+    files.push_back(argv[i]);
+  }
+  Args a("report", flags, {"out"});
+  if (files.empty()) throw Error("report: give at least one report JSON file (usage: report FILE... --out page.html)");
+  const std::string out = a.str("out", "reports/report.html");
+  std::vector<std::pair<std::string, nlohmann::json>> reps;
+  for (const auto& f : files) reps.emplace_back(f, harness::read_report(f));
+  const std::string html = harness::render_html(reps);
+  std::ofstream o(out, std::ios::trunc);
+  if (!o || !(o << html)) throw Error(out + ": cannot write the HTML page");
+  std::printf("wrote %s (%zu reports, %zu bytes, self-contained)\n", out.c_str(), reps.size(), html.size());
+  return 0;
+}
+
+}  // namespace mm::cli

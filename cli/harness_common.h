@@ -1,0 +1,32 @@
+// What the harness subcommands (check, bench, soak) share: model selection flags, the report path,
+// and writing the report + printing where it went.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "harness/model_source.h"
+#include "harness/report.h"
+
+namespace mm::cli {
+
+// --model DIR | --preset NAME | neither (the built-in default: preset tiny); --weight-seed for presets.
+inline harness::ModelSource harness_model(const Args& a) {
+  return harness::resolve_model(a.str("model", ""), a.str("preset", ""),
+                                static_cast<uint64_t>(a.integer("weight-seed", 0)));
+}
+
+inline std::string command_line(const std::string& cmd, const std::vector<std::string>& argv) {
+  std::string s = "minimax01 " + cmd;
+  for (const auto& x : argv) s += " " + x;
+  return s;
+}
+
+inline void finish_report(nlohmann::json& rep, const std::string& path) {
+  harness::write_report(path, rep);
+  std::printf("report: %s\n", path.c_str());
+}
+
+}  // namespace mm::cli

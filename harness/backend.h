@@ -1,0 +1,93 @@
+// One interface for every implementation the harness checks, times and soaks: the reference in three
+// precisions today, the CUDA kernels (`cuda`, and `cuda-sim` = the same kernels on the CPU) later.
+// A backend runs one sequence at a time: step(prompt) is the prefill, step({token}) a decode step.
+// Everything it computes comes back as a TensorMap named like the goldens, so check/bench/soak never
+// look inside a backend. New backends are added to the registry (backend_registry.cpp), nothing else.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "harness/tensor.h"
+
+namespace mm::harness {
+
+// A checkpoint directory (config.json + safetensors) and its parsed config.
+struct LoadedModel {
+  std::string dir;
+  ModelConfig config;
+};
+
+// Runs after decoder layer `layer` on that layer's output hidden state, [rows, cols] row-major. It may
+// change the values (perturbation, NaN injection), sleep (slow step) or throw (allocation failure);
+// what it leaves is what the next layer reads and what is captured as layers.L.output.
+using LayerHook = std::function<void(int layer, int64_t rows, int64_t cols, double* hidden)>;
+
+struct StepRequest {
+  bool capture = false;      // fill StepResult::tensors
+  bool time_layers = false;  // fill StepResult::layer_seconds / head_seconds
+  LayerHook after_layer;     // optional
+};
+
+struct StepResult {
+  Tensor logits;  // [S, V]
+  // capture only: "layers.L.{attn_out, moe_out, output, router_logits, router_probs, router_experts,
+  // lightning_attn (lightning layers: attention before the inner norm)}", "final_norm", for this step's tokens.
+  TensorMap tensors;
+  std::vector<double> layer_seconds;  // per decoder layer, monotonic clock (CUDA: events)
+  double head_seconds = 0;            // embedding + final norm + lm_head
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // "f64" | "f32" | "bf16": selects the NMSE ceiling of the verdict and the roof (dgemm or sgemm).
+  virtual std::string precision() const = 0;
+  // Bytes per stored weight/activation element as this implementation keeps them (for GB/s).
+  virtual int bytes_per_element() const = 0;
+  virtual const ModelConfig& config() const = 0;
+  virtual void reset() = 0;  // start a new sequence (empty caches)
+  virtual StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) = 0;
+  // Caches after the last step: "layers.L.lightning_state" [n_h, d, d] (key dim, value dim) for
+  // lightning layers, "layers.L.k_cache" / "layers.L.v_cache" [tokens, n_kv, d] (K post-RoPE) otherwise.
+  virtual TensorMap caches() const = 0;
+  // Fault injection for soak: flip the most significant exponent bit of one element of a weight every
+  // token reads (seeded choice); returns what was flipped. restore_weights() undoes it. Default:
+  // unsupported (throws mm::Error), and soak reports the fault kind as not injectable.
+  virtual std::string corrupt_weight(uint64_t seed);
+  virtual void restore_weights();
+};
+
+// --- registry -------------------------------------------------------------------------------------
+
+struct BackendEntry {
+  std::string name;
+  std::string description;
+  // Empty when the backend can run here; otherwise why not (e.g. "no CUDA device").
+  std::function<std::string()> unavailable_reason;
+  std::function<std::unique_ptr<Backend>(const LoadedModel&)> make;
+};
+
+class Registry {
+ public:
+  void add(BackendEntry e);  // replaces an entry of the same name
+  const BackendEntry* find(const std::string& name) const;
+  std::vector<std::string> names() const;  // registration order
+  // Throws mm::Error for an unknown name (listing the known ones) or an unavailable backend (with why).
+  std::unique_ptr<Backend> make(const std::string& name, const LoadedModel& m) const;
+
+ private:
+  std::vector<BackendEntry> entries_;
+};
+
+// The process-wide registry with the built-in entries (ref-f64, ref-f32, ref-bf16, cuda, cuda-sim).
+Registry& registry();
+
+// "a,b,c" -> names, each checked to be known (mm::Error naming the unknown one otherwise).
+std::vector<std::string> parse_backend_list(const std::string& csv);
+
+}  // namespace mm::harness

@@ -1,0 +1,84 @@
+// The registry and its built-in entries. To plug in a backend (issue 5: `cuda`, `cuda-sim`), implement
+// harness::Backend and replace its placeholder entry below with a factory and an availability probe;
+// check, bench, soak, compare and report do not change.
+#include <sstream>
+
+#include "core/error.h"
+#include "harness/backend.h"
+#include "harness/ref_backend.h"
+
+namespace mm::harness {
+
+std::string Backend::corrupt_weight(uint64_t) {
+  throw Error("backend '" + name() + "' does not support weight corruption (fault injection)");
+}
+void Backend::restore_weights() {}
+
+void Registry::add(BackendEntry e) {
+  for (auto& x : entries_)
+    if (x.name == e.name) { x = std::move(e); return; }
+  entries_.push_back(std::move(e));
+}
+
+const BackendEntry* Registry::find(const std::string& name) const {
+  for (const auto& x : entries_)
+    if (x.name == name) return &x;
+  return nullptr;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& x : entries_) out.push_back(x.name);
+  return out;
+}
+
+static std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::unique_ptr<Backend> Registry::make(const std::string& name, const LoadedModel& m) const {
+  const BackendEntry* e = find(name);
+  if (!e) throw Error("unknown backend '" + name + "' (known: " + join(names()) + ")");
+  const std::string why = e->unavailable_reason ? e->unavailable_reason() : "";
+  if (!why.empty()) throw Error("backend '" + name + "' is not available: " + why);
+  return e->make(m);
+}
+
+Registry& registry() {
+  static Registry r = [] {
+    Registry reg;
+    for (const char* p : {"f64", "f32", "bf16"}) {
+      const std::string prec = p;
+      reg.add({"ref-" + prec,
+               prec == "f64"   ? "Eigen reference in double: the oracle"
+               : prec == "f32" ? "Eigen reference in float"
+                               : "Eigen reference with official bf16 rounding: the error budget",
+               nullptr, [prec](const LoadedModel& m) { return make_ref_backend(prec, m); }});
+    }
+    const auto not_built = [] {
+      return std::string("not built yet: the CUDA model path is issue 5 (kernels in optimized/)");
+    };
+    reg.add({"cuda", "CUDA kernels on the GPU", not_built, nullptr});
+    reg.add({"cuda-sim", "the same CUDA kernels on the CPU (SIMT layer)", not_built, nullptr});
+    return reg;
+  }();
+  return r;
+}
+
+std::vector<std::string> parse_backend_list(const std::string& csv) {
+  std::vector<std::string> out;
+  std::stringstream ss(csv);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    if (!registry().find(item))
+      throw Error("unknown backend '" + item + "' (known: " + join(registry().names()) + ")");
+    out.push_back(item);
+  }
+  if (out.empty()) throw Error("empty backend list (known: " + join(registry().names()) + ")");
+  return out;
+}
+
+}  // namespace mm::harness

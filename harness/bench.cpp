@@ -1,0 +1,242 @@
+#include "harness/bench.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "harness/flops.h"
+#include "harness/progress.h"
+#include "harness/stats.h"
+
+namespace mm::harness {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+int64_t argmax_last_row(const Tensor& logits) {
+  const int64_t V = logits.shape[1], r = logits.shape[0] - 1;
+  int64_t best = 0;
+  for (int64_t j = 1; j < V; ++j)
+    if (logits.values[r * V + j] > logits.values[r * V + best]) best = j;
+  return best;
+}
+
+json dist(const std::vector<double>& s) {
+  return {{"samples", s}, {"p50", percentile(s, 50)}, {"p90", percentile(s, 90)}, {"p99", percentile(s, 99)},
+          {"mean", mean(s)}, {"stddev", stddev(s)}};
+}
+
+// Adds achieved rates and the roof fraction for a time `t` (the p50) of a call costing `c`.
+void add_rates(json& j, const Cost& c, double t, const Roof& roof, const std::string& precision) {
+  const double gf = c.flops / t / 1e9, gb = c.bytes / t / 1e9;
+  const double att = roof.attainable_gflops(precision, c.flops, c.bytes);
+  j["flops"] = c.flops;
+  j["bytes"] = c.bytes;
+  j["gflops"] = gf;
+  j["gbps"] = gb;
+  j["arithmetic_intensity"] = c.bytes > 0 ? c.flops / c.bytes : 0;
+  j["roof_gflops"] = att;
+  j["roof_fraction"] = att > 0 ? gf / att : 0;
+}
+
+struct LayerSamples {
+  std::vector<double> lightning, softmax, head;
+};
+
+// Per-layer time of one repetition, averaged over the layers of each type.
+void add_layer_sample(LayerSamples& ls, const ModelConfig& c, const std::vector<double>& layer_s, double head_s,
+                      double scale) {
+  double sl = 0, ss = 0;
+  int nl = 0, ns = 0;
+  for (std::size_t l = 0; l < layer_s.size(); ++l) {
+    if (c.layer_types[l] == LayerType::Lightning) sl += layer_s[l], ++nl;
+    else ss += layer_s[l], ++ns;
+  }
+  if (nl) ls.lightning.push_back(sl / nl * scale);
+  if (ns) ls.softmax.push_back(ss / ns * scale);
+  ls.head.push_back(head_s * scale);
+}
+
+json layer_json(const LayerSamples& ls, const ModelConfig& c, const Cost& light, const Cost& soft, const Cost& head,
+                const Roof& roof, const std::string& prec) {
+  json j;
+  auto one = [&](const char* name, const std::vector<double>& s, const Cost& cost, int64_t count) {
+    if (s.empty()) return;
+    json x = dist(s);
+    x["count"] = count;
+    add_rates(x, cost, percentile(s, 50), roof, prec);
+    j[name] = std::move(x);
+  };
+  one("lightning", ls.lightning, light, c.num_layers_of(LayerType::Lightning));
+  one("softmax", ls.softmax, soft, c.num_layers_of(LayerType::Softmax));
+  one("head", ls.head, head, 1);
+  return j;
+}
+
+int first_of(const ModelConfig& c, LayerType t) {
+  for (std::size_t l = 0; l < c.layer_types.size(); ++l)
+    if (c.layer_types[l] == t) return static_cast<int>(l);
+  return -1;
+}
+
+}  // namespace
+
+BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
+  require(opt.reps >= 1, "bench: --reps must be >= 1");
+  require(opt.warmup >= 0, "bench: --warmup must be >= 0");
+  require(opt.decode_steps >= 1, "bench: --decode-steps must be >= 1 (TPOT needs at least one decode step)");
+  const ModelConfig& cfg = src.model.config;
+  for (auto v : opt.prompt_lens) require(v >= 1, "bench: prompt lengths must be >= 1");
+  for (auto v : opt.context_lens) require(v >= 1, "bench: context lengths must be >= 1");
+  for (auto v : opt.prompt_lens)
+    require(v <= cfg.max_position_embeddings, "bench: prompt length " + std::to_string(v) + " exceeds max_position_embeddings");
+  for (auto v : opt.context_lens)
+    require(v + opt.decode_steps <= cfg.max_position_embeddings,
+            "bench: context length " + std::to_string(v) + " + decode steps exceeds max_position_embeddings");
+  BenchResult r;
+  r.roof = measure_roof();
+  r.series = json::array();
+  r.skipped = json::array();
+  const std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
+  Rng rng(opt.seed);
+  std::vector<int64_t> tokens;
+  int64_t maxlen = 1;
+  for (auto v : opt.prompt_lens) maxlen = std::max(maxlen, v);
+  for (auto v : opt.context_lens) maxlen = std::max(maxlen, v);
+  for (int64_t i = 0; i < maxlen; ++i) tokens.push_back(rng.below(cfg.vocab_size));
+  const int per = opt.warmup + opt.reps;
+  int total = 0;
+  for (const auto& n : names) {
+    const BackendEntry* e = registry().find(n);
+    if (e && !(e->unavailable_reason && !e->unavailable_reason().empty()))
+      total += per * static_cast<int>(opt.prompt_lens.size() + opt.context_lens.size());
+  }
+  Progress prog("bench", total, opt.progress);
+  const int L_light = first_of(cfg, LayerType::Lightning), L_soft = first_of(cfg, LayerType::Softmax);
+  for (const auto& name : names) {
+    const BackendEntry* e = registry().find(name);
+    const std::string why = e && e->unavailable_reason ? e->unavailable_reason() : "";
+    if (!why.empty()) {
+      r.skipped.push_back({{"backend", name}, {"reason", why}});
+      continue;
+    }
+    auto b = registry().make(name, src.model);
+    const std::string prec = b->precision();
+    const int eb = b->bytes_per_element(), sb = prec == "f64" ? 8 : 4;
+    StepRequest req;
+    req.time_layers = true;
+    for (int64_t S : opt.prompt_lens) {
+      std::vector<int64_t> prompt(tokens.begin(), tokens.begin() + S);
+      std::vector<double> samples;
+      LayerSamples ls;
+      for (int i = 0; i < per; ++i) {
+        prog.step(name + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
+        b->reset();
+        const auto t0 = Clock::now();
+        StepResult res = b->step(prompt, req);
+        (void)argmax_last_row(res.logits);  // the first output token is part of TTFT
+        const double t = secs(t0, Clock::now());
+        if (i < opt.warmup) continue;
+        samples.push_back(t);
+        add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
+      }
+      json s = {{"backend", name}, {"precision", prec}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
+      s.update(dist(samples));
+      s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
+      add_rates(s, forward_cost(cfg, S, 0, eb, sb), percentile(samples, 50), r.roof, prec);
+      s["layers"] = layer_json(ls, cfg, L_light >= 0 ? layer_cost(cfg, L_light, S, 0, eb, sb) : Cost{},
+                               L_soft >= 0 ? layer_cost(cfg, L_soft, S, 0, eb, sb) : Cost{}, head_cost(cfg, S, eb), r.roof, prec);
+      r.series.push_back(std::move(s));
+    }
+    for (int64_t C : opt.context_lens) {
+      std::vector<int64_t> ctx(tokens.begin(), tokens.begin() + C);
+      std::vector<double> samples;
+      LayerSamples ls;
+      for (int i = 0; i < per; ++i) {
+        prog.step(name + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
+        b->reset();
+        const auto t0 = Clock::now();
+        StepResult res = b->step(ctx, {});
+        int64_t tok = argmax_last_row(res.logits);
+        const auto t1 = Clock::now();  // first token out: TTFT
+        std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
+        double head_sum = 0;
+        for (int s = 0; s < opt.decode_steps; ++s) {
+          StepResult d = b->step({tok}, req);
+          tok = argmax_last_row(d.logits);
+          for (std::size_t l = 0; l < layer_sum.size(); ++l) layer_sum[l] += d.layer_seconds[l];
+          head_sum += d.head_seconds;
+        }
+        const auto t2 = Clock::now();
+        if (i < opt.warmup) continue;
+        const int n_out = opt.decode_steps + 1;
+        samples.push_back((secs(t0, t2) - secs(t0, t1)) / (n_out - 1));  // (E2E - TTFT) / (N_out - 1)
+        add_layer_sample(ls, cfg, layer_sum, head_sum, 1.0 / opt.decode_steps);
+      }
+      Cost step, light, soft, head;
+      for (int s = 0; s < opt.decode_steps; ++s) {
+        const double w = 1.0 / opt.decode_steps;
+        auto add = [w](Cost& acc, const Cost& c) { acc.flops += w * c.flops; acc.bytes += w * c.bytes; };
+        add(step, forward_cost(cfg, 1, C + s, eb, sb));
+        if (L_light >= 0) add(light, layer_cost(cfg, L_light, 1, C + s, eb, sb));
+        if (L_soft >= 0) add(soft, layer_cost(cfg, L_soft, 1, C + s, eb, sb));
+        add(head, head_cost(cfg, 1, eb));
+      }
+      json s = {{"backend", name}, {"precision", prec},           {"phase", "tpot"},
+                {"length", C},     {"decode_steps", opt.decode_steps}, {"unit", "s"}};
+      s.update(dist(samples));
+      s["tokens_per_s"] = 1.0 / percentile(samples, 50);
+      add_rates(s, step, percentile(samples, 50), r.roof, prec);
+      s["layers"] = layer_json(ls, cfg, light, soft, head, r.roof, prec);
+      r.series.push_back(std::move(s));
+    }
+  }
+  prog.done();
+  return r;
+}
+
+json to_json(const BenchResult& r, const BenchOptions& opt) {
+  return {{"roof", to_json(r.roof)},
+          {"formulas",
+           {{"ttft", "time of the prefill call (S prompt tokens -> first output token); prefill tok/s = S / TTFT p50"},
+            {"tpot", "(E2E - TTFT) / (N_out - 1), N_out = decode_steps + 1, context C..C+decode_steps-1; "
+                     "decode tok/s = 1 / TPOT p50"},
+            {"flops_bytes", "harness/flops.h (analytic; GEMM + attention/state terms; weights, activations, caches)"},
+            {"roof_fraction", "achieved GFLOP/s / min(peak GEMM GFLOP/s of the precision, AI x memcpy GB/s)"},
+            {"clock", "std::chrono::steady_clock (monotonic)"}}},
+          {"options",
+           {{"prompt_lens", opt.prompt_lens}, {"context_lens", opt.context_lens}, {"decode_steps", opt.decode_steps},
+            {"reps", opt.reps}, {"warmup", opt.warmup}}},
+          {"series", r.series},
+          {"skipped", r.skipped}};
+}
+
+std::string summary(const BenchResult& r) {
+  std::string s;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "bench: roof (measured now) memcpy %.1f GB/s, sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s\n",
+                r.roof.memcpy_gbps, r.roof.sgemm_gflops, r.roof.dgemm_gflops);
+  s += buf;
+  s += "  backend   phase  length   p50 ms   p90 ms   p99 ms    tok/s  GFLOP/s    GB/s  %roof | per layer p50 ms: lightning / softmax / head\n";
+  for (const auto& x : r.series) {
+    auto lay = [&](const char* k) { return x["layers"].contains(k) ? x["layers"][k]["p50"].get<double>() * 1e3 : NAN; };
+    std::snprintf(buf, sizeof buf, "  %-9s %-5s %7lld %8.3f %8.3f %8.3f %8.1f %8.2f %7.2f %5.1f%% | %.3f / %.3f / %.3f\n",
+                  x["backend"].get<std::string>().c_str(), x["phase"] == "ttft" ? "TTFT" : "TPOT",
+                  static_cast<long long>(x["length"].get<int64_t>()), x["p50"].get<double>() * 1e3,
+                  x["p90"].get<double>() * 1e3, x["p99"].get<double>() * 1e3, x["tokens_per_s"].get<double>(),
+                  x["gflops"].get<double>(), x["gbps"].get<double>(), 100 * x["roof_fraction"].get<double>(),
+                  lay("lightning"), lay("softmax"), lay("head"));
+    s += buf;
+  }
+  for (const auto& k : r.skipped)
+    s += "  " + k["backend"].get<std::string>() + ": SKIPPED " + k["reason"].get<std::string>() + "\n";
+  s += "  TTFT = prefill call time; TPOT = (E2E - TTFT) / (N_out - 1); %roof = achieved / min(peak, AI x BW)\n";
+  return s;
+}
+
+}  // namespace mm::harness

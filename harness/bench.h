@@ -1,0 +1,43 @@
+// `minimax01 bench`: latency and throughput per backend, per layer type and end to end.
+//   TTFT(S)  = time of the prefill call on an S-token prompt (embedding, every layer, final norm,
+//              lm_head) that yields the first output token; prefill tokens/s = S / TTFT.
+//   TPOT(C)  = (E2E - TTFT) / (N_out - 1) for a request with a C-token context that produces N_out =
+//              decode_steps + 1 tokens (the first from the prefill, then decode_steps decode calls; the
+//              vLLM `bench serve` definition); decode tokens/s = 1 / TPOT. The context grows C..C+N-1.
+// Every series repeats `reps` times after `warmup` untimed runs (monotonic clock); p50/p90/p99, mean,
+// stddev and the raw samples are reported (compare's U test uses the samples). Per layer type
+// (lightning, softmax, head) the per-layer time of each repetition is reported the same way. FLOP and
+// bytes come from harness/flops.h, the roof from harness/roof.h.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/model_source.h"
+#include "harness/roof.h"
+
+namespace mm::harness {
+
+struct BenchOptions {
+  std::vector<std::string> backends;  // empty = every registered backend (unavailable ones skipped)
+  std::vector<int64_t> prompt_lens = {64, 256, 512};
+  std::vector<int64_t> context_lens = {256, 1024};
+  int decode_steps = 8;
+  int reps = 9;  // >= 9 so that compare's U test is meaningful
+  int warmup = 1;
+  uint64_t seed = 0;
+  bool progress = false;
+};
+
+struct BenchResult {
+  Roof roof;
+  nlohmann::json series;   // array, see docs/report-schema.md
+  nlohmann::json skipped;  // [{backend, reason}]
+};
+
+BenchResult run_bench(const ModelSource& src, const BenchOptions& opt);
+nlohmann::json to_json(const BenchResult& r, const BenchOptions& opt);
+std::string summary(const BenchResult& r);
+
+}  // namespace mm::harness

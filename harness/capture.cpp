@@ -1,0 +1,71 @@
+#include "harness/capture.h"
+
+#include <cstdio>
+
+namespace mm::harness {
+
+TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode,
+                       const LayerHook& hook) {
+  StepRequest req;
+  req.capture = true;
+  req.after_layer = hook;
+  b.reset();
+  StepResult pre = b.step(prompt, req);
+  TensorMap out = std::move(pre.tensors);
+  out["logits"] = std::move(pre.logits);
+  const int64_t S = static_cast<int64_t>(prompt.size());
+  for (auto& [n, t] : b.caches()) out[n] = std::move(t);
+  for (int64_t tok : decode) {
+    StepResult st = b.step({tok}, req);
+    for (auto& [n, t] : st.tensors) append_rows(out["decode." + n], t);
+    append_rows(out["decode_logits"], st.logits);
+  }
+  if (!decode.empty()) {
+    for (auto& [n, t] : b.caches()) {
+      if (n.find("lightning_state") != std::string::npos) {
+        out["decode." + n] = std::move(t);
+        continue;
+      }
+      // k/v cache: keep only the rows the decode steps appended
+      const int64_t row = t.numel() / (t.shape[0] ? t.shape[0] : 1);
+      Tensor tail;
+      tail.shape = t.shape;
+      tail.shape[0] = t.shape[0] - S;
+      tail.values.assign(t.values.begin() + S * row, t.values.end());
+      out["decode." + n] = std::move(tail);
+    }
+  }
+  return out;
+}
+
+bool is_decode_tensor(const std::string& name) { return name.rfind("decode", 0) == 0; }
+
+int tensor_layer(const std::string& name) {
+  const auto p = name.find("layers.");
+  return p == std::string::npos ? -1 : std::stoi(name.substr(p + 7));
+}
+
+std::string tensor_kind(const std::string& name) {
+  const auto p = name.find("layers.");
+  if (p == std::string::npos) return name.rfind("decode.", 0) == 0 ? name.substr(7) : name == "decode_logits" ? "logits" : name;
+  const auto dot = name.find('.', p + 7);
+  return name.substr(dot + 1);
+}
+
+std::string order_key(const std::string& name) {
+  const bool dec = is_decode_tensor(name);
+  int layer = tensor_layer(name);
+  if (layer < 0) layer = 9999;
+  static const char* kinds[] = {"lightning_attn", "attn_out", "lightning_state", "k_cache", "v_cache",
+                                "router_logits", "router_probs", "router_experts", "router_weights",
+                                "moe_out", "output", "final_norm", "logits"};
+  const std::string k = tensor_kind(name);
+  int kind = 99;
+  for (int i = 0; i < 13; ++i)
+    if (k == kinds[i]) { kind = i; break; }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d.%05d.%02d.", dec ? 1 : 0, layer, kind);
+  return buf + name;
+}
+
+}  // namespace mm::harness

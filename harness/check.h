@@ -1,0 +1,61 @@
+// `minimax01 check`: the same inputs (a prefill that crosses the lightning block boundary, then decode
+// steps) through every requested backend; each captured tensor compared with the reference (the ref-f64
+// oracle, or a golden case's expected tensors) and judged by harness/verdict.h; the first diverging
+// tensor (in computation order) and its layer are named. Unavailable backends are skipped with why.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "harness/model_source.h"
+#include "harness/verdict.h"
+
+namespace mm::harness {
+
+// Test hook: after decoder layer `layer`, add noise of relative size `rel` (rel * rms(h) * N(0,1) per
+// element) to every checked backend's hidden state except the oracle and the budget runs.
+struct Perturbation {
+  int layer = 0;
+  double rel = 1e-2;
+  uint64_t seed = 1;
+};
+LayerHook perturbation_hook(const Perturbation& p);
+Perturbation parse_perturbation(const std::string& spec);  // "LAYER:REL"
+
+struct CheckOptions {
+  std::vector<std::string> backends;  // empty = every registered backend
+  int64_t prompt_len = 300;           // > block_size (256): crosses the lightning block boundary
+  int64_t decode_steps = 4;
+  uint64_t seed = 0;                  // input tokens
+  std::string golden_dir;             // non-empty: compare with this golden case instead of ref-f64
+  Tolerance tol;
+  std::optional<Perturbation> perturb;
+  bool progress = false;
+};
+
+struct BackendCheck {
+  std::string name, status;  // status: pass | fail | skipped | error
+  std::string reason;        // skipped / error: why; fail: the first violated bound
+  double seconds = 0;
+  std::vector<TensorVerdict> tensors;  // computation order
+  std::string first_diverging;         // tensor name, empty when all pass
+  int first_layer = -1;
+  std::string first_phase;
+  int failed = 0;
+};
+
+struct CheckResult {
+  std::string reference;  // "ref-f64" or "golden:<case>"
+  std::vector<int64_t> prompt, decode;
+  std::vector<BackendCheck> backends;
+  int checked = 0;
+  bool pass = false;
+};
+
+CheckResult run_check(const ModelSource& src, const CheckOptions& opt);
+nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt);
+std::string summary(const CheckResult& r);
+
+}  // namespace mm::harness

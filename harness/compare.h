@@ -1,0 +1,41 @@
+// `minimax01 compare OLD.json NEW.json`: a regression gate between two reports of the same kind.
+//   check: a tensor (backend, name) that passed and now fails, or whose rel_fro grew by more than
+//          `num_factor` x (+ floor): numerical regression. A backend whose status went pass -> fail/error.
+//   bench: per series (backend, phase, length): the repetitions of OLD and NEW go through a two-sided
+//          Mann-Whitney U test (Google Benchmark tools/compare.py, alpha 0.05); a regression is a
+//          significant (p < alpha) slowdown of the median by more than `time_threshold` (5 %). With fewer
+//          than 9 repetitions a side the test is weak (compare.py's warning) and we say so.
+//   soak:  uptime lower by more than `uptime_drop` percentage points, or fewer injected faults caught.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mm::harness {
+
+struct CompareOptions {
+  double alpha = 0.05;
+  double time_threshold = 0.05;
+  double num_factor = 2.0;
+  double num_floor = 1e-12;
+  double uptime_drop = 1.0;  // percentage points
+};
+
+struct CompareLine {
+  std::string what;     // "ref-f32 ttft S=256", "ref-f32 layers.3.output"
+  std::string detail;   // numbers
+  bool regression = false, improvement = false;
+};
+
+struct CompareResult {
+  std::string kind;
+  std::vector<CompareLine> lines;
+  std::vector<std::string> warnings;
+  int regressions = 0;
+};
+
+CompareResult compare_reports(const nlohmann::json& old_r, const nlohmann::json& new_r, const CompareOptions& opt);
+std::string summary(const CompareResult& r);
+
+}  // namespace mm::harness

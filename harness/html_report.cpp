@@ -1,0 +1,286 @@
+#include "harness/html_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+namespace mm::harness {
+namespace {
+
+using nlohmann::json;
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
+
+std::string f(const char* fmt, double a = 0, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, a, b, c, d);
+  return buf;
+}
+
+const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
+
+double val(const json& j) { return j.is_number() ? j.get<double>() : NAN; }
+
+// A chart frame: W x H pixels, plot area inset; returns the opening <svg> with axes and a title.
+struct Frame {
+  double W = 760, H = 300, l = 70, r = 20, t = 30, b = 50;
+  double x0() const { return l; }
+  double x1() const { return W - r; }
+  double y0() const { return H - b; }
+  double y1() const { return t; }
+};
+
+std::string open_svg(const Frame& fr, const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+  std::string s = f("<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' viewBox='0 0 %.0f %.0f'>", fr.W, fr.H, fr.W, fr.H);
+  s += "<rect width='100%' height='100%' fill='#fff'/>";
+  s += f("<text x='%.0f' y='18' font-size='14' font-weight='bold'>", fr.l) + esc(title) + "</text>";
+  s += f("<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#333'/>", fr.x0(), fr.y0(), fr.x1(), fr.y0());
+  s += f("<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' stroke='#333'/>", fr.x0(), fr.y0(), fr.x0(), fr.y1());
+  s += f("<text x='%.0f' y='%.0f' font-size='12' text-anchor='middle'>", (fr.x0() + fr.x1()) / 2, fr.H - 10) + esc(xlabel) + "</text>";
+  s += f("<text x='14' y='%.0f' font-size='12' text-anchor='middle' transform='rotate(-90 14 %.0f)'>", (fr.y0() + fr.y1()) / 2,
+         (fr.y0() + fr.y1()) / 2) + esc(ylabel) + "</text>";
+  return s;
+}
+
+std::string legend(const Frame& fr, const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const double x = fr.x1() - 150, y = fr.y1() + 14 * static_cast<double>(i);
+    s += f("<rect x='%.0f' y='%.0f' width='10' height='10' fill='", x, y) + kColors[i % 6] + "'/>";
+    s += f("<text x='%.0f' y='%.0f' font-size='11'>", x + 14, y + 9) + esc(names[i]) + "</text>";
+  }
+  return s;
+}
+
+// log10 axis ticks between lo and hi (powers of ten)
+std::string log_ticks(const Frame& fr, double lo, double hi, bool vertical) {
+  std::string s;
+  for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi)); ++e) {
+    if (e < lo - 1e-9 || e > hi + 1e-9) continue;
+    const double y = fr.y0() - (e - lo) / (hi - lo) * (fr.y0() - fr.y1());
+    if (vertical) {
+      s += f("<line x1='%.0f' y1='%.1f' x2='%.0f' y2='%.1f' stroke='#ddd'/>", fr.x0(), y, fr.x1(), y);
+      s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>1e%.0f</text>", fr.x0() - 4, y + 3, e);
+    }
+  }
+  return s;
+}
+
+std::string check_section(const json& r) {
+  const json& res = r["result"];
+  std::string s = "<p>reference <b>" + esc(res.value("reference", "")) + "</b>, budget ref-bf16, k = " +
+                  f("%.3g", val(res["rule"]["k"])) + ". Verdict: <b>" + (res.value("pass", false) ? "PASS" : "FAIL") + "</b></p><ul>";
+  // ratio = rel_fro / tol_rel_fro, worst over each prefill layer's continuous tensors
+  std::vector<std::string> names;
+  std::vector<std::map<int, double>> ratio;
+  int L = 0;
+  for (const auto& b : res["backends"]) {
+    s += "<li>" + esc(b["name"].get<std::string>()) + ": " + esc(b["status"].get<std::string>());
+    if (b.contains("reason")) s += " &mdash; " + esc(b["reason"].get<std::string>());
+    if (b.contains("first_diverging"))
+      s += " &mdash; first diverging layer " + std::to_string(b["first_diverging"]["layer"].get<int>()) + " (" +
+           esc(b["first_diverging"]["tensor"].get<std::string>()) + ")";
+    s += "</li>";
+    if (!b.contains("tensors") || b["tensors"].empty()) continue;
+    std::map<int, double> m;
+    for (const auto& t : b["tensors"]) {
+      if (t["phase"] != "prefill" || t["layer"].get<int>() < 0 || t.contains("choices")) continue;
+      const double tol = val(t["tol_rel_fro"]), e = val(t["error"]["rel_fro"]);
+      const double q = std::isfinite(e) ? (tol > 0 ? e / tol : 0) : 1e6;
+      const int l = t["layer"].get<int>();
+      m[l] = std::max(m.count(l) ? m[l] : 0.0, q);
+      L = std::max(L, l + 1);
+    }
+    names.push_back(b["name"].get<std::string>());
+    ratio.push_back(m);
+  }
+  s += "</ul>";
+  if (names.empty() || L == 0) return s;
+  Frame fr;
+  const double lo = -8, hi = 2;  // log10 of err / tolerance
+  s += open_svg(fr, "per-layer error / tolerance (worst rel_fro over the layer's tensors; pass below the red line)",
+                "layer (prefill)", "log10 scale");
+  s += log_ticks(fr, lo, hi, true);
+  const double slot = (fr.x1() - fr.x0()) / L, bw = slot * 0.8 / static_cast<double>(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i)
+    for (const auto& [l, q] : ratio[i]) {
+      const double lv = std::clamp(std::log10(std::max(q, 1e-300)), lo, hi);
+      const double y = fr.y0() - (lv - lo) / (hi - lo) * (fr.y0() - fr.y1());
+      const double x = fr.x0() + slot * l + slot * 0.1 + bw * static_cast<double>(i);
+      s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", x, y, bw, fr.y0() - y) + kColors[i % 6] + "'/>";
+    }
+  for (int l = 0; l < L; ++l)
+    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.0f</text>", fr.x0() + slot * (l + 0.5), fr.y0() + 14, l);
+  const double ytol = fr.y0() - (0 - lo) / (hi - lo) * (fr.y0() - fr.y1());
+  s += f("<line x1='%.0f' y1='%.1f' x2='%.0f' y2='%.1f' stroke='red' stroke-width='2' stroke-dasharray='6 3'/>", fr.x0(), ytol, fr.x1(), ytol);
+  s += legend(fr, names) + "</svg>";
+  return s;
+}
+
+std::string line_chart(const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                       const std::vector<std::string>& names, const std::vector<std::vector<std::pair<double, double>>>& pts,
+                       bool dashed_pairs = false) {
+  Frame fr;
+  double xmax = 0, ymax = 0;
+  for (const auto& p : pts)
+    for (const auto& [x, y] : p) xmax = std::max(xmax, x), ymax = std::max(ymax, std::isfinite(y) ? y : 0);
+  if (xmax <= 0 || ymax <= 0) return "";
+  ymax *= 1.1;
+  std::string s = open_svg(fr, title, xlabel, ylabel);
+  for (int i = 0; i <= 4; ++i) {
+    const double yv = ymax * i / 4, y = fr.y0() - (fr.y0() - fr.y1()) * i / 4;
+    s += f("<line x1='%.0f' y1='%.1f' x2='%.0f' y2='%.1f' stroke='#eee'/>", fr.x0(), y, fr.x1(), y);
+    s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>", fr.x0() - 4, y + 3, yv);
+  }
+  auto X = [&](double x) { return fr.x0() + x / xmax * (fr.x1() - fr.x0()); };
+  auto Y = [&](double y) { return fr.y0() - y / ymax * (fr.y0() - fr.y1()); };
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    std::string path;
+    for (const auto& [x, y] : pts[i]) {
+      if (!std::isfinite(y)) continue;
+      path += f("%.1f,%.1f ", X(x), Y(y));
+      s += f("<circle cx='%.1f' cy='%.1f' r='3' fill='", X(x), Y(y)) + kColors[(dashed_pairs ? i / 3 : i) % 6] + "'/>";
+    }
+    const bool dash = dashed_pairs && i % 3 != 0;
+    s += "<polyline fill='none' stroke-width='2' stroke='" + std::string(kColors[(dashed_pairs ? i / 3 : i) % 6]) + "'" +
+         (dash ? " stroke-dasharray='4 3'" : "") + " points='" + path + "'/>";
+  }
+  std::map<double, bool> xs;
+  for (const auto& p : pts)
+    for (const auto& [x, y] : p) xs[x] = true;
+  for (const auto& [x, _] : xs)
+    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.0f</text>", X(x), fr.y0() + 14, x);
+  s += legend(fr, names) + "</svg>";
+  return s;
+}
+
+std::string bench_section(const json& r) {
+  const json& res = r["result"];
+  const json& roof = res["roof"];
+  std::string s = "<p>roof (measured in the run): memcpy " + f("%.1f GB/s, sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s", val(roof["memcpy_gbps"]),
+                                                                   val(roof["sgemm_gflops"]), val(roof["dgemm_gflops"])) + "</p>";
+  for (const char* phase : {"ttft", "tpot"}) {
+    std::vector<std::string> names;
+    std::vector<std::vector<std::pair<double, double>>> pts;
+    std::map<std::string, std::size_t> idx;
+    for (const auto& x : res["series"]) {
+      if (x["phase"] != phase) continue;
+      const std::string b = x["backend"];
+      if (!idx.count(b)) {
+        idx[b] = pts.size();
+        for (const char* q : {"p50", "p90", "p99"}) names.push_back(b + " " + q), pts.emplace_back();
+      }
+      const std::size_t i = idx[b];
+      const double len = static_cast<double>(x["length"].get<int64_t>());
+      pts[i].push_back({len, val(x["p50"]) * 1e3});
+      pts[i + 1].push_back({len, val(x["p90"]) * 1e3});
+      pts[i + 2].push_back({len, val(x["p99"]) * 1e3});
+    }
+    std::vector<std::string> legend_names;
+    for (std::size_t i = 0; i < names.size(); i += 3) legend_names.push_back(names[i].substr(0, names[i].size() - 4) + " (p50 solid, p90/p99 dashed)");
+    std::vector<std::vector<std::pair<double, double>>> ordered = pts;
+    s += line_chart(std::string(phase) == "ttft" ? "TTFT (prefill latency) vs prompt length" : "TPOT (time per output token) vs context length",
+                    std::string(phase) == "ttft" ? "prompt tokens" : "context tokens", "ms", legend_names, ordered, true);
+  }
+  // throughput vs roof: achieved GFLOP/s and the attainable roof per series (bars)
+  Frame fr;
+  std::vector<const json*> ser;
+  for (const auto& x : res["series"]) ser.push_back(&x);
+  if (!ser.empty()) {
+    double ymax = 0;
+    for (auto* x : ser) ymax = std::max({ymax, val((*x)["gflops"]), val((*x)["roof_gflops"])});
+    ymax *= 1.1;
+    s += open_svg(fr, "throughput vs roof: achieved GFLOP/s (bar) and attainable roof (black tick)", "series", "GFLOP/s");
+    const double slot = (fr.x1() - fr.x0()) / static_cast<double>(ser.size());
+    std::map<std::string, int> color;
+    for (std::size_t i = 0; i < ser.size(); ++i) {
+      const json& x = *ser[i];
+      const std::string b = x["backend"];
+      if (!color.count(b)) color[b] = static_cast<int>(color.size());
+      const double g = val(x["gflops"]), roofv = val(x["roof_gflops"]);
+      const double xl = fr.x0() + slot * static_cast<double>(i) + slot * 0.15;
+      const double yg = fr.y0() - g / ymax * (fr.y0() - fr.y1()), yr = fr.y0() - roofv / ymax * (fr.y0() - fr.y1());
+      s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", xl, yg, slot * 0.7, fr.y0() - yg) + kColors[color[b] % 6] + "'/>";
+      s += f("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#000' stroke-width='3'/>", xl, yr, xl + slot * 0.7, yr);
+      s += f("<text x='%.1f' y='%.0f' font-size='9' text-anchor='middle'>", xl + slot * 0.35, fr.y0() + 12) +
+           (x["phase"] == "ttft" ? "S" : "C") + std::to_string(x["length"].get<int64_t>()) + "</text>";
+    }
+    for (int i = 0; i <= 4; ++i)
+      s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>", fr.x0() - 4,
+             fr.y0() - (fr.y0() - fr.y1()) * i / 4 + 3, ymax * i / 4);
+    std::vector<std::string> names(color.size());
+    for (const auto& [n, c] : color) names[static_cast<std::size_t>(c)] = n;
+    s += legend(fr, names) + "</svg>";
+  }
+  for (const auto& k : res["skipped"]) s += "<p>skipped " + esc(k["backend"].get<std::string>()) + ": " + esc(k["reason"].get<std::string>()) + "</p>";
+  return s;
+}
+
+std::string soak_section(const json& r) {
+  const json& res = r["result"];
+  const json& o = res["overall"];
+  std::string s = "<p>backend " + esc(res["backend"].get<std::string>()) + f(", %.1f s, %.0f requests, uptime %.2f%%, goodput %.1f req/s", val(res["elapsed_s"]),
+                                                                       val(o["requests"]), val(o["uptime_percent"]), val(o["goodput_rps"])) +
+                  "; faults injected " + esc(res["faults"]["injected"].dump()) + ", caught " + esc(res["faults"]["caught"].dump()) + "</p>";
+  Frame fr;
+  const json& w = res["windows"];
+  if (w.empty()) return s;
+  s += open_svg(fr, "uptime per window (line, %) and failures per window (bars: red error, orange numerical, grey SLO breach)",
+                "time (s)", "uptime %");
+  const double n = static_cast<double>(w.size()), slot = (fr.x1() - fr.x0()) / n;
+  double cmax = 1;
+  for (const auto& x : w) cmax = std::max(cmax, val(x["error"]) + val(x["numerical"]) + val(x["slo_breach"]));
+  std::string path;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double xl = fr.x0() + slot * static_cast<double>(i);
+    double base = fr.y0();
+    for (auto [k, col] : {std::pair{"error", "#d62728"}, {"numerical", "#ff7f0e"}, {"slo_breach", "#999"}}) {
+      const double h = val(w[i][k]) / cmax * (fr.y0() - fr.y1()) * 0.5;
+      if (h > 0) s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", xl + slot * 0.2, base - h, slot * 0.6, h) + col + "'/>";
+      base -= h;
+    }
+    const double u = val(w[i]["uptime_percent"]);
+    if (std::isfinite(u)) path += f("%.1f,%.1f ", xl + slot / 2, fr.y0() - u / 100 * (fr.y0() - fr.y1()));
+    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.1f</text>", xl + slot / 2, fr.y0() + 14, val(w[i]["start_s"]));
+  }
+  for (int i = 0; i <= 4; ++i)
+    s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.0f</text>", fr.x0() - 4, fr.y0() - (fr.y0() - fr.y1()) * i / 4 + 3, 25.0 * i);
+  s += "<polyline fill='none' stroke='#1f77b4' stroke-width='3' points='" + path + "'/></svg>";
+  return s;
+}
+
+}  // namespace
+
+std::string render_html(const std::vector<std::pair<std::string, json>>& reports) {
+  std::string s =
+      "<!DOCTYPE html><html><head><meta charset='utf-8'><title>minimax01 harness report</title><style>"
+      "body{font-family:sans-serif;margin:24px;color:#222;background:#fff}h2{border-bottom:1px solid #ccc}"
+      "svg{display:block;margin:12px 0;border:1px solid #eee}.meta{color:#555;font-size:12px}</style></head><body>"
+      "<h1>minimax01 harness report</h1>";
+  for (const auto& [file, r] : reports) {
+    const std::string kind = r["kind"];
+    s += "<h2>" + esc(kind) + ": " + esc(file) + "</h2><p class='meta'>" + esc(r.value("created_utc", "")) + " &middot; commit " +
+         esc(r["tool"].value("git_commit", "?")) + (r["tool"].value("git_dirty", false) ? " (dirty)" : "") + " &middot; " +
+         esc(r["machine"].value("cpu", "")) + " &middot; model " + esc(r.contains("model") ? r["model"].value("source", "") : "") +
+         "</p>";
+    if (kind == "check") s += check_section(r);
+    else if (kind == "bench") s += bench_section(r);
+    else s += soak_section(r);
+  }
+  return s + "</body></html>\n";
+}
+
+}  // namespace mm::harness

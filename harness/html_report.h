@@ -1,0 +1,19 @@
+// `minimax01 report FILE... --out page.html`: one self-contained HTML page (inline CSS and SVG, no
+// scripts, no external assets) with, per report:
+//   check: per-layer error bars against the tolerance (worst rel_fro / tolerance over the layer's
+//          tensors, log scale, one bar per backend, the tolerance line at 1)
+//   bench: latency p50/p90/p99 vs prompt length (TTFT) and context length (TPOT), achieved GFLOP/s vs
+//          the roof per layer type
+//   soak:  uptime timeline per window, with error counts
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mm::harness {
+
+// reports: (file name, parsed report) pairs, already validated by read_report.
+std::string render_html(const std::vector<std::pair<std::string, nlohmann::json>>& reports);
+
+}  // namespace mm::harness

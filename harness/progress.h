@@ -1,0 +1,31 @@
+// Progress for long runs: one rewritten line on stderr, only when stderr is a terminal (never in logs
+// or tests).
+#pragma once
+#include <cstdio>
+#include <string>
+
+#include <unistd.h>
+
+namespace mm::harness {
+
+class Progress {
+ public:
+  Progress(std::string what, int total, bool enabled = true)
+      : what_(std::move(what)), total_(total), on_(enabled && isatty(2)) {}
+  ~Progress() { done(); }
+  void step(const std::string& label) {
+    ++i_;
+    if (on_) std::fprintf(stderr, "\r\033[K[%s %d/%d] %s", what_.c_str(), i_, total_, label.c_str()), std::fflush(stderr);
+  }
+  void done() {
+    if (on_ && i_ > 0) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
+    on_ = false;
+  }
+
+ private:
+  std::string what_;
+  int total_, i_ = 0;
+  bool on_;
+};
+
+}  // namespace mm::harness

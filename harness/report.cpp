@@ -1,0 +1,136 @@
+#include "harness/report.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+
+namespace mm::harness {
+namespace {
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::string proc_field(const char* file, const char* key) {
+  std::ifstream f(file);
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) {
+      const auto c = line.find(':');
+      if (c == std::string::npos) continue;
+      std::string v = line.substr(c + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  return "";
+}
+
+}  // namespace
+
+nlohmann::json tool_json() {
+  // At run time, so a report names the tree it ran from (configure-time values go stale).
+  const std::string src = MM_SOURCE_DIR;
+  const std::string commit = run_capture("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+  const std::string dirty = run_capture("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null");
+  return {{"name", "minimax01"},
+          {"git_commit", commit.empty() ? "unknown" : commit},
+          {"git_dirty", !dirty.empty()},
+          {"build_type", MM_BUILD_TYPE},
+          {"compiler", __VERSION__}};
+}
+
+nlohmann::json machine_json() {
+  utsname u{};
+  uname(&u);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  const std::string mem = proc_field("/proc/meminfo", "MemTotal");  // "N kB"
+  return {{"hostname", host},
+          {"os", std::string(u.sysname) + " " + u.release},
+          {"arch", u.machine},
+          {"cpu", proc_field("/proc/cpuinfo", "model name")},
+          {"logical_cores", std::thread::hardware_concurrency()},
+          {"memory_bytes", mem.empty() ? 0 : std::stoll(mem) * 1024},
+#ifdef EIGEN_USE_BLAS
+          {"blas", "OpenBLAS (Eigen EIGEN_USE_BLAS)"},
+#else
+          {"blas", "Eigen built-in GEMM"},
+#endif
+          {"gpu", nullptr}};
+}
+
+nlohmann::json model_json(const LoadedModel& m, const std::string& label) {
+  const ParamCount p = count_params(m.config);
+  return {{"source", label},
+          {"dir", m.dir},
+          {"config", config_to_json(m.config, ConfigSpelling::Official)},
+          {"params_total", p.total},
+          {"params_active", p.active},
+          {"layer_pattern", [&] {
+             std::string s;
+             for (auto t : m.config.layer_types) s += t == LayerType::Lightning ? 'L' : 'S';
+             return s;
+           }()}};
+}
+
+nlohmann::json new_report(const std::string& kind, const std::string& command_line) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char ts[64];
+  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return {{"schema", kReportSchema}, {"schema_version", kReportSchemaVersion}, {"kind", kind},
+          {"created_utc", ts},       {"command", command_line},                {"tool", tool_json()},
+          {"machine", machine_json()}};
+}
+
+void write_report(const std::string& path, const nlohmann::json& report) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) throw Error(path + ": cannot write the report");
+  f << report.dump(1) << "\n";
+  if (!f) throw Error(path + ": writing the report failed");
+}
+
+nlohmann::json read_report(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot read the report (no such file?)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path + ": malformed report JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object() || !j.contains("schema") || j["schema"] != kReportSchema)
+    throw Error(path + ": not a minimax01 report (expected \"schema\": \"" + kReportSchema + "\")");
+  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
+    throw Error(path + ": report has no integer \"schema_version\"");
+  if (j["schema_version"].get<int>() > kReportSchemaVersion)
+    throw Error(path + ": report schema version " + j["schema_version"].dump() + " is newer than this tool's (" +
+                std::to_string(kReportSchemaVersion) + ")");
+  for (const char* k : {"kind", "result"})
+    if (!j.contains(k)) throw Error(path + ": report lacks \"" + std::string(k) + "\"");
+  const std::string kind = j["kind"].is_string() ? j["kind"].get<std::string>() : "";
+  if (kind != "check" && kind != "bench" && kind != "soak")
+    throw Error(path + ": unknown report kind " + j["kind"].dump() + " (expected check, bench or soak)");
+  return j;
+}
+
+}  // namespace mm::harness

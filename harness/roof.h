@@ -1,0 +1,24 @@
+// The CPU roof every bench timing is measured against, measured in the same run (so it reflects this
+// machine, its load and its clocks now):
+//   bandwidth: memcpy of a 128 MiB buffer, bytes = 2 x size (read + write) / time, best of 5
+//   compute:   Eigen float / double 1024^3 GEMM (OpenBLAS sgemm / dgemm when Eigen hands GEMMs to
+//              BLAS, as the reference does), FLOP = 2 n^3, best of 5
+// Roofline: attainable GFLOP/s = min(peak GEMM rate of the backend's precision, AI x bandwidth), with
+// AI = FLOP / byte of the timed call (harness/flops.h). fraction = achieved / attainable.
+#pragma once
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mm::harness {
+
+struct Roof {
+  double memcpy_gbps = 0, sgemm_gflops = 0, dgemm_gflops = 0;
+  double peak_gflops(const std::string& precision) const { return precision == "f64" ? dgemm_gflops : sgemm_gflops; }
+  double attainable_gflops(const std::string& precision, double flops, double bytes) const;
+};
+
+Roof measure_roof();
+nlohmann::json to_json(const Roof& r);
+
+}  // namespace mm::harness

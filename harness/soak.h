@@ -1,0 +1,58 @@
+// `minimax01 soak --duration D`: a seeded stream of requests (prompt and decode lengths drawn uniformly
+// from ranges), served one at a time by one backend for D seconds, each classified as
+//   error          an exception (allocation failure, mm::Error, anything else) - by class
+//   numerical      non-finite logits (checked on every request), or logits that differ from the ref-f64
+//                  oracle (teacher-forced on the same tokens) by more than k * err(ref-bf16) + floor in
+//                  rel_fro, on a seeded sample of requests (--check-rate)
+//   slo_breach     completed and correct, but TTFT or TPOT over the stated budget
+//   success        everything else
+// Uptime (OpenRouter): successful / (successful + errored) x 100, where numerical failures count as
+// errored (a wrong answer is a failed request) and SLO breaches count as successful (they completed;
+// latency is judged by goodput). Goodput = requests meeting the SLOs and correct, per second (DistServe).
+// Reported per window and overall, with latency percentiles. --inject KIND:RATE[,KIND:RATE] plants
+// faults (nan: a NaN in a layer's activation; bitflip: the exponent MSB of a weight, persistent until
+// detected; alloc: std::bad_alloc thrown mid-forward; slow: a sleep of 1.5x the TTFT budget); every
+// injected fault must be caught as its class, and the report says injected vs caught.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/model_source.h"
+
+namespace mm::harness {
+
+struct FaultRate {
+  std::string kind;  // nan | bitflip | alloc | slow
+  double rate = 0;   // probability per request
+};
+
+struct SoakOptions {
+  double duration_s = 10;
+  double window_s = 0;  // 0: duration / 10 (at least 0.25 s)
+  int64_t min_requests = 0;  // keep going past the duration until this many requests were served
+  std::string backend = "ref-f32";
+  int64_t min_prompt = 8, max_prompt = 300, min_decode = 1, max_decode = 16;
+  double check_rate = 0.25;
+  double k = 2, floor_rel = 1e-6;
+  double slo_ttft_ms = 0, slo_tpot_ms = 0;  // 0: 10x the calibration request's time (at least 20 / 5 ms)
+  uint64_t seed = 0;
+  std::vector<FaultRate> inject;
+  bool progress = false;
+};
+
+// "30", "30s", "500ms", "2m", "1h" -> seconds; zero, negative or malformed -> mm::Error.
+double parse_duration(const std::string& s);
+// "nan:0.1,slow:0.05" -> faults; unknown kind or a rate outside [0, 1] -> mm::Error.
+std::vector<FaultRate> parse_inject(const std::string& s);
+
+struct SoakResult {
+  nlohmann::json result;  // the report's "result" (docs/report-schema.md)
+  bool pass = false;      // every injected fault caught and no failure without an injection
+};
+
+SoakResult run_soak(const ModelSource& src, const SoakOptions& opt);
+std::string soak_summary(const nlohmann::json& result);
+
+}  // namespace mm::harness

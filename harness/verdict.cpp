@@ -1,0 +1,113 @@
+#include "harness/verdict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/capture.h"
+
+namespace mm::harness {
+
+double Tolerance::ceiling_for(const std::string& precision) const {
+  auto it = nmse_ceiling.find(precision);
+  return it == nmse_ceiling.end() ? nmse_ceiling.at("bf16") : it->second;
+}
+
+static std::string fmt(const char* f, double a, double b = 0) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, f, a, b);
+  return buf;
+}
+
+TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& ref, const Tensor* budget,
+                    const std::string& precision, const Tolerance& tol, const Tensor* ref_probs,
+                    const Tensor* got_probs) {
+  TensorVerdict v;
+  v.name = name;
+  v.err = error_stats(got, ref, tol.floor_rel);
+  if (budget) v.budget = error_stats(*budget, ref, tol.floor_rel);
+  const std::string kind = tensor_kind(name);
+  if (!v.err.shape_ok) {
+    v.pass = false;
+    v.why = "shape differs from the reference";
+    return v;
+  }
+  if (kind == "router_experts") {
+    if (!ref_probs) {
+      v.pass = false;
+      v.why = "no reference router_probs to judge the choices";
+      return v;
+    }
+    v.choices = expert_agreement(got, ref, *ref_probs, got_probs, tol.floor_rel);
+    if (v.choices->mismatched) {
+      v.pass = false;
+      v.why = std::to_string(v.choices->mismatched) + " of " + std::to_string(v.choices->compared) +
+              " tokens chose different experts where the router margin exceeds twice the probability error";
+    }
+    return v;
+  }
+  v.tol_max_abs = tol.k * v.budget.max_abs + tol.floor_rel * v.err.ref_max_abs;
+  v.tol_rel_fro = tol.k * v.budget.rel_fro + tol.floor_rel;
+  v.nmse_ceiling = tol.ceiling_for(precision);
+  // A bf16-class backend is allowed what the bf16 reference itself needs (k^2 x its NMSE, the rule on
+  // rel_fro squared): with few tokens one rounding-level router flip dominates a tensor's NMSE.
+  if (precision == "bf16" && budget) v.nmse_ceiling = std::max(v.nmse_ceiling, tol.k * tol.k * v.budget.nmse);
+  if (v.err.nan_got || v.err.nonfinite_mismatch) {
+    v.pass = false;
+    v.why = std::to_string(v.err.nan_got) + " NaN and " + std::to_string(v.err.inf_got) + " Inf values";
+  } else if (v.err.max_abs > v.tol_max_abs) {
+    v.pass = false;
+    v.why = fmt("max_abs %.3e > %.3e (k * ref-bf16 + floor)", v.err.max_abs, v.tol_max_abs);
+  } else if (v.err.rel_fro > v.tol_rel_fro) {
+    v.pass = false;
+    v.why = fmt("rel_fro %.3e > %.3e (k * ref-bf16 + floor)", v.err.rel_fro, v.tol_rel_fro);
+  } else if (v.err.nmse > v.nmse_ceiling) {
+    v.pass = false;
+    v.why = fmt("NMSE %.3e > ceiling %.3e", v.err.nmse, v.nmse_ceiling);
+  }
+  if (kind == "logits") {
+    v.argmax = argmax_agreement(got, ref, 2 * v.tol_max_abs);
+    if (v.pass && v.argmax->disagree) {
+      v.pass = false;
+      v.why = std::to_string(v.argmax->disagree) + " rows with a different argmax (top-1/top-2 gap above " +
+              fmt("%.3g)", v.argmax->threshold);
+    }
+  }
+  return v;
+}
+
+static double finite_or_null(double x) { return x; }
+
+nlohmann::json to_json(const ErrorStats& e) {
+  nlohmann::json j = {{"rel_fro", finite_or_null(e.rel_fro)}, {"max_abs", e.max_abs}, {"max_rel", e.max_rel},
+                      {"nmse", e.nmse},        {"cosine", e.cosine},   {"ref_max_abs", e.ref_max_abs},
+                      {"nan", e.nan_got},      {"inf", e.inf_got},     {"n", e.n}};
+  // JSON has no Inf/NaN: nlohmann writes null; readers treat null as "not finite".
+  return j;
+}
+
+nlohmann::json to_json(const TensorVerdict& v) {
+  nlohmann::json j = {{"name", v.name},
+                      {"layer", tensor_layer(v.name)},
+                      {"phase", is_decode_tensor(v.name) ? "decode" : "prefill"},
+                      {"kind", tensor_kind(v.name)},
+                      {"pass", v.pass},
+                      {"error", to_json(v.err)},
+                      {"budget", to_json(v.budget)},
+                      {"tol_max_abs", v.tol_max_abs},
+                      {"tol_rel_fro", v.tol_rel_fro},
+                      {"nmse_ceiling", v.nmse_ceiling}};
+  if (!v.why.empty()) j["why"] = v.why;
+  if (v.choices)
+    j["choices"] = {{"tokens", v.choices->tokens}, {"compared", v.choices->compared},
+                    {"ignored_low_margin", v.choices->ignored}, {"mismatched", v.choices->mismatched},
+                    {"max_margin_threshold", v.choices->threshold}, {"min_margin", v.choices->min_margin}};
+  if (v.argmax)
+    j["argmax"] = {{"rows", v.argmax->rows}, {"agree", v.argmax->agree}, {"ignored_low_gap", v.argmax->ignored},
+                   {"disagree", v.argmax->disagree}, {"gap_threshold", v.argmax->threshold}};
+  return j;
+}
+
+}  // namespace mm::harness

@@ -1,0 +1,127 @@
+// Error statistics, router-choice and argmax agreement, the verdict rule, percentiles, the U test and
+// the analytic FLOP counts, on hand-checkable inputs.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "harness/flops.h"
+#include "harness/metrics.h"
+#include "harness/stats.h"
+#include "harness/verdict.h"
+
+namespace mm::harness {
+namespace {
+
+Tensor T(std::vector<int64_t> shape, std::vector<double> v) { return Tensor{std::move(shape), std::move(v)}; }
+
+TEST(Metrics, ErrorStats) {
+  const Tensor ref = T({2, 2}, {1, -2, 3, 0}), got = T({2, 2}, {1.1, -2, 3, 0.01});
+  const ErrorStats e = error_stats(got, ref, 1e-6);
+  EXPECT_NEAR(e.max_abs, 0.1, 1e-12);
+  EXPECT_NEAR(e.nmse, (0.01 + 0.0001) / 14.0, 1e-12);
+  EXPECT_NEAR(e.rel_fro, std::sqrt(e.nmse), 1e-12);
+  EXPECT_NEAR(e.max_rel, 0.01 / (1e-6 * 3), 1e-6);  // the zero entry is measured against the floor
+  EXPECT_GT(e.cosine, 0.999);
+  EXPECT_EQ(e.nan_got, 0);
+}
+
+TEST(Metrics, NaNNeverPasses) {
+  const Tensor ref = T({1, 3}, {1, 2, 3}), got = T({1, 3}, {1, NAN, 3});
+  const ErrorStats e = error_stats(got, ref);
+  EXPECT_EQ(e.nan_got, 1);
+  EXPECT_TRUE(std::isinf(e.rel_fro));
+  Tolerance tol;
+  const TensorVerdict v = judge("layers.0.attn_out", got, ref, &ref, "f32", tol, nullptr, nullptr);
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("NaN"), std::string::npos);
+  // same-sign Inf on both sides is not an error
+  const Tensor inf = T({1, 2}, {INFINITY, 1});
+  EXPECT_EQ(error_stats(inf, inf).nonfinite_mismatch, 0);
+  EXPECT_EQ(error_stats(T({1, 2}, {-INFINITY, 1}), inf).nonfinite_mismatch, 1);
+}
+
+TEST(Metrics, FlashAttentionRule) {
+  const Tensor ref = T({1, 4}, {1, 1, 1, 1});
+  const Tensor bf16 = T({1, 4}, {1.01, 1, 1, 1});
+  Tolerance tol;  // k = 2
+  EXPECT_TRUE(judge("layers.0.moe_out", T({1, 4}, {1.019, 1, 1, 1}), ref, &bf16, "bf16", tol, nullptr, nullptr).pass);
+  const TensorVerdict v = judge("layers.0.moe_out", T({1, 4}, {1.021, 1, 1, 1}), ref, &bf16, "bf16", tol, nullptr, nullptr);
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("max_abs"), std::string::npos);
+  // the f32 NMSE ceiling (1e-7) applies on top of the rule
+  EXPECT_FALSE(judge("layers.0.moe_out", T({1, 4}, {1.005, 1, 1, 1}), ref, &bf16, "f32", tol, nullptr, nullptr).pass);
+}
+
+TEST(Metrics, ExpertChoicesIgnoreRoundingLevelMargins) {
+  // 2 tokens, 3 experts, top-1. Token 0: clear margin (0.5 vs 0.3); token 1: margin 0.001.
+  const Tensor probs = T({2, 3}, {0.5, 0.3, 0.2, 0.4, 0.399, 0.201});
+  const Tensor ref_ids = T({2, 1}, {0, 0});
+  const Tensor got_probs = T({2, 3}, {0.5, 0.3, 0.2, 0.3995, 0.3995, 0.201});  // error 5e-4 on token 1
+  // token 1 flipped (expert 1): explained by its 5e-4 probability error (margin 1e-3 <= 2 * 5e-4 + floor)
+  ChoiceStats c = expert_agreement(T({2, 1}, {0, 1}), ref_ids, probs, &got_probs, 1e-6);
+  EXPECT_EQ(c.compared, 1);
+  EXPECT_EQ(c.ignored, 1);
+  EXPECT_EQ(c.mismatched, 0);
+  // token 0 flipped: a routing bug
+  c = expert_agreement(T({2, 1}, {1, 0}), ref_ids, probs, &got_probs, 1e-6);
+  EXPECT_EQ(c.mismatched, 1);
+  // exact probabilities: nothing is ignored, a flip on token 1 is a mismatch
+  c = expert_agreement(T({2, 1}, {0, 1}), ref_ids, probs, &probs, 1e-6);
+  EXPECT_EQ(c.ignored, 0);
+  EXPECT_EQ(c.mismatched, 1);
+}
+
+TEST(Metrics, ArgmaxAgreement) {
+  const Tensor ref = T({2, 3}, {0, 5, 1, 2, 2.0001, 0});
+  const ArgmaxStats a = argmax_agreement(T({2, 3}, {0, 5, 1, 2.0002, 2, 0}), ref, 1e-3);
+  EXPECT_EQ(a.agree, 1);
+  EXPECT_EQ(a.ignored, 1);  // row 1: gap 1e-4 below the threshold
+  EXPECT_EQ(a.disagree, 0);
+}
+
+TEST(Stats, Percentiles) {
+  const std::vector<double> v = {5, 1, 4, 2, 3};
+  EXPECT_DOUBLE_EQ(percentile(v, 50), 3);
+  EXPECT_DOUBLE_EQ(percentile(v, 90), 4.6);  // numpy: 4 + 0.6 * (5 - 4)
+  EXPECT_DOUBLE_EQ(percentile(v, 0), 1);
+  EXPECT_DOUBLE_EQ(percentile(v, 100), 5);
+}
+
+TEST(Stats, MannWhitneyU) {
+  // exact (no ties, n < 8): fully separated 3 vs 3 -> p = 2 / C(6,3) = 0.1 (scipy: 0.1)
+  UTest u = mann_whitney_u({1, 2, 3}, {4, 5, 6});
+  EXPECT_TRUE(u.exact);
+  EXPECT_DOUBLE_EQ(u.u, 0);
+  EXPECT_NEAR(u.p, 0.1, 1e-12);
+  // normal approximation, 10 vs 10 separated: U = 0, z = (100 - 50 - 0.5) / sqrt(175) -> p = 1.8267e-4
+  std::vector<double> a, b;
+  for (int i = 1; i <= 10; ++i) a.push_back(i), b.push_back(i + 10);
+  u = mann_whitney_u(a, b);
+  EXPECT_FALSE(u.exact);
+  EXPECT_NEAR(u.p, 1.8267e-4, 2e-7);
+  // identical samples: no evidence
+  EXPECT_GT(mann_whitney_u(a, a).p, 0.9);
+  // interleaved: no evidence
+  std::vector<double> c, d;
+  for (int i = 0; i < 10; ++i) c.push_back(2 * i), d.push_back(2 * i + 1);
+  EXPECT_GT(mann_whitney_u(c, d).p, 0.5);
+}
+
+TEST(Flops, HandCountedShapes) {
+  const ModelConfig c = preset_config("tiny");  // H 128, 4 heads x 32, kv 2, E 4 top-2, I 256, V 512
+  const double H = 128, inner = 128, d = 32, nh = 4;
+  // decode step of a lightning layer: 10 S H inner + n_h 4 d^2
+  EXPECT_DOUBLE_EQ(lightning_attention_cost(c, 1, 100, 4, 4).flops, 10 * H * inner + nh * 4 * d * d);
+  // prefill of 300 tokens: blocks of 256 and 44
+  EXPECT_DOUBLE_EQ(lightning_attention_cost(c, 300, 0, 4, 4).flops,
+                   10 * 300 * H * inner + nh * (4 * 256. * 256 * d + 4 * 256 * d * d + 4 * 44. * 44 * d + 4 * 44 * d * d));
+  // softmax decode at context 10: projections + 4 n_h d (P + 1)
+  EXPECT_DOUBLE_EQ(softmax_attention_cost(c, 1, 10, 4).flops, 2 * H * (2 * inner + 2 * 64) + 4 * nh * d * 11);
+  EXPECT_DOUBLE_EQ(moe_cost(c, 1, 4).flops, 2 * H * 4 + 2 * 6 * H * 256);
+  EXPECT_DOUBLE_EQ(head_cost(c, 1, 4).flops, 2 * H * 512);
+  // bytes: decode reads every lightning weight once, plus the state twice
+  EXPECT_DOUBLE_EQ(lightning_attention_cost(c, 1, 5, 4, 4).bytes, 4 * (5 * inner * H + inner) + 2 * 4 * H + 2 * 4 * nh * d * d);
+}
+
+}  // namespace
+}  // namespace mm::harness
