@@ -1,0 +1,450 @@
+// Sparse MoE block kernels (spec §5.2, reference/moe.{h,cpp}):
+//   router_kernel        bf16 logits -> fp32 softmax -> top-k (ties to the lower index) -> renorm -> bf16 w
+//   permute_kernel       counts per expert, offsets, stable permuted row list (one block, deterministic)
+//   gather_kernel        x rows -> contiguous [T*k, H] buffer in permuted order
+//   ffn13_v1 / ffn2_v1   grouped expert FFN, one thread per output element (the obviously-right version)
+//   grouped_gemm_kernel  v2: tiled tensor-core grouped GEMM (mma.sync m16n8k16 bf16/f32, ldmatrix,
+//                        cp.async multi-stage pipeline) with a tile scheduler over (expert, column tile,
+//                        row tile); SwiGLU fused into the epilogue of the W1/W3 GEMM. Configurations
+//                        (moe_runner.cuh): 128x128 tiles of 2x2 warps (64x64 warp tiles, 4 stages) for
+//                        prefill, 64x128 (1x4 warps) in between, 32x64 (2x4 warps, 8 stages) for decode
+//   combine_kernel       y[t] = sum over its experts in ascending index of bf16(y_e * w), bf16 accumulate
+// Rounding follows ref::moe<ref::BF16>: bf16 GEMM outputs, bf16 silu output, bf16 product, bf16 weights,
+// bf16 index_add_.
+#pragma once
+#include <cstdint>
+
+#include "optimized/common/device.cuh"
+#include "optimized/common/layouts.h"
+#include "optimized/common/ptx.cuh"
+
+namespace mm::moe {
+inline namespace MM_BACKEND_NS {
+
+constexpr int kMaxExperts = 64;  // router: two experts per lane
+constexpr int kMaxTopK = 8;
+
+__device__ __forceinline__ float bf16r(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+// The official SwiGLU rounding: act = bf16(silu(bf16 gate)), h = bf16(act * bf16 up).
+__device__ __forceinline__ float swiglu_bf16(float gate_acc, float up_acc) {
+  const float g = bf16r(gate_acc), u = bf16r(up_acc);
+  const float s = bf16r(g / (1.0f + expf(-g)));
+  return bf16r(s * u);
+}
+
+// Expert of permuted row r: offsets[e] <= r < offsets[e+1] (E + 1 entries).
+__device__ __forceinline__ int expert_of_row(const int* offsets, int E, int r) {
+  int e = 0;
+  while (e + 1 < E && offsets[e + 1] <= r) ++e;
+  return e;
+}
+
+// ---- 1. router: one warp per token ---------------------------------------------------------------
+// logits: fp32 [T, E] (the gate GEMM's accumulator), rounded to bf16 here (the bf16 Linear output).
+// ids [T, k] highest probability first; weights [T, k] bf16, renormalised to sum to 1 before rounding.
+__global__ void router_kernel(const float* __restrict__ logits, int T, int E, int k, int* __restrict__ ids,
+                              __nv_bfloat16* __restrict__ weights) {
+  const int lane = threadIdx.x % 32;
+  const int t = static_cast<int>((blockIdx.x * blockDim.x + threadIdx.x) / 32);
+  if (t >= T) return;  // warp-uniform
+  float p[2];
+  float mx = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    const int e = lane + 32 * j;
+    p[j] = e < E ? bf16r(logits[static_cast<size_t>(t) * E + e]) : -INFINITY;
+    mx = fmaxf(mx, p[j]);
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  float sum = 0.0f;
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    p[j] = lane + 32 * j < E ? expf(p[j] - mx) : 0.0f;
+    sum += p[j];
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);  // same bits on every lane
+#pragma unroll
+  for (int j = 0; j < 2; ++j) p[j] = lane + 32 * j < E ? p[j] / sum : -1.0f;  // -1: never chosen
+  float wsel[kMaxTopK];
+  int isel[kMaxTopK];
+  for (int r = 0; r < k; ++r) {
+    // lane-local best (index lane beats lane+32 on a tie), then warp argmax, ties to the lower index
+    float v = p[0];
+    int idx = lane;
+    if (p[1] > v) {
+      v = p[1];
+      idx = lane + 32;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2) {
+      const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+      const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+      if (ov > v || (ov == v && oi < idx)) {
+        v = ov;
+        idx = oi;
+      }
+    }
+    wsel[r] = v;
+    isel[r] = idx;
+    if (idx == lane) p[0] = -1.0f;
+    if (idx == lane + 32) p[1] = -1.0f;
+  }
+  if (lane == 0) {
+    float wsum = 0.0f;
+    for (int r = 0; r < k; ++r) wsum += wsel[r];  // in selection order, as the reference
+    for (int r = 0; r < k; ++r) {
+      ids[static_cast<size_t>(t) * k + r] = isel[r];
+      weights[static_cast<size_t>(t) * k + r] = __float2bfloat16(wsel[r] / wsum);
+    }
+  }
+}
+
+// ---- 2. permutation: one block ---------------------------------------------------------------------
+// Assignment i = t*k + j (token-major) goes to row offsets[e] + (number of earlier assignments to e),
+// so within an expert the rows are in ascending token order. Ranks within a tile of blockDim
+// assignments: __match_any_sync inside the warp, an exclusive scan over the warps per expert.
+constexpr int kPermuteMaxThreads = 1024;
+
+__global__ void __launch_bounds__(kPermuteMaxThreads)
+    permute_kernel(const int* __restrict__ ids, int n, int k, int E, int* __restrict__ counts,
+                   int* __restrict__ offsets, int* __restrict__ perm_token, int* __restrict__ inv_row) {
+  MM_SHARED(int, s_count, [kMaxExperts]);
+  MM_SHARED(int, s_base, [kMaxExperts]);
+  MM_SHARED(int, s_tile, [kMaxExperts]);
+  MM_SHARED(int, s_warp, [kPermuteMaxThreads / 32][kMaxExperts]);
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, nwarps = blockDim.x / 32;
+  for (int e = tid; e < E; e += blockDim.x) s_count[e] = 0;
+  __syncthreads();
+  for (int i = tid; i < n; i += blockDim.x) atomicAdd(&s_count[ids[i]], 1);
+  __syncthreads();
+  if (tid == 0) {
+    int run = 0;
+    for (int e = 0; e < E; ++e) {
+      offsets[e] = run;
+      s_base[e] = run;
+      counts[e] = s_count[e];
+      run += s_count[e];
+    }
+    offsets[E] = run;
+  }
+  for (int base = 0; base < n; base += blockDim.x) {  // uniform trip count: every lane reaches the match
+    for (int j = tid; j < nwarps * kMaxExperts; j += blockDim.x) s_warp[j / kMaxExperts][j % kMaxExperts] = 0;
+    __syncthreads();
+    const int i = base + tid;
+    const bool valid = i < n;
+    const int e = valid ? ids[i] : -1;
+    const unsigned peers = __match_any_sync(0xffffffffu, e);
+    const int rank = __popc(peers & ((1u << lane) - 1u));
+    if (valid && rank == 0) s_warp[warp][e] = __popc(peers);
+    __syncthreads();
+    if (tid < E) {  // exclusive scan over warps
+      int run = 0;
+      for (int w = 0; w < nwarps; ++w) {
+        const int c = s_warp[w][tid];
+        s_warp[w][tid] = run;
+        run += c;
+      }
+      s_tile[tid] = run;
+    }
+    __syncthreads();
+    if (valid) {
+      const int pos = s_base[e] + s_warp[warp][e] + rank;
+      perm_token[pos] = i / k;
+      inv_row[i] = pos;
+    }
+    __syncthreads();
+    if (tid < E) s_base[tid] += s_tile[tid];
+  }
+}
+
+// ---- gather: x rows into the permuted buffer (H % 8 == 0: 16-byte chunks) --------------------------
+__global__ void gather_kernel(const __nv_bfloat16* __restrict__ x, const int* __restrict__ perm_token, int H,
+                              __nv_bfloat16* __restrict__ xperm) {
+  const int row = blockIdx.x;
+  const uint4* src = reinterpret_cast<const uint4*>(x + static_cast<size_t>(perm_token[row]) * H);
+  uint4* dst = reinterpret_cast<uint4*>(xperm + static_cast<size_t>(row) * H);
+  for (int c = threadIdx.x; c < H / 8; c += blockDim.x) dst[c] = src[c];
+}
+
+// ---- 3a. grouped FFN, v1: one thread per output element -------------------------------------------
+// h[r, i] = swiglu(x_r . w1_e[i], x_r . w3_e[i]) for the expert e of permuted row r.
+__global__ void ffn13_v1_kernel(const __nv_bfloat16* __restrict__ xperm, const int* __restrict__ offsets, int n,
+                                int E, int H, int I, const __nv_bfloat16* __restrict__ w1,
+                                const __nv_bfloat16* __restrict__ w3, __nv_bfloat16* __restrict__ h) {
+  const size_t idx = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= static_cast<size_t>(n) * I) return;
+  const int r = static_cast<int>(idx / I), i = static_cast<int>(idx % I);
+  const int e = expert_of_row(offsets, E, r);
+  const __nv_bfloat16* xr = xperm + static_cast<size_t>(r) * H;
+  const __nv_bfloat16* g = w1 + (static_cast<size_t>(e) * I + i) * H;
+  const __nv_bfloat16* u = w3 + (static_cast<size_t>(e) * I + i) * H;
+  float ag = 0.0f, au = 0.0f;
+  for (int c = 0; c < H; ++c) {
+    const float xv = __bfloat162float(xr[c]);
+    ag += xv * __bfloat162float(g[c]);
+    au += xv * __bfloat162float(u[c]);
+  }
+  h[idx] = __float2bfloat16(swiglu_bf16(ag, au));
+}
+
+// ye[r, c] = bf16(h_r . w2_e[c])
+__global__ void ffn2_v1_kernel(const __nv_bfloat16* __restrict__ h, const int* __restrict__ offsets, int n, int E,
+                               int H, int I, const __nv_bfloat16* __restrict__ w2, __nv_bfloat16* __restrict__ ye) {
+  const size_t idx = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= static_cast<size_t>(n) * H) return;
+  const int r = static_cast<int>(idx / H), c = static_cast<int>(idx % H);
+  const int e = expert_of_row(offsets, E, r);
+  const __nv_bfloat16* hr = h + static_cast<size_t>(r) * I;
+  const __nv_bfloat16* w = w2 + (static_cast<size_t>(e) * H + c) * I;
+  float acc = 0.0f;
+  for (int i = 0; i < I; ++i) acc += __bfloat162float(hr[i]) * __bfloat162float(w[i]);
+  ye[idx] = __float2bfloat16(acc);
+}
+
+// ---- 3b. grouped GEMM, v2: tensor cores ------------------------------------------------------------
+// C_e[rows of e, N] = A[rows of e, K] * B_e[N, K]^T for every expert e, A row-major (permuted rows),
+// B_e row-major [N, K] (PyTorch Linear layout), fp32 accumulation, bf16 output.
+// kSwiGLU: B = (w1, w3), both [E, N, K]; the B tile interleaves 8 rows of w1 and the same 8 rows of w3,
+// so fragment n8-tiles 2q (gate) and 2q+1 (up) of a warp hold the same output columns and the epilogue
+// writes h = swiglu(gate, up) [rows, N] directly; a tile covers BN/2 output columns.
+// Tile scheduler: linear tile id -> expert-major (expert, column tile, row tile); row tiles of an expert
+// are adjacent so the CTAs sharing a weight tile run together, and one expert's weights stream once.
+// Requires K % 8 == 0 and N % 8 == 0 (16-byte rows); rows/columns/K past the end are zero-filled.
+// BM x BN block tile, WM x WN warps; 64x64 warp tiles for prefill keep the shared-memory traffic per
+// mma low (8 ldmatrix.x4 per 32 mma), smaller ones for decode where the weight stream is the limit.
+template <int BM, int BN, int WM, int WN>
+struct GroupedTile {
+  static constexpr int kBM = BM, kBN = BN, kBK = 32, kPad = 8, kStride = kBK + kPad;  // 80-B rows
+  static constexpr int kWM = WM, kWN = WN, kThreads = 32 * kWM * kWN;
+  static constexpr int kWarpM = kBM / kWM, kWarpN = kBN / kWN;
+  static constexpr int kMI = kWarpM / 16, kNI = kWarpN / 8;
+  // small (decode) tiles stream weights: more stages keep more bytes in flight per CTA
+  static constexpr int kStages = BM <= 32 ? 8 : 4;
+  static constexpr int kMinBlocks = 2;  // two CTAs per SM: <= 128 registers at 256 threads, 255 at 128
+  static constexpr int kStageElems = (kBM + kBN) * kStride;
+  static constexpr size_t kSmemBytes = static_cast<size_t>(kStages) * kStageElems * 2;
+  static_assert(kWarpM % 16 == 0 && kNI % 2 == 0, "warp tile");
+};
+
+// Upper bound of the number of row tiles over all experts, whatever the counts: sum ceil(c_e / BM).
+inline int grouped_row_tile_bound(int n, int E, int BM) {
+  const int b = (n + BM - 1) / BM + E;
+  return b < n ? b : n;
+}
+
+template <class Tl, bool kSwiGLU>
+__global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
+    grouped_gemm_kernel(const __nv_bfloat16* __restrict__ a, const int* __restrict__ offsets, int E,
+                        const __nv_bfloat16* __restrict__ b0, const __nv_bfloat16* __restrict__ b1, int N, int K,
+                        __nv_bfloat16* __restrict__ c) {
+  constexpr int BM = Tl::kBM;
+  constexpr int kOutCols = kSwiGLU ? Tl::kBN / 2 : Tl::kBN;  // output columns per tile
+  const int col_tiles = (N + kOutCols - 1) / kOutCols;
+
+  // Tile scheduler (block-uniform): find the expert whose tiles contain this block's id.
+  int tile = static_cast<int>(blockIdx.x), e = -1, row_begin = 0, rows = 0, m0 = 0, n0 = 0;
+  {
+    int before = 0;  // row tiles of earlier experts
+    for (int x = 0; x < E; ++x) {
+      const int cnt = offsets[x + 1] - offsets[x];
+      const int rt = (cnt + BM - 1) / BM;
+      if (tile < (before + rt) * col_tiles) {
+        const int local = tile - before * col_tiles;
+        e = x;
+        row_begin = offsets[x];
+        rows = cnt;
+        m0 = (local % rt) * BM;
+        n0 = (local / rt) * kOutCols;
+        break;
+      }
+      before += rt;
+    }
+  }
+  if (e < 0) return;  // past the last tile (the grid is an upper bound)
+
+  MM_SHARED_DYN(__nv_bfloat16, smem);
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int wm = (warp / Tl::kWN) * Tl::kWarpM, wn = (warp % Tl::kWN) * Tl::kWarpN;
+  const __nv_bfloat16* a_rows = a + static_cast<size_t>(row_begin) * K;
+  const __nv_bfloat16* w0 = b0 + static_cast<size_t>(e) * N * K;
+  const __nv_bfloat16* w1 = kSwiGLU ? b1 + static_cast<size_t>(e) * N * K : w0;
+  const int k_tiles = (K + Tl::kBK - 1) / Tl::kBK;
+
+  // Per-thread copy plan, fixed for the whole K loop: every thread copies the 16-byte chunk `col` of
+  // rows tid/4, tid/4 + threads/4, ... of the A and B tiles; nullptr marks a row past the expert's rows
+  // (A) or past N (B), zero-filled.
+  constexpr int kChunksPerRow = Tl::kBK / 8, kRowsPerPass = Tl::kThreads / kChunksPerRow;
+  static_assert((Tl::kBM % kRowsPerPass == 0 || kRowsPerPass % Tl::kBM == 0) && Tl::kBN % kRowsPerPass == 0,
+                "copy plan");
+  constexpr int kAIters = (Tl::kBM + kRowsPerPass - 1) / kRowsPerPass, kBIters = Tl::kBN / kRowsPerPass;
+  const bool a_copier = Tl::kBM >= kRowsPerPass || tid / kChunksPerRow < Tl::kBM;  // small tiles: some threads idle
+  const int cp_col = tid % kChunksPerRow * 8, cp_row = tid / kChunksPerRow;
+  const __nv_bfloat16* a_src[kAIters];
+  const __nv_bfloat16* b_src[kBIters];
+#pragma unroll
+  for (int it = 0; it < kAIters; ++it) {
+    const int r = cp_row + it * kRowsPerPass;
+    a_src[it] = m0 + r < rows ? a_rows + static_cast<size_t>(m0 + r) * K + cp_col : nullptr;
+  }
+#pragma unroll
+  for (int it = 0; it < kBIters; ++it) {
+    const int r = cp_row + it * kRowsPerPass;
+    int wrow;
+    const __nv_bfloat16* w;
+    if constexpr (kSwiGLU) {
+      wrow = n0 + (r / 16) * 8 + r % 8;
+      w = (r / 8) % 2 ? w1 : w0;
+    } else {
+      wrow = n0 + r;
+      w = w0;
+    }
+    b_src[it] = wrow < N ? w + static_cast<size_t>(wrow) * K + cp_col : nullptr;
+  }
+  auto load_stage = [&](int stage, int kt) {
+    __nv_bfloat16* as = smem + stage * Tl::kStageElems + cp_row * Tl::kStride + cp_col;
+    __nv_bfloat16* bs = smem + stage * Tl::kStageElems + (Tl::kBM + cp_row) * Tl::kStride + cp_col;
+    const int k0 = kt * Tl::kBK;
+    const bool k_ok = k0 + cp_col < K;
+#pragma unroll
+    for (int it = 0; it < kAIters; ++it) {
+      if (!a_copier) break;
+      const bool ok = k_ok && a_src[it] != nullptr;
+      mm::gpu::cp_async_16_zfill(as + it * kRowsPerPass * Tl::kStride, ok ? a_src[it] + k0 : a, ok ? 16u : 0u);
+    }
+#pragma unroll
+    for (int it = 0; it < kBIters; ++it) {
+      const bool ok = k_ok && b_src[it] != nullptr;
+      mm::gpu::cp_async_16_zfill(bs + it * kRowsPerPass * Tl::kStride, ok ? b_src[it] + k0 : w0, ok ? 16u : 0u);
+    }
+  };
+
+  float acc[Tl::kMI][Tl::kNI][4];
+#pragma unroll
+  for (int i = 0; i < Tl::kMI; ++i)
+#pragma unroll
+    for (int j = 0; j < Tl::kNI; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.0f;
+
+#pragma unroll
+  for (int s = 0; s < Tl::kStages - 1; ++s) {
+    if (s < k_tiles) load_stage(s, s);
+    mm::gpu::cp_async_commit();
+  }
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    mm::gpu::cp_async_wait<Tl::kStages - 2>();  // tile kt has landed for this thread...
+    __syncthreads();                            // ...for all; and stage (kt-1)%S is no longer read
+    {
+      const int pf = kt + Tl::kStages - 1;
+      if (pf < k_tiles) load_stage(pf % Tl::kStages, pf);
+      mm::gpu::cp_async_commit();  // possibly empty: one group per iteration
+    }
+    const __nv_bfloat16* as = smem + (kt % Tl::kStages) * Tl::kStageElems;
+    const __nv_bfloat16* bs = as + Tl::kBM * Tl::kStride;
+#pragma unroll
+    for (int ks = 0; ks < Tl::kBK; ks += 16) {
+      uint32_t af[Tl::kMI][4], bf[Tl::kNI][2];
+#pragma unroll
+      for (int i = 0; i < Tl::kMI; ++i)
+        if (m0 + wm + i * 16 < rows)  // warp-uniform: m16 fragments wholly past the expert's rows are skipped
+          mm::gpu::ldmatrix_x4(af[i], as + (wm + i * 16 + lane % 16) * Tl::kStride + ks + lane / 16 * 8);
+#pragma unroll
+      for (int j = 0; j < Tl::kNI; j += 2) {
+        uint32_t r4[4];
+        mm::gpu::ldmatrix_x4(r4, bs + (wn + j * 8 + lane % 8 + lane / 16 * 8) * Tl::kStride + ks + (lane / 8) % 2 * 8);
+        bf[j][0] = r4[0];
+        bf[j][1] = r4[1];
+        bf[j + 1][0] = r4[2];
+        bf[j + 1][1] = r4[3];
+      }
+#pragma unroll
+      for (int i = 0; i < Tl::kMI; ++i)
+        if (m0 + wm + i * 16 < rows)
+#pragma unroll
+          for (int j = 0; j < Tl::kNI; ++j) mm::gpu::mma_m16n8k16_bf16(acc[i][j], af[i], bf[j], acc[i][j]);
+    }
+  }
+
+  // Epilogue: C fragment elements (0,1) and (2,3) are column pairs of one row: bf16x2 stores.
+  __nv_bfloat16* c_rows = c + static_cast<size_t>(row_begin) * N;
+#pragma unroll
+  for (int i = 0; i < Tl::kMI; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * h);
+      const int row = m0 + wm + i * 16 + p.row;
+      if (row >= rows) continue;
+      if constexpr (kSwiGLU) {
+#pragma unroll
+        for (int j = 0; j < Tl::kNI; j += 2) {
+          const int col = n0 + (wn / 16 + j / 2) * 8 + p.col;
+          if (col >= N) continue;
+          __nv_bfloat162 v;
+          v.x = __float2bfloat16(swiglu_bf16(acc[i][j][2 * h], acc[i][j + 1][2 * h]));
+          v.y = __float2bfloat16(swiglu_bf16(acc[i][j][2 * h + 1], acc[i][j + 1][2 * h + 1]));
+          *reinterpret_cast<__nv_bfloat162*>(c_rows + static_cast<size_t>(row) * N + col) = v;
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < Tl::kNI; ++j) {
+          const int col = n0 + wn + j * 8 + p.col;
+          if (col >= N) continue;
+          __nv_bfloat162 v;
+          v.x = __float2bfloat16(acc[i][j][2 * h]);
+          v.y = __float2bfloat16(acc[i][j][2 * h + 1]);
+          *reinterpret_cast<__nv_bfloat162*>(c_rows + static_cast<size_t>(row) * N + col) = v;
+        }
+      }
+    }
+}
+
+// ---- 4. combine: one thread per (token, 8 columns) -------------------------------------------------
+__global__ void combine_kernel(const __nv_bfloat16* __restrict__ ye, const int* __restrict__ ids,
+                               const __nv_bfloat16* __restrict__ weights, const int* __restrict__ inv_row, int T,
+                               int k, int H, __nv_bfloat16* __restrict__ y) {
+  const int chunks = H / 8;
+  const size_t idx = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= static_cast<size_t>(T) * chunks) return;
+  const int t = static_cast<int>(idx / chunks), c0 = static_cast<int>(idx % chunks) * 8;
+  int ex[kMaxTopK], row[kMaxTopK];
+  float w[kMaxTopK];
+  for (int j = 0; j < k; ++j) {  // insertion sort by ascending expert index (index_add_ order)
+    int e = ids[static_cast<size_t>(t) * k + j], r = inv_row[static_cast<size_t>(t) * k + j];
+    float wv = __bfloat162float(weights[static_cast<size_t>(t) * k + j]);
+    int q = j;
+    while (q > 0 && ex[q - 1] > e) {
+      ex[q] = ex[q - 1];
+      row[q] = row[q - 1];
+      w[q] = w[q - 1];
+      --q;
+    }
+    ex[q] = e;
+    row[q] = r;
+    w[q] = wv;
+  }
+  float acc[8];
+#pragma unroll
+  for (int q = 0; q < 8; ++q) acc[q] = 0.0f;
+  for (int j = 0; j < k; ++j) {  // 16-byte load; bf16 q is the upper half of an fp32 bit pattern
+    const uint4 raw = *reinterpret_cast<const uint4*>(ye + static_cast<size_t>(row[j]) * H + c0);
+    const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int q = 0; q < 8; ++q) {
+      const float v = __uint_as_float(q % 2 ? words[q / 2] & 0xFFFF0000u : words[q / 2] << 16);
+      acc[q] = bf16r(acc[q] + bf16r(v * w[j]));
+    }
+  }
+  uint32_t packed[4];
+#pragma unroll
+  for (int q = 0; q < 4; ++q)
+    packed[q] = static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q]))) |
+                (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q + 1]))) << 16);
+  const uint4 out = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+  *reinterpret_cast<uint4*>(y + static_cast<size_t>(t) * H + c0) = out;
+}
+
+}  // namespace MM_BACKEND_NS
+}  // namespace mm::moe
