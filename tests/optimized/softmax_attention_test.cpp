@@ -1,0 +1,352 @@
+// Softmax attention layer core (optimized/softmax_attention): RoPE + KV-cache append, causal GQA prefill
+// (v1 thread per query, v2 FA2 on mma.sync) and decode (v1 block per head, v2 split-KV + combine),
+// every version against an fp64 oracle (reference RoPE ref::apply_rope<F64> + a plain attention loop
+// mirroring reference/softmax_attention.cpp) with the budget of the same computation in ref::BF16
+// (bf16 q/k after RoPE, fp32 softmax, bf16 output). Emulator (backend_simt) under several schedules,
+// and the nvcc build (backend_cuda) when a GPU is present.
+#include "tests/optimized/kernel_test_util.h"
+// Eigen / reference before any kernel header.
+#include "reference/precision.h"
+#include "reference/rope.h"
+#include "tests/simt/simt_test_util.h"
+
+#if defined(MM_HAVE_CUDA_BUILD)
+#define MM_SOFTMAX_ATTENTION_DECLARE_CUDA 1
+#endif
+#include "optimized/softmax_attention/softmax_attention_runner.cuh"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+#include <type_traits>
+
+namespace sa = mm::softmax_attention;
+using mm::ref::Mat;
+
+namespace {
+
+constexpr double kTheta = 1e7;
+
+struct Backend {
+  const char* name;
+  bool emulator;
+  bool (*present)();
+  sa::LayerResult (*prefill)(int, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+                             const std::vector<uint16_t>&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+                             int, int, int);
+  sa::LayerResult (*decode)(int, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+                            const std::vector<uint16_t>&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+                            const std::vector<int>&, int, int);
+};
+
+const Backend kSimt{"simt", true, &sa::backend_simt::device_present, &sa::backend_simt::run_prefill_layer,
+                    &sa::backend_simt::run_decode_layer};
+#if defined(MM_HAVE_CUDA_BUILD)
+const Backend kCuda{"cuda", false, &sa::backend_cuda::device_present, &sa::backend_cuda::run_prefill_layer,
+                    &sa::backend_cuda::run_decode_layer};
+#endif
+
+// Worst error ratio (kernel max-abs error / bf16-reference max-abs error) per version, printed at exit.
+std::map<std::string, double>& ratios() {
+  static std::map<std::string, double> r;
+  return r;
+}
+struct RatioPrinter {
+  RatioPrinter() { ratios(); }  // the map is built first, so it outlives this printer
+  ~RatioPrinter() {
+    for (const auto& [k, v] : ratios()) std::printf("[softmax_attention] worst error ratio %-45s %.3f\n", k.c_str(), v);
+  }
+} g_ratio_printer;
+
+void note_ratio(const std::string& key, double r) {
+  double& slot = ratios()[key];
+  slot = std::max(slot, r);
+  std::string prop = "error_ratio " + key;
+  for (char& ch : prop)
+    if (ch == ' ') ch = '_';
+  ::testing::Test::RecordProperty(prop, std::to_string(slot));
+}
+
+template <class T>
+Mat<T> to_mat(const std::vector<float>& v, int rows, int cols) {
+  Mat<T> m(rows, cols);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) m(i, j) = static_cast<T>(v[static_cast<size_t>(i) * cols + j]);
+  return m;
+}
+
+// o[i, h*d+e] for queries q [rows, n_h d] (post-RoPE) over keys K/V [past+rows.., n_kv d]; query i sees
+// keys 0..past+i. Mirrors reference/softmax_attention.cpp (scores*scale, exp(s - max), /sum, * V).
+template <class T>
+std::vector<double> attend(const Mat<T>& q, const Mat<T>& K, const Mat<T>& V, int past, int n_h, int n_kv, int d,
+                           bool round_out) {
+  const int rows = static_cast<int>(q.rows()), group = n_h / n_kv;
+  const T scale = T(1) / std::sqrt(static_cast<T>(d));
+  std::vector<double> o(static_cast<size_t>(rows) * n_h * d);
+  std::vector<T> p;
+  for (int h = 0; h < n_h; ++h) {
+    const int g = h / group;
+    for (int i = 0; i < rows; ++i) {
+      const int last = past + i;
+      p.assign(static_cast<size_t>(last) + 1, T(0));
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int j = 0; j <= last; ++j) {
+        T s = 0;
+        for (int e = 0; e < d; ++e) s += q(i, h * d + e) * K(j, g * d + e);
+        p[j] = s * scale;
+        mx = std::max(mx, p[j]);
+      }
+      T sum = 0;
+      for (int j = 0; j <= last; ++j) {
+        p[j] = std::exp(p[j] - mx);
+        sum += p[j];
+      }
+      for (int j = 0; j <= last; ++j) p[j] /= sum;
+      for (int e = 0; e < d; ++e) {
+        T a = 0;
+        for (int j = 0; j <= last; ++j) a += p[j] * V(j, g * d + e);
+        o[(static_cast<size_t>(i) * n_h + h) * d + e] = round_out ? mm::round_bf16(static_cast<float>(a)) : double(a);
+      }
+    }
+  }
+  return o;
+}
+
+struct Oracle {
+  std::vector<double> o64;      // fp64 oracle
+  std::vector<float> o_bf16;    // budget: ref::BF16 computation
+  std::vector<uint16_t> q_rot;  // ref::BF16 RoPE bits of q [rows, n_h d]
+  std::vector<uint16_t> k_rot;  // ref::BF16 RoPE bits of k [rows, n_kv d]
+};
+
+// One sequence: new rows q/k/v (pre-RoPE floats, bf16-valued) at positions past.., old cache rows
+// kc_old/vc_old [past, n_kv d].
+Oracle oracle_one(const sa::AttnShape& sh, const std::vector<float>& q, const std::vector<float>& k,
+                  const std::vector<float>& v, const std::vector<float>& kc_old, const std::vector<float>& vc_old,
+                  int rows, int past) {
+  const int qc = sh.n_h * sh.d, kc = sh.n_kv * sh.d;
+  Oracle r;
+  auto run = [&](auto tag, bool bf16) {
+    using T = decltype(tag);
+    Mat<T> mq = to_mat<T>(q, rows, qc), mk = to_mat<T>(k, rows, kc);
+    using P = std::conditional_t<std::is_same_v<T, float>, mm::ref::BF16, mm::ref::F64>;
+    mm::ref::apply_rope<P>(mq, sh.n_h, sh.d, sh.rd, sh.theta, past);
+    mm::ref::apply_rope<P>(mk, sh.n_kv, sh.d, sh.rd, sh.theta, past);
+    Mat<T> K(past + rows, kc), V(past + rows, kc);
+    if (past) {
+      K.topRows(past) = to_mat<T>(kc_old, past, kc);
+      V.topRows(past) = to_mat<T>(vc_old, past, kc);
+    }
+    K.bottomRows(rows) = mk;
+    V.bottomRows(rows) = to_mat<T>(v, rows, kc);
+    std::vector<double> o = attend<T>(mq, K, V, past, sh.n_h, sh.n_kv, sh.d, bf16);
+    if (bf16) {
+      r.o_bf16.assign(o.begin(), o.end());
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < qc; ++j) r.q_rot.push_back(mm::f32_to_bf16_bits(static_cast<float>(mq(i, j))));
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < kc; ++j) r.k_rot.push_back(mm::f32_to_bf16_bits(static_cast<float>(mk(i, j))));
+    } else {
+      r.o64 = std::move(o);
+    }
+  };
+  run(double{}, false);
+  run(float{}, true);
+  return r;
+}
+
+// Bits-equal check with a tolerance in bf16 ulps for the GPU (double cos/sin may differ by an ulp).
+::testing::AssertionResult same_bf16(const char* what, const std::vector<uint16_t>& want,
+                                     const std::vector<uint16_t>& got, size_t got_offset, bool exact) {
+  for (size_t i = 0; i < want.size(); ++i) {
+    const uint16_t g = got[got_offset + i];
+    const int diff = std::abs(int(g) - int(want[i]));
+    if (g == 0xFFFF || (exact ? diff != 0 : diff > 1))
+      return ::testing::AssertionFailure() << what << " element " << i << ": got 0x" << std::hex << g << ", want 0x"
+                                           << want[i];
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Runs `run` once (GPU) or under every emulator schedule, requiring identical bits.
+sa::LayerResult run_schedules(const Backend& be, const std::function<sa::LayerResult()>& run) {
+  if (!be.emulator) return run();
+  sa::LayerResult first;
+  bool have = false;
+  for (const auto& s : mm::simt::test::all_schedules()) {
+    mm::simt::ScopedLaunchOptions scope(s.opt);
+    sa::LayerResult r = run();
+    if (!have) {
+      first = std::move(r);
+      have = true;
+    } else {
+      EXPECT_TRUE(mm::simt::test::same_bits(first.o, r.o)) << "schedule " << s.name << " changed o";
+      EXPECT_TRUE(mm::simt::test::same_bits(first.k_cache, r.k_cache)) << "schedule " << s.name << " changed k_cache";
+    }
+  }
+  return first;
+}
+
+struct PrefillCase {
+  int T, past, n_h, n_kv, d, rd;
+};
+
+void check_prefill(const Backend& be, const PrefillCase& c, uint64_t seed) {
+  const sa::AttnShape sh{c.n_h, c.n_kv, c.d, c.rd, kTheta};
+  const int qc = c.n_h * c.d, kc = c.n_kv * c.d, cap = c.past + c.T + 3;  // 3 rows that must stay poisoned
+  const auto q = mm::kt::randn_bf16(static_cast<size_t>(c.T) * qc, seed);
+  const auto k = mm::kt::randn_bf16(static_cast<size_t>(c.T) * kc, seed + 1);
+  const auto v = mm::kt::randn_bf16(static_cast<size_t>(c.T) * kc, seed + 2);
+  const auto kold = mm::kt::randn_bf16(static_cast<size_t>(c.past) * kc, seed + 3);
+  const auto vold = mm::kt::randn_bf16(static_cast<size_t>(c.past) * kc, seed + 4);
+  std::vector<uint16_t> kcache(static_cast<size_t>(cap) * kc, 0xFFFF), vcache(kcache);
+  const auto kob = mm::kt::to_bf16_bits(kold), vob = mm::kt::to_bf16_bits(vold);
+  std::copy(kob.begin(), kob.end(), kcache.begin());
+  std::copy(vob.begin(), vob.end(), vcache.begin());
+  const Oracle orc = oracle_one(sh, q, k, v, kold, vold, c.T, c.past);
+  const auto qb = mm::kt::to_bf16_bits(q), kb = mm::kt::to_bf16_bits(k), vb = mm::kt::to_bf16_bits(v);
+  const std::string shape = "T" + std::to_string(c.T) + " past" + std::to_string(c.past) + " h" +
+                            std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" + std::to_string(c.d);
+  for (int ver = 0; ver < sa::kNumPrefillVersions; ++ver) {
+    SCOPED_TRACE(std::string(sa::kPrefillVersions[ver]) + " " + shape);
+    const sa::LayerResult r =
+        run_schedules(be, [&] { return be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap); });
+    // RoPE + append: q_rot and the new cache rows are the reference's bf16 bits; old rows kept; rows
+    // past the chunk untouched (still poison).
+    EXPECT_TRUE(mm::kt::fully_written(r.q_rot, mm::kt::is_poison_bf16));
+    EXPECT_TRUE(same_bf16("q_rot", orc.q_rot, r.q_rot, 0, be.emulator));
+    EXPECT_TRUE(same_bf16("k_cache new rows", orc.k_rot, r.k_cache, static_cast<size_t>(c.past) * kc, be.emulator));
+    EXPECT_TRUE(same_bf16("v_cache new rows", vb, r.v_cache, static_cast<size_t>(c.past) * kc, true));
+    EXPECT_TRUE(std::equal(kob.begin(), kob.end(), r.k_cache.begin())) << "old k rows changed";
+    EXPECT_TRUE(std::equal(vob.begin(), vob.end(), r.v_cache.begin())) << "old v rows changed";
+    for (size_t i = static_cast<size_t>(c.past + c.T) * kc; i < r.k_cache.size(); ++i)
+      ASSERT_TRUE(r.k_cache[i] == 0xFFFF && r.v_cache[i] == 0xFFFF) << "cache row beyond the chunk written";
+    // Attention output.
+    EXPECT_TRUE(mm::kt::fully_written(r.o, mm::kt::is_poison_bf16));
+    const auto got = mm::kt::from_bf16_bits(r.o);
+    EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + sa::kPrefillVersions[ver], orc.o64, got, orc.o_bf16));
+    const auto g = mm::kt::error_stats(orc.o64, got), b = mm::kt::error_stats(orc.o64, orc.o_bf16);
+    const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
+    note_ratio(std::string(be.name) + " " + sa::kPrefillVersions[ver], ratio);
+    std::printf("[softmax_attention] %s %-30s %-28s err %.3g budget %.3g ratio %.3f nmse %.2g\n", be.name,
+                sa::kPrefillVersions[ver], shape.c_str(), g.max_abs, b.max_abs, ratio, g.nmse);
+  }
+}
+
+const PrefillCase kPrefillCases[] = {
+    {1, 0, 4, 4, 32, 16},      // one token, no GQA
+    {255, 0, 4, 2, 64, 32},    // GQA 2
+    {256, 0, 4, 1, 32, 32},    // GQA 4, full-width RoPE
+    {257, 0, 4, 2, 64, 32},    // one row past a tile multiple
+    {100, 157, 4, 2, 64, 32},  // chunked prefill: non-empty cache, past not a tile multiple
+    {3, 5000, 2, 1, 32, 16},   // short chunk after a long cache (large RoPE angles)
+    {257, 64, 4, 1, 64, 32},   // chunked prefill with a tile-aligned past, GQA 4
+    {130, 70, 2, 1, 128, 64},  // the real head dim (rotary_dim = d/2 as in the model)
+};
+
+struct DecodeCase {
+  std::vector<int> past;
+  int n_h, n_kv, d, rd;
+  std::vector<int> splits;  // v2 split sizes (0 = auto)
+};
+
+void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
+  const sa::AttnShape sh{c.n_h, c.n_kv, c.d, c.rd, kTheta};
+  const int B = static_cast<int>(c.past.size());
+  const int qc = c.n_h * c.d, kc = c.n_kv * c.d;
+  const int cap = *std::max_element(c.past.begin(), c.past.end()) + 1 + 2;
+  const auto q = mm::kt::randn_bf16(static_cast<size_t>(B) * qc, seed);
+  const auto k = mm::kt::randn_bf16(static_cast<size_t>(B) * kc, seed + 1);
+  const auto v = mm::kt::randn_bf16(static_cast<size_t>(B) * kc, seed + 2);
+  std::vector<uint16_t> kcache(static_cast<size_t>(B) * cap * kc, 0xFFFF), vcache(kcache);
+  std::vector<double> o64;
+  std::vector<float> obf;
+  std::vector<std::vector<float>> kold(B), vold(B);
+  std::vector<Oracle> orcs;
+  for (int b = 0; b < B; ++b) {
+    kold[b] = mm::kt::randn_bf16(static_cast<size_t>(c.past[b]) * kc, seed + 10 + 2 * b);
+    vold[b] = mm::kt::randn_bf16(static_cast<size_t>(c.past[b]) * kc, seed + 11 + 2 * b);
+    const auto kb = mm::kt::to_bf16_bits(kold[b]), vb = mm::kt::to_bf16_bits(vold[b]);
+    std::copy(kb.begin(), kb.end(), kcache.begin() + static_cast<size_t>(b) * cap * kc);
+    std::copy(vb.begin(), vb.end(), vcache.begin() + static_cast<size_t>(b) * cap * kc);
+    const std::vector<float> qb(q.begin() + b * qc, q.begin() + (b + 1) * qc);
+    const std::vector<float> kb1(k.begin() + b * kc, k.begin() + (b + 1) * kc), vb1(v.begin() + b * kc, v.begin() + (b + 1) * kc);
+    orcs.push_back(oracle_one(sh, qb, kb1, vb1, kold[b], vold[b], 1, c.past[b]));
+    o64.insert(o64.end(), orcs.back().o64.begin(), orcs.back().o64.end());
+    obf.insert(obf.end(), orcs.back().o_bf16.begin(), orcs.back().o_bf16.end());
+  }
+  const auto qb = mm::kt::to_bf16_bits(q), kb = mm::kt::to_bf16_bits(k), vb = mm::kt::to_bf16_bits(v);
+  std::string lens;
+  for (int p : c.past) lens += std::to_string(p + 1) + ",";
+  for (int ver = 0; ver < sa::kNumDecodeVersions; ++ver) {
+    const std::vector<int> splits = ver == 0 ? std::vector<int>{0} : c.splits;
+    for (int split : splits) {
+      const std::string shape = "lens " + lens + " h" + std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" +
+                                std::to_string(c.d) + (ver ? " split " + std::to_string(split) : "");
+      SCOPED_TRACE(std::string(sa::kDecodeVersions[ver]) + " " + shape);
+      const sa::LayerResult r =
+          run_schedules(be, [&] { return be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, split); });
+      for (int b = 0; b < B; ++b) {
+        const size_t row = (static_cast<size_t>(b) * cap + c.past[b]) * kc;
+        EXPECT_TRUE(same_bf16("q_rot", orcs[b].q_rot, r.q_rot, static_cast<size_t>(b) * qc, be.emulator));
+        EXPECT_TRUE(same_bf16("k_cache new row", orcs[b].k_rot, r.k_cache, row, be.emulator));
+        EXPECT_TRUE(std::equal(vb.begin() + b * kc, vb.begin() + (b + 1) * kc, r.v_cache.begin() + row));
+        for (size_t i = row + kc; i < static_cast<size_t>(b + 1) * cap * kc; ++i)
+          ASSERT_EQ(r.k_cache[i], 0xFFFF) << "cache row beyond the new token written";
+      }
+      EXPECT_TRUE(mm::kt::fully_written(r.o, mm::kt::is_poison_bf16));
+      const auto got = mm::kt::from_bf16_bits(r.o);
+      EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + sa::kDecodeVersions[ver], o64, got, obf));
+      const auto g = mm::kt::error_stats(o64, got), bs = mm::kt::error_stats(o64, obf);
+      const double ratio = bs.max_abs > 0 ? g.max_abs / bs.max_abs : 0.0;
+      note_ratio(std::string(be.name) + " " + sa::kDecodeVersions[ver], ratio);
+      std::printf("[softmax_attention] %s %-30s %-34s err %.3g budget %.3g ratio %.3f nmse %.2g\n", be.name,
+                  sa::kDecodeVersions[ver], shape.c_str(), g.max_abs, bs.max_abs, ratio, g.nmse);
+    }
+  }
+}
+
+const DecodeCase kDecodeCases[] = {
+    {{0, 129, 250}, 8, 2, 64, 32, {64, 128, 0}},  // GQA 4; lengths 1, 130, 251 (not split multiples)
+    {{63, 200}, 4, 4, 32, 16, {64}},              // GQA 1
+    {{300, 77}, 8, 1, 128, 64, {128}},            // GQA 8 (the model's group size), d = 128
+    {{1000, 517}, 8, 2, 64, 32, {0, 192}},        // longer caches: auto split (256) and 3 tiles per split
+    {{90}, 16, 1, 32, 16, {64}},                  // the largest group v2 takes (16 heads = one mma A tile)
+};
+
+void prefill_suite(const Backend& be) {
+  uint64_t seed = 1000;
+  for (const auto& c : kPrefillCases) check_prefill(be, c, seed += 17);
+}
+void decode_suite(const Backend& be) {
+  uint64_t seed = 5000;
+  for (const auto& c : kDecodeCases) check_decode(be, c, seed += 17);
+}
+
+}  // namespace
+
+TEST(SoftmaxAttention, PrefillSimt) { prefill_suite(kSimt); }
+TEST(SoftmaxAttention, DecodeSimt) { decode_suite(kSimt); }
+
+TEST(SoftmaxAttention, RejectsBadShapes) {
+  const sa::AttnShape bad{4, 3, 64, 32, kTheta};
+  EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+  const sa::AttnShape bad_d{4, 2, 48, 32, kTheta};
+  EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad_d, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+}
+
+#if defined(MM_HAVE_CUDA_BUILD)
+TEST(SoftmaxAttention, PrefillCuda) {
+  if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
+  prefill_suite(kCuda);
+}
+TEST(SoftmaxAttention, DecodeCuda) {
+  if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
+  decode_suite(kCuda);
+}
+#else
+TEST(SoftmaxAttention, PrefillCuda) { GTEST_SKIP() << "no nvcc build"; }
+TEST(SoftmaxAttention, DecodeCuda) { GTEST_SKIP() << "no nvcc build"; }
+#endif
