@@ -1,0 +1,48 @@
+// Embedding gather (optimized/embedding) at MiniMax-Text-01 shapes: vocab 200064 x hidden 6144 bf16
+// (a 2.46 GB table), tokens 1 .. 16384 at random ids. Traffic: the gathered rows read + written + ids.
+// Counters: us, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic), pct_of_copy.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "bench/gpu/membound_bench_util.h"
+#include "core/rng.h"
+
+#define MM_EMBEDDING_DECLARE_CUDA 1
+#include "optimized/embedding/embedding_runner.h"
+
+namespace {
+namespace k = mm::embedding_gpu::backend_cuda;
+constexpr int kVocab = 200064, kHidden = 6144;
+
+void BM_embedding(benchmark::State& state) {
+  if (!mm::bench::have_device()) { state.SkipWithError("no CUDA device"); return; }
+  const int version = static_cast<int>(state.range(0)), T = static_cast<int>(state.range(1));
+  static mm::bench::DevMem* table = nullptr;  // allocated once: 2.46 GB
+  if (!table) {
+    table = new mm::bench::DevMem(static_cast<size_t>(kVocab) * kHidden * 2);
+    cudaMemset(table->p, 0x3f, static_cast<size_t>(kVocab) * kHidden * 2);
+  }
+  std::vector<int> ids(static_cast<size_t>(T));
+  mm::Rng r(static_cast<uint64_t>(T));
+  for (auto& id : ids) id = static_cast<int>(r.below(kVocab));
+  mm::bench::DevMem dids(ids.size() * sizeof(int)), out(static_cast<size_t>(T) * kHidden * 2), bad(sizeof(int));
+  cudaMemcpy(dids.p, ids.data(), ids.size() * sizeof(int), cudaMemcpyHostToDevice);
+  state.SetLabel(k::version_name(version));
+  const size_t bytes = 2 * static_cast<size_t>(T) * kHidden * 2 + ids.size() * sizeof(int);
+  mm::bench::run_timed(state, bytes, 0, [&] {
+    k::launch_embedding(version, table->as<uint16_t>(), dids.as<int>(), out.as<uint16_t>(), T, kHidden, kVocab,
+                        bad.as<int>(), nullptr);
+  });
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int v = 0; v < 2; ++v)
+    for (int T : {1, 16, 128, 1024, 4096, 16384}) b->Args({v, T});
+  b->ArgNames({"version", "tokens"})->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_embedding)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,46 @@
+// RMSNorm kernels (optimized/rmsnorm) at MiniMax-Text-01 shapes: hidden 6144, tokens 1 .. 16384.
+// Plain norm: reads x, writes n (+ w); fused DeepNorm residual + norm: reads r and a, writes y and n.
+// Counters: us, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic), pct_of_copy.
+#include <benchmark/benchmark.h>
+
+#include "bench/gpu/membound_bench_util.h"
+
+#define MM_RMSNORM_DECLARE_CUDA 1
+#include "optimized/rmsnorm/rmsnorm_runner.h"
+
+namespace {
+namespace k = mm::rmsnorm_gpu::backend_cuda;
+constexpr int kHidden = 6144;
+
+void BM_rmsnorm(benchmark::State& state) {
+  if (!mm::bench::have_device()) { state.SkipWithError("no CUDA device"); return; }
+  const int version = static_cast<int>(state.range(0)), T = static_cast<int>(state.range(1));
+  const bool residual = state.range(2) != 0;
+  const size_t n = static_cast<size_t>(T) * kHidden;
+  mm::bench::DevMem r(n * 2), a(n * 2), w(kHidden * 2), y(n * 2), out(n * 2);
+  cudaMemset(r.p, 0x3f, n * 2);  // 0x3f3f: bf16 ~0.75
+  cudaMemset(a.p, 0x3e, n * 2);
+  cudaMemset(w.p, 0x3f, kHidden * 2);
+  state.SetLabel(std::string(k::version_name(version)) + (residual ? " residual+norm" : " norm"));
+  const size_t bytes = (residual ? 4 : 2) * n * 2 + kHidden * 2;
+  const double flops = static_cast<double>(n) * (residual ? 7 : 4);
+  mm::bench::run_timed(state, bytes, flops, [&] {
+    if (residual)
+      k::launch_residual_rmsnorm(version, r.as<uint16_t>(), a.as<uint16_t>(), w.as<uint16_t>(), y.as<uint16_t>(),
+                                 out.as<uint16_t>(), T, kHidden, 3.5565588f, 1.0f, 1e-5f, nullptr);
+    else
+      k::launch_rmsnorm(version, r.as<uint16_t>(), w.as<uint16_t>(), out.as<uint16_t>(), T, kHidden, 1e-5f, nullptr);
+  });
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int residual : {0, 1})
+    for (int v = 0; v < k::num_versions(); ++v)
+      for (int T : {1, 16, 128, 1024, 4096, 16384}) b->Args({v, T, residual});
+  b->ArgNames({"version", "tokens", "residual"})->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_rmsnorm)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

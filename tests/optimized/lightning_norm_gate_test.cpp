@@ -1,0 +1,152 @@
+// Lightning output path (optimized/lightning_norm_gate): RMSNorm over all heads (eps 1e-6) times
+// sigmoid(gate), and the silu of the fused qkv projection. Every version under several emulator
+// schedules (identical bits) and on the GPU when present, vs the fp64 reference with the bf16 budget.
+#include "tests/optimized/kernel_test_util.h"
+
+#include <functional>
+#include <iostream>
+
+#include "reference/rmsnorm.h"
+#include "tests/simt/simt_test_util.h"
+
+#if defined(MM_HAVE_CUDA_BUILD)
+#define MM_NORM_GATE_DECLARE_CUDA 1
+#endif
+#include "optimized/lightning_norm_gate/lightning_norm_gate_runner.cuh"
+
+namespace {
+
+using mm::ref::Mat;
+using mm::ref::Vec;
+namespace cpu = mm::norm_gate_gpu::backend_simt;
+constexpr double kEps = 1e-6;  // lightning_norm_eps (official)
+
+template <class T> Mat<T> to_mat(const std::vector<float>& v, int rows, int cols) {
+  Mat<T> m(rows, cols);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) m(i, j) = static_cast<T>(v[static_cast<size_t>(i) * cols + j]);
+  return m;
+}
+template <class T> Vec<T> to_vec(const std::vector<float>& v) {
+  Vec<T> m(static_cast<Eigen::Index>(v.size()));
+  for (size_t i = 0; i < v.size(); ++i) m(static_cast<Eigen::Index>(i)) = static_cast<T>(v[i]);
+  return m;
+}
+template <class T> std::vector<T> flat(const Mat<T>& m) { return std::vector<T>(m.data(), m.data() + m.size()); }
+
+// The end of lightning_attention<P>: normed = rmsnorm(o), gate = r(sigmoid(g)), out = r(gate * normed).
+template <class P> Mat<typename P::T> norm_gate_ref(const Mat<typename P::T>& o, const Mat<typename P::T>& g,
+                                                    const Vec<typename P::T>& w) {
+  using T = typename P::T;
+  const Mat<T> normed = mm::ref::rmsnorm<P>(o, w, kEps);
+  const Mat<T> gate = g.unaryExpr([](T a) { return P::r(mm::ref::sigmoid(a)); });
+  return mm::ref::stored<P>(gate.cwiseProduct(normed));
+}
+
+void report(const std::string& what, const std::vector<double>& oracle, const std::vector<float>& got,
+            const std::vector<float>& budget) {
+  const auto g = mm::kt::error_stats(oracle, got), b = mm::kt::error_stats(oracle, budget);
+  const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
+  std::cout << "[error-ratio] " << what << ": max_abs " << g.max_abs << " / bf16 budget " << b.max_abs << " = "
+            << ratio << ", nmse " << g.nmse << "\n";
+  ::testing::Test::RecordProperty(what, std::to_string(ratio));
+  EXPECT_TRUE(mm::kt::passes_fa_rule(what, oracle, got, budget));
+}
+
+struct Backend {
+  const char* name;
+  std::function<std::vector<uint16_t>(int, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+                                      const std::vector<uint16_t>&, int, int, float)>
+      norm_gate;
+  std::function<std::vector<uint16_t>(int, const std::vector<uint16_t>&)> silu;
+  bool emulated;
+};
+
+std::vector<uint16_t> run(const Backend& be, const std::function<std::vector<uint16_t>()>& f) {
+  if (be.emulated) return mm::simt::test::run_all_schedules<uint16_t>(f);
+  return f();
+}
+
+void check_norm_gate(const Backend& be, int rows, int heads, int d, uint64_t seed) {
+  const int D = heads * d;
+  const size_t n = static_cast<size_t>(rows) * D;
+  // o: attention output (small, like a linear-attention readout); g: gate pre-activation
+  const auto o = mm::kt::randn_bf16(n, seed, 0.3), g = mm::kt::randn_bf16(n, seed + 1, 2.0);
+  auto w = mm::kt::randn_bf16(static_cast<size_t>(D), seed + 2, 0.2);
+  for (auto& v : w) v = mm::round_bf16(1.0f + v);
+  const auto oracle = flat(norm_gate_ref<mm::ref::F64>(to_mat<double>(o, rows, D), to_mat<double>(g, rows, D),
+                                                      to_vec<double>(w)));
+  const auto budget = flat(norm_gate_ref<mm::ref::BF16>(to_mat<float>(o, rows, D), to_mat<float>(g, rows, D),
+                                                       to_vec<float>(w)));
+  const auto ob = mm::kt::to_bf16_bits(o), gb = mm::kt::to_bf16_bits(g), wb = mm::kt::to_bf16_bits(w);
+  for (int v = 0; v < cpu::num_versions(); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " norm_gate rows=" +
+                             std::to_string(rows) + " heads=" + std::to_string(heads) + " d=" + std::to_string(d);
+    const auto got = run(be, [&] { return be.norm_gate(v, ob, gb, wb, rows, D, static_cast<float>(kEps)); });
+    ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
+    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+  }
+}
+
+void check_silu(const Backend& be, size_t n, uint64_t seed) {
+  const auto x = mm::kt::randn_bf16(n, seed, 3.0);
+  std::vector<double> oracle(n);
+  std::vector<float> budget(n);
+  for (size_t i = 0; i < n; ++i) {
+    oracle[i] = mm::ref::silu(static_cast<double>(x[i]));
+    budget[i] = mm::round_bf16(mm::ref::silu(x[i]));
+  }
+  const auto xb = mm::kt::to_bf16_bits(x);
+  for (int v = 0; v < cpu::num_versions(); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " silu n=" + std::to_string(n);
+    const auto got = run(be, [&] { return be.silu(v, xb); });
+    ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
+    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+  }
+}
+
+void run_suite(const Backend& be) {
+  uint64_t seed = 500;
+  // heads x d: small heads, d = 32/64, a width that is not a multiple of 8 (scalar path), the real
+  // 64 x 128 = 8192 (4 vectors per thread) and past the register cache (8200, scalar fallback)
+  check_norm_gate(be, 1, 4, 32, seed += 10);
+  check_norm_gate(be, 5, 3, 64, seed += 10);
+  check_norm_gate(be, 4, 5, 25, seed += 10);
+  check_norm_gate(be, 2, 64, 128, seed += 10);
+  check_norm_gate(be, 1, 8, 1025, seed += 10);
+  check_norm_gate(be, 3, 48, 128, seed += 10);  // 6144: 3 vectors per thread
+  for (size_t n : {size_t{1}, size_t{7}, size_t{8}, size_t{1001}, size_t{3 * 3 * 2 * 64 * 5}, size_t{24576 * 2 + 3}})
+    check_silu(be, n, seed += 10);
+}
+
+TEST(OptLightningNormGate, SimtAllVersions) {
+  run_suite({"simt", [](auto... a) { return cpu::run_norm_gate(a...); }, [](auto... a) { return cpu::run_silu(a...); },
+             true});
+}
+
+TEST(OptLightningNormGate, SiluMatchesBf16ReferenceBitsOnTheEmulator) {
+  // The emulator uses the same expf as the reference: every bit of bf16(silu) agrees.
+  const auto x = mm::kt::randn_bf16(4099, 9, 4.0);
+  std::vector<uint16_t> want(x.size());
+  for (size_t i = 0; i < x.size(); ++i) want[i] = mm::f32_to_bf16_bits(mm::ref::silu(x[i]));
+  for (int v = 0; v < cpu::num_versions(); ++v)
+    EXPECT_TRUE(mm::simt::test::same_bits(cpu::run_silu(v, mm::kt::to_bf16_bits(x)), want)) << cpu::version_name(v);
+}
+
+TEST(OptLightningNormGate, RejectsBadShapes) {
+  EXPECT_THROW(cpu::run_norm_gate(0, std::vector<uint16_t>(10), std::vector<uint16_t>(10), std::vector<uint16_t>(4), 2,
+                                  4, 1e-6f),
+               std::invalid_argument);
+  EXPECT_THROW(cpu::run_silu(9, std::vector<uint16_t>(8)), std::invalid_argument);
+}
+
+#if defined(MM_HAVE_CUDA_BUILD)
+namespace gpu = mm::norm_gate_gpu::backend_cuda;
+TEST(OptLightningNormGate, CudaAllVersions) {
+  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  run_suite({"cuda", [](auto... a) { return gpu::run_norm_gate(a...); }, [](auto... a) { return gpu::run_silu(a...); },
+             false});
+}
+#endif
+
+}  // namespace
