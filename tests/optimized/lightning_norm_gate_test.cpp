@@ -2,6 +2,7 @@
 // sigmoid(gate), and the silu of the fused qkv projection. Every version under several emulator
 // schedules (identical bits) and on the GPU when present, vs the fp64 reference with the bf16 budget.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/optimized/ref_convert.h"
 
 #include <functional>
 #include <iostream>
@@ -21,18 +22,9 @@ using mm::ref::Vec;
 namespace cpu = mm::norm_gate_gpu::backend_simt;
 constexpr double kEps = 1e-6;  // lightning_norm_eps (official)
 
-template <class T> Mat<T> to_mat(const std::vector<float>& v, int rows, int cols) {
-  Mat<T> m(rows, cols);
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j) m(i, j) = static_cast<T>(v[static_cast<size_t>(i) * cols + j]);
-  return m;
-}
-template <class T> Vec<T> to_vec(const std::vector<float>& v) {
-  Vec<T> m(static_cast<Eigen::Index>(v.size()));
-  for (size_t i = 0; i < v.size(); ++i) m(static_cast<Eigen::Index>(i)) = static_cast<T>(v[i]);
-  return m;
-}
-template <class T> std::vector<T> flat(const Mat<T>& m) { return std::vector<T>(m.data(), m.data() + m.size()); }
+using mm::kt::flat;
+using mm::kt::to_mat;
+using mm::kt::to_vec;
 
 // The end of lightning_attention<P>: normed = rmsnorm(o), gate = r(sigmoid(g)), out = r(gate * normed).
 template <class P> Mat<typename P::T> norm_gate_ref(const Mat<typename P::T>& o, const Mat<typename P::T>& g,

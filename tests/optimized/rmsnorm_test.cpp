@@ -2,6 +2,7 @@
 // version under several emulator schedules (identical bits required) and on the GPU when present,
 // against the fp64 reference with the bf16 reference as the error budget (kernel_test_util.h).
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/optimized/ref_convert.h"
 
 #include <iostream>
 
@@ -22,18 +23,9 @@ namespace cpu = mm::rmsnorm_gpu::backend_simt;
 constexpr double kAlpha = 3.5565588200778455;  // alpha_linear / alpha_full / alpha_mlp of Text-01
 constexpr double kEps = 1e-5;
 
-template <class T> Mat<T> to_mat(const std::vector<float>& v, int rows, int cols) {
-  Mat<T> m(rows, cols);
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j) m(i, j) = static_cast<T>(v[static_cast<size_t>(i) * cols + j]);
-  return m;
-}
-template <class T> Vec<T> to_vec(const std::vector<float>& v) {
-  Vec<T> m(static_cast<Eigen::Index>(v.size()));
-  for (size_t i = 0; i < v.size(); ++i) m(static_cast<Eigen::Index>(i)) = static_cast<T>(v[i]);
-  return m;
-}
-template <class T> std::vector<T> flat(const Mat<T>& m) { return std::vector<T>(m.data(), m.data() + m.size()); }
+using mm::kt::flat;
+using mm::kt::to_mat;
+using mm::kt::to_vec;
 template <class T> std::vector<T> cat(std::vector<T> a, const std::vector<T>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;

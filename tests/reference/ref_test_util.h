@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/test_util.h"
+
 #include "core/config.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -80,35 +82,8 @@ inline double record_error(const std::string& name, double v) {
 // Records and checks an error in one go; streamable like EXPECT_LE.
 #define EXPECT_REL_LE(name, err, tol) EXPECT_LE(::mm::reftest::record_error((name), (err)), (tol)) << (name) << ": "
 
-// Expects `stmt` to throw mm::Error whose message contains every given fragment.
-#define EXPECT_MM_ERROR(stmt, ...)                                                        \
-  do {                                                                                    \
-    try {                                                                                 \
-      stmt;                                                                               \
-      ADD_FAILURE() << "expected mm::Error from " #stmt;                                  \
-    } catch (const mm::Error& e) {                                                        \
-      for (const char* frag : {__VA_ARGS__})                                              \
-        EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)                    \
-            << "message '" << e.what() << "' lacks '" << frag << "'";                     \
-    }                                                                                     \
-  } while (0)
-
-// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = std::filesystem::temp_directory_path() /
-           ("mm_ref_" + std::string(info ? info->name() : "suite") + "_" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+// TempDir and EXPECT_MM_ERROR come from tests/core/test_util.h.
+using ::mm::test::TempDir;
 
 // A small hand-made config (not validated against a preset): n_h heads of d, n_kv kv heads.
 inline ModelConfig small_config(int64_t H, int64_t nh, int64_t nkv, int64_t d, int64_t rd, int64_t E, int64_t k,
