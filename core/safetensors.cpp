@@ -114,6 +114,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       for (const auto& d : sh) {
         if (!d.is_number_unsigned()) throw Error(where + ": shape entries must be non-negative integers, got " + sh.dump());
         const uint64_t dv = d.get<uint64_t>();
+        if (dv > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 16))
+          throw Error(where + ": shape " + sh.dump() + " has a dimension too large");
         if (dv != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dv) throw Error(where + ": shape " + sh.dump() + " overflows");
         numel *= dv;
         t.shape.push_back(static_cast<int64_t>(dv));
@@ -189,7 +191,10 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
       for (auto& s : shard_names) files.push_back((dir / s).string());
       for (auto& fpath : files) files_.push_back(std::make_unique<SafetensorsFile>(fpath));
       for (auto& sf : files_)
-        for (auto& [n, t] : sf->tensors()) index_[n] = &t;
+        for (auto& [n, t] : sf->tensors()) {
+          if (index_.count(n)) throw Error(path + ": tensor '" + n + "' appears in more than one shard");
+          index_[n] = &t;
+        }
       for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it) {
         auto f2 = index_.find(it.key());
         const std::string want = (dir / it.value().get<std::string>()).string();

@@ -96,6 +96,11 @@ TEST(Safetensors, IndexNamingAMissingTensorOrShard) {
   idx["weight_map"]["b"] = "model-00009-of-00009.safetensors";
   test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
   EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model-00009-of-00009.safetensors", "cannot open");
+  // the same tensor in two shards
+  write_safetensors(d.file("model-00002-of-00002.safetensors"), {{{"a", DType::F32, {2}}, {1, 2}}, {{"b", DType::F32, {2}}, {3, 4}}});
+  idx["weight_map"]["b"] = "model-00002-of-00002.safetensors";
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "'a'", "more than one shard");
   test::write_bytes(d.file("model.safetensors.index.json"), "{\"weight_map\": ");
   EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "malformed JSON");
 }
@@ -129,6 +134,8 @@ TEST(Safetensors, CorruptFilesGiveClearErrors) {
       {test::safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16),
        {"overlapping", "'a'", "'b'"}},
       {test::safetensors_bytes(R"({"__metadata__":{"k":1}})", 0), {"__metadata__"}},
+      {test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})", 0),
+       {"'w'", "too large"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     test::write_bytes(p, cases[i].bytes);

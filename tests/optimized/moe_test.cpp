@@ -158,6 +158,8 @@ void check_router(const Backend& b, int T, int E, int k, bool ties, uint64_t see
     b.router(logits, T, E, k, r.first, r.second);
     return r;
   });
+  ASSERT_EQ(got.first.size(), static_cast<size_t>(T) * k);
+  ASSERT_EQ(got.second.size(), static_cast<size_t>(T) * k);
   ASSERT_TRUE(kt::fully_written(got.second, &kt::is_poison_bf16));
   for (int t = 0; t < T; ++t)
     for (int j = 0; j < k; ++j) {

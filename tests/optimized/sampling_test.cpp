@@ -100,6 +100,8 @@ int check_rows(const Backend& be, int kind, int V, int rows, double T, int top_k
   for (int v = 0; v < cpu::num_versions(); ++v) {
     auto f = [&] { return be.run(v, logits, rows, V, T, top_k, top_p, us); };
     const auto got = be.emulated && all_schedules ? mm::simt::test::run_all_schedules<int>(f) : f();
+    EXPECT_EQ(got.size(), static_cast<size_t>(rows)) << be.name << " " << cpu::version_name(v);
+    if (got.size() != static_cast<size_t>(rows)) return mismatches + rows;
     for (int b = 0; b < rows; ++b) {
       if (got[b] != want[b]) ++mismatches;
       EXPECT_EQ(got[b], want[b]) << be.name << " " << cpu::version_name(v) << " kind=" << kind << " V=" << V

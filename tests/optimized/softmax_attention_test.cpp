@@ -160,6 +160,9 @@ Oracle oracle_one(const sa::AttnShape& sh, const std::vector<float>& q, const st
 // Bits-equal check with a tolerance in bf16 ulps for the GPU (double cos/sin may differ by an ulp).
 ::testing::AssertionResult same_bf16(const char* what, const std::vector<uint16_t>& want,
                                      const std::vector<uint16_t>& got, size_t got_offset, bool exact) {
+  if (got.size() < got_offset + want.size())
+    return ::testing::AssertionFailure() << what << ": result has " << got.size() << " elements, need "
+                                         << got_offset + want.size();
   for (size_t i = 0; i < want.size(); ++i) {
     const uint16_t g = got[got_offset + i];
     const int diff = std::abs(int(g) - int(want[i]));
@@ -293,8 +296,11 @@ void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
         EXPECT_TRUE(same_bf16("q_rot", orcs[b].q_rot, r.q_rot, static_cast<size_t>(b) * qc, be.emulator));
         EXPECT_TRUE(same_bf16("k_cache new row", orcs[b].k_rot, r.k_cache, row, be.emulator));
         EXPECT_TRUE(std::equal(vb.begin() + b * kc, vb.begin() + (b + 1) * kc, r.v_cache.begin() + row));
+        const size_t seq0 = static_cast<size_t>(b) * cap * kc;  // old rows of this sequence are kept
+        EXPECT_TRUE(std::equal(kcache.begin() + seq0, kcache.begin() + row, r.k_cache.begin() + seq0)) << "old k rows changed";
+        EXPECT_TRUE(std::equal(vcache.begin() + seq0, vcache.begin() + row, r.v_cache.begin() + seq0)) << "old v rows changed";
         for (size_t i = row + kc; i < static_cast<size_t>(b + 1) * cap * kc; ++i)
-          ASSERT_EQ(r.k_cache[i], 0xFFFF) << "cache row beyond the new token written";
+          ASSERT_TRUE(r.k_cache[i] == 0xFFFF && r.v_cache[i] == 0xFFFF) << "cache row beyond the new token written";
       }
       EXPECT_TRUE(mm::kt::fully_written(r.o, mm::kt::is_poison_bf16));
       const auto got = mm::kt::from_bf16_bits(r.o);
