@@ -27,15 +27,21 @@ double num(const json& j, const char* k) {
 }
 
 void compare_check(const json& o, const json& n, const CompareOptions& opt, CompareResult& r) {
-  std::map<std::string, const json*> old_b;
+  std::map<std::string, const json*> old_b, new_b;
   for (const auto& b : o.at("backends")) old_b[b.at("name").get<std::string>()] = &b;
+  for (const auto& b : n.at("backends")) new_b[b.at("name").get<std::string>()] = &b;
+  // A backend that passed before and is gone, or no longer checked, is a regression: the new run
+  // must not look clean by checking less.
+  for (const auto& [name, ob] : old_b)
+    if (ob->at("status") == "pass" && !new_b.count(name))
+      r.lines.push_back({name, "status pass -> missing from the new report", true, false});
   for (const auto& nb : n.at("backends")) {
     const std::string name = nb.at("name");
     const auto it = old_b.find(name);
     if (it == old_b.end()) continue;
     const json& ob = *it->second;
     const std::string os = ob.at("status"), ns = nb.at("status");
-    if (os == "pass" && (ns == "fail" || ns == "error")) {
+    if (os == "pass" && ns != "pass") {
       std::string d = "status pass -> " + ns;
       if (nb.contains("first_diverging")) d += ", first diverging " + nb["first_diverging"]["tensor"].get<std::string>();
       r.lines.push_back({name, d, true, false});
@@ -44,7 +50,12 @@ void compare_check(const json& o, const json& n, const CompareOptions& opt, Comp
     }
     if (!ob.contains("tensors") || !nb.contains("tensors")) continue;
     std::map<std::string, const json*> old_t;
+    std::map<std::string, bool> new_names;
     for (const auto& t : ob["tensors"]) old_t[t.at("name").get<std::string>()] = &t;
+    for (const auto& t : nb["tensors"]) new_names[t.at("name").get<std::string>()] = true;
+    for (const auto& [tn, ot] : old_t)
+      if (ot->at("pass").get<bool>() && !new_names.count(tn))
+        r.lines.push_back({name + " " + tn, "pass -> not compared in the new report", true, false});
     for (const auto& t : nb["tensors"]) {
       const auto jt = old_t.find(t.at("name").get<std::string>());
       if (jt == old_t.end()) continue;

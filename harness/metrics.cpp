@@ -26,7 +26,9 @@ ErrorStats error_stats(const Tensor& got, const Tensor& ref, double rel_floor) {
     s.inf_ref += std::isinf(r);
     if (!std::isfinite(g) || !std::isfinite(r)) {
       const bool same_inf = std::isinf(g) && std::isinf(r) && (g > 0) == (r > 0);
-      if (!same_inf && !std::isfinite(g)) ++s.nonfinite_mismatch;
+      // Any non-finite value on either side, other than the same infinity on both, is a mismatch: a
+      // broken reference must not pass by having its NaN/Inf entries skipped.
+      if (!same_inf) ++s.nonfinite_mismatch;
       continue;
     }
     const double e = g - r;

@@ -19,7 +19,7 @@ struct ErrorStats {
   int64_t n = 0;
   double rel_fro = 0, max_abs = 0, max_rel = 0, nmse = 0, cosine = 1, ref_max_abs = 0;
   int64_t nan_got = 0, inf_got = 0, nan_ref = 0, inf_ref = 0;
-  int64_t nonfinite_mismatch = 0;  // entries non-finite in got but not identically so in ref
+  int64_t nonfinite_mismatch = 0;  // entries non-finite in got or ref, except the same infinity in both
 };
 
 ErrorStats error_stats(const Tensor& got, const Tensor& ref, double rel_floor = 1e-6);

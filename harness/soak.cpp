@@ -183,10 +183,12 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   Progress prog("soak", static_cast<int>(opt.duration_s), opt.progress);
   int shown = 0;
   const auto start = Clock::now();
-  auto detect_flip = [&](int64_t i) {
+  int64_t caught_final = 0;  // bit flips found only by the verification request after the stream ended
+  auto detect_flip = [&](int64_t i, bool at_final_verification) {
     flips.push_back({{"weight", flip_desc}, {"injected_at_request", flip_req}, {"detected_at_request", i},
-                     {"latency_requests", i - flip_req}});
-    caught["bitflip"] = caught["bitflip"].get<int>() + 1;
+                     {"latency_requests", i - flip_req}, {"at_final_verification", at_final_verification}});
+    if (at_final_verification) ++caught_final;
+    else caught["bitflip"] = caught["bitflip"].get<int>() + 1;
     b->restore_weights();
     flip_out = false;
   };
@@ -254,12 +256,16 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
     if (!why.empty()) r["why"] = why;
     // Attribution: was this outcome the injected fault, caught as its class?
     const bool flip_active = flip_out;
-    if (flip_active && cls == "numerical") detect_flip(i);
+    if (flip_active && cls == "numerical") detect_flip(i, false);
     else if (flip_active && fault != "bitflip" && cls == "success") ++served_corrupt;
     if (fault == "nan" && cls == "numerical") caught["nan"] = caught["nan"].get<int>() + 1;
     if (fault == "alloc" && cls == "error" && why == "alloc") caught["alloc"] = caught["alloc"].get<int>() + 1;
     if (fault == "slow" && cls == "slo_breach") caught["slow"] = caught["slow"].get<int>() + 1;
-    const bool explained = !fault.empty() || flip_active;
+    // A failure is explained only by an injected fault of the matching class; anything else (e.g. an
+    // exception while a NaN was injected) is a real, unexplained failure.
+    const bool explained = (fault == "nan" && cls == "numerical") ||
+                           (fault == "alloc" && cls == "error" && why == "alloc") ||
+                           (fault == "slow" && cls == "slo_breach") || (flip_active && cls == "numerical");
     if (!explained && (cls == "numerical" || cls == "error")) ++unexplained;
     reqs.push_back(std::move(r));
   }
@@ -269,7 +275,7 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
     const Served s = serve(*b, cal, 1, {});
     const bool bad = !all_finite(s.logits) ||
                      !(error_stats(s.logits, oracle_logits(*oracle, cal, s.generated)).rel_fro <= tol);
-    if (bad) detect_flip(static_cast<int64_t>(reqs.size()));
+    if (bad) detect_flip(static_cast<int64_t>(reqs.size()), true);
     else b->restore_weights();
   }
   const double total = secs(start, Clock::now());
@@ -306,12 +312,15 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   json inject_opt = json::object();
   for (const auto& f : opt.inject) inject_opt[f.kind] = f.rate;
   res["faults"] = {{"rates", inject_opt}, {"injected", injected}, {"caught", caught}, {"not_injectable", not_injectable},
-                   {"missed", inj - cau}, {"bitflips", flips}};
+                   {"caught_at_final_verification", caught_final}, {"missed", inj - cau - caught_final},
+                   {"bitflips", flips}};
   res["overall"] = overall;
   res["windows"] = windows;
   if (reqs.size() <= 5000) res["requests"] = reqs;
   SoakResult out;
-  out.pass = inj == cau && unexplained == 0;
+  // Every injected fault must be caught in the stream, or (bit flips still outstanding at the end) by the
+  // final verification; the report keeps the two apart.
+  out.pass = inj == cau + caught_final && unexplained == 0;
   res["pass"] = out.pass;
   out.result = std::move(res);
   return out;
@@ -344,7 +353,9 @@ std::string soak_summary(const json& r) {
     std::snprintf(buf, sizeof buf, " %s %d/%d", k.c_str(), v.get<int>(), r["faults"]["caught"][k].get<int>());
     s += buf;
   }
-  std::snprintf(buf, sizeof buf, "; missed %lld; failures without an injection %lld\n",
+  std::snprintf(buf, sizeof buf, "; bit flips caught only at the final verification %lld; missed %lld; "
+                "failures without a matching injection %lld\n",
+                (long long)r["faults"].value("caught_at_final_verification", int64_t{0}),
                 (long long)r["faults"]["missed"].get<int64_t>(), (long long)o["unexplained_failures"].get<int64_t>());
   s += buf;
   s += r["pass"].get<bool>() ? "soak: PASS\n" : "soak: FAIL\n";

@@ -108,3 +108,23 @@ TEST(Compare, DifferentKindsAndMalformedReports) {
 
 }  // namespace
 }  // namespace mm::harness
+
+namespace mm::harness {
+namespace {
+// A new report must not look clean by checking less: a backend that passed and is now missing or
+// skipped, or a tensor that passed and is no longer compared, is a regression.
+TEST(Compare, CheckingLessIsARegression) {
+  const json old_r = check_report(true, 1e-7);
+  json gone = old_r;
+  gone["result"]["backends"] = json::array();
+  EXPECT_EQ(compare_reports(old_r, gone, {}).regressions, 1);
+  json skipped = old_r;
+  skipped["result"]["backends"][0]["status"] = "skipped";
+  skipped["result"]["backends"][0].erase("tensors");
+  EXPECT_GE(compare_reports(old_r, skipped, {}).regressions, 1);
+  json fewer = old_r;
+  fewer["result"]["backends"][0]["tensors"] = json::array();
+  EXPECT_EQ(compare_reports(old_r, fewer, {}).regressions, 1);
+}
+}  // namespace
+}  // namespace mm::harness

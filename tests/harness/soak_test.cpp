@@ -31,7 +31,9 @@ TEST(Soak, EveryInjectedFaultIsCaught) {
   const auto& f = r.result["faults"];
   for (const char* k : {"nan", "bitflip", "alloc", "slow"}) {
     EXPECT_GT(f["injected"][k].get<int>(), 0) << k << "\n" << soak_summary(r.result);
-    EXPECT_EQ(f["caught"][k], f["injected"][k]) << k << "\n" << soak_summary(r.result);
+    // bit flips still outstanding when the stream ends are caught by the final verification, counted apart
+    const int final_catches = std::string(k) == "bitflip" ? f["caught_at_final_verification"].get<int>() : 0;
+    EXPECT_EQ(f["caught"][k].get<int>() + final_catches, f["injected"][k].get<int>()) << k << "\n" << soak_summary(r.result);
   }
   EXPECT_EQ(f["missed"].get<int>(), 0);
   EXPECT_EQ(r.result["overall"]["unexplained_failures"].get<int>(), 0);
