@@ -59,6 +59,9 @@ class Backend {
   // token reads (seeded choice); returns what was flipped. restore_weights() undoes it. Default:
   // unsupported (throws mm::Error), and soak reports the fault kind as not injectable.
   virtual std::string corrupt_weight(uint64_t seed);
+  // Tensor kinds (e.g. "router_probs") this implementation never materialises: check reports them as
+  // not produced (neither compared nor counted as a failure) instead of faking them.
+  virtual std::vector<std::string> not_produced() const { return {}; }
   virtual void restore_weights();
 };
 

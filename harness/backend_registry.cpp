@@ -1,11 +1,15 @@
-// The registry and its built-in entries. To plug in a backend (issue 5: `cuda`, `cuda-sim`), implement
-// harness::Backend and replace its placeholder entry below with a factory and an availability probe;
+// The registry and its built-in entries: the reference in three precisions, and `cuda` / `cuda-sim`
+// (harness/cuda_backend.cpp, the model path in optimized/model/) when the SIMT layer is built. To plug in
+// a backend, implement harness::Backend and add an entry with a factory and an availability probe;
 // check, bench, soak, compare and report do not change.
 #include <sstream>
 
 #include "core/error.h"
 #include "harness/backend.h"
 #include "harness/ref_backend.h"
+#if defined(MM_HAVE_CUDA_MODEL)
+#include "harness/cuda_backend.h"
+#endif
 
 namespace mm::harness {
 
@@ -57,11 +61,20 @@ Registry& registry() {
                                : "Eigen reference with official bf16 rounding: the error budget",
                nullptr, [prec](const LoadedModel& m) { return make_ref_backend(prec, m); }});
     }
+#if defined(MM_HAVE_CUDA_MODEL)
+    for (const char* n : {"cuda", "cuda-sim"}) {
+      const std::string name = n;
+      reg.add({name, name == "cuda" ? "CUDA kernels on the GPU" : "the same CUDA kernels on the CPU (SIMT layer)",
+               [name] { return cuda_unavailable_reason(name); },
+               [name](const LoadedModel& m) { return make_cuda_backend(name, m); }});
+    }
+#else
     const auto not_built = [] {
-      return std::string("not built yet: the CUDA model path is issue 5 (kernels in optimized/)");
+      return std::string("not built: the CUDA model path needs the SIMT layer (CUDA headers + libboost-context-dev)");
     };
     reg.add({"cuda", "CUDA kernels on the GPU", not_built, nullptr});
     reg.add({"cuda-sim", "the same CUDA kernels on the CPU (SIMT layer)", not_built, nullptr});
+#endif
     return reg;
   }();
   return r;

@@ -31,6 +31,7 @@ struct Tolerance {
 struct TensorVerdict {
   std::string name;
   bool pass = true;
+  bool produced = true;       // false: a kind the backend declares it never materialises (not compared)
   std::string why;            // empty when it passes; otherwise the first violated bound
   ErrorStats err;             // backend vs reference
   ErrorStats budget;          // ref-bf16 vs reference

@@ -1,0 +1,95 @@
+// Adapter from harness::Backend to cuda_model::Model. Every tensor comes from the kernels' own device
+// buffers (bf16 values, fp32 lightning state); what the kernels do not materialise (the router's softmax
+// probabilities: the router kernel goes from logits straight to top-k weights) is declared through
+// not_produced() and reported by check as not produced, never recomputed here.
+#include "harness/cuda_backend.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "optimized/model/cuda_model_loader.h"
+
+namespace mm::harness {
+namespace {
+
+Tensor make(std::vector<int64_t> shape, const std::vector<float>& v) {
+  Tensor t;
+  t.shape = std::move(shape);
+  t.values.assign(v.begin(), v.end());
+  return t;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(std::string name, const LoadedModel& m)
+      : name_(std::move(name)), cfg_(m.config), model_(cuda_model::open_model(name_, m.config, m.dir)) {}
+  std::string name() const override { return name_; }
+  std::string precision() const override { return "bf16"; }
+  int bytes_per_element() const override { return 2; }
+  const ModelConfig& config() const override { return cfg_; }
+  void reset() override { model_->reset(); }
+  std::vector<std::string> not_produced() const override { return {"router_probs"}; }
+
+  StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) override {
+    cuda_model::check_tokens(cfg_, tokens, model_->position());
+    cuda_model::StepOutput o = model_->step(tokens, req.capture, req.after_layer, req.time_layers);
+    StepResult r;
+    const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
+    if (req.time_layers) {  // per layer (device synchronised at each layer end); the rest is the head
+      r.layer_seconds = o.layer_seconds;
+      double sum = 0;
+      for (double x : o.layer_seconds) sum += x;
+      r.head_seconds = std::max(0.0, o.total_seconds - sum);
+    }
+    r.logits = make({S, cfg_.vocab_size}, o.logits);
+    if (req.capture) {
+      for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+        const auto& c = o.layers[static_cast<std::size_t>(l)];
+        const std::string p = "layers." + std::to_string(l) + ".";
+        r.tensors[p + "attn_out"] = make({S, H}, c.attn_out);
+        r.tensors[p + "moe_out"] = make({S, H}, c.moe_out);
+        r.tensors[p + "output"] = make({S, H}, c.output);
+        r.tensors[p + "router_logits"] = make({S, E}, c.router_logits);
+        Tensor ids;
+        ids.shape = {S, k};
+        ids.values.assign(c.router_experts.begin(), c.router_experts.end());
+        r.tensors[p + "router_experts"] = std::move(ids);
+        if (!c.lightning_attn.empty()) r.tensors[p + "lightning_attn"] = make({S, cfg_.inner_dim()}, c.lightning_attn);
+      }
+      r.tensors["final_norm"] = make({S, H}, o.final_norm);
+    }
+    return r;
+  }
+
+  TensorMap caches() const override {
+    const cuda_model::Caches c = model_->caches();
+    TensorMap m;
+    const int64_t d = cfg_.head_dim, n = model_->position();
+    for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+      const auto li = static_cast<std::size_t>(l);
+      const std::string p = "layers." + std::to_string(l) + ".";
+      if (cfg_.layer_types[li] == LayerType::Lightning) {
+        m[p + "lightning_state"] = make({cfg_.num_attention_heads, d, d}, c.lightning_state[li]);
+      } else {
+        m[p + "k_cache"] = make({n, cfg_.num_key_value_heads, d}, c.k[li]);
+        m[p + "v_cache"] = make({n, cfg_.num_key_value_heads, d}, c.v[li]);
+      }
+    }
+    return m;
+  }
+
+ private:
+  std::string name_;
+  ModelConfig cfg_;
+  std::unique_ptr<cuda_model::Model> model_;
+};
+
+}  // namespace
+
+std::string cuda_unavailable_reason(const std::string& name) { return cuda_model::unavailable_reason(name); }
+
+std::unique_ptr<Backend> make_cuda_backend(const std::string& name, const LoadedModel& m) {
+  return std::make_unique<CudaBackend>(name, m);
+}
+
+}  // namespace mm::harness

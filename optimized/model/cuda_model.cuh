@@ -1,0 +1,354 @@
+// The model path on the optimized kernels (cuda_model.h), written once for both builds: included by
+// cuda_model.cu (nvcc, backend_cuda: the stems' runners are declared by their *_runner.h and defined in
+// their own .cu) and by cuda_model_sim.cpp (g++, backend_simt: the runners are header-inline *.cuh).
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "optimized/common/device.cuh"
+#include "optimized/common/device_memory.h"
+#include "optimized/common/gemm.h"
+#include "optimized/common/launch.h"
+#if MM_SIMT
+#include "optimized/embedding/embedding_runner.cuh"
+#include "optimized/lightning_attention/lightning_attention_runner.cuh"
+#include "optimized/lightning_norm_gate/lightning_norm_gate_runner.cuh"
+#include "optimized/moe/moe_runner.cuh"
+#include "optimized/rmsnorm/rmsnorm_runner.cuh"
+#include "optimized/softmax_attention/softmax_attention_runner.cuh"
+#else
+#include "optimized/embedding/embedding_runner.h"
+#include "optimized/lightning_attention/lightning_attention_runner.h"
+#include "optimized/lightning_norm_gate/lightning_norm_gate_runner.h"
+#include "optimized/moe/moe_runner.h"
+#include "optimized/rmsnorm/rmsnorm_runner.h"
+#include "optimized/softmax_attention/softmax_attention_api.h"
+#endif
+#include "optimized/model/cuda_model.h"
+
+namespace mm::cuda_model {
+inline namespace MM_BACKEND_NS {
+
+// y[i] = bf16(x[i]): the bf16 store of an fp32 GEMM output (RNE, as torch's .to(bfloat16)).
+__global__ void round_bf16_kernel(const float* x, __nv_bfloat16* y, long long n) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = __float2bfloat16(x[i]);
+}
+
+namespace detail {
+
+using u16 = uint16_t;
+template <class T> using Buf = mm::gpu::DeviceBuffer<T>;
+
+inline float bits_to_f32(u16 b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+inline u16 f32_to_bits(float f) {  // round to nearest even (finite values; NaN stays NaN)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<u16>((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<u16>(u >> 16);
+}
+
+inline Buf<u16> upload(const std::vector<u16>& v) { return v.empty() ? Buf<u16>() : Buf<u16>(v); }
+
+struct Layer {
+  bool softmax = false;
+  Buf<u16> input_norm, post_norm, qkv, gate, norm, out, q, k, v, o, router, w1, w3, w2;
+  Buf<float> slopes, state;  // lightning: [nh], [nh, d, d]
+  Buf<u16> kc, vc;           // softmax: [capacity, nkv*d]
+};
+
+class ModelImpl final : public Model {
+ public:
+  explicit ModelImpl(const HostWeights& w) : d_(w.dims) {
+    const Dims& c = d_;
+    if (static_cast<int>(w.layers.size()) != c.L) throw std::invalid_argument("cuda_model: layer count mismatch");
+    embed_ = upload(w.embed);
+    final_norm_ = upload(w.final_norm);
+    lm_head_ = upload(w.lm_head);
+    for (int l = 0; l < c.L; ++l) {
+      const LayerHostWeights& h = w.layers[static_cast<size_t>(l)];
+      Layer L;
+      L.softmax = c.softmax[static_cast<size_t>(l)] != 0;
+      L.input_norm = upload(h.input_norm);
+      L.post_norm = upload(h.post_norm);
+      if (L.softmax) {
+        L.q = upload(h.q); L.k = upload(h.k); L.v = upload(h.v); L.o = upload(h.o);
+      } else {
+        L.qkv = upload(h.qkv); L.gate = upload(h.gate); L.norm = upload(h.norm); L.out = upload(h.out);
+        L.slopes = Buf<float>(c.slopes[static_cast<size_t>(l)]);
+        L.state = Buf<float>(static_cast<size_t>(c.nh) * c.d * c.d);
+      }
+      L.router = upload(h.router); L.w1 = upload(h.w1); L.w3 = upload(h.w3); L.w2 = upload(h.w2);
+      layers_.push_back(std::move(L));
+    }
+    std::vector<float> freq(static_cast<size_t>(c.rd / 2));
+    for (int i = 0; i < c.rd / 2; ++i) freq[static_cast<size_t>(i)] = static_cast<float>(1.0 / std::pow(c.theta, (2.0 * i) / c.rd));
+    inv_freq_ = Buf<float>(freq.empty() ? std::vector<float>{0.f} : freq);
+    sh_.n_h = c.nh; sh_.n_kv = c.nkv; sh_.d = c.d; sh_.rd = c.rd; sh_.theta = c.theta;
+    // kernel versions: the fastest that takes the shape (lists are ordered slow -> fast)
+    mm::lightning::Args probe;
+    probe.n_h = c.nh; probe.d = c.d; probe.block = c.block; probe.T = 2; probe.ld_qkv = 3LL * c.inner();
+    const auto& pv = mm::lightning::prefill_versions();
+    for (int i = static_cast<int>(pv.size()) - 1; i >= 0 && lp_ < 0; --i) if (pv[static_cast<size_t>(i)].supports(probe)) lp_ = i;
+    probe.T = 1;
+    const auto& dv = mm::lightning::decode_versions();
+    for (int i = static_cast<int>(dv.size()) - 1; i >= 0 && ld_ < 0; --i) if (dv[static_cast<size_t>(i)].supports(probe)) ld_ = i;
+    if (lp_ < 0 || ld_ < 0) throw std::invalid_argument("cuda_model: no lightning kernel takes head_dim " + std::to_string(c.d));
+    sd_ = c.nh / c.nkv <= 16 ? 1 : 0;
+    reset();
+  }
+
+  const Dims& dims() const override { return d_; }
+  int64_t position() const override { return pos_; }
+  std::string kernels() const override {
+    return std::string("lightning prefill ") + mm::lightning::prefill_versions()[static_cast<size_t>(lp_)].name +
+           ", lightning decode " + mm::lightning::decode_versions()[static_cast<size_t>(ld_)].name + ", softmax " +
+           mm::softmax_attention::kPrefillVersions[2] + " / " + mm::softmax_attention::kDecodeVersions[sd_] +
+           ", moe v2 (tile by rows per expert), rmsnorm/norm-gate v2/v3, embedding v2, gemm via optimized/common/gemm.h";
+  }
+
+  void reset() override {
+    pos_ = 0;
+    for (auto& L : layers_) {
+      if (!L.softmax) mm::gpu::device_memset(L.state.data(), 0, L.state.size() * sizeof(float));
+    }
+  }
+
+  Caches caches() const override {
+    Caches c;
+    const size_t row = static_cast<size_t>(d_.nkv) * d_.d, rows = static_cast<size_t>(pos_);
+    for (const auto& L : layers_) {
+      c.lightning_state.emplace_back();
+      c.k.emplace_back();
+      c.v.emplace_back();
+      if (!L.softmax) {
+        c.lightning_state.back() = L.state.download();
+      } else if (rows) {
+        c.k.back().resize(rows * row);
+        c.v.back().resize(rows * row);
+        download_f32(L.kc, rows * row, c.k.back().data());
+        download_f32(L.vc, rows * row, c.v.back().data());
+      }
+    }
+    return c;
+  }
+
+  StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook, bool time_layers) override {
+    using Clock = std::chrono::steady_clock;
+    const auto t_start = Clock::now();
+    auto t_layer = t_start;
+    const Dims& c = d_;
+    const int S = static_cast<int>(tokens.size());
+    if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
+    const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d, E = c.E, K = c.k, I = c.I;
+    const int past = static_cast<int>(pos_);
+    ensure_capacity(past + S);
+    Work w(S, c);
+    std::vector<int> ids(tokens.begin(), tokens.end());
+    Buf<int> dids(ids);
+    Buf<int> bad(std::vector<int>{0x7fffffff});
+    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids.data(), w.x.data(), S, H, c.V, bad.data(), nullptr);
+    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S, H,
+                                    static_cast<float>(c.rms_eps), nullptr);
+    if (time_layers) {
+      mm::gpu::synchronize();
+      t_layer = Clock::now();
+    }
+    StepOutput out;
+    out.S = S;
+    if (capture) out.layers.resize(static_cast<size_t>(c.L));
+    const size_t SH = static_cast<size_t>(S) * H;
+    const bool decode = S == 1 && past > 0;
+    Buf<int> dpast(std::vector<int>{past}), dlens(std::vector<int>{past + S});
+    for (int l = 0; l < c.L; ++l) {
+      Layer& L = layers_[static_cast<size_t>(l)];
+      double alpha, beta;
+      if (!L.softmax) {
+        project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, w.f32.data(), w.t1.data());
+        mm::norm_gate_gpu::launch_silu(1, w.t1.data(), w.qkv.data(), static_cast<size_t>(S) * 3 * inner, nullptr);
+        mm::lightning::Args a;
+        a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
+        a.s = L.slopes.data(); a.state = L.state.data();
+        a.o = w.o.data(); a.ld_o = inner; a.seq_stride_o = 1LL * inner * S;
+        a.nb = 1; a.T = S; a.n_h = c.nh; a.d = c.d; a.block = c.block;
+        const mm::lightning::Version& v = decode ? mm::lightning::decode_versions()[static_cast<size_t>(ld_)]
+                                          : past == 0 ? mm::lightning::prefill_versions()[static_cast<size_t>(lp_)]
+                                                      : mm::lightning::prefill_versions()[0];  // token recurrence
+        if (!v.supports(a)) throw std::invalid_argument(std::string("cuda_model: lightning ") + v.name + " does not take the shape");
+        v.launch(a, nullptr);
+        if (capture) out.layers[static_cast<size_t>(l)].lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
+        project(w.n1.data(), L.gate.data(), S, inner, H, w.f32.data(), w.t1.data());  // gate projection (pre-sigmoid)
+        mm::norm_gate_gpu::launch_norm_gate(2, w.o.data(), w.t1.data(), L.norm.data(), w.t2.data(), S, inner,
+                                            static_cast<float>(c.lightning_eps), nullptr);
+        project(w.t2.data(), L.out.data(), S, H, inner, w.f32.data(), w.a.data());
+        alpha = c.alpha_linear;
+        beta = c.beta_linear;
+      } else {
+        project(w.n1.data(), L.q.data(), S, inner, H, w.f32.data(), w.t1.data());
+        project(w.n1.data(), L.k.data(), S, kvd, H, w.f32.data(), w.kk.data());
+        project(w.n1.data(), L.v.data(), S, kvd, H, w.f32.data(), w.vv.data());
+        mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
+                                                   L.kc.data(), L.vc.data(), dpast.data(), inv_freq_.data(), S, S,
+                                                   capacity_);
+        if (decode) {
+          const size_t ws = mm::softmax_attention::decode_workspace_floats(sd_, sh_, 1, capacity_, past + 1, 0);
+          Buf<float> dws(std::max<size_t>(1, ws));
+          mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens.data(),
+                                                w.o.data(), 1, capacity_, past + 1, 0, dws.data());
+        } else {
+          mm::softmax_attention::enqueue_prefill(2, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
+                                                 past);
+        }
+        project(w.o.data(), L.o.data(), S, H, inner, w.f32.data(), w.a.data());
+        alpha = c.alpha_full;
+        beta = c.beta_full;
+      }
+      if (capture) out.layers[static_cast<size_t>(l)].attn_out = download_f32(w.a, SH);
+      // y = deepnorm(postnorm ? n1 : x, a); n2 = LN2(y)
+      mm::rmsnorm_gpu::launch_residual_rmsnorm(2, c.postnorm ? w.n1.data() : w.x.data(), w.a.data(), L.post_norm.data(),
+                                               w.y.data(), w.n2.data(), S, H, static_cast<float>(alpha),
+                                               static_cast<float>(beta), static_cast<float>(c.rms_eps), nullptr);
+      // MoE on n2
+      const int n = S * K;
+      project_f32(w.n2.data(), L.router.data(), S, E, H, w.f32.data());
+      mm::moe::dev_router(w.f32.data(), S, E, K, w.eids.data(), w.ewts.data(), nullptr);
+      if (capture) {
+        LayerCapture& lc = out.layers[static_cast<size_t>(l)];
+        lc.router_logits.resize(static_cast<size_t>(S) * E);
+        mm::gpu::copy_to_host(lc.router_logits.data(), w.f32.data(), lc.router_logits.size() * sizeof(float));
+        for (float& x : lc.router_logits) x = bits_to_f32(f32_to_bits(x));  // the router kernel's bf16 view
+        lc.router_experts.resize(static_cast<size_t>(n));
+        mm::gpu::copy_to_host(lc.router_experts.data(), w.eids.data(), lc.router_experts.size() * sizeof(int));
+      }
+      mm::moe::dev_permute(w.eids.data(), S, E, K, w.counts.data(), w.offsets.data(), w.perm.data(), w.inv.data(), nullptr);
+      mm::moe::dev_gather(w.n2.data(), w.perm.data(), n, H, w.xperm.data(), nullptr);
+      mm::moe::dev_grouped_ffn(mm::moe::FfnVersion::v2, w.xperm.data(), w.offsets.data(), n, E, H, I, L.w1.data(),
+                               L.w3.data(), L.w2.data(), w.h.data(), w.ye.data(), nullptr);
+      mm::moe::dev_combine(w.ye.data(), w.eids.data(), w.ewts.data(), w.inv.data(), S, K, H, w.a.data(), nullptr);
+      if (capture) out.layers[static_cast<size_t>(l)].moe_out = download_f32(w.a, SH);
+      // out = deepnorm(postnorm ? n2 : y, m) -> x; n1 = next layer's LN1(out) (final norm after the last layer)
+      const u16* next_w = l + 1 < c.L ? layers_[static_cast<size_t>(l) + 1].input_norm.data() : final_norm_.data();
+      mm::rmsnorm_gpu::launch_residual_rmsnorm(2, c.postnorm ? w.n2.data() : w.y.data(), w.a.data(), next_w, w.x.data(),
+                                               w.n1.data(), S, H, static_cast<float>(c.alpha_mlp),
+                                               static_cast<float>(c.beta_mlp), static_cast<float>(c.rms_eps), nullptr);
+      if (hook) {  // the hook sees and may change the layer output; the next LN1 then reads what it left
+        std::vector<float> xf = download_f32(w.x, SH);
+        std::vector<double> buf(xf.begin(), xf.end());
+        hook(l, S, H, buf.data());
+        std::vector<u16> bits(SH);
+        for (size_t i = 0; i < SH; ++i) bits[i] = f32_to_bits(static_cast<float>(buf[i]));
+        mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
+        mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), next_w, w.n1.data(), S, H, static_cast<float>(c.rms_eps), nullptr);
+      }
+      if (time_layers) {  // before the capture downloads, which are not the layer's work
+        mm::gpu::synchronize();
+        const auto now = Clock::now();
+        out.layer_seconds.push_back(std::chrono::duration<double>(now - t_layer).count());
+      }
+      if (capture) out.layers[static_cast<size_t>(l)].output = download_f32(w.x, SH);
+      if (time_layers) t_layer = Clock::now();
+    }
+    if (capture) {
+      out.final_norm = download_f32(w.n1, SH);
+    }
+    Buf<float> lf(static_cast<size_t>(S) * c.V);
+    Buf<u16> lb(static_cast<size_t>(S) * c.V);
+    project(w.n1.data(), lm_head_.data(), S, c.V, H, lf.data(), lb.data());
+    out.logits.resize(static_cast<size_t>(S) * c.V);
+    download_f32(lb, out.logits.size(), out.logits.data());
+    mm::gpu::synchronize();
+    if (time_layers) out.total_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    pos_ += S;
+    return out;
+  }
+
+ private:
+  struct Work {
+    Buf<u16> x, n1, y, n2, a, t1, t2, qkv, o, kk, vv, ewts, xperm, h, ye;
+    Buf<float> f32;
+    Buf<int> eids, counts, offsets, perm, inv;
+    Work(int S, const Dims& c) {
+      const size_t s = static_cast<size_t>(S), H = c.H, inner = c.inner(), kvd = static_cast<size_t>(c.nkv) * c.d;
+      const size_t n = s * c.k;
+      x = Buf<u16>(s * H); n1 = Buf<u16>(s * H); y = Buf<u16>(s * H); n2 = Buf<u16>(s * H); a = Buf<u16>(s * H);
+      t1 = Buf<u16>(s * std::max(3 * inner, H)); t2 = Buf<u16>(s * inner); qkv = Buf<u16>(s * 3 * inner);
+      o = Buf<u16>(s * inner); kk = Buf<u16>(s * kvd); vv = Buf<u16>(s * kvd);
+      f32 = Buf<float>(s * std::max({3 * inner, H, static_cast<size_t>(c.E)}));
+      eids = Buf<int>(n); ewts = Buf<u16>(n); counts = Buf<int>(static_cast<size_t>(c.E));
+      offsets = Buf<int>(static_cast<size_t>(c.E) + 1); perm = Buf<int>(n); inv = Buf<int>(n);
+      xperm = Buf<u16>(n * H); h = Buf<u16>(n * static_cast<size_t>(c.I)); ye = Buf<u16>(n * H);
+    }
+  };
+
+  // c[m,n] f32 = a[m,k] b[n,k]^T
+  static void project_f32(const u16* a, const u16* b, int m, int n, int k, float* c) {
+    mm::gpu::GemmArgs g;
+    g.m = m; g.n = n; g.k = k; g.lda = k; g.ldb = k; g.ldc = n; g.b_is_nk = true;
+    mm::gpu::gemm(nullptr, g, reinterpret_cast<const __nv_bfloat16*>(a), reinterpret_cast<const __nv_bfloat16*>(b), c);
+  }
+  // ... then stored as bf16 (the official Linear output dtype)
+  static void project(const u16* a, const u16* b, int m, int n, int k, float* tmp, u16* out) {
+    project_f32(a, b, m, n, k, tmp);
+    const long long total = static_cast<long long>(m) * n;
+    mm::gpu::launch(round_bf16_kernel, dim3(static_cast<unsigned>((total + 255) / 256)), dim3(256), 0, nullptr,
+                    static_cast<const float*>(tmp), reinterpret_cast<__nv_bfloat16*>(out), total);
+  }
+  static void download_f32(const Buf<u16>& b, size_t n, float* dst) {
+    std::vector<u16> host(n);
+    mm::gpu::copy_to_host(host.data(), b.data(), n * sizeof(u16));
+    for (size_t i = 0; i < n; ++i) dst[i] = bits_to_f32(host[i]);
+  }
+  static std::vector<float> download_f32(const Buf<u16>& b, size_t n) {
+    std::vector<float> v(n);
+    download_f32(b, n, v.data());
+    return v;
+  }
+
+  // KV caches hold at least `need` rows (grown by doubling, rows copied over).
+  void ensure_capacity(int need) {
+    if (need <= capacity_) return;
+    int cap = std::max({need, 2 * capacity_, 256});
+    if (d_.max_pos > 0) cap = static_cast<int>(std::min<int64_t>(cap, std::max<int64_t>(need, d_.max_pos)));
+    const size_t row = static_cast<size_t>(d_.nkv) * d_.d;
+    for (auto& L : layers_) {
+      if (!L.softmax) continue;
+      Buf<u16> nk(static_cast<size_t>(cap) * row), nv(static_cast<size_t>(cap) * row);
+      if (pos_ > 0) {
+        std::vector<u16> tmp(static_cast<size_t>(pos_) * row);
+        mm::gpu::copy_to_host(tmp.data(), L.kc.data(), tmp.size() * sizeof(u16));
+        mm::gpu::copy_to_device(nk.data(), tmp.data(), tmp.size() * sizeof(u16));
+        mm::gpu::copy_to_host(tmp.data(), L.vc.data(), tmp.size() * sizeof(u16));
+        mm::gpu::copy_to_device(nv.data(), tmp.data(), tmp.size() * sizeof(u16));
+      }
+      L.kc = std::move(nk);
+      L.vc = std::move(nv);
+    }
+    capacity_ = cap;
+  }
+
+  Dims d_;
+  Buf<u16> embed_, final_norm_, lm_head_;
+  Buf<float> inv_freq_;
+  std::vector<Layer> layers_;
+  mm::softmax_attention::AttnShape sh_;
+  int lp_ = -1, ld_ = -1, sd_ = 1;
+  int64_t pos_ = 0;
+  int capacity_ = 0;
+};
+
+}  // namespace detail
+
+}  // namespace MM_BACKEND_NS
+}  // namespace mm::cuda_model

@@ -1,0 +1,92 @@
+// The whole MiniMax-Text-01 model on the optimized kernels (issue 5 item 6), plain types only (bf16 as
+// uint16_t bits) so that the nvcc build (cuda_model.cu, make_cuda_model) and the SIMT build on the CPU
+// (cuda_model_sim.cpp, make_simt_model) share one interface. Weights live on the device as bf16; the
+// caches too (lightning state fp32 [n_h, d, d] per lightning layer, post-RoPE K/V bf16 [capacity, n_kv*d]
+// per softmax layer, grown on demand). Batch of one sequence: the first step is the prefill (lightning
+// block kernel from a zero state, softmax prefill kernel), later one-token steps are decode steps
+// (lightning and softmax decode kernels). A later multi-token step continues with the lightning token
+// recurrence (the reference's Continuation::Recurrent) and the softmax prefill kernel from `past`.
+// The dataflow is reference/model.cpp + reference/decoder_layer.cpp, with bf16 rounding wherever the
+// official model stores bf16 (every projection output, logits included).
+// Loading from a checkpoint (core/safetensors.h) is in cuda_model_loader.h (host compiler only).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mm::cuda_model {
+
+struct Dims {
+  int V = 0, H = 0, I = 0, L = 0, nh = 0, nkv = 0, d = 0, rd = 0, E = 0, k = 0, block = 256;
+  int64_t max_pos = 0;
+  double theta = 1e7, rms_eps = 1e-5, lightning_eps = 1e-6;
+  bool postnorm = true;
+  double alpha_linear = 1, beta_linear = 1, alpha_full = 1, beta_full = 1, alpha_mlp = 1, beta_mlp = 1;
+  std::vector<int> softmax;                 // [L] 1 = softmax attention layer, 0 = lightning
+  std::vector<std::vector<float>> slopes;   // [L][nh] lightning decay rates s (fp32 values)
+  int inner() const { return nh * d; }
+};
+
+struct LayerHostWeights {  // bf16 bits, PyTorch Linear layout [out, in]
+  std::vector<uint16_t> input_norm, post_norm;
+  std::vector<uint16_t> qkv, gate, norm, out;  // lightning: [3*inner, H], [inner, H], [inner], [H, inner]
+  std::vector<uint16_t> q, k, v, o;            // softmax:   [inner, H], [kv, H], [kv, H], [H, inner]
+  std::vector<uint16_t> router, w1, w3, w2;    // [E, H], [E, I, H], [E, I, H], [E, H, I]
+};
+
+struct HostWeights {
+  Dims dims;
+  std::vector<uint16_t> embed, final_norm, lm_head;  // [V, H], [H], [V, H]
+  std::vector<LayerHostWeights> layers;
+};
+
+struct LayerCapture {                 // one decoder layer, this step's S rows (bf16 values as floats)
+  std::vector<float> attn_out;        // [S, H] attention block output before the residual
+  std::vector<float> moe_out;         // [S, H] MoE block output before the residual
+  std::vector<float> output;          // [S, H] layer output (after the hook, if any)
+  std::vector<float> router_logits;   // [S, E] router GEMM output as the router kernel reads it (bf16)
+  std::vector<int> router_experts;    // [S, k] top-k expert ids, descending probability
+  std::vector<float> lightning_attn;  // [S, n_h*d] lightning layers: attention before the inner norm
+};
+
+struct StepOutput {
+  int64_t S = 0;
+  std::vector<float> logits;          // [S, V] (bf16 values, as the official .float() of a bf16 GEMM)
+  std::vector<LayerCapture> layers;   // [L] (capture only)
+  std::vector<float> final_norm;      // [S, H] (capture only)
+  std::vector<double> layer_seconds;  // [L] (time_layers only: device synchronised after each layer)
+  double total_seconds = 0;           // the whole step (time_layers only)
+};
+
+struct Caches {
+  std::vector<std::vector<float>> lightning_state;  // [L]: [n_h, d, d] fp32 for lightning layers, else empty
+  std::vector<std::vector<float>> k, v;             // [L]: [position, n_kv*d] post-RoPE for softmax layers
+};
+
+// Runs after decoder layer `layer` on its output [rows, cols] (doubles); what it leaves (rounded to
+// bf16) is what the next layer reads. Same contract as harness::LayerHook.
+using LayerHook = std::function<void(int layer, int64_t rows, int64_t cols, double* hidden)>;
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const Dims& dims() const = 0;
+  virtual void reset() = 0;  // empty caches, position 0
+  virtual int64_t position() const = 0;
+  // Runs `tokens` at positions position() ...; ids must be in [0, V) (validated by the caller).
+  virtual StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook = {},
+                          bool time_layers = false) = 0;
+  virtual Caches caches() const = 0;
+  // The kernel versions in use, e.g. "lightning prefill v2_block_simt, ...".
+  virtual std::string kernels() const = 0;
+};
+
+// SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp.
+std::unique_ptr<Model> make_simt_model(const HostWeights& w);
+// nvcc build; defined in cuda_model.cu (only linked when the GPU build exists).
+std::unique_ptr<Model> make_cuda_model(const HostWeights& w);
+bool cuda_device_present();
+
+}  // namespace mm::cuda_model

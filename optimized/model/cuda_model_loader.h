@@ -1,0 +1,25 @@
+// Loading the model path (cuda_model.h) from a checkpoint, and backend selection for the CLI and the
+// harness: "cuda-sim" (the kernels on the CPU through the SIMT layer) or "cuda" (nvcc build on a GPU).
+// Host compiler only (uses core/).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/safetensors.h"
+#include "optimized/model/cuda_model.h"
+
+namespace mm::cuda_model {
+
+// Every tensor rounded to bf16 (what loading the official model in bf16 does), checked by name and shape
+// like ref::load_weights (official names, VL-01 `language_model.` prefix, HF v5 fused MoE names).
+HostWeights load_host_weights(const ModelConfig& cfg, const Checkpoint& ck);
+// Empty when `backend` ("cuda" or "cuda-sim") can run here, else why not (e.g. "no CUDA device").
+std::string unavailable_reason(const std::string& backend);
+// Loads the weights onto the backend's device; mm::Error when unavailable.
+std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir);
+// The reference's input checks (empty prompt, id range, max_position_embeddings), as mm::Error.
+void check_tokens(const ModelConfig& cfg, const std::vector<int64_t>& tokens, int64_t position);
+
+}  // namespace mm::cuda_model

@@ -1,0 +1,11 @@
+// SIMT build of the model path (cuda_model.cuh compiled by g++ against optimized/simt: the CUDA kernels
+// on the CPU). Library mm_model (optimized/CMakeLists.txt).
+#include "optimized/model/cuda_model.cuh"
+
+namespace mm::cuda_model {
+
+std::unique_ptr<Model> make_simt_model(const HostWeights& w) {
+  return std::make_unique<backend_simt::detail::ModelImpl>(w);
+}
+
+}  // namespace mm::cuda_model

@@ -1,0 +1,298 @@
+// The whole model on the optimized kernels, SIMT build (`cuda-sim`), end to end against the reference
+// (issue 5 item 6): logits, every layer output, the final norm and decode logits against ref::Model<F64>
+// by the FA rule with a ref::Model<BF16> budget. A prompt crossing the 256-token lightning block, and a
+// block-64 copy of the config (several block boundaries plus a partial block), then decode steps through
+// the device caches. With the nvcc build and a device, the same run on the GPU (`cuda`).
+#include "tests/optimized/kernel_test_util.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "reference/model.h"
+#include "reference/synthetic.h"
+#include "optimized/model/cuda_model_loader.h"
+
+namespace mm {
+namespace {
+
+// One run over prompt + decode. Router data per layer and row (prompt rows, then one row per decode
+// step): the expert ids, and the probabilities (reference: its softmax; the model: softmax in double of
+// its own router logits, the values its router kernel ranks).
+struct Run {
+  std::vector<std::vector<double>> layers;  // [L] prefill layer outputs
+  std::vector<double> logits, final_norm, decode_logits;
+  std::vector<std::vector<std::vector<int>>> ids;       // [L][rows][k] (sorted)
+  std::vector<std::vector<std::vector<double>>> probs;  // [L][rows][E]
+};
+
+template <class T>
+void add_router(Run& r, const std::vector<ref::LayerTrace<T>>& layers) {
+  r.ids.resize(layers.size());
+  r.probs.resize(layers.size());
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto& rc = layers[l].router;
+    for (std::size_t t = 0; t < rc.ids.size(); ++t) {
+      std::vector<int> ids(rc.ids[t].begin(), rc.ids[t].end());
+      std::sort(ids.begin(), ids.end());
+      r.ids[l].push_back(ids);
+      std::vector<double> p;
+      for (Eigen::Index e = 0; e < rc.probs.cols(); ++e) p.push_back(static_cast<double>(rc.probs(static_cast<Eigen::Index>(t), e)));
+      r.probs[l].push_back(p);
+    }
+  }
+}
+
+template <class P>
+Run run_ref(const ModelConfig& cfg, const Checkpoint& ck, const std::vector<int64_t>& prompt,
+            const std::vector<int64_t>& decode) {
+  ref::Model<P> m(cfg, ref::load_weights<P>(ck, cfg));
+  auto cache = m.new_cache();
+  ref::ForwardTrace<typename P::T> tr;
+  const auto lg = m.forward(prompt, cache, &tr);
+  Run r;
+  r.logits.assign(lg.data(), lg.data() + lg.size());
+  for (const auto& l : tr.layers) r.layers.emplace_back(l.output.data(), l.output.data() + l.output.size());
+  r.final_norm.assign(tr.final_norm.data(), tr.final_norm.data() + tr.final_norm.size());
+  add_router(r, tr.layers);
+  for (int64_t t : decode) {
+    ref::ForwardTrace<typename P::T> td;
+    const auto row = m.forward({t}, cache, &td);
+    r.decode_logits.insert(r.decode_logits.end(), row.data(), row.data() + row.size());
+    add_router(r, td.layers);
+  }
+  return r;
+}
+
+void add_router(Run& r, const cuda_model::StepOutput& o, int k, int E) {
+  r.ids.resize(o.layers.size());
+  r.probs.resize(o.layers.size());
+  for (std::size_t l = 0; l < o.layers.size(); ++l)
+    for (int64_t t = 0; t < o.S; ++t) {
+      std::vector<int> ids(o.layers[l].router_experts.begin() + t * k, o.layers[l].router_experts.begin() + (t + 1) * k);
+      std::sort(ids.begin(), ids.end());
+      r.ids[l].push_back(ids);
+      const float* x = o.layers[l].router_logits.data() + t * E;
+      double mx = x[0], sum = 0;
+      for (int e = 1; e < E; ++e) mx = std::max(mx, static_cast<double>(x[e]));
+      std::vector<double> p(static_cast<std::size_t>(E));
+      for (int e = 0; e < E; ++e) sum += (p[static_cast<std::size_t>(e)] = std::exp(x[e] - mx));
+      for (double& v : p) v /= sum;
+      r.probs[l].push_back(p);
+    }
+}
+
+Run run_model(cuda_model::Model& m, const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode) {
+  const int k = m.dims().k, E = m.dims().E;
+  m.reset();
+  const auto o = m.step(prompt, true);
+  Run r;
+  r.logits.assign(o.logits.begin(), o.logits.end());
+  for (const auto& l : o.layers) r.layers.emplace_back(l.output.begin(), l.output.end());
+  r.final_norm.assign(o.final_norm.begin(), o.final_norm.end());
+  add_router(r, o, k, E);
+  for (int64_t t : decode) {
+    const auto d = m.step({t}, true);
+    r.decode_logits.insert(r.decode_logits.end(), d.logits.begin(), d.logits.end());
+    add_router(r, d, k, E);
+  }
+  return r;
+}
+
+// Router choices, as the harness judges them (docs/harness.md): a row whose expert set differs from the
+// oracle's must have an oracle top-k margin within 2 x (that row's max probability error) + 1e-6, i.e. a
+// flip explained by rounding; otherwise it is an error. A flipped row (in the model or in the bf16 budget)
+// is left out of the value comparisons from that layer on, in both the model and the budget: one token
+// routed to another expert differs by O(1) there, which no elementwise bound can sensibly cover.
+struct Flips {
+  std::vector<std::vector<bool>> excluded;  // [L][rows], cumulative over layers
+  int explained = 0;
+};
+Flips router_flips(const std::string& tag, const Run& f64, const Run& bf16, const Run& got, int k) {
+  Flips f;
+  const std::size_t L = f64.ids.size(), rows = f64.ids.empty() ? 0 : f64.ids[0].size();
+  std::vector<bool> ex(rows, false);
+  for (std::size_t l = 0; l < L; ++l) {
+    for (std::size_t t = 0; t < rows; ++t) {
+      const auto& p = f64.probs[l][t];
+      std::vector<double> sorted(p);
+      std::sort(sorted.rbegin(), sorted.rend());
+      const double margin = sorted[static_cast<std::size_t>(k) - 1] - sorted[static_cast<std::size_t>(k)];
+      for (const Run* r : {&got, &bf16}) {
+        if (r->ids[l][t] == f64.ids[l][t]) continue;
+        double d = 0;
+        for (std::size_t e = 0; e < p.size(); ++e) d = std::max(d, std::abs(r->probs[l][t][e] - p[e]));
+        if (r == &got) {
+          EXPECT_LE(margin, 2 * d + 1e-6) << tag << ": layer " << l << " row " << t
+                                          << " chose other experts with an oracle margin of " << margin;
+          ++f.explained;
+        }
+        ex[t] = true;
+      }
+    }
+    f.excluded.push_back(ex);
+  }
+  return f;
+}
+
+std::vector<double> keep_rows(const std::vector<double>& v, const std::vector<bool>& ex, std::size_t first, std::size_t rows) {
+  const std::size_t w = v.size() / rows;
+  std::vector<double> out;
+  for (std::size_t r = 0; r < rows; ++r)
+    if (!ex[first + r]) out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(r * w), v.begin() + static_cast<std::ptrdiff_t>((r + 1) * w));
+  return out;
+}
+
+std::vector<float> as_f(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
+
+double ratio(const std::vector<double>& oracle, const std::vector<double>& got, const std::vector<double>& budget) {
+  const auto g = kt::error_stats(oracle, got), b = kt::error_stats(oracle, budget);
+  return b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
+}
+
+// The whole-model form of the FA rule: k = 2 and the kernel tests' floor; the NMSE ceiling is the
+// harness's bf16 class (docs/harness.md), not the single-kernel 1e-4: eight bf16 layers compound.
+const kt::Rule kModelRule{2.0, 1e-4, 1e-6, 3e-2};
+
+void expect_matches(const std::string& tag, const Run& f64, const Run& bf16, const Run& got, int S, int N, int k) {
+  const Flips fl = router_flips(tag, f64, bf16, got, k);
+  const std::size_t rows = static_cast<std::size_t>(S + N);
+  const auto& last = fl.excluded.back();
+  double worst_layer = 0;
+  auto check = [&](const std::string& what, const std::vector<double>& o, const std::vector<double>& g,
+                   const std::vector<double>& b, const std::vector<bool>& ex, std::size_t first, std::size_t n) {
+    const auto O = keep_rows(o, ex, first, n), G = keep_rows(g, ex, first, n), B = keep_rows(b, ex, first, n);
+    EXPECT_TRUE(kt::passes_fa_rule(tag + " " + what, O, G, as_f(B), kModelRule));
+    return ratio(O, G, B);
+  };
+  for (std::size_t l = 0; l < f64.layers.size(); ++l)
+    worst_layer = std::max(worst_layer, check("layers." + std::to_string(l) + ".output", f64.layers[l], got.layers[l],
+                                              bf16.layers[l], fl.excluded[l], 0, static_cast<std::size_t>(S)));
+  check("final_norm", f64.final_norm, got.final_norm, bf16.final_norm, last, 0, static_cast<std::size_t>(S));
+  const double rl = check("logits", f64.logits, got.logits, bf16.logits, last, 0, static_cast<std::size_t>(S));
+  const double rd = N ? check("decode_logits", f64.decode_logits, got.decode_logits, bf16.decode_logits, last,
+                              static_cast<std::size_t>(S), static_cast<std::size_t>(N)) : 0.0;
+  double full_worst = 0;  // the same ratios on the full tensors, flipped rows included (reported, not asserted)
+  for (std::size_t l = 0; l < f64.layers.size(); ++l) full_worst = std::max(full_worst, ratio(f64.layers[l], got.layers[l], bf16.layers[l]));
+  std::printf("%s: full tensors (router flips included): logits %.3f, decode logits %.3f, worst layer output %.3f\n",
+              tag.c_str(), ratio(f64.logits, got.logits, bf16.logits),
+              N ? ratio(f64.decode_logits, got.decode_logits, bf16.decode_logits) : 0.0, full_worst);
+  std::size_t left_out = 0;
+  for (bool b : last) left_out += b;
+  // The value comparison must keep most rows: at most a quarter may be left out after explained flips
+  // (measured here: 6-16 %), so a kernel that scrambles routing cannot pass by masking.
+  EXPECT_LE(4 * left_out, rows) << tag << ": " << left_out << " of " << rows << " rows left out after router flips";
+  std::printf("%s: error ratio vs the bf16 budget (max_abs): logits %.3f, decode logits %.3f, worst layer output "
+              "%.3f; %d explained router flips, %zu of %zu rows left out after them\n",
+              tag.c_str(), rl, rd, worst_layer, fl.explained, left_out, rows);
+}
+
+struct Synthetic {
+  std::string dir;
+  ModelConfig cfg;
+  Synthetic(const ModelConfig& c, const std::string& name) : cfg(c) {
+    dir = (std::filesystem::temp_directory_path() / ("mm_model_test_" + name + "_" + std::to_string(::getpid()))).string();
+    ref::SyntheticOptions o;
+    o.seed = 0;  // the harness's default synthetic tiny (minimax01 check)
+    ref::write_synthetic_checkpoint(dir, cfg, o);
+  }
+  ~Synthetic() { std::error_code ec; std::filesystem::remove_all(dir, ec); }
+};
+const Synthetic& tiny() {
+  static Synthetic t(preset_config("tiny"), "tiny");
+  return t;
+}
+// head_dim 64: the tensor-core lightning prefill (v3) and the d-64 softmax kernels
+const Synthetic& tiny_d64() {
+  static Synthetic t([] {
+    ModelConfig c = preset_config("tiny");
+    c.head_dim = 64;
+    c.rotary_dim = 32;
+    c.block_size = 128;
+    return c;
+  }(), "tiny_d64");
+  return t;
+}
+
+std::vector<int64_t> tokens(int n, int V, uint64_t seed) {
+  Rng r(seed);
+  std::vector<int64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(r.below(V));
+  return v;
+}
+
+void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bool gpu, const Synthetic& src = tiny()) {
+  const Checkpoint ck(src.dir);
+  // inputs drawn as `minimax01 check` draws them: one Rng(0), the prompt then the decode tokens
+  const auto all = tokens(S + N, static_cast<int>(cfg.vocab_size), 0);
+  const std::vector<int64_t> prompt(all.begin(), all.begin() + S), decode(all.begin() + S, all.end());
+  const Run f64 = run_ref<ref::F64>(cfg, ck, prompt, decode), bf16 = run_ref<ref::BF16>(cfg, ck, prompt, decode);
+  const auto w = cuda_model::load_host_weights(cfg, ck);
+  auto m = gpu ? cuda_model::make_cuda_model(w) : cuda_model::make_simt_model(w);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Run got = run_model(*m, prompt, decode);
+  std::printf("%s: %d prompt + %d decode tokens in %.2f s (%s)\n", tag.c_str(), S, N,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), m->kernels().c_str());
+  expect_matches(tag, f64, bf16, got, S, N, static_cast<int>(cfg.num_experts_per_tok));
+  // a second sequence on the same model starts from empty caches
+  m->reset();
+  const auto again = m->step({prompt.begin(), prompt.begin() + 5}, false);
+  const auto first = run_ref<ref::F64>(cfg, ck, {prompt.begin(), prompt.begin() + 5}, {});
+  const auto firstb = run_ref<ref::BF16>(cfg, ck, {prompt.begin(), prompt.begin() + 5}, {});
+  EXPECT_TRUE(kt::passes_fa_rule(tag + " after reset", first.logits, again.logits, as_f(firstb.logits), kModelRule));
+}
+
+}  // namespace
+
+TEST(ModelSim, CrossesTheLightningBlockThenDecodes) {
+  end_to_end("cuda-sim tiny S=260", tiny().cfg, 260, 3, false);
+}
+
+TEST(ModelSim, SmallLightningBlockManyBoundaries) {
+  ModelConfig c = tiny().cfg;
+  c.block_size = 64;  // 150 tokens: two full blocks, a partial one, several decode steps
+  end_to_end("cuda-sim tiny block 64 S=150", c, 150, 4, false);
+}
+
+TEST(ModelSim, HeadDim64TensorCoreLightning) {
+  const Synthetic& s = tiny_d64();
+  auto m = cuda_model::make_simt_model(cuda_model::load_host_weights(s.cfg, Checkpoint(s.dir)));
+  EXPECT_NE(m->kernels().find("v3_block_mma"), std::string::npos) << m->kernels();
+  end_to_end("cuda-sim tiny d64 block 128 S=140", s.cfg, 140, 2, false, s);
+}
+
+TEST(ModelSim, MultiTokenContinuationAfterPrefill) {
+  // a second multi-token call continues with the token recurrence (the reference's Recurrent mode)
+  const ModelConfig& cfg = tiny().cfg;
+  const Checkpoint ck(tiny().dir);
+  const auto a = tokens(40, static_cast<int>(cfg.vocab_size), 3), b = tokens(7, static_cast<int>(cfg.vocab_size), 4);
+  auto logits_after = [&](auto p) {
+    using P = decltype(p);
+    ref::Model<P> m(cfg, ref::load_weights<P>(ck, cfg));
+    auto cache = m.new_cache();
+    m.forward(a, cache);
+    const auto lg = m.forward(b, cache);
+    return std::vector<double>(lg.data(), lg.data() + lg.size());
+  };
+  const auto f64 = logits_after(ref::F64{}), bf16 = logits_after(ref::BF16{});
+  auto m = cuda_model::make_simt_model(cuda_model::load_host_weights(cfg, ck));
+  m->step(a, false);
+  const auto o = m->step(b, false);
+  EXPECT_TRUE(kt::passes_fa_rule("continuation logits", f64, o.logits, as_f(bf16), kModelRule));
+}
+
+TEST(ModelCuda, CrossesTheLightningBlockThenDecodes) {
+#if defined(MM_HAVE_CUDA_BUILD)
+  if (!cuda_model::cuda_device_present()) GTEST_SKIP() << "no CUDA device";
+  end_to_end("cuda tiny S=260", tiny().cfg, 260, 3, true);
+#else
+  GTEST_SKIP() << "no nvcc build";
+#endif
+}
+
+}  // namespace mm
