@@ -52,5 +52,18 @@ void gemm(Stream s, const GemmArgs& g, const float* a, const float* b, float* c)
 
 #endif
 
+// The common case, a packed Linear: C[m,n] (f32) = A[m,k] * B[n,k]^T, all row-major and dense.
+inline void gemm_linear(Stream s, int m, int n, int k, const __nv_bfloat16* a, const __nv_bfloat16* b, float* c) {
+  GemmArgs g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.lda = k;
+  g.ldb = k;
+  g.ldc = n;
+  g.b_is_nk = true;
+  gemm(s, g, a, b, c);
+}
+
 }  // namespace MM_BACKEND_NS
 }  // namespace mm::gpu

@@ -111,15 +111,8 @@ MM_LIGHTNING_RUNNER bool device_present() { return mm::gpu::device_available(); 
 
 MM_LIGHTNING_RUNNER void gemm_bf16_nk(cudaStream_t stream, int m, int n, int k, const uint16_t* a, const uint16_t* b,
                                       float* c) {
-  mm::gpu::GemmArgs g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.lda = k;
-  g.ldb = k;
-  g.ldc = n;
-  g.b_is_nk = true;
-  mm::gpu::gemm(stream, g, reinterpret_cast<const __nv_bfloat16*>(a), reinterpret_cast<const __nv_bfloat16*>(b), c);
+  mm::gpu::gemm_linear(stream, m, n, k, reinterpret_cast<const __nv_bfloat16*>(a),
+                       reinterpret_cast<const __nv_bfloat16*>(b), c);
 }
 
 MM_LIGHTNING_RUNNER std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& qkv,

@@ -294,9 +294,8 @@ class ModelImpl final : public Model {
 
   // c[m,n] f32 = a[m,k] b[n,k]^T
   static void project_f32(const u16* a, const u16* b, int m, int n, int k, float* c) {
-    mm::gpu::GemmArgs g;
-    g.m = m; g.n = n; g.k = k; g.lda = k; g.ldb = k; g.ldc = n; g.b_is_nk = true;
-    mm::gpu::gemm(nullptr, g, reinterpret_cast<const __nv_bfloat16*>(a), reinterpret_cast<const __nv_bfloat16*>(b), c);
+    mm::gpu::gemm_linear(nullptr, m, n, k, reinterpret_cast<const __nv_bfloat16*>(a),
+                         reinterpret_cast<const __nv_bfloat16*>(b), c);
   }
   // ... then stored as bf16 (the official Linear output dtype)
   static void project(const u16* a, const u16* b, int m, int n, int k, float* tmp, u16* out) {

@@ -130,15 +130,7 @@ MM_MOE_RUNNER void dev_combine(const uint16_t* ye, const int* ids, const uint16_
 }
 
 MM_MOE_RUNNER void dev_gemm_bf16(const uint16_t* a, const uint16_t* b, float* c, int m, int n, int k, void* stream) {
-  mm::gpu::GemmArgs g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.lda = k;
-  g.ldb = k;
-  g.ldc = n;
-  g.b_is_nk = true;
-  mm::gpu::gemm(detail::stream_of(stream), g, detail::bf(a), detail::bf(b), c);
+  mm::gpu::gemm_linear(detail::stream_of(stream), m, n, k, detail::bf(a), detail::bf(b), c);
 }
 
 // ---- host-vector runners (tests) ---------------------------------------------------------------------

@@ -189,15 +189,7 @@ MM_SA_RUNNER void enqueue_decode(int version, void* stream, const AttnShape& sh,
 }
 
 MM_SA_RUNNER void enqueue_gemm_bf16(void* stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c) {
-  mm::gpu::GemmArgs g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.lda = k;
-  g.ldb = k;
-  g.ldc = n;
-  g.b_is_nk = true;
-  mm::gpu::gemm(detail::as_stream(stream), g, detail::cb(a), detail::cb(b), c);
+  mm::gpu::gemm_linear(detail::as_stream(stream), m, n, k, detail::cb(a), detail::cb(b), c);
 }
 
 MM_SA_RUNNER LayerResult run_prefill_layer(int version, const AttnShape& sh, const std::vector<uint16_t>& q,

@@ -2,6 +2,7 @@
 // equal to what the reference computes in-process. MM_CLI is the path of the built binary.
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <string>
 
@@ -16,23 +17,43 @@ namespace mm {
 
 static int run(const std::string& cmd) { return std::system((cmd + " > /dev/null").c_str()); }
 
-TEST(CliForward, DumpMatchesInProcessReference) {
-  test::TempDir d;
+// The prompt and decode tokens both tests feed (the same in the command line and in-process).
+const std::vector<int64_t> kPrompt = {3, 1, 4, 1, 5, 9, 2, 6}, kDecode = {5, 3, 5};
+
+// Writes the tiny checkpoint into d, runs `forward --backend B --dump`, and checks the contract's
+// names, shapes, dtypes and metadata. Fatal failures are reported through gtest (check HasFatalFailure).
+static void forward_dump(const test::TempDir& d, const std::string& backend, std::unique_ptr<SafetensorsFile>& f,
+                         ModelConfig& c) {
   const std::string cli = MM_CLI, model = d.file("tiny");
   ASSERT_EQ(run(cli + " init --preset tiny --seed 5 --out " + model), 0);
-  const std::vector<int64_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6}, decode = {5, 3, 5};
-  ASSERT_EQ(run(cli + " forward --model " + model + " --tokens 3,1,4,1,5,9,2,6 --decode-tokens 5,3,5 --backend ref-f64 --dump " +
-                d.file("out.safetensors")),
+  ASSERT_EQ(run(cli + " forward --model " + model + " --tokens 3,1,4,1,5,9,2,6 --decode-tokens 5,3,5 --backend " +
+                backend + " --dump " + d.file("out.safetensors")),
             0);
-  SafetensorsFile f(d.file("out.safetensors"));
-  const ModelConfig c = load_config(model);
+  f = std::make_unique<SafetensorsFile>(d.file("out.safetensors"));
+  c = load_config(model);
   const int64_t S = 8, N = 3, L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
-  ASSERT_NE(f.find("logits"), nullptr);
-  EXPECT_EQ(f.find("logits")->shape, (std::vector<int64_t>{S, V}));
-  EXPECT_EQ(f.find("hidden_states")->shape, (std::vector<int64_t>{L, S, H}));
-  EXPECT_EQ(f.find("decode_logits")->shape, (std::vector<int64_t>{N, V}));
-  for (auto* n : {"logits", "hidden_states", "decode_logits"}) EXPECT_EQ(f.find(n)->dtype, DType::F32);
-  EXPECT_EQ(f.metadata().at("backend"), "ref-f64");
+  for (auto* n : {"logits", "hidden_states", "decode_logits"}) {
+    ASSERT_NE(f->find(n), nullptr) << n;
+    EXPECT_EQ(f->find(n)->dtype, DType::F32) << n;
+  }
+  EXPECT_EQ(f->find("logits")->shape, (std::vector<int64_t>{S, V}));
+  EXPECT_EQ(f->find("hidden_states")->shape, (std::vector<int64_t>{L, S, H}));
+  EXPECT_EQ(f->find("decode_logits")->shape, (std::vector<int64_t>{N, V}));
+  EXPECT_EQ(f->metadata().at("backend"), backend);
+  EXPECT_EQ(f->metadata().at("format"), "minimax01-forward-v1");
+}
+
+TEST(CliForward, DumpMatchesInProcessReference) {
+  test::TempDir d;
+  std::unique_ptr<SafetensorsFile> fp;
+  ModelConfig c;
+  forward_dump(d, "ref-f64", fp, c);
+  if (HasFatalFailure()) return;
+  const SafetensorsFile& f = *fp;
+  const std::string model = d.file("tiny");
+  const auto& prompt = kPrompt;
+  const auto& decode = kDecode;
+  const int64_t S = 8, N = 3, L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
 
   ref::Model<ref::F64> m(c, ref::load_weights<ref::F64>(Checkpoint(model), c));
   auto cache = m.new_cache();
@@ -57,22 +78,14 @@ TEST(CliForward, CudaSimDumpHonoursTheContract) {
   GTEST_SKIP() << "built without the SIMT layer (no cuda-sim backend)";
 #else
   test::TempDir d;
-  const std::string cli = MM_CLI, model = d.file("tiny");
-  ASSERT_EQ(run(cli + " init --preset tiny --seed 5 --out " + model), 0);
-  const std::vector<int64_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6}, decode = {5, 3, 5};
-  ASSERT_EQ(run(cli + " forward --model " + model + " --tokens 3,1,4,1,5,9,2,6 --decode-tokens 5,3,5 --backend cuda-sim --dump " +
-                d.file("out.safetensors")),
-            0);
-  SafetensorsFile f(d.file("out.safetensors"));
-  const ModelConfig c = load_config(model);
-  const int64_t S = 8, N = 3, L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
-  ASSERT_NE(f.find("logits"), nullptr);
-  EXPECT_EQ(f.find("logits")->shape, (std::vector<int64_t>{S, V}));
-  EXPECT_EQ(f.find("hidden_states")->shape, (std::vector<int64_t>{L, S, H}));
-  EXPECT_EQ(f.find("decode_logits")->shape, (std::vector<int64_t>{N, V}));
-  for (auto* n : {"logits", "hidden_states", "decode_logits"}) EXPECT_EQ(f.find(n)->dtype, DType::F32);
-  EXPECT_EQ(f.metadata().at("backend"), "cuda-sim");
-  EXPECT_EQ(f.metadata().at("format"), "minimax01-forward-v1");
+  std::unique_ptr<SafetensorsFile> fp;
+  ModelConfig c;
+  forward_dump(d, "cuda-sim", fp, c);
+  if (HasFatalFailure()) return;
+  const SafetensorsFile& f = *fp;
+  const std::string model = d.file("tiny");
+  const auto& prompt = kPrompt;
+  const auto& decode = kDecode;
 
   auto run_ref = [&](auto p) {
     using P = decltype(p);
