@@ -18,14 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-int64_t argmax_last_row(const Tensor& logits) {
-  const int64_t V = logits.shape[1], r = logits.shape[0] - 1;
-  int64_t best = 0;
-  for (int64_t j = 1; j < V; ++j)
-    if (logits.values[r * V + j] > logits.values[r * V + best]) best = j;
-  return best;
-}
-
 json dist(const std::vector<double>& s) {
   return {{"samples", s}, {"p50", percentile(s, 50)}, {"p90", percentile(s, 90)}, {"p99", percentile(s, 99)},
           {"mean", mean(s)}, {"stddev", stddev(s)}};

@@ -19,14 +19,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-int64_t argmax_last(const Tensor& t) {
-  const int64_t V = t.shape[1], r = t.shape[0] - 1;
-  int64_t best = 0;
-  for (int64_t j = 1; j < V; ++j)
-    if (t.values[r * V + j] > t.values[r * V + best]) best = j;
-  return best;
-}
-
 bool all_finite(const Tensor& t) {
   for (double v : t.values)
     if (!std::isfinite(v)) return false;
@@ -47,14 +39,14 @@ Served serve(Backend& b, const std::vector<int64_t>& prompt, int64_t n_decode, c
   const auto t0 = Clock::now();
   b.reset();
   StepResult r = b.step(prompt, req);
-  int64_t tok = argmax_last(r.logits);
+  int64_t tok = argmax_last_row(r.logits);
   s.ttft = secs(t0, Clock::now());
   append_rows(s.logits, r.logits);
   for (int64_t i = 0; i < n_decode; ++i) {
     s.generated.push_back(tok);
     StepResult d = b.step({tok}, {});
     append_rows(s.logits, d.logits);
-    tok = argmax_last(d.logits);
+    tok = argmax_last_row(d.logits);
   }
   s.e2e = secs(t0, Clock::now());
   return s;

@@ -24,4 +24,7 @@ using TensorMap = std::map<std::string, Tensor>;
 // Appends the rows of `rows` ([r, ...]) to `t` (stacking decode steps along dim 0).
 void append_rows(Tensor& t, const Tensor& rows);
 
+// argmax over the last row of a [rows, V] tensor (the greedy next token), ties to the lowest index.
+int64_t argmax_last_row(const Tensor& logits);
+
 }  // namespace mm::harness

@@ -10,6 +10,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -101,6 +102,19 @@ template <class G>
                   g.max_abs <= bound && g.nmse <= rule.nmse_ceiling;
   if (!ok) return msg(::testing::AssertionFailure());
   return msg(::testing::AssertionSuccess());
+}
+
+// Prints the version's error ratio against the bf16 budget (the issue note lists them), records it as a
+// test property, and applies the acceptance rule.
+inline void expect_fa_rule_and_report(const std::string& what, const std::vector<double>& oracle,
+                                      const std::vector<float>& got, const std::vector<float>& budget,
+                                      const Rule& rule = {}) {
+  const ErrStats g = error_stats(oracle, got), b = error_stats(oracle, budget);
+  const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
+  std::printf("[error-ratio] %s: max_abs %g / bf16 budget %g = %g, nmse %g\n", what.c_str(), g.max_abs, b.max_abs,
+              ratio, g.nmse);
+  ::testing::Test::RecordProperty(what, std::to_string(ratio));
+  EXPECT_TRUE(passes_fa_rule(what, oracle, got, budget, rule));
 }
 
 }  // namespace mm::kt

@@ -35,15 +35,7 @@ template <class P> Mat<typename P::T> norm_gate_ref(const Mat<typename P::T>& o,
   return mm::ref::stored<P>(gate.cwiseProduct(normed));
 }
 
-void report(const std::string& what, const std::vector<double>& oracle, const std::vector<float>& got,
-            const std::vector<float>& budget) {
-  const auto g = mm::kt::error_stats(oracle, got), b = mm::kt::error_stats(oracle, budget);
-  const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
-  std::cout << "[error-ratio] " << what << ": max_abs " << g.max_abs << " / bf16 budget " << b.max_abs << " = "
-            << ratio << ", nmse " << g.nmse << "\n";
-  ::testing::Test::RecordProperty(what, std::to_string(ratio));
-  EXPECT_TRUE(mm::kt::passes_fa_rule(what, oracle, got, budget));
-}
+using mm::kt::expect_fa_rule_and_report;
 
 struct Backend {
   const char* name;
@@ -76,7 +68,7 @@ void check_norm_gate(const Backend& be, int rows, int heads, int d, uint64_t see
                              std::to_string(rows) + " heads=" + std::to_string(heads) + " d=" + std::to_string(d);
     const auto got = run(be, [&] { return be.norm_gate(v, ob, gb, wb, rows, D, static_cast<float>(kEps)); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
   }
 }
 
@@ -93,7 +85,7 @@ void check_silu(const Backend& be, size_t n, uint64_t seed) {
     const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " silu n=" + std::to_string(n);
     const auto got = run(be, [&] { return be.silu(v, xb); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
   }
 }
 

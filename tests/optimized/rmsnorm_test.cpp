@@ -55,15 +55,7 @@ Inputs make_inputs(int rows, int H, uint64_t seed) {
   return in;
 }
 
-void report(const std::string& what, const std::vector<double>& oracle, const std::vector<float>& got,
-            const std::vector<float>& budget) {
-  const auto g = mm::kt::error_stats(oracle, got), b = mm::kt::error_stats(oracle, budget);
-  const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
-  std::cout << "[error-ratio] " << what << ": max_abs " << g.max_abs << " / bf16 budget " << b.max_abs << " = "
-            << ratio << ", nmse " << g.nmse << "\n";
-  ::testing::Test::RecordProperty(what, std::to_string(ratio));
-  EXPECT_TRUE(mm::kt::passes_fa_rule(what, oracle, got, budget));
-}
+using mm::kt::expect_fa_rule_and_report;
 
 // The runners of one backend, by version.
 struct Backend {
@@ -98,7 +90,7 @@ void check_plain(const Backend& be, int rows, int H, uint64_t seed) {
                              std::to_string(rows) + " H=" + std::to_string(H);
     const auto got = run(be, [&] { return be.plain(v, xb, wb, rows, H, static_cast<float>(kEps)); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
     // the bf16 reference is the official rounding; the kernels reproduce it (up to the fp32 sum order)
   }
 }
@@ -129,7 +121,7 @@ void check_residual(const Backend& be, int rows, int H, bool postnorm, double be
       return cat(y, n2);
     });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
   }
 }
 
