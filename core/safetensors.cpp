@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +60,50 @@ std::vector<double> read_f64(const TensorInfo& t) {
 // ---------------------------------------------------------------------------------------------
 // Reader
 
+namespace {
+// Parses JSON text, rejecting a key repeated within one object. nlohmann::json (like most parsers)
+// silently keeps the last of two equal keys, so a header naming a tensor twice, or an index listing a
+// tensor twice, would load whichever entry came last while another reader may take the first: the file
+// is ambiguous and we refuse it. The parse callback sees every key before it is stored; one frame per
+// open object holds the keys seen so far and the key under which the object sits (for the message).
+// `top_noun` names what a key of the top-level object is ("tensor" in a safetensors header; "" = key).
+json parse_json_unique_keys(const char* begin, const char* end, const std::string& file, const std::string& top_noun) {
+  struct Frame {
+    std::set<std::string> keys;
+    std::string parent;  // the key this object is the value of ("" at the top level or inside an array)
+    std::string last;    // the most recent key in this object
+  };
+  std::vector<Frame> frames;
+  const json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
+    switch (ev) {
+      case json::parse_event_t::object_start:
+        frames.push_back({{}, frames.empty() ? std::string() : frames.back().last, {}});
+        break;
+      case json::parse_event_t::object_end:
+        frames.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Frame& f = frames.back();
+        const std::string& k = parsed.get_ref<const std::string&>();
+        if (!f.keys.insert(k).second) {
+          const char* why = " (a JSON parser would silently keep only one of the entries)";
+          if (depth == 1 && !top_noun.empty() && k != "__metadata__")
+            throw Error(file + ": " + top_noun + " '" + k + "' appears more than once in the JSON header; names must be unique" + why);
+          const std::string where = depth == 1 ? "at the top level" : f.parent.empty() ? "in a nested object" : "in '" + f.parent + "'";
+          throw Error(file + ": key '" + k + "' appears more than once " + where + "; keys must be unique" + why);
+        }
+        f.last = k;
+        break;
+      }
+      default:
+        break;
+    }
+    return true;
+  };
+  return json::parse(begin, end, cb);
+}
+}  // namespace
+
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw Error(path + ": cannot open safetensors file: " + std::strerror(errno));
@@ -77,7 +122,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
     if (n > map_size_ - 8) throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(map_size_) + " bytes): truncated or corrupt");
     json h;
     try {
-      h = json::parse(reinterpret_cast<const char*>(base + 8), reinterpret_cast<const char*>(base + 8 + n));
+      h = parse_json_unique_keys(reinterpret_cast<const char*>(base + 8), reinterpret_cast<const char*>(base + 8 + n),
+                                 path, "tensor");
     } catch (const json::parse_error& e) {
       throw Error(path + ": malformed JSON header: " + e.what());
     }
@@ -172,10 +218,12 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
     const fs::path dir(path);
     const fs::path index = dir / "model.safetensors.index.json";
     if (fs::exists(index)) {
-      std::ifstream f(index);
+      std::ifstream f(index, std::ios::binary);
+      if (!f) throw Error(index.string() + ": cannot open the checkpoint index");
+      const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
       json j;
       try {
-        j = json::parse(f);
+        j = parse_json_unique_keys(text.data(), text.data() + text.size(), index.string(), "");
       } catch (const json::parse_error& e) {
         throw Error(index.string() + ": malformed JSON: " + e.what());
       }
@@ -190,16 +238,28 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
       }
       for (auto& s : shard_names) files.push_back((dir / s).string());
       for (auto& fpath : files) files_.push_back(std::make_unique<SafetensorsFile>(fpath));
+      // The index and the shards must agree exactly (the HF convention: weight_map lists every tensor).
+      // A tensor stored in a shard but absent from weight_map, or listed under a shard that lacks it, means
+      // the index belongs to another version of the shards: a mismatched or corrupt checkpoint, refused
+      // rather than loaded with tensors that some other reader would not see.
+      const json& wm = j.at("weight_map");
       for (auto& sf : files_)
         for (auto& [n, t] : sf->tensors()) {
           if (index_.count(n)) throw Error(path + ": tensor '" + n + "' appears in more than one shard");
+          if (!wm.contains(n))
+            throw Error(sf->path() + ": tensor '" + n + "' is stored in this shard but has no entry in the weight_map of " +
+                        index.string() + " (the index and its shards disagree: mismatched or corrupt checkpoint)");
           index_[n] = &t;
         }
-      for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it) {
+      for (auto it = wm.begin(); it != wm.end(); ++it) {
         auto f2 = index_.find(it.key());
         const std::string want = (dir / it.value().get<std::string>()).string();
-        if (f2 == index_.end() || f2->second->file != want)
-          throw Error(index.string() + ": tensor '" + it.key() + "' is listed in " + it.value().get<std::string>() + " but not found there");
+        if (f2 == index_.end())
+          throw Error(index.string() + ": tensor '" + it.key() + "' is listed in " + it.value().get<std::string>() +
+                      " but not found there (nor in any other shard named by the index)");
+        if (f2->second->file != want)
+          throw Error(index.string() + ": tensor '" + it.key() + "' is listed in " + it.value().get<std::string>() +
+                      " but not found there; it is stored in " + f2->second->file);
       }
       return;
     } else if (fs::exists(dir / "model.safetensors")) {

@@ -3,7 +3,8 @@
 //
 // File format: u64 little-endian N | N bytes of JSON header | data region.
 // Header: {"__metadata__": {str: str}?, "<name>": {"dtype": "BF16", "shape": [..], "data_offsets": [b, e]}, ...}
-// with offsets relative to the start of the data region.
+// with offsets relative to the start of the data region. A key repeated within any JSON object (a
+// tensor named twice, a field given twice) is an error, not "last one wins".
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -58,7 +59,8 @@ class SafetensorsFile {
 };
 
 // A checkpoint: a directory with model.safetensors, or with model.safetensors.index.json naming shards,
-// or a directory with exactly one *.safetensors file, or one .safetensors file path.
+// or a directory with exactly one *.safetensors file, or one .safetensors file path. With an index, its
+// weight_map and the shards must agree exactly: every shard tensor listed, every listed tensor in its shard.
 class Checkpoint {
  public:
   explicit Checkpoint(const std::string& path);

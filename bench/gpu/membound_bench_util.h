@@ -1,4 +1,5 @@
-// Shared by the memory-bound kernel benchmarks (embedding, rmsnorm, lightning_norm_gate, sampling):
+// Shared by the memory-bound kernel benchmarks (embedding, rmsnorm, lightning_norm_gate, sampling, the MoE
+// routing steps; softmax rope_append uses copy_gbps):
 // CUDA-event timing through Google Benchmark's manual time, and the same-run ceiling: a device-to-device
 // cudaMemcpy moving the same number of bytes (bytes/2 read + bytes/2 written), timed in the same
 // benchmark right before the kernel, so "pct_of_copy" compares the two under the same clocks.
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace mm::bench {
 

@@ -5,7 +5,10 @@
 //     Yardstick: a cuBLAS bf16 GEMM (fp32 out) of the same total FLOPs, [n, H] x [3I, H]^T, through
 //     optimized/common/gemm.h, timed in the same benchmark: counter pct_of_cublas (target >= 60 %).
 //   Cublas/T: that GEMM alone.
-//   Router / Permute / Gather / Combine /T: bytes read + written (GB/s).
+//   Step (router / permute / gather / combine) /T: memory-bound; bytes read + written, timed through
+//     bench/gpu/membound_bench_util.h's run_timed like the other memory-bound benches: counters us, GB/s,
+//     MB and the same-run copy ceiling copy_GB/s, pct_of_copy (a device-to-device copy of the same traffic).
+//     At small T the traffic is a few KB, so both sides measure launch latency rather than bandwidth.
 // Routing: uniform random top-2 per token (seeded), expert order per token random.
 // Without a device every benchmark reports SkipWithError("no CUDA device").
 #include <benchmark/benchmark.h>
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/gpu/membound_bench_util.h"
 #define MM_MOE_DECLARE_CUDA 1
 #include "optimized/moe/moe_runner.h"
 
@@ -269,10 +273,11 @@ void BM_Step(benchmark::State& st) {
       bytes = 2.0 * r.n * kH + 2.0 * T * kH + 10.0 * r.n;
       break;
   }
-  run();
-  ck(cudaDeviceSynchronize(), "warm-up");
-  for (auto _ : st) st.SetIterationTime(time_ms(run) / 1e3);
-  st.counters["bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate);
+  // The routing steps move little data and do almost no arithmetic, so their ceiling is memory, not
+  // cuBLAS: run_timed (shared with the other memory-bound benches) times the kernel as the median over
+  // the loop and a same-run device-to-device copy of the same traffic as its median, and reports
+  // pct_of_copy, the same counter BM_GroupedFfn gives for its memory ceiling.
+  mm::bench::run_timed(st, static_cast<size_t>(bytes), 0, run);
 }
 
 void grouped_args(benchmark::internal::Benchmark* b) {

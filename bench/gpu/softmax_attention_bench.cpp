@@ -5,7 +5,8 @@
 //   decode:  bytes = the K/V read, sum_b len_b * n_kv * d * 2 (K and V) * 2 B; yardstick = a
 //            device-to-device copy of the same bytes in this program, counted as read + write traffic
 //            (2 x bytes / time): target >= 80 %.
-//   rope_append: bytes = q, k, v read + q_rot, k, v written.
+//   rope_append: bytes = q, k, v read + q_rot, k, v written; yardstick = a device-to-device copy moving
+//            the same traffic (membound_bench_util.h copy_gbps): copy_GBps, pct_of_copy.
 // Without a device every benchmark reports SkipWithError("no CUDA device").
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -18,6 +19,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "bench/gpu/membound_bench_util.h"
 #define MM_SOFTMAX_ATTENTION_DECLARE_CUDA 1
 #include "optimized/softmax_attention/softmax_attention_api.h"
 
@@ -59,14 +61,16 @@ void fill_random(Dev<uint16_t>& d, uint64_t seed, float scale = 1.0f) {
   ck(cudaMemcpy(d.p, h.data(), d.n * 2, cudaMemcpyHostToDevice), "upload");
 }
 
-// Times `fn` (enqueued on stream 0) with CUDA events over the benchmark loop.
+// Times `fn` (enqueued on stream 0) with CUDA events over the benchmark loop; returns the median
+// iteration time in ms (the statistic a same-run ceiling is compared against).
 template <class F>
-void timed_loop(benchmark::State& state, F&& fn) {
+double timed_loop(benchmark::State& state, F&& fn) {
   cudaEvent_t a, b;
   ck(cudaEventCreate(&a), "event");
   ck(cudaEventCreate(&b), "event");
   fn();  // warm-up
   ck(cudaDeviceSynchronize(), "warm-up");
+  std::vector<double> times;
   for (auto _ : state) {
     ck(cudaEventRecord(a), "record");
     fn();
@@ -74,10 +78,12 @@ void timed_loop(benchmark::State& state, F&& fn) {
     ck(cudaEventSynchronize(b), "sync");
     float ms = 0;
     ck(cudaEventElapsedTime(&ms, a, b), "elapsed");
+    times.push_back(ms);
     state.SetIterationTime(ms * 1e-3);
   }
   cudaEventDestroy(a);
   cudaEventDestroy(b);
+  return mm::bench::median_of(std::move(times));
 }
 
 template <class F>
@@ -189,11 +195,18 @@ void BM_RopeAppend(benchmark::State& state) {
   const int zero = 0;
   ck(cudaMemcpy(dinv.p, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice), "upload");
   ck(cudaMemcpy(dpast.p, &zero, 4, cudaMemcpyHostToDevice), "upload");
-  timed_loop(state, [&] {
+  const double kernel_ms = timed_loop(state, [&] {
     sa::enqueue_rope_append(nullptr, sh, q.p, k.p, v.p, qr.p, kc.p, vc.p, dpast.p, dinv.p, T, T, T);
   });
   const double bytes = 2.0 * 2.0 * (double(q.n) + 2.0 * k.n);
+  // rope_append is memory-bound (a few FLOPs per element), so its yardstick is the same-run copy ceiling,
+  // as for decode: copy_gbps moves the same traffic (bytes/2 read + bytes/2 written) and is a median, so
+  // pct_of_copy compares it with the kernel's median iteration, like with like.
+  const double copy_gbs = mm::bench::copy_gbps(static_cast<size_t>(bytes));
   state.counters["GBps"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["copy_GBps"] = copy_gbs;
+  state.counters["pct_of_copy"] = 100.0 * (bytes / (kernel_ms * 1e-3) / 1e9) / copy_gbs;
+  state.counters["bytes"] = bytes;
 }
 
 }  // namespace

@@ -105,6 +105,73 @@ TEST(Safetensors, IndexNamingAMissingTensorOrShard) {
   EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "malformed JSON");
 }
 
+// The index and its shards must agree both ways: a tensor stored in a shard must have a weight_map
+// entry, and a weight_map entry must point at the shard that holds the tensor.
+TEST(Safetensors, IndexAndShardsMustAgree) {
+  test::TempDir d;
+  const std::string s1 = "model-00001-of-00002.safetensors", s2 = "model-00002-of-00002.safetensors";
+  write_checkpoint_shards(d.path.string(), {{"a", DType::F32, {2}}, {"b", DType::F32, {2}}},
+                          [](std::size_t, std::vector<double>& v) { v = {1, 2}; }, 8);  // one tensor per shard
+  ASSERT_NO_THROW(Checkpoint(d.path.string()));  // the writer's own index agrees with its shards
+
+  // A shard holding a tensor the index does not list (e.g. shards re-exported, index left stale).
+  write_safetensors(d.file(s2), {{{"b", DType::F32, {2}}, {3, 4}}, {{"extra", DType::F32, {2}}, {5, 6}}});
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), s2.c_str(), "'extra'", "weight_map", "model.safetensors.index.json");
+
+  // The converse: the index lists a tensor that no shard holds.
+  write_safetensors(d.file(s2), {{{"b", DType::F32, {2}}, {3, 4}}});
+  nlohmann::json idx = {{"weight_map", {{"a", s1}, {"b", s2}, {"ghost", s1}}}};
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "'ghost'", s1.c_str(), "not found");
+
+  // The index lists both tensors, each under the other's shard.
+  idx = {{"weight_map", {{"a", s2}, {"b", s1}}}};
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "not found there", "stored in");
+
+  // Restored to agree, it loads.
+  idx = {{"weight_map", {{"a", s1}, {"b", s2}}}};
+  test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+  Checkpoint ck(d.path.string());
+  EXPECT_EQ(ck.names(), (std::vector<std::string>{"a", "b"}));
+}
+
+// nlohmann::json keeps only the last of two equal keys, so without a check a duplicated tensor name
+// would load silently (and differently from a reader that keeps the first). Written by hand because
+// no JSON writer produces duplicate keys.
+TEST(Safetensors, DuplicateKeysInHeaderAreRejected) {
+  test::TempDir d;
+  const std::string p = d.file("dup.safetensors");
+  const std::string entry0 = R"({"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  const std::string entry1 = R"({"dtype":"F32","shape":[2],"data_offsets":[8,16]})";
+  test::write_bytes(p, test::safetensors_bytes("{\"w\":" + entry0 + ",\"v\":" + entry1 + "}", 16));
+  ASSERT_NO_THROW(SafetensorsFile{p});  // the same bytes with distinct names are a valid file
+
+  test::write_bytes(p, test::safetensors_bytes("{\"w\":" + entry0 + ",\"w\":" + entry1 + "}", 16));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "dup.safetensors", "tensor 'w'", "more than once");
+
+  // A key repeated inside one tensor's entry: which dtype is meant?
+  test::write_bytes(p, test::safetensors_bytes(R"({"w":{"dtype":"F32","dtype":"I32","shape":[2],"data_offsets":[0,8]}})", 8));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "dup.safetensors", "'dtype'", "in 'w'", "more than once");
+
+  // The same tensor name in different objects is fine; a repeated __metadata__ is not.
+  test::write_bytes(p, test::safetensors_bytes(R"({"__metadata__":{"w":"x"},"w":)" + entry0 + "}", 8));
+  EXPECT_EQ(SafetensorsFile{p}.metadata().at("w"), "x");
+  test::write_bytes(p, test::safetensors_bytes(R"({"__metadata__":{"k":"1"},"__metadata__":{"k":"2"}})", 0));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "dup.safetensors", "'__metadata__'", "more than once");
+}
+
+TEST(Safetensors, DuplicateKeysInIndexAreRejected) {
+  test::TempDir d;
+  write_checkpoint_shards(d.path.string(), {{"a", DType::F32, {2}}, {"b", DType::F32, {2}}},
+                          [](std::size_t, std::vector<double>& v) { v = {1, 2}; }, 8);
+  // 'b' listed twice, under different shards: the last entry would silently win.
+  test::write_bytes(d.file("model.safetensors.index.json"),
+                    R"({"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00001-of-00002.safetensors",)"
+                    R"( "b": "model-00002-of-00002.safetensors"}})");
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model.safetensors.index.json", "'b'", "in 'weight_map'", "more than once");
+}
+
 // Each corrupt file must give an mm::Error naming the file and the problem; never a crash.
 TEST(Safetensors, CorruptFilesGiveClearErrors) {
   test::TempDir d;
