@@ -38,14 +38,21 @@ TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std
   return out;
 }
 
-bool is_decode_tensor(const std::string& name) { return name.rfind("decode", 0) == 0; }
+// "e2e.X": tensor X of the free-running end-to-end run (check.h); same kind, layer and phase as X.
+static std::string without_e2e(const std::string& name) { return is_end_to_end(name) ? name.substr(4) : name; }
 
-int tensor_layer(const std::string& name) {
+bool is_end_to_end(const std::string& name) { return name.rfind("e2e.", 0) == 0; }
+
+bool is_decode_tensor(const std::string& name) { return without_e2e(name).rfind("decode", 0) == 0; }
+
+int tensor_layer(const std::string& name_in) {
+  const std::string name = without_e2e(name_in);
   const auto p = name.find("layers.");
   return p == std::string::npos ? -1 : std::stoi(name.substr(p + 7));
 }
 
-std::string tensor_kind(const std::string& name) {
+std::string tensor_kind(const std::string& name_in) {
+  const std::string name = without_e2e(name_in);
   const auto p = name.find("layers.");
   if (p == std::string::npos) return name.rfind("decode.", 0) == 0 ? name.substr(7) : name == "decode_logits" ? "logits" : name;
   const auto dot = name.find('.', p + 7);
@@ -64,7 +71,7 @@ std::string order_key(const std::string& name) {
   for (int i = 0; i < 13; ++i)
     if (k == kinds[i]) { kind = i; break; }
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%d.%05d.%02d.", dec ? 1 : 0, layer, kind);
+  std::snprintf(buf, sizeof buf, "%d.%05d.%02d.", is_end_to_end(name) ? 2 : dec ? 1 : 0, layer, kind);
   return buf + name;
 }
 

@@ -17,11 +17,14 @@ TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std
                        const LayerHook& hook = {});
 
 // Sort key in computation order (prefill layer by layer, then decode; within a layer attention, caches,
-// router, MoE, output), so the first failing tensor in this order is the first diverging one.
+// router, MoE, output; the end-to-end "e2e." tensors last), so the first failing tensor in this order
+// is the first diverging one.
 std::string order_key(const std::string& name);
 // The layer a tensor belongs to (-1 for final_norm / logits), and whether it is from the decode phase.
 int tensor_layer(const std::string& name);
 bool is_decode_tensor(const std::string& name);
+// "e2e.<name>": <name> from the free-running end-to-end run of check (the rest are teacher-forced).
+bool is_end_to_end(const std::string& name);
 // The part after "layers.L." (or the whole name): "attn_out", "router_experts", "logits", ...
 std::string tensor_kind(const std::string& name);
 

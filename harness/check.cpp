@@ -12,6 +12,8 @@
 #include "harness/capture.h"
 #include "harness/golden_case.h"
 #include "harness/progress.h"
+#include "harness/reroute.h"
+#include "harness/teacher_forcing.h"
 
 namespace mm::harness {
 
@@ -70,57 +72,134 @@ Tensor softmax_rows(const Tensor& logits) {
   return p;
 }
 
-BackendCheck judge_backend(const std::string& name, const std::string& precision, const TensorMap& got,
-                           const TensorMap& ref, const TensorMap& budget, const Tolerance& tol,
+// One tensor of a backend against the reference (and the budget), with `drop` rows left out of all three;
+// `pool_from` (rows `pool_drop` left out): the tensor whose budget is pooled in (verdict.h).
+TensorVerdict judge_one(const std::string& name, const std::string& ref_name, const std::string& precision,
+                        const TensorMap& got, const TensorMap& ref, const TensorMap& budget, const Tolerance& tol,
+                        const std::vector<std::string>& not_produced, const std::vector<bool>* drop,
+                        const std::string* pool_from = nullptr, const std::vector<bool>* pool_drop = nullptr) {
+  const auto g = got.find(ref_name);
+  TensorVerdict v;
+  // Only auxiliary kinds may be declared not produced: logits and layer outputs are always compared.
+  const bool may_skip = tensor_kind(ref_name) != "logits" && tensor_kind(ref_name) != "output";
+  if (g == got.end() && may_skip &&
+      std::find(not_produced.begin(), not_produced.end(), tensor_kind(ref_name)) != not_produced.end()) {
+    v.name = name;  // declared by the backend as never materialised: reported, not compared, not faked
+    v.produced = false;
+    v.why = "not produced by this backend (it never materialises '" + tensor_kind(ref_name) + "')";
+    return v;
+  }
+  if (g == got.end()) {
+    v.name = name;
+    v.pass = false;
+    v.why = "the backend produced no tensor '" + ref_name + "'";
+    return v;
+  }
+  const auto b = budget.find(ref_name);
+  const Tensor *probs = nullptr, *got_probs = nullptr;
+  Tensor implied_probs;
+  if (tensor_kind(ref_name) == "router_experts") {
+    const std::string stem = ref_name.substr(0, ref_name.size() - std::string("router_experts").size());
+    if (ref.count(stem + "router_probs")) probs = &ref.at(stem + "router_probs");
+    if (got.count(stem + "router_probs")) {
+      got_probs = &got.at(stem + "router_probs");
+    } else if (got.count(stem + "router_logits")) {
+      // A backend that never materialises router_probs (not_produced): its probability error is
+      // measured on softmax(its own router_logits), the probabilities its router kernel ranks.
+      implied_probs = softmax_rows(got.at(stem + "router_logits"));
+      got_probs = &implied_probs;
+    }
+  }
+  JudgeOptions jo;
+  jo.max_abs_gates = !is_end_to_end(name);
+  ErrorStats pooled;
+  if (pool_from) {  // the budget's error on the pooled tensor, with its own rerouted rows left out
+    const auto pb = budget.find(*pool_from), pr = ref.find(*pool_from);
+    if (pb != budget.end() && pr != ref.end()) {
+      pooled = error_stats(pool_drop ? keep_rows(pb->second, *pool_drop) : pb->second,
+                           pool_drop ? keep_rows(pr->second, *pool_drop) : pr->second, tol.floor_rel);
+      jo.pooled_budget = &pooled;
+      jo.pooled_from = *pool_from;
+    }
+  }
+  if (!drop) {
+    v = judge(name, g->second, ref.at(ref_name), b == budget.end() ? nullptr : &b->second, precision, tol, probs,
+              got_probs, jo);
+  } else {
+    const Tensor gk = keep_rows(g->second, *drop), rk = keep_rows(ref.at(ref_name), *drop);
+    const Tensor bk = b == budget.end() ? Tensor{} : keep_rows(b->second, *drop);
+    v = judge(name, gk, rk, b == budget.end() ? nullptr : &bk, precision, tol, probs, got_probs, jo);
+    for (bool d : *drop) v.rows_left_out += d;
+  }
+  return v;
+}
+
+void add_verdict(BackendCheck& bc, TensorVerdict v) {
+  if (!v.pass) {
+    ++bc.failed;
+    if (bc.first_diverging.empty()) {
+      bc.first_diverging = v.name;
+      bc.first_layer = tensor_layer(v.name);
+      bc.first_phase = is_end_to_end(v.name) ? "end_to_end" : is_decode_tensor(v.name) ? "decode" : "prefill";
+      bc.reason = v.why;
+    }
+  }
+  bc.tensors.push_back(std::move(v));
+}
+
+// The prefill tensor a decode-phase tensor pools its budget with (verdict.h), or "" for none:
+// decode.layers.L.X -> layers.L.X, decode.final_norm -> final_norm, decode_logits -> logits. Not the
+// lightning state: after the decode steps it is a different state, not more samples of the same error.
+std::string pooled_with(const std::string& n, const TensorMap& ref) {
+  if (!is_decode_tensor(n) || tensor_kind(n) == "lightning_state") return "";
+  const std::string p = n == "decode_logits" ? "logits" : n.substr(std::string("decode.").size());
+  return ref.count(p) ? p : "";
+}
+
+// Rerouted rows beyond the cap fail the backend: the value comparisons would have left out too much.
+void enforce_cap(BackendCheck& bc, const RowMask& m, const char* mode) {
+  if (static_cast<double>(m.rows_dropped) <= RowMask::max_fraction * static_cast<double>(m.rows_considered)) return;
+  ++bc.failed;
+  const std::string why = std::string(mode) + ": " + std::to_string(m.rows_dropped) + " of " +
+                          std::to_string(m.rows_considered) + " rows rerouted by router flips, more than " +
+                          std::to_string(static_cast<int>(100 * RowMask::max_fraction)) + "% (values not judgeable)";
+  if (bc.reason.empty()) bc.reason = why;
+}
+
+// `forced` / `budget_forced`: teacher-forced runs (every layer on the reference's input), judged tensor by
+// tensor; `free_run` / `budget_free`: free-running runs, judged on the end-to-end tensors ("e2e.").
+// `free_run` may be empty (not run).
+BackendCheck judge_backend(const std::string& name, const std::string& precision, const TensorMap& forced,
+                           const TensorMap& free_run, const TensorMap& ref, const TensorMap& budget_forced,
+                           const TensorMap& budget_free, int64_t layers, const Tolerance& tol,
                            const std::vector<std::string>& not_produced = {}) {
   BackendCheck bc;
   bc.name = name;
   std::vector<std::string> names;
   for (const auto& [n, t] : ref) names.push_back(n);
   std::sort(names.begin(), names.end(), [](auto& a, auto& b) { return order_key(a) < order_key(b); });
+  const RowMask lw = layerwise_mask(forced, budget_forced, ref, layers);
+  bc.layerwise_rows = {lw.rows_dropped, lw.rows_considered};
+  auto mask = [](const RowMask& m, const std::string& n) {
+    const auto d = m.drop.find(n);
+    return d == m.drop.end() ? nullptr : &d->second;
+  };
   for (const auto& n : names) {
-    const auto g = got.find(n);
-    TensorVerdict v;
-    // Only auxiliary kinds may be declared not produced: logits and layer outputs are always compared.
-    const bool may_skip = tensor_kind(n) != "logits" && tensor_kind(n) != "output";
-    if (g == got.end() && may_skip &&
-        std::find(not_produced.begin(), not_produced.end(), tensor_kind(n)) != not_produced.end()) {
-      v.name = n;  // declared by the backend as never materialised: reported, not compared, not faked
-      v.produced = false;
-      v.why = "not produced by this backend (it never materialises '" + tensor_kind(n) + "')";
-    } else if (g == got.end()) {
-      v.name = n;
-      v.pass = false;
-      v.why = "the backend produced no tensor '" + n + "'";
-    } else {
-      const auto b = budget.find(n);
-      const Tensor *probs = nullptr, *got_probs = nullptr;
-      Tensor implied_probs;
-      if (tensor_kind(n) == "router_experts") {
-        const std::string pn = n.substr(0, n.size() - std::string("router_experts").size()) + "router_probs";
-        if (ref.count(pn)) probs = &ref.at(pn);
-        const std::string ln = n.substr(0, n.size() - std::string("router_experts").size()) + "router_logits";
-        if (got.count(pn)) {
-          got_probs = &got.at(pn);
-        } else if (got.count(ln)) {
-          // A backend that never materialises router_probs (not_produced): its probability error is
-          // measured on softmax(its own router_logits), the probabilities its router kernel ranks.
-          implied_probs = softmax_rows(got.at(ln));
-          got_probs = &implied_probs;
-        }
-      }
-      v = judge(n, g->second, ref.at(n), b == budget.end() ? nullptr : &b->second, precision, tol, probs, got_probs);
+    const std::string pool = pooled_with(n, ref);
+    add_verdict(bc, judge_one(n, n, precision, forced, ref, budget_forced, tol, not_produced, mask(lw, n),
+                              pool.empty() ? nullptr : &pool, mask(lw, pool)));
+  }
+  enforce_cap(bc, lw, "teacher-forced layers");
+  if (!free_run.empty()) {
+    const RowMask e2e = end_to_end_mask(free_run, budget_free, ref, layers);
+    bc.end_to_end_rows = {e2e.rows_dropped, e2e.rows_considered};
+    for (const char* n : {"final_norm", "logits", "decode.final_norm", "decode_logits"}) {
+      if (!ref.count(n)) continue;
+      const std::string pool = pooled_with(n, ref);
+      add_verdict(bc, judge_one(std::string("e2e.") + n, n, precision, free_run, ref, budget_free, tol, not_produced,
+                                mask(e2e, n), pool.empty() ? nullptr : &pool, mask(e2e, pool)));
     }
-    if (!v.pass) {
-      ++bc.failed;
-      if (bc.first_diverging.empty()) {
-        bc.first_diverging = n;
-        bc.first_layer = tensor_layer(n);
-        bc.first_phase = is_decode_tensor(n) ? "decode" : "prefill";
-        bc.reason = v.why;
-      }
-    }
-    bc.tensors.push_back(std::move(v));
+    enforce_cap(bc, e2e, "end to end");
   }
   int64_t compared = 0;
   for (const auto& v : bc.tensors) compared += v.produced;
@@ -132,14 +211,24 @@ BackendCheck judge_backend(const std::string& name, const std::string& precision
   return bc;
 }
 
-std::string precision_of(const std::string& name, const LoadedModel& m, TensorMap* out_run,
-                         const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode, const LayerHook& hook,
-                         std::vector<std::string>* not_produced = nullptr) {
+// Runs a backend twice on the same inputs: teacher-forced on `ref` (every layer's output replaced by the
+// reference's after it is recorded) and free running. `hook` (a perturbation) applies to both.
+struct Runs {
+  std::string precision;
+  std::vector<std::string> not_produced;
+  TensorMap forced, free_run;
+};
+Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& ref, const std::vector<int64_t>& prompt,
+              const std::vector<int64_t>& decode, const LayerHook& hook = {}) {
   auto b = registry().make(name, m);
-  const std::string p = b->precision();
-  if (not_produced) *not_produced = b->not_produced();
-  if (out_run) *out_run = run_sequence(*b, prompt, decode, hook);
-  return p;
+  Runs r;
+  r.precision = b->precision();
+  r.not_produced = b->not_produced();
+  auto rec = std::make_shared<ForcingRecord>();
+  r.forced = run_sequence(*b, prompt, decode, forcing_hook(ref, r.precision, hook, rec));
+  restore_own_outputs(r.forced, *rec);
+  r.free_run = run_sequence(*b, prompt, decode, hook);
+  return r;
 }
 
 }  // namespace
@@ -173,7 +262,8 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     ref = run_named("ref-f64", m, r.prompt, r.decode);
   }
   prog.step("ref-bf16 (budget)");
-  const TensorMap budget = run_named("ref-bf16", m, r.prompt, r.decode);
+  const Runs budget = run_both("ref-bf16", m, ref, r.prompt, r.decode);
+  const int64_t layers = cfg.num_hidden_layers;
   const LayerHook hook = opt.perturb ? perturbation_hook(*opt.perturb) : LayerHook{};
   for (const auto& name : names) {
     prog.step(name);
@@ -192,14 +282,13 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     try {
-      TensorMap got;
-      std::string precision;
-      const bool plain = name == "ref-bf16" || (name == "ref-f64" && r.reference == "ref-f64");
-      if (plain) precision = name == "ref-bf16" ? "bf16" : "f64";  // reuse the oracle / budget runs above
-      std::vector<std::string> not_produced;
-      if (!plain) precision = precision_of(name, m, &got, r.prompt, r.decode, hook, &not_produced);
-      const TensorMap& g = name == "ref-bf16" ? budget : plain ? ref : got;
-      BackendCheck bc = judge_backend(name, precision, g, ref, budget, opt.tol, not_produced);
+      const bool oracle = name == "ref-f64" && r.reference == "ref-f64", plain = oracle || name == "ref-bf16";
+      // reuse the oracle / budget runs above (teacher forcing the oracle on itself changes nothing)
+      const Runs got = oracle ? Runs{"f64", {}, ref, ref}
+                       : name == "ref-bf16" ? budget
+                                            : run_both(name, m, ref, r.prompt, r.decode, hook);
+      BackendCheck bc = judge_backend(name, got.precision, got.forced, got.free_run, ref, budget.forced,
+                                      budget.free_run, layers, opt.tol, got.not_produced);
       bc.seconds = seconds_since(t0);
       // The oracle against itself and the budget against its own error bound cannot fail: they are
       // reported (the budget's errors are the yardstick) but do not count as checked backends.
@@ -232,6 +321,8 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
   j["budget_backend"] = "ref-bf16";
   j["rule"] = {{"formula", "err(backend) <= k * err(ref-bf16) + floor, err in {max_abs, rel_fro}; NMSE <= ceiling; "
                            "no NaN; router choices exact where margin >= 2k*err_bf16(probs)+floor"},
+               {"modes", "layers.* and decode.layers.*: teacher-forced (each layer on the reference's input); "
+                         "e2e.*: free running; rows rerouted by router flips left out (reroute.h)"},
                {"k", opt.tol.k},
                {"floor_rel", opt.tol.floor_rel},
                {"nmse_ceiling", opt.tol.nmse_ceiling}};
@@ -242,6 +333,10 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
   for (const auto& b : r.backends) {
     nlohmann::json bj = {{"name", b.name}, {"status", b.status}, {"seconds", b.seconds}, {"failed", b.failed}};
     if (!b.reason.empty()) bj["reason"] = b.reason;
+    bj["rows_left_out_after_router_flips"] = {
+        {"teacher_forced", {{"left_out", b.layerwise_rows.first}, {"considered", b.layerwise_rows.second}}},
+        {"end_to_end", {{"left_out", b.end_to_end_rows.first}, {"considered", b.end_to_end_rows.second}}},
+        {"max_fraction", RowMask::max_fraction}};
     if (!b.first_diverging.empty())
       bj["first_diverging"] = {{"tensor", b.first_diverging}, {"layer", b.first_layer}, {"phase", b.first_phase}};
     bj["tensors"] = nlohmann::json::array();
@@ -279,10 +374,13 @@ std::string summary(const CheckResult& r) {
       if (v.choices) { choices += static_cast<int>(v.choices->compared); ignored += static_cast<int>(v.choices->ignored); }
     std::snprintf(buf, sizeof buf,
                   "  %-9s %-7s %3zu tensors, %d failed; worst rel_fro %.2e; closest to tolerance %s (%.0f%% of it); "
-                  "router choices %d compared, %d ignored (margin within 2x prob error); %.2f s\n",
+                  "router choices %d compared, %d ignored (margin within 2x prob error); rows left out after router "
+                  "flips: %lld of %lld per layer, %lld of %lld end to end; %.2f s\n",
                   b.name.c_str(),
                   b.status == "pass" ? "PASS" : b.status == "oracle" ? "ORACLE" : b.status == "budget" ? "BUDGET" : "FAIL", b.tensors.size(), b.failed, worst_rel,
-                  worst.c_str(), 100 * worst_ratio, choices, ignored, b.seconds);
+                  worst.c_str(), 100 * worst_ratio, choices, ignored, static_cast<long long>(b.layerwise_rows.first),
+                  static_cast<long long>(b.layerwise_rows.second), static_cast<long long>(b.end_to_end_rows.first),
+                  static_cast<long long>(b.end_to_end_rows.second), b.seconds);
     s += buf;
     if (!b.first_diverging.empty()) {
       std::snprintf(buf, sizeof buf, "            first diverging layer: %d (%s), tensor %s: %s\n", b.first_layer,

@@ -1,10 +1,16 @@
 // `minimax01 check`: the same inputs (a prefill that crosses the lightning block boundary, then decode
-// steps) through every requested backend; each captured tensor compared with the reference (the ref-f64
-// oracle, or a golden case's expected tensors) and judged by harness/verdict.h; the first diverging
-// tensor (in computation order) and its layer are named. Unavailable backends are skipped with why.
+// steps) through every requested backend, twice:
+//   teacher-forced (teacher_forcing.h): every layer runs on the reference's input, and each captured
+//     tensor of each layer is compared with the reference (the ref-f64 oracle, or a golden case's
+//     expected tensors) and judged by harness/verdict.h against the ref-bf16 budget forced the same way;
+//     the first diverging tensor (in computation order) and its layer are named;
+//   free running: the end-to-end tensors "e2e.{final_norm, logits, decode.final_norm, decode_logits}".
+// Rows rerouted by rounding-level router flips are left out of the values they swamp (reroute.h).
+// Unavailable backends are skipped with why.
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -44,6 +50,8 @@ struct BackendCheck {
   int first_layer = -1;
   std::string first_phase;
   int failed = 0;
+  // rows left out after router flips {left out, considered}: teacher-forced layers, end to end (reroute.h)
+  std::pair<int64_t, int64_t> layerwise_rows{0, 0}, end_to_end_rows{0, 0};
 };
 
 struct CheckResult {

@@ -35,7 +35,9 @@ class CudaBackend final : public Backend {
     cuda_model::StepOutput o = model_->step(tokens, req.capture, req.after_layer, req.time_layers);
     StepResult r;
     const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
-    if (req.time_layers) {  // per layer (device synchronised at each layer end); the rest is the head
+    // per layer from device-timeline marks (CUDA events on the GPU, recorded without synchronising; read
+    // after the step's one synchronisation); the rest of the step (embedding, final norm, lm_head) is the head
+    if (req.time_layers) {
       r.layer_seconds = o.layer_seconds;
       double sum = 0;
       for (double x : o.layer_seconds) sum += x;

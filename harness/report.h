@@ -12,7 +12,7 @@
 namespace mm::harness {
 
 constexpr const char* kReportSchema = "minimax01-report";
-constexpr int kReportSchemaVersion = 1;
+constexpr int kReportSchemaVersion = 2;  // 2: check judges layers teacher-forced, adds e2e.*
 
 nlohmann::json new_report(const std::string& kind, const std::string& command_line);
 nlohmann::json model_json(const LoadedModel& m, const std::string& label);

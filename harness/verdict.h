@@ -1,11 +1,14 @@
 // The pass/fail rule for one tensor of one backend (flash-attention's rule, anchors.md B/C.1):
 //   err(backend, ref) <= k * err(ref-bf16, ref) + floor        for err = max_abs and err = rel_fro
 // with floor = floor_rel (rel_fro) and floor_rel * max|ref| (max_abs): the noise floor below which
-// differences are rounding. Second gate, ggml-style: NMSE <= the ceiling of the backend's precision
-// (absolute for f64/f32; for bf16 at least k^2 x the NMSE of ref-bf16 on that tensor).
+// differences are rounding. Second gate, ggml-style: NMSE <= a fixed ceiling per precision class, which
+// does not depend on the budget (so a budget run that is itself off cannot widen it).
 // NaN (or an Inf the reference does not have) never passes. Router choices compare exactly except on
 // tokens whose reference margin is within the backend's own probability error there (metrics.h);
 // logits argmax must agree on rows whose reference top-1/top-2 gap exceeds 2 * tol_max_abs.
+// Budget pooling (JudgeOptions): a decode-phase tensor has one row per decode step (4 by default), too
+// few for the maximum of the budget's rounding error to be a stable statistic, so its budget is the
+// larger of its own and that of the same layer's prefill tensor (same weights, same arithmetic).
 #pragma once
 #include <map>
 #include <optional>
@@ -20,12 +23,21 @@ namespace mm::harness {
 struct Tolerance {
   double k = 2.0;
   double floor_rel = 1e-6;
-  // NMSE ceiling by precision class. f32: ggml test-backend-ops' default 1e-7; bf16: sized so the
-  // official-rounding reference itself passes end to end on the presets and goldens (measured ~1e-4).
-  // bf16: end-to-end NMSE includes router flips; ref-bf16 reaches 1.0e-2 on tiny (layer 7 moe_out)
-  // and 7.9e-2 on small's 4 decode tokens (one flip), hence also the k^2 x budget term in judge().
-  std::map<std::string, double> nmse_ceiling = {{"f64", 1e-20}, {"f32", 1e-7}, {"bf16", 3e-2}};
-  double ceiling_for(const std::string& precision) const;
+  // NMSE ceiling by precision class. f32: ggml test-backend-ops' default 1e-7. bf16: 2e-3, about 3x the
+  // worst NMSE the official-rounding reference itself reaches with rerouted rows left out (reroute.h):
+  // 6.6e-4 end to end and 2.0e-4 per teacher-forced layer (moe_out) over 29 seeds of the tiny preset;
+  // docs/harness.md lists the measurements on small and the goldens.
+  std::map<std::string, double> nmse_ceiling = {{"f64", 1e-20}, {"f32", 1e-7}, {"bf16", 2e-3}};
+  double ceiling_for(const std::string& precision) const;  // mm::Error for an unknown class
+};
+
+struct JudgeOptions {
+  const ErrorStats* pooled_budget = nullptr;  // see "Budget pooling" above
+  std::string pooled_from;                    // the tensor it comes from (reported)
+  // false for free-running end-to-end tensors: there a rounding-level router flip in one run moves other
+  // tokens through attention by more than rounding, so the elementwise max is chaotic; rel_fro, NMSE and
+  // argmax (aggregates) gate them, max_abs is reported.
+  bool max_abs_gates = true;
 };
 
 struct TensorVerdict {
@@ -38,12 +50,15 @@ struct TensorVerdict {
   double tol_max_abs = 0, tol_rel_fro = 0, nmse_ceiling = 0;
   std::optional<ChoiceStats> choices;  // router_experts
   std::optional<ArgmaxStats> argmax;   // logits
+  int64_t rows_left_out = 0;           // rows rerouted by router flips, not compared (reroute.h)
+  std::string budget_pooled_from;      // non-empty: the budget was pooled with this tensor's
+  bool max_abs_gates = true;
 };
 
 // ref_probs / got_probs (the same layer's router_probs) are used for router_experts only.
 TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& ref, const Tensor* budget,
                     const std::string& precision, const Tolerance& tol, const Tensor* ref_probs,
-                    const Tensor* got_probs);
+                    const Tensor* got_probs, const JudgeOptions& jo = {});
 
 nlohmann::json to_json(const TensorVerdict& v);
 nlohmann::json to_json(const ErrorStats& e);

@@ -113,6 +113,19 @@ namespace mm::harness {
 namespace {
 // A new report must not look clean by checking less: a backend that passed and is now missing or
 // skipped, or a tensor that passed and is no longer compared, is a regression.
+// Schema 2 judges check's layers teacher-forced; a version-1 check report measured them free running, so
+// the two are refused rather than compared tensor by tensor.
+TEST(Compare, CheckReportsAcrossSchemaVersionsAreRefused) {
+  json old_r = check_report(true, 1e-3);
+  old_r["schema_version"] = 1;
+  try {
+    compare_reports(old_r, check_report(true, 1e-3), {});
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not comparable"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Compare, CheckingLessIsARegression) {
   const json old_r = check_report(true, 1e-7);
   json gone = old_r;

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/flops.h"
+#include "core/error.h"
 #include "harness/metrics.h"
+#include "harness/reroute.h"
 #include "harness/stats.h"
 #include "harness/verdict.h"
 
@@ -50,6 +52,82 @@ TEST(Metrics, FlashAttentionRule) {
   EXPECT_NE(v.why.find("max_abs"), std::string::npos);
   // the f32 NMSE ceiling (1e-7) applies on top of the rule
   EXPECT_FALSE(judge("layers.0.moe_out", T({1, 4}, {1.005, 1, 1, 1}), ref, &bf16, "f32", tol, nullptr, nullptr).pass);
+}
+
+// The NMSE ceiling is fixed per precision class: a budget run that is itself far off widens the
+// elementwise rule but not the ceiling; an unknown class is an error, not a silent default.
+TEST(Metrics, NmseCeilingIndependentOfTheBudget) {
+  const Tensor ref = T({1, 4}, {1, 1, 1, 1});
+  const Tensor broken_budget = T({1, 4}, {2, 1, 1, 1});  // NMSE 0.25
+  Tolerance tol;
+  const TensorVerdict v = judge("layers.0.output", T({1, 4}, {1.1, 1, 1, 1}), ref, &broken_budget, "bf16", tol,
+                                nullptr, nullptr);  // NMSE 2.5e-3: inside k * budget, above the 2e-3 ceiling
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("NMSE"), std::string::npos) << v.why;
+  EXPECT_THROW(tol.ceiling_for("fp8"), Error);
+  EXPECT_THROW(judge("layers.0.output", ref, ref, &ref, "fp8", tol, nullptr, nullptr), Error);
+}
+
+// Decode tensors (few rows) may pool the budget with their prefill tensor; a pooled budget that is not
+// finite is ignored; end-to-end tensors report max_abs without gating on it.
+TEST(Metrics, BudgetPoolingAndEndToEndGates) {
+  const Tensor ref = T({1, 4}, {1, 1, 1, 1}), bf16 = T({1, 4}, {1.001, 1, 1, 1});
+  const Tensor got = T({1, 4}, {1.003, 1, 1, 1});  // 3x the decode budget
+  Tolerance tol;
+  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr).pass);
+  ErrorStats prefill;  // the same layer's prefill budget: max_abs 2e-3, rel_fro 1e-3
+  prefill.max_abs = 2e-3;
+  prefill.rel_fro = 1e-3;
+  JudgeOptions jo;
+  jo.pooled_budget = &prefill;
+  jo.pooled_from = "layers.0.output";
+  const TensorVerdict v = judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr, jo);
+  EXPECT_TRUE(v.pass) << v.why;
+  EXPECT_EQ(v.budget_pooled_from, "layers.0.output");
+  EXPECT_NEAR(v.tol_max_abs, 2 * 2e-3 + 1e-6, 1e-12);
+  prefill.max_abs = INFINITY;  // unusable: must not widen anything
+  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr, jo).pass);
+  // end to end: max_abs 2.5x over but rel_fro inside (the error is spread) -> passes; NaN still fails
+  const Tensor ref8 = T({1, 8}, {1, 1, 1, 1, 1, 1, 1, 1});
+  const Tensor b8 = T({1, 8}, {1.001, 1.001, 1.001, 1.001, 1.001, 1.001, 1.001, 1.001});
+  const Tensor g8 = T({1, 8}, {1.005, 1, 1, 1, 1, 1, 1, 1});  // max_abs 2.5x, rel_fro 0.88x
+  JudgeOptions e2e;
+  e2e.max_abs_gates = false;
+  EXPECT_FALSE(judge("e2e.logits", g8, ref8, &b8, "bf16", tol, nullptr, nullptr).pass);
+  const TensorVerdict ve = judge("e2e.logits", g8, ref8, &b8, "bf16", tol, nullptr, nullptr, e2e);
+  EXPECT_TRUE(ve.pass) << ve.why;
+  EXPECT_FALSE(ve.max_abs_gates);
+  EXPECT_FALSE(judge("e2e.logits", T({1, 8}, {1, NAN, 1, 1, 1, 1, 1, 1}), ref8, &b8, "bf16", tol, nullptr, nullptr, e2e).pass);
+}
+
+// Rows rerouted by router flips: per teacher-forced layer (moe_out/output of that layer only) and end to
+// end (cumulative over layers, per phase), counted against the rows considered.
+TEST(Reroute, FlippedRowsAndMasks) {
+  const Tensor ref_ids = T({3, 2}, {0, 1, 2, 3, 4, 5});
+  EXPECT_EQ(flipped_rows(T({3, 2}, {1, 0, 2, 4, 4, 5}), ref_ids), (std::vector<bool>{false, true, false}));  // a set
+  EXPECT_TRUE(flipped_rows(T({2, 2}, {0, 1, 2, 3}), ref_ids).empty());  // shape differs: judged elsewhere
+  const Tensor x = T({3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor kept = keep_rows(x, {false, true, false});
+  EXPECT_EQ(kept.shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(kept.values, (std::vector<double>{1, 2, 5, 6}));
+
+  TensorMap ref, got, budget;
+  ref["layers.0.router_experts"] = ref["layers.1.router_experts"] = ref_ids;
+  got["layers.0.router_experts"] = T({3, 2}, {0, 1, 2, 5, 4, 5});  // row 1 flipped at layer 0
+  got["layers.1.router_experts"] = ref_ids;
+  budget["layers.0.router_experts"] = ref_ids;
+  budget["layers.1.router_experts"] = T({3, 2}, {0, 1, 2, 3, 4, 0});  // row 2 flipped at layer 1 (budget)
+  const RowMask lw = layerwise_mask(got, budget, ref, 2);
+  EXPECT_EQ(lw.drop.at("layers.0.moe_out"), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(lw.drop.at("layers.1.output"), (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(lw.drop.count("layers.1.attn_out"), 0u);  // attention precedes the layer's MoE: not affected
+  EXPECT_EQ(lw.rows_considered, 6);
+  EXPECT_EQ(lw.rows_dropped, 2);
+  const RowMask e2e = end_to_end_mask(got, budget, ref, 2);
+  EXPECT_EQ(e2e.drop.at("logits"), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(e2e.drop.at("final_norm"), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(e2e.rows_considered, 3);
+  EXPECT_EQ(e2e.rows_dropped, 2);  // 2 of 3 > 25 %: check fails such a backend (enforce_cap)
 }
 
 TEST(Metrics, ExpertChoicesIgnoreRoundingLevelMargins) {

@@ -1,0 +1,43 @@
+#include "harness/teacher_forcing.h"
+
+#include <algorithm>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace mm::harness {
+
+LayerHook forcing_hook(const TensorMap& ref, const std::string& precision, LayerHook inner,
+                       std::shared_ptr<ForcingRecord> rec) {
+  // step: -1 before the first call; layer 0 starts a new step (0 = prefill, j >= 1 = decode step j - 1)
+  auto step = std::make_shared<int64_t>(-1);
+  const bool bf16 = precision == "bf16";
+  return [&ref, bf16, inner = std::move(inner), rec = std::move(rec), step](int layer, int64_t rows, int64_t cols,
+                                                                           double* h) {
+    if (layer == 0) ++*step;
+    if (inner) inner(layer, rows, cols, h);
+    const bool dec = *step > 0;
+    const std::string name = std::string(dec ? "decode." : "") + "layers." + std::to_string(layer) + ".output";
+    Tensor own;
+    own.shape = {rows, cols};
+    own.values.assign(h, h + rows * cols);
+    append_rows(rec->own[name], own);
+
+    const auto it = ref.find(name);
+    if (it == ref.end()) throw Error("teacher forcing: the reference has no tensor '" + name + "'");
+    const Tensor& r = it->second;
+    const int64_t first = dec ? *step - 1 : 0;
+    if (r.shape.size() != 2 || r.shape[1] != cols || r.shape[0] < first + rows)
+      throw Error("teacher forcing: reference '" + name + "' has the wrong shape for " + std::to_string(rows) +
+                  " rows of " + std::to_string(cols) + " starting at row " + std::to_string(first));
+    const double* src = r.values.data() + first * cols;
+    for (int64_t i = 0; i < rows * cols; ++i)
+      h[i] = bf16 ? static_cast<double>(round_bf16(static_cast<float>(src[i]))) : src[i];
+  };
+}
+
+void restore_own_outputs(TensorMap& run, const ForcingRecord& rec) {
+  for (const auto& [name, t] : rec.own) run[name] = t;
+}
+
+}  // namespace mm::harness
