@@ -16,15 +16,18 @@ const std::vector<Command>& commands() {
        cmd_info},
       {"forward",
        "usage: minimax01 forward --model DIR --tokens 1,2,3 [--decode-tokens 4,5]\n"
-       "                         [--backend ref-f64|ref-f32|ref-bf16] [--dump OUT.safetensors]\n"
+       "                         [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim] [--dump OUT.safetensors]\n"
        "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
        "The dump holds F32 tensors: logits [S, V] (every prompt position), hidden_states [L, S, H]\n"
        "(the tensor leaving each decoder layer) and decode_logits [N, V]. Default backend: ref-f32.\n",
        cmd_forward},
       {"generate",
        "usage: minimax01 generate --model DIR --prompt-tokens 1,2,3 --max-new-tokens N\n"
-       "                          [--temperature T] [--top-k K] [--top-p P] [--seed S] [--backend B]\n"
-       "Greedy when the temperature is 0 (default). Prints the new token ids and tokens/s.\n",
+       "                          [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+       "                          [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim]\n"
+       "Greedy when the temperature is 0 (default). Prints the new token ids and tokens/s. On cuda /\n"
+       "cuda-sim (the optimized kernels on the GPU / on the CPU) the tokens are sampled on the device,\n"
+       "drawing from the seed as the reference does, and the kernels used are printed. Default: ref-f32.\n",
        cmd_generate},
       {"check",
        "usage: minimax01 check [--model DIR | --preset tiny|small] [--golden CASE_DIR] [--backends a,b]\n"

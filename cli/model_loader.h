@@ -15,8 +15,9 @@ template <class F> auto with_reference_backend(const std::string& backend, F&& f
   if (backend == "ref-f32") return f(ref::F32{});
   if (backend == "ref-bf16") return f(ref::BF16{});
   if (backend == "cuda" || backend == "cuda-sim")
-    throw Error("backend '" + backend + "' is not available here: this subcommand runs the reference only "
-                "(forward and check take cuda / cuda-sim); available: ref-f64, ref-f32, ref-bf16");
+    // forward and generate take them before calling this when the model path is built (MM_HAVE_CUDA_MODEL)
+    throw Error("backend '" + backend + "' is not available: this build has no kernel model path (configured "
+                "without the SIMT layer); available: ref-f64, ref-f32, ref-bf16");
   throw Error("unknown backend '" + backend + "' (expected ref-f64, ref-f32, ref-bf16, cuda or cuda-sim)");
 }
 

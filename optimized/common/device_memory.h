@@ -1,7 +1,11 @@
 // Device memory for both builds. nvcc: cudaMalloc/cudaMemcpy. Host build: aligned host memory,
 // filled with 0xFF at allocation (NaN as float/bf16) so that reading memory nobody wrote shows up.
+// device_allocations() counts device_malloc calls (per build), so that a test can assert that a hot
+// path (e.g. a model's decode step) does not allocate.
 #pragma once
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -12,6 +16,13 @@
 namespace mm::gpu {
 inline namespace MM_BACKEND_NS {
 
+namespace detail {
+// One counter per build (inline namespace) and program (inline variable); relaxed: only a tally.
+inline std::atomic<uint64_t> device_allocation_count{0};
+}  // namespace detail
+// Number of device_malloc calls so far in this build (allocations, not bytes; frees not subtracted).
+inline uint64_t device_allocations() { return detail::device_allocation_count.load(std::memory_order_relaxed); }
+
 #if defined(__CUDACC__)
 
 inline bool device_available() {
@@ -21,6 +32,7 @@ inline bool device_available() {
 inline void* device_malloc(size_t bytes) {
   void* p = nullptr;
   check(cudaMalloc(&p, bytes), "cudaMalloc");
+  detail::device_allocation_count.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
 inline void device_free(void* p) { cudaFree(p); }
@@ -29,6 +41,10 @@ inline void copy_to_device(void* dst, const void* src, size_t bytes) {
 }
 inline void copy_to_host(void* dst, const void* src, size_t bytes) {
   check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+}
+// Ordered on the default stream like a kernel; no host round trip.
+inline void copy_device_to_device(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
 }
 inline void device_memset(void* p, int value, size_t bytes) { check(cudaMemset(p, value, bytes), "cudaMemset"); }
 inline void synchronize(Stream s = nullptr) { check(cudaStreamSynchronize(s), "cudaStreamSynchronize"); }
@@ -41,11 +57,13 @@ inline void* device_malloc(size_t bytes) {
   void* p = std::aligned_alloc(256, rounded);
   if (!p) throw std::runtime_error("device_malloc: out of host memory");
   std::memset(p, 0xFF, rounded);
+  detail::device_allocation_count.fetch_add(1, std::memory_order_relaxed);
   return p;
 }
 inline void device_free(void* p) { std::free(p); }
 inline void copy_to_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 inline void copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
+inline void copy_device_to_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 inline void device_memset(void* p, int value, size_t bytes) { std::memset(p, value, bytes); }
 inline void synchronize(Stream = nullptr) {}  // launches are synchronous
 

@@ -3,15 +3,16 @@
 // their own .cu) and by cuda_model_sim.cpp (g++, backend_simt: the runners are header-inline *.cuh).
 #pragma once
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "optimized/common/device.cuh"
 #include "optimized/common/device_memory.h"
+#include "optimized/common/event_timer.h"
 #include "optimized/common/gemm.h"
 #include "optimized/common/launch.h"
 #if MM_SIMT
@@ -20,6 +21,7 @@
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.cuh"
 #include "optimized/moe/moe_runner.cuh"
 #include "optimized/rmsnorm/rmsnorm_runner.cuh"
+#include "optimized/sampling/sampling_runner.cuh"
 #include "optimized/softmax_attention/softmax_attention_runner.cuh"
 #else
 #include "optimized/embedding/embedding_runner.h"
@@ -27,6 +29,7 @@
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.h"
 #include "optimized/moe/moe_runner.h"
 #include "optimized/rmsnorm/rmsnorm_runner.h"
+#include "optimized/sampling/sampling_runner.h"
 #include "optimized/softmax_attention/softmax_attention_api.h"
 #endif
 #include "optimized/model/cuda_model.h"
@@ -38,6 +41,17 @@ inline namespace MM_BACKEND_NS {
 __global__ void round_bf16_kernel(const float* x, __nv_bfloat16* y, long long n) {
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] = __float2bfloat16(x[i]);
+}
+
+// y[i] = float(x[i]) (exact), *nan = 1 if any is NaN: the sampler's fp32 view of a bf16 logits row, and
+// the reference's "logits contain NaN" check without downloading the row.
+__global__ void bf16_to_f32_kernel(const __nv_bfloat16* x, float* y, int n, int* nan) {
+  const int i = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) {
+    const float v = __bfloat162float(x[i]);
+    y[i] = v;
+    if (v != v) atomicOr(nan, 1);
+  }
 }
 
 namespace detail {
@@ -107,6 +121,12 @@ class ModelImpl final : public Model {
     for (int i = static_cast<int>(dv.size()) - 1; i >= 0 && ld_ < 0; --i) if (dv[static_cast<size_t>(i)].supports(probe)) ld_ = i;
     if (lp_ < 0 || ld_ < 0) throw std::invalid_argument("cuda_model: no lightning kernel takes head_dim " + std::to_string(c.d));
     sd_ = c.nh / c.nkv <= 16 ? 1 : 0;
+    // sampling: the fastest version; its buffers are made once here (a few MiB at V = 200064)
+    sv_ = mm::sampling_gpu::num_versions() - 1;
+    sample_logits_ = Buf<float>(static_cast<size_t>(c.V));
+    sample_u_ = Buf<double>(1);
+    sample_out_ = Buf<int>(2);
+    sample_ws_ = Buf<unsigned char>(std::max<size_t>(1, mm::sampling_gpu::workspace_bytes(sv_, 1, c.V)));
     reset();
   }
 
@@ -116,11 +136,14 @@ class ModelImpl final : public Model {
     return std::string("lightning prefill ") + mm::lightning::prefill_versions()[static_cast<size_t>(lp_)].name +
            ", lightning decode " + mm::lightning::decode_versions()[static_cast<size_t>(ld_)].name + ", softmax " +
            mm::softmax_attention::kPrefillVersions[2] + " / " + mm::softmax_attention::kDecodeVersions[sd_] +
-           ", moe v2 (tile by rows per expert), rmsnorm/norm-gate v2/v3, embedding v2, gemm via optimized/common/gemm.h";
+           ", moe v2 (tile by rows per expert), rmsnorm/norm-gate v2/v3, embedding v2, sampling " +
+           mm::sampling_gpu::version_name(sv_) + ", gemm via optimized/common/gemm.h";
   }
+  uint64_t device_allocations() const override { return mm::gpu::device_allocations(); }
 
   void reset() override {
     pos_ = 0;
+    last_rows_ = 0;
     for (auto& L : layers_) {
       if (!L.softmax) mm::gpu::device_memset(L.state.data(), 0, L.state.size() * sizeof(float));
     }
@@ -146,32 +169,39 @@ class ModelImpl final : public Model {
   }
 
   StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook, bool time_layers) override {
-    using Clock = std::chrono::steady_clock;
-    const auto t_start = Clock::now();
-    auto t_layer = t_start;
     const Dims& c = d_;
     const int S = static_cast<int>(tokens.size());
     if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
+    // Timing marks (time_layers): 0 step start, 2l+1 / 2l+2 layer l start / end, 2L+1 step end. Events on
+    // the GPU: recorded without waiting, read after the one synchronisation at the end of the step.
+    if (time_layers) timer_.record(0);
     const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d, E = c.E, K = c.k, I = c.I;
     const int past = static_cast<int>(pos_);
     ensure_capacity(past + S);
-    Work w(S, c);
-    std::vector<int> ids(tokens.begin(), tokens.end());
-    Buf<int> dids(ids);
-    Buf<int> bad(std::vector<int>{0x7fffffff});
-    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids.data(), w.x.data(), S, H, c.V, bad.data(), nullptr);
+    ensure_work(S);
+    Work& w = work_;
+    // The step's small inputs in one upload into the persistent w.in: [past, past + S, ids...]. The ids
+    // are checked here too: the embedding kernel would give a zero row for a bad id, not an error.
+    host_in_.assign({past, past + S});
+    for (int64_t t : tokens) {
+      if (t < 0 || t >= c.V)
+        throw mm::Error("cuda_model: token id " + std::to_string(t) + " is out of range [0, vocab_size = " +
+                        std::to_string(c.V) + ")");
+      host_in_.push_back(static_cast<int>(t));
+    }
+    mm::gpu::copy_to_device(w.in.data(), host_in_.data(), host_in_.size() * sizeof(int));
+    const int *dpast = w.in.data(), *dlens = w.in.data() + 1, *dids = w.in.data() + 2;
+    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids, w.x.data(), S, H, c.V, nullptr, nullptr);
     mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S, H,
                                     static_cast<float>(c.rms_eps), nullptr);
-    if (time_layers) {
-      mm::gpu::synchronize();
-      t_layer = Clock::now();
-    }
+    if (time_layers) timer_.record(1);
     StepOutput out;
     out.S = S;
     if (capture) out.layers.resize(static_cast<size_t>(c.L));
     const size_t SH = static_cast<size_t>(S) * H;
     const bool decode = S == 1 && past > 0;
-    Buf<int> dpast(std::vector<int>{past}), dlens(std::vector<int>{past + S});
+    float* dws = decode ? decode_workspace(mm::softmax_attention::decode_workspace_floats(sd_, sh_, 1, capacity_, past + 1, 0))
+                        : nullptr;
     for (int l = 0; l < c.L; ++l) {
       Layer& L = layers_[static_cast<size_t>(l)];
       double alpha, beta;
@@ -200,13 +230,10 @@ class ModelImpl final : public Model {
         project(w.n1.data(), L.k.data(), S, kvd, H, w.f32.data(), w.kk.data());
         project(w.n1.data(), L.v.data(), S, kvd, H, w.f32.data(), w.vv.data());
         mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
-                                                   L.kc.data(), L.vc.data(), dpast.data(), inv_freq_.data(), S, S,
-                                                   capacity_);
+                                                   L.kc.data(), L.vc.data(), dpast, inv_freq_.data(), S, S, capacity_);
         if (decode) {
-          const size_t ws = mm::softmax_attention::decode_workspace_floats(sd_, sh_, 1, capacity_, past + 1, 0);
-          Buf<float> dws(std::max<size_t>(1, ws));
-          mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens.data(),
-                                                w.o.data(), 1, capacity_, past + 1, 0, dws.data());
+          mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens,
+                                                w.o.data(), 1, capacity_, past + 1, 0, dws);
         } else {
           mm::softmax_attention::enqueue_prefill(2, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
                                                  past);
@@ -252,45 +279,93 @@ class ModelImpl final : public Model {
         mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
         mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), next_w, w.n1.data(), S, H, static_cast<float>(c.rms_eps), nullptr);
       }
-      if (time_layers) {  // before the capture downloads, which are not the layer's work
-        mm::gpu::synchronize();
-        const auto now = Clock::now();
-        out.layer_seconds.push_back(std::chrono::duration<double>(now - t_layer).count());
-      }
+      // The layer ends before its output's capture download, which is not the layer's work (the mid-layer
+      // capture downloads above do fall inside it: time without capture for clean numbers).
+      if (time_layers) timer_.record(2 * static_cast<size_t>(l) + 2);
       if (capture) out.layers[static_cast<size_t>(l)].output = download_f32(w.x, SH);
-      if (time_layers) t_layer = Clock::now();
+      if (time_layers && l + 1 < c.L) timer_.record(2 * static_cast<size_t>(l) + 3);
     }
     if (capture) {
       out.final_norm = download_f32(w.n1, SH);
     }
-    Buf<float> lf(static_cast<size_t>(S) * c.V);
-    Buf<u16> lb(static_cast<size_t>(S) * c.V);
-    project(w.n1.data(), lm_head_.data(), S, c.V, H, lf.data(), lb.data());
+    project(w.n1.data(), lm_head_.data(), S, c.V, H, w.f32.data(), w.logits.data());
     out.logits.resize(static_cast<size_t>(S) * c.V);
-    download_f32(lb, out.logits.size(), out.logits.data());
-    mm::gpu::synchronize();
-    if (time_layers) out.total_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+    download_f32(w.logits, out.logits.size(), out.logits.data());
+    if (time_layers) timer_.record(2 * static_cast<size_t>(c.L) + 1);
+    mm::gpu::synchronize();  // the step's one wait; every timing mark is complete after it
+    if (time_layers) {
+      for (int l = 0; l < c.L; ++l)
+        out.layer_seconds.push_back(timer_.seconds(2 * static_cast<size_t>(l) + 1, 2 * static_cast<size_t>(l) + 2));
+      out.total_seconds = timer_.seconds(0, 2 * static_cast<size_t>(c.L) + 1);
+    }
     pos_ += S;
+    last_rows_ = S;
     return out;
   }
 
+  int64_t sample(double temperature, int top_k, double top_p, double u) override {
+    // the reference's checks (ref::sample_token), with its messages
+    mm::require(temperature >= 0 && std::isfinite(temperature), "sample: temperature must be >= 0");
+    mm::require(top_k >= 0, "sample: top_k must be >= 0");
+    mm::require(top_p > 0 && top_p <= 1, "sample: top_p must be in (0, 1]");
+    mm::require(temperature == 0 || (u >= 0 && u < 1), "sample: uniform must be in [0, 1)");
+    mm::require(last_rows_ > 0, "sample: no logits to sample from (run a step after reset first)");
+    const int V = d_.V;
+    // the last logits row of the last step, still in w.logits (bf16): to fp32 for the sampler, NaN flagged
+    const u16* row = work_.logits.data() + static_cast<size_t>(last_rows_ - 1) * V;
+    mm::gpu::device_memset(sample_out_.data(), 0, sample_out_.size() * sizeof(int));
+    mm::gpu::copy_to_device(sample_u_.data(), &u, sizeof(double));
+    mm::gpu::launch(bf16_to_f32_kernel, dim3(static_cast<unsigned>((V + 255) / 256)), dim3(256), 0, nullptr,
+                    reinterpret_cast<const __nv_bfloat16*>(row), sample_logits_.data(), V, sample_out_.data() + 1);
+    mm::sampling_gpu::launch_sample(sv_, sample_logits_.data(), 1, V, temperature, top_k, top_p, sample_u_.data(),
+                                    sample_out_.data(), sample_ws_.data(), nullptr);
+    int res[2] = {0, 0};  // token, NaN flag
+    mm::gpu::copy_to_host(res, sample_out_.data(), sizeof res);
+    mm::require(res[1] == 0, "sample: logits contain NaN");
+    return res[0];
+  }
+
  private:
+  // Activations and the step's inputs for up to `rows` tokens, kept from step to step (ensure_work).
   struct Work {
-    Buf<u16> x, n1, y, n2, a, t1, t2, qkv, o, kk, vv, ewts, xperm, h, ye;
-    Buf<float> f32;
-    Buf<int> eids, counts, offsets, perm, inv;
-    Work(int S, const Dims& c) {
+    int rows = 0;
+    Buf<u16> x, n1, y, n2, a, t1, t2, qkv, o, kk, vv, ewts, xperm, h, ye, logits;
+    Buf<float> f32;  // fp32 GEMM outputs, the lm_head's [rows, V] included
+    Buf<int> in, eids, counts, offsets, perm, inv;  // in: [past, past + S, ids[rows]]
+    Work() = default;
+    Work(int S, const Dims& c) : rows(S) {
       const size_t s = static_cast<size_t>(S), H = c.H, inner = c.inner(), kvd = static_cast<size_t>(c.nkv) * c.d;
-      const size_t n = s * c.k;
+      const size_t n = s * c.k, V = static_cast<size_t>(c.V);
       x = Buf<u16>(s * H); n1 = Buf<u16>(s * H); y = Buf<u16>(s * H); n2 = Buf<u16>(s * H); a = Buf<u16>(s * H);
       t1 = Buf<u16>(s * std::max(3 * inner, H)); t2 = Buf<u16>(s * inner); qkv = Buf<u16>(s * 3 * inner);
       o = Buf<u16>(s * inner); kk = Buf<u16>(s * kvd); vv = Buf<u16>(s * kvd);
-      f32 = Buf<float>(s * std::max({3 * inner, H, static_cast<size_t>(c.E)}));
+      f32 = Buf<float>(s * std::max({3 * inner, H, static_cast<size_t>(c.E), V}));
+      logits = Buf<u16>(s * V);
+      in = Buf<int>(s + 2);
       eids = Buf<int>(n); ewts = Buf<u16>(n); counts = Buf<int>(static_cast<size_t>(c.E));
       offsets = Buf<int>(static_cast<size_t>(c.E) + 1); perm = Buf<int>(n); inv = Buf<int>(n);
       xperm = Buf<u16>(n * H); h = Buf<u16>(n * static_cast<size_t>(c.I)); ye = Buf<u16>(n * H);
     }
   };
+
+  // The activations grow to the largest step so far, rounded up to 64 rows, and never shrink: decode
+  // steps and prompts no longer than an earlier one allocate nothing.
+  void ensure_work(int S) {
+    if (S <= work_.rows) return;
+    work_ = Work();  // free the old set first: the two are never held together
+    work_ = Work((S + 63) / 64 * 64, d_);
+  }
+
+  // The split-KV decode scratch grows with the context (more splits), by doubling: amortised, and it
+  // stops growing once the split count reaches its cap (softmax_attention auto_split_size).
+  float* decode_workspace(size_t floats) {
+    if (floats > dws_.size()) {
+      const size_t n = std::max({floats, 2 * dws_.size(), size_t{1}});
+      dws_ = Buf<float>();
+      dws_ = Buf<float>(n);
+    }
+    return dws_.data();
+  }
 
   // c[m,n] f32 = a[m,k] b[n,k]^T
   static void project_f32(const u16* a, const u16* b, int m, int n, int k, float* c) {
@@ -315,22 +390,17 @@ class ModelImpl final : public Model {
     return v;
   }
 
-  // KV caches hold at least `need` rows (grown by doubling, rows copied over).
+  // KV caches hold at least `need` rows (grown by doubling, the valid rows copied on the device).
   void ensure_capacity(int need) {
     if (need <= capacity_) return;
     int cap = std::max({need, 2 * capacity_, 256});
     if (d_.max_pos > 0) cap = static_cast<int>(std::min<int64_t>(cap, std::max<int64_t>(need, d_.max_pos)));
-    const size_t row = static_cast<size_t>(d_.nkv) * d_.d;
+    const size_t row = static_cast<size_t>(d_.nkv) * d_.d, valid = static_cast<size_t>(pos_) * row * sizeof(u16);
     for (auto& L : layers_) {
       if (!L.softmax) continue;
       Buf<u16> nk(static_cast<size_t>(cap) * row), nv(static_cast<size_t>(cap) * row);
-      if (pos_ > 0) {
-        std::vector<u16> tmp(static_cast<size_t>(pos_) * row);
-        mm::gpu::copy_to_host(tmp.data(), L.kc.data(), tmp.size() * sizeof(u16));
-        mm::gpu::copy_to_device(nk.data(), tmp.data(), tmp.size() * sizeof(u16));
-        mm::gpu::copy_to_host(tmp.data(), L.vc.data(), tmp.size() * sizeof(u16));
-        mm::gpu::copy_to_device(nv.data(), tmp.data(), tmp.size() * sizeof(u16));
-      }
+      mm::gpu::copy_device_to_device(nk.data(), L.kc.data(), valid);
+      mm::gpu::copy_device_to_device(nv.data(), L.vc.data(), valid);
       L.kc = std::move(nk);
       L.vc = std::move(nv);
     }
@@ -342,9 +412,18 @@ class ModelImpl final : public Model {
   Buf<float> inv_freq_;
   std::vector<Layer> layers_;
   mm::softmax_attention::AttnShape sh_;
-  int lp_ = -1, ld_ = -1, sd_ = 1;
+  int lp_ = -1, ld_ = -1, sd_ = 1, sv_ = 0;
   int64_t pos_ = 0;
   int capacity_ = 0;
+  Work work_;
+  Buf<float> dws_;            // split-KV decode scratch (decode_workspace)
+  std::vector<int> host_in_;  // staging for Work::in, reused
+  mm::gpu::EventTimer timer_;
+  int last_rows_ = 0;         // rows of the last step's logits in work_.logits (0: none since reset)
+  Buf<float> sample_logits_;  // [V] the row being sampled, fp32
+  Buf<double> sample_u_;      // [1] the uniform
+  Buf<int> sample_out_;       // [2] token, NaN flag
+  Buf<unsigned char> sample_ws_;
 };
 
 }  // namespace detail

@@ -6,6 +6,9 @@
 // block kernel from a zero state, softmax prefill kernel), later one-token steps are decode steps
 // (lightning and softmax decode kernels). A later multi-token step continues with the lightning token
 // recurrence (the reference's Continuation::Recurrent) and the softmax prefill kernel from `past`.
+// Activations and scratch persist across steps and grow only for a longer step or context, so a
+// decode step allocates no device memory (tested through device_allocations()). sample() picks the
+// next token on the device (optimized/sampling) from the last step's last logits row.
 // The dataflow is reference/model.cpp + reference/decoder_layer.cpp, with bf16 rounding wherever the
 // official model stores bf16 (every projection output, logits included).
 // Loading from a checkpoint (core/safetensors.h) is in cuda_model_loader.h (host compiler only).
@@ -56,8 +59,11 @@ struct StepOutput {
   std::vector<float> logits;          // [S, V] (bf16 values, as the official .float() of a bf16 GEMM)
   std::vector<LayerCapture> layers;   // [L] (capture only)
   std::vector<float> final_norm;      // [S, H] (capture only)
-  std::vector<double> layer_seconds;  // [L] (time_layers only: device synchronised after each layer)
-  double total_seconds = 0;           // the whole step (time_layers only)
+  // time_layers only: per decoder layer [L], from device-timeline marks (CUDA events on the GPU, recorded
+  // without synchronising; steady_clock in the SIMT build, whose launches are synchronous), read after the
+  // step's one synchronisation. A layer's span excludes the download of its captured output.
+  std::vector<double> layer_seconds;
+  double total_seconds = 0;           // the whole step, same clock (time_layers only)
 };
 
 struct Caches {
@@ -79,8 +85,18 @@ class Model {
   virtual StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook = {},
                           bool time_layers = false) = 0;
   virtual Caches caches() const = 0;
+  // The next token from the last logits row of the last step (its bf16 values, as StepOutput::logits has
+  // them), chosen on the device by the fastest optimized/sampling version: greedy when temperature == 0
+  // (u unused), else temperature, top-k and top-p with the uniform u in [0, 1), the same token
+  // ref::sample_token picks for those logits and that draw. mm::Error (the reference's messages) on bad
+  // parameters or NaN logits, and when no step ran since reset(). Host helper drawing u like the
+  // reference: cuda_model::sample_next (cuda_model_loader.h).
+  virtual int64_t sample(double temperature, int top_k, double top_p, double u) = 0;
   // The kernel versions in use, e.g. "lightning prefill v2_block_simt, ...".
   virtual std::string kernels() const = 0;
+  // Device allocations so far by this model's build (mm::gpu::device_allocations: every model and runner
+  // of the build together), for tests that assert a step allocates nothing.
+  virtual uint64_t device_allocations() const = 0;
 };
 
 // SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp.

@@ -1,5 +1,7 @@
 #include "optimized/model/cuda_model_loader.h"
 
+#include <cmath>
+
 #include "core/dtype.h"
 #include "core/error.h"
 #include "reference/slopes.h"
@@ -121,6 +123,15 @@ void check_tokens(const ModelConfig& cfg, const std::vector<int64_t>& tokens, in
                   " is out of range [0, vocab_size = " + std::to_string(cfg.vocab_size) + ")" +
                   (position ? " (absolute position " + std::to_string(position + i) + ")" : ""));
   }
+}
+
+int64_t sample_next(Model& m, const ref::SamplingParams& p, Rng& rng) {
+  // ref::sample_token checks these before it draws; Model::sample checks them again (no draw on error)
+  require(p.temperature >= 0 && std::isfinite(p.temperature), "sample: temperature must be >= 0");
+  require(p.top_k >= 0, "sample: top_k must be >= 0");
+  require(p.top_p > 0 && p.top_p <= 1, "sample: top_p must be in (0, 1]");
+  const double u = p.temperature == 0.0 ? 0.0 : rng.uniform();
+  return m.sample(p.temperature, p.top_k, p.top_p, u);
 }
 
 }  // namespace mm::cuda_model

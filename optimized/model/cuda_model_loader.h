@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/rng.h"
 #include "core/safetensors.h"
 #include "optimized/model/cuda_model.h"
+#include "reference/sampling.h"
 
 namespace mm::cuda_model {
 
@@ -21,5 +23,10 @@ std::string unavailable_reason(const std::string& backend);
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir);
 // The reference's input checks (empty prompt, id range, max_position_embeddings), as mm::Error.
 void check_tokens(const ModelConfig& cfg, const std::vector<int64_t>& tokens, int64_t position);
+// Model::sample with the uniform drawn from `rng` as ref::sample_token draws it: none when greedy, one
+// rng.uniform() otherwise, after the parameter checks. So a generation seeded like the reference's
+// consumes the same stream and, for equal logits, picks the same tokens. (NaN logits: the reference
+// throws before its draw, this after it; either way the generation ends with the error.)
+int64_t sample_next(Model& m, const ref::SamplingParams& p, Rng& rng);
 
 }  // namespace mm::cuda_model

@@ -2,7 +2,8 @@
 // (issue 5 item 6): logits, every layer output, the final norm and decode logits against ref::Model<F64>
 // by the FA rule with a ref::Model<BF16> budget. A prompt crossing the 256-token lightning block, and a
 // block-64 copy of the config (several block boundaries plus a partial block), then decode steps through
-// the device caches. With the nvcc build and a device, the same run on the GPU (`cuda`).
+// the device caches. Also: decode steps after the first make no device allocation, and the on-device
+// sampler picks ref::sample_token's token. With the nvcc build and a device, the same on the GPU (`cuda`).
 #include "tests/optimized/kernel_test_util.h"
 
 #include <algorithm>
@@ -10,11 +11,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <stdexcept>
 
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "reference/model.h"
+#include "reference/sampling.h"
 #include "reference/synthetic.h"
 #include "optimized/model/cuda_model_loader.h"
 
@@ -226,6 +231,16 @@ std::vector<int64_t> tokens(int n, int V, uint64_t seed) {
   return v;
 }
 
+// make_cuda_model exists only in the nvcc build; the GPU tests skip before reaching here without it.
+std::unique_ptr<cuda_model::Model> make_model(const cuda_model::HostWeights& w, bool gpu) {
+#if defined(MM_HAVE_CUDA_BUILD)
+  if (gpu) return cuda_model::make_cuda_model(w);
+#else
+  if (gpu) throw std::logic_error("make_model: this build has no nvcc model");
+#endif
+  return cuda_model::make_simt_model(w);
+}
+
 void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bool gpu, const Synthetic& src = tiny()) {
   const Checkpoint ck(src.dir);
   // inputs drawn as `minimax01 check` draws them: one Rng(0), the prompt then the decode tokens
@@ -233,7 +248,7 @@ void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bo
   const std::vector<int64_t> prompt(all.begin(), all.begin() + S), decode(all.begin() + S, all.end());
   const Run f64 = run_ref<ref::F64>(cfg, ck, prompt, decode), bf16 = run_ref<ref::BF16>(cfg, ck, prompt, decode);
   const auto w = cuda_model::load_host_weights(cfg, ck);
-  auto m = gpu ? cuda_model::make_cuda_model(w) : cuda_model::make_simt_model(w);
+  auto m = make_model(w, gpu);
   const auto t0 = std::chrono::steady_clock::now();
   const Run got = run_model(*m, prompt, decode);
   std::printf("%s: %d prompt + %d decode tokens in %.2f s (%s)\n", tag.c_str(), S, N,
@@ -286,13 +301,103 @@ TEST(ModelSim, MultiTokenContinuationAfterPrefill) {
   EXPECT_TRUE(kt::passes_fa_rule("continuation logits", f64, o.logits, as_f(bf16), kModelRule));
 }
 
-TEST(ModelCuda, CrossesTheLightningBlockThenDecodes) {
+// Issue 5 item 6: activations, inputs and scratch persist across steps, so once a decode step has run
+// (it sizes the split-KV scratch), further decode steps, with timing, capture, sampling or not, make no
+// device allocation; neither does a new prompt no longer than an earlier one after reset().
+static void decode_steps_allocate_nothing(bool gpu) {
+  const ModelConfig& cfg = tiny().cfg;
+  const auto w = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
+  auto m = make_model(w, gpu);
+  const auto prompt = tokens(12, static_cast<int>(cfg.vocab_size), 7);
+  const uint64_t at_load = m->device_allocations();
+  m->step(prompt, false);
+  EXPECT_GT(m->device_allocations(), at_load) << "the counter must see the prefill's first allocations";
+  m->step({5}, false);
+  const uint64_t warm = m->device_allocations();
+  Rng rng(3);
+  ref::SamplingParams sp;
+  sp.temperature = 0.9;
+  sp.top_k = 40;
+  int64_t tok = cuda_model::sample_next(*m, sp, rng);
+  for (int i = 0; i < 6; ++i) {
+    const auto o = m->step({tok}, i % 2 == 1, {}, i % 3 == 0);
+    if (i % 3 == 0) {  // event-timer marks: one span per layer, inside the step's total
+      ASSERT_EQ(o.layer_seconds.size(), static_cast<std::size_t>(cfg.num_hidden_layers));
+      double sum = 0;
+      for (double x : o.layer_seconds) {
+        EXPECT_GE(x, 0.0);
+        sum += x;
+      }
+      EXPECT_LE(sum, o.total_seconds);
+    }
+    tok = cuda_model::sample_next(*m, sp, rng);
+  }
+  EXPECT_EQ(m->device_allocations(), warm) << "decode steps after the first allocated device memory";
+  m->reset();
+  m->step({prompt.begin(), prompt.begin() + 9}, false);
+  EXPECT_EQ(m->device_allocations(), warm) << "a shorter prompt after reset allocated device memory";
+}
+
+// Model::sample (on the device, fastest optimized/sampling version) against ref::sample_token on the same
+// logits (the step's bf16 values) with same-seeded Rngs: the same token and the same number of draws
+// (greedy draws none), after a prefill (its last row) and after a decode step.
+// On a GPU, CUDA's double exp may differ from glibc's by 1 ulp (optimized/sampling/sampling.cuh), which
+// could change a token only for a uniform within ~1e-16 of a cumulative-probability boundary.
+static void sample_agrees_with_reference(bool gpu) {
+  const ModelConfig& cfg = tiny().cfg;
+  const auto w = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
+  auto m = make_model(w, gpu);
+  EXPECT_THROW(m->sample(0.0, 0, 1.0, 0.0), Error);  // no step yet
+  const int64_t V = cfg.vocab_size;
+  std::vector<ref::SamplingParams> params(5);
+  params[1].temperature = 0.8;
+  params[2].temperature = 1.0, params[2].top_k = 5;
+  params[3].temperature = 0.7, params[3].top_p = 0.9;
+  params[4].temperature = 1.5, params[4].top_k = 60, params[4].top_p = 0.95;
+  int sampled_not_argmax = 0;
+  for (const std::vector<int64_t>& input : {tokens(9, static_cast<int>(V), 11), std::vector<int64_t>{17}}) {
+    const auto o = m->step(input, false);
+    const std::vector<double> row(o.logits.end() - V, o.logits.end());
+    const int64_t argmax = std::max_element(row.begin(), row.end()) - row.begin();
+    for (std::size_t p = 0; p < params.size(); ++p)
+      for (uint64_t seed = 0; seed < 12; ++seed) {
+        Rng a(seed), b(seed);
+        const int64_t want = ref::sample_token(row, params[p], a), got = cuda_model::sample_next(*m, params[p], b);
+        ASSERT_EQ(got, want) << "params " << p << " seed " << seed << " after " << input.size() << " tokens";
+        ASSERT_EQ(a.next(), b.next()) << "params " << p << ": a different number of uniforms drawn";
+        sampled_not_argmax += got != argmax;
+      }
+  }
+  EXPECT_GT(sampled_not_argmax, 0) << "the seeded settings never left the argmax: the comparison shows little";
+  ref::SamplingParams bad;
+  bad.temperature = 1.0;
+  bad.top_p = 0.0;
+  Rng r(0);
+  EXPECT_THROW(cuda_model::sample_next(*m, bad, r), Error);
+}
+
+TEST(ModelSim, DecodeStepsAfterTheFirstAllocateNothing) { decode_steps_allocate_nothing(false); }
+TEST(ModelSim, SampleAgreesWithTheReferenceSampler) { sample_agrees_with_reference(false); }
+
+// The same on the GPU (nvcc build and a device, else skipped).
 #if defined(MM_HAVE_CUDA_BUILD)
-  if (!cuda_model::cuda_device_present()) GTEST_SKIP() << "no CUDA device";
-  end_to_end("cuda tiny S=260", tiny().cfg, 260, 3, true);
+#define MM_NEEDS_GPU() \
+  if (!cuda_model::cuda_device_present()) GTEST_SKIP() << "no CUDA device"
 #else
-  GTEST_SKIP() << "no nvcc build";
+#define MM_NEEDS_GPU() GTEST_SKIP() << "no nvcc build"
 #endif
+
+TEST(ModelCuda, CrossesTheLightningBlockThenDecodes) {
+  MM_NEEDS_GPU();
+  end_to_end("cuda tiny S=260", tiny().cfg, 260, 3, true);
+}
+TEST(ModelCuda, DecodeStepsAfterTheFirstAllocateNothing) {
+  MM_NEEDS_GPU();
+  decode_steps_allocate_nothing(true);
+}
+TEST(ModelCuda, SampleAgreesWithTheReferenceSampler) {
+  MM_NEEDS_GPU();
+  sample_agrees_with_reference(true);
 }
 
 }  // namespace mm
