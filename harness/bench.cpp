@@ -200,7 +200,8 @@ json to_json(const BenchResult& r, const BenchOptions& opt) {
                      "decode tok/s = 1 / TPOT p50"},
             {"flops_bytes", "harness/flops.h (analytic; GEMM + attention/state terms; weights, activations, caches)"},
             {"roof_fraction", "achieved GFLOP/s / min(peak GEMM GFLOP/s of the precision, AI x memcpy GB/s)"},
-            {"clock", "std::chrono::steady_clock (monotonic)"}}},
+            {"clock", "TTFT/TPOT: std::chrono::steady_clock (monotonic) on the host; per-layer: the backend's "
+                      "(steady_clock; cuda: CUDA events, no per-layer synchronisation)"}}},
           {"options",
            {{"prompt_lens", opt.prompt_lens}, {"context_lens", opt.context_lens}, {"decode_steps", opt.decode_steps},
             {"reps", opt.reps}, {"warmup", opt.warmup}}},
