@@ -77,7 +77,9 @@ int run_generate(const Args& a) {
 #if defined(MM_HAVE_CUDA_MODEL)
 // The optimized kernels: each step's next token is chosen on the device (Model::sample, the fastest
 // optimized/sampling version) from the step's bf16 logits, with the uniforms drawn from the same seeded
-// Rng as the reference draws them (cuda_model::sample_next), so equal logits give equal tokens.
+// Rng as the reference draws them (cuda_model::sample_next), so equal logits give equal tokens. Steps
+// make only their last logits row (Logits::last_row), the one sampled: the prefill runs the lm_head on
+// one row and copies V values back, not S x V.
 int run_generate_cuda(const Args& a, const std::string& backend) {
   const Request r = parse(a);
   Rng rng(r.seed);
@@ -87,7 +89,7 @@ int run_generate_cuda(const Args& a, const std::string& backend) {
   generate(backend, r,
            [&](const std::vector<int64_t>& tokens) {
              cuda_model::check_tokens(c, tokens, model->position());
-             model->step(tokens, false);
+             model->step(tokens, false, {}, false, cuda_model::Logits::last_row);
            },
            [&] { return cuda_model::sample_next(*model, r.sp, rng); });
   std::printf("kernels: %s\n", model->kernels().c_str());

@@ -29,11 +29,15 @@ using LayerHook = std::function<void(int layer, int64_t rows, int64_t cols, doub
 struct StepRequest {
   bool capture = false;      // fill StepResult::tensors
   bool time_layers = false;  // fill StepResult::layer_seconds / head_seconds
+  // false: StepResult::logits is [1, V], the last row, and the lm_head runs on that row only (all that
+  // choosing the next token reads; [S, V] logits of a long prompt at V = 200064 are gigabytes). Captured
+  // tensors keep every row either way.
+  bool all_logits = true;
   LayerHook after_layer;     // optional
 };
 
 struct StepResult {
-  Tensor logits;  // [S, V]
+  Tensor logits;  // [S, V], or [1, V] (the last row) when !StepRequest::all_logits
   // capture only: "layers.L.{attn_out, moe_out, output, router_logits, router_probs, router_experts,
   // lightning_attn (lightning layers: attention before the inner norm)}", "final_norm", for this step's tokens.
   TensorMap tensors;

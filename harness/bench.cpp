@@ -120,8 +120,13 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
     auto b = registry().make(name, src.model);
     const std::string prec = b->precision();
     const int eb = b->bytes_per_element(), sb = prec == "f64" ? 8 : 4;
+    // Generation reads only the last logits row: every step makes that row alone (the lm_head on one
+    // row), as a server would, and the head costs below count one row.
     StepRequest req;
     req.time_layers = true;
+    req.all_logits = false;
+    StepRequest last_row;
+    last_row.all_logits = false;
     for (int64_t S : opt.prompt_lens) {
       std::vector<int64_t> prompt(tokens.begin(), tokens.begin() + S);
       std::vector<double> samples;
@@ -140,9 +145,10 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       json s = {{"backend", name}, {"precision", prec}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
       s.update(dist(samples));
       s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
-      add_rates(s, forward_cost(cfg, S, 0, eb, sb), percentile(samples, 50), r.roof, prec);
+      add_rates(s, forward_cost(cfg, S, 0, 1, eb, sb), percentile(samples, 50), r.roof, prec);
       s["layers"] = layer_json(ls, cfg, L_light >= 0 ? layer_cost(cfg, L_light, S, 0, eb, sb) : Cost{},
-                               L_soft >= 0 ? layer_cost(cfg, L_soft, S, 0, eb, sb) : Cost{}, head_cost(cfg, S, eb), r.roof, prec);
+                               L_soft >= 0 ? layer_cost(cfg, L_soft, S, 0, eb, sb) : Cost{}, head_cost(cfg, S, 1, eb),
+                               r.roof, prec);
       r.series.push_back(std::move(s));
     }
     for (int64_t C : opt.context_lens) {
@@ -153,7 +159,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
         prog.step(name + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
         b->reset();
         const auto t0 = Clock::now();
-        StepResult res = b->step(ctx, {});
+        StepResult res = b->step(ctx, last_row);
         int64_t tok = argmax_last_row(res.logits);
         const auto t1 = Clock::now();  // first token out: TTFT
         std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
@@ -174,10 +180,10 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       for (int s = 0; s < opt.decode_steps; ++s) {
         const double w = 1.0 / opt.decode_steps;
         auto add = [w](Cost& acc, const Cost& c) { acc.flops += w * c.flops; acc.bytes += w * c.bytes; };
-        add(step, forward_cost(cfg, 1, C + s, eb, sb));
+        add(step, forward_cost(cfg, 1, C + s, 1, eb, sb));
         if (L_light >= 0) add(light, layer_cost(cfg, L_light, 1, C + s, eb, sb));
         if (L_soft >= 0) add(soft, layer_cost(cfg, L_soft, 1, C + s, eb, sb));
-        add(head, head_cost(cfg, 1, eb));
+        add(head, head_cost(cfg, 1, 1, eb));
       }
       json s = {{"backend", name}, {"precision", prec},           {"phase", "tpot"},
                 {"length", C},     {"decode_steps", opt.decode_steps}, {"unit", "s"}};
@@ -195,7 +201,8 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
 json to_json(const BenchResult& r, const BenchOptions& opt) {
   return {{"roof", to_json(r.roof)},
           {"formulas",
-           {{"ttft", "time of the prefill call (S prompt tokens -> first output token); prefill tok/s = S / TTFT p50"},
+           {{"ttft", "time of the prefill call (S prompt tokens -> first output token; logits of the last row only); "
+                     "prefill tok/s = S / TTFT p50"},
             {"tpot", "(E2E - TTFT) / (N_out - 1), N_out = decode_steps + 1, context C..C+decode_steps-1; "
                      "decode tok/s = 1 / TPOT p50"},
             {"flops_bytes", "harness/flops.h (analytic; GEMM + attention/state terms; weights, activations, caches)"},

@@ -1,6 +1,7 @@
 // `minimax01 bench`: latency and throughput per backend, per layer type and end to end.
 //   TTFT(S)  = time of the prefill call on an S-token prompt (embedding, every layer, final norm,
-//              lm_head) that yields the first output token; prefill tokens/s = S / TTFT.
+//              lm_head) that yields the first output token; prefill tokens/s = S / TTFT. Every bench
+//              step makes the last logits row only (StepRequest::all_logits = false), as generation does.
 //   TPOT(C)  = (E2E - TTFT) / (N_out - 1) for a request with a C-token context that produces N_out =
 //              decode_steps + 1 tokens (the first from the prefill, then decode_steps decode calls; the
 //              vLLM `bench serve` definition); decode tokens/s = 1 / TPOT. The context grows C..C+N-1.

@@ -32,7 +32,8 @@ class CudaBackend final : public Backend {
 
   StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) override {
     cuda_model::check_tokens(cfg_, tokens, model_->position());
-    cuda_model::StepOutput o = model_->step(tokens, req.capture, req.after_layer, req.time_layers);
+    const auto rows = req.all_logits ? cuda_model::Logits::all_rows : cuda_model::Logits::last_row;
+    cuda_model::StepOutput o = model_->step(tokens, req.capture, req.after_layer, req.time_layers, rows);
     StepResult r;
     const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
     // per layer from device-timeline marks (CUDA events on the GPU, recorded without synchronising; read
@@ -43,7 +44,7 @@ class CudaBackend final : public Backend {
       for (double x : o.layer_seconds) sum += x;
       r.head_seconds = std::max(0.0, o.total_seconds - sum);
     }
-    r.logits = make({S, cfg_.vocab_size}, o.logits);
+    r.logits = make({req.all_logits ? S : 1, cfg_.vocab_size}, o.logits);
     if (req.capture) {
       for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
         const auto& c = o.layers[static_cast<std::size_t>(l)];

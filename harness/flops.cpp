@@ -41,10 +41,10 @@ Cost moe_cost(const ModelConfig& c, int64_t S, int e) {
   return m;
 }
 
-Cost head_cost(const ModelConfig& c, int64_t S, int e) {
+Cost head_cost(const ModelConfig& c, int64_t S, int64_t R, int e) {
   const double H = static_cast<double>(c.hidden_size), V = static_cast<double>(c.vocab_size);
-  const double dS = static_cast<double>(S);
-  return {2 * dS * H * V, e * (dS * H + H + V * H) + 4 * dS * V};
+  const double dS = static_cast<double>(S), dR = static_cast<double>(R);
+  return {2 * dR * H * V, e * (dS * H + H + V * H) + 4 * dR * V};
 }
 
 Cost layer_cost(const ModelConfig& c, int layer, int64_t S, int64_t P, int e, int s) {
@@ -56,8 +56,8 @@ Cost layer_cost(const ModelConfig& c, int layer, int64_t S, int64_t P, int e, in
   return k;
 }
 
-Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int e, int s) {
-  Cost k = head_cost(c, S, e);
+Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int64_t R, int e, int s) {
+  Cost k = head_cost(c, S, R, e);
   for (int l = 0; l < static_cast<int>(c.num_hidden_layers); ++l) k += layer_cost(c, l, S, P, e, s);
   return k;
 }

@@ -21,8 +21,9 @@
 //   FLOP  = 2 S H E + k S (6 H I)
 //   bytes = e (E H + min(E, k S) 3 H I) + 2 e S H   (an expert's weights are read once per call,
 //           min(E, kS) experts at most are touched)
-// Head (embedding rows, final norm, lm_head V x H):
-//   FLOP  = 2 S H V;   bytes = e (S H + H + V H) + 4 S V (fp32 logits out)
+// Head (embedding rows, final norm, lm_head V x H) of S tokens making R logits rows (R = S, or 1 for a
+// last-row-only step, StepRequest::all_logits = false):
+//   FLOP  = 2 R H V;   bytes = e (S H + H + V H) + 4 R V (fp32 logits out)
 #pragma once
 #include <cstdint>
 
@@ -42,10 +43,10 @@ struct Cost {
 Cost lightning_attention_cost(const ModelConfig& c, int64_t S, int64_t P, int e, int s);
 Cost softmax_attention_cost(const ModelConfig& c, int64_t S, int64_t P, int e);
 Cost moe_cost(const ModelConfig& c, int64_t S, int e);
-Cost head_cost(const ModelConfig& c, int64_t S, int e);
+Cost head_cost(const ModelConfig& c, int64_t S, int64_t R, int e);
 // One decoder layer (attention of its type + MoE + its two norms' weights).
 Cost layer_cost(const ModelConfig& c, int layer, int64_t S, int64_t P, int e, int s);
-// The whole forward call: every layer + head.
-Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int e, int s);
+// The whole forward call: every layer + head (R logits rows).
+Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int64_t R, int e, int s);
 
 }  // namespace mm::harness

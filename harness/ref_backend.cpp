@@ -1,7 +1,9 @@
 // The reference model driven layer by layer (the same calls, in the same order, as ref::Model::forward:
 // embedding rows, decoder_layer per layer with the Recurrent continuation, final RMSNorm, lm_head), so
 // the harness can time each layer, capture its sub-outputs and run a hook between layers. The golden
-// tests run through this path, so any drift from Model::forward shows up there.
+// tests run through this path, so any drift from Model::forward shows up there. With all_logits = false
+// the final RMSNorm and lm_head run on the last row only (both are row by row, so that row's values are
+// Model::forward's up to the lm_head's summation order: BLAS takes a matrix-vector product for one row).
 #include "harness/ref_backend.h"
 
 #include <chrono>
@@ -97,8 +99,11 @@ template <class P> class RefBackend final : public Backend {
     }
     cache_.position += S;
     t0 = Clock::now();
-    ref::Mat<T> n = ref::rmsnorm<P>(h, w_.final_norm, cfg_.rms_norm_eps);
-    ref::Mat<T> logits = ref::linear<P>(n, w_.lm_head);
+    // Final norm on every row (or, when neither all logits nor the capture need them, on row S-1), then
+    // the lm_head on all rows or on the last one.
+    const ref::Mat<T> n = ref::rmsnorm<P>(h.bottomRows(req.all_logits || req.capture ? S : 1), w_.final_norm,
+                                          cfg_.rms_norm_eps);
+    const ref::Mat<T> logits = ref::linear<P>(n.bottomRows(req.all_logits ? n.rows() : 1), w_.lm_head);
     if (req.time_layers) out.head_seconds += since(t0);
     out.logits = to_tensor(logits);
     if (req.capture) out.tensors["final_norm"] = to_tensor(n);

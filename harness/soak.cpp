@@ -32,6 +32,10 @@ struct Served {
 };
 
 // Prefill, then greedy decode of `n_decode` tokens; every step's logits are kept for the checks.
+// The prefill makes every logits row (StepRequest::all_logits stays true), unlike bench and generate:
+// the non-finite check reads all of them on every request (a NaN injected into row r < S-1 of the last
+// layer reaches only row r's logits, no cache and no later token), the oracle check compares all of
+// them, and the oracle tolerance is calibrated on all of them. A decode step's one row is its last.
 Served serve(Backend& b, const std::vector<int64_t>& prompt, int64_t n_decode, const LayerHook& hook) {
   Served s;
   StepRequest req;

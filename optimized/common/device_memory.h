@@ -1,7 +1,8 @@
 // Device memory for both builds. nvcc: cudaMalloc/cudaMemcpy. Host build: aligned host memory,
 // filled with 0xFF at allocation (NaN as float/bf16) so that reading memory nobody wrote shows up.
 // device_allocations() counts device_malloc calls (per build), so that a test can assert that a hot
-// path (e.g. a model's decode step) does not allocate.
+// path (e.g. a model's decode step) does not allocate; device_allocated_bytes() sums what they asked
+// for, so that a test can bound what a path holds.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -19,9 +20,16 @@ inline namespace MM_BACKEND_NS {
 namespace detail {
 // One counter per build (inline namespace) and program (inline variable); relaxed: only a tally.
 inline std::atomic<uint64_t> device_allocation_count{0};
+inline std::atomic<uint64_t> device_allocated_byte_count{0};
+inline void count_allocation(size_t bytes) {
+  device_allocation_count.fetch_add(1, std::memory_order_relaxed);
+  device_allocated_byte_count.fetch_add(bytes, std::memory_order_relaxed);
+}
 }  // namespace detail
 // Number of device_malloc calls so far in this build (allocations, not bytes; frees not subtracted).
 inline uint64_t device_allocations() { return detail::device_allocation_count.load(std::memory_order_relaxed); }
+// Bytes requested by those calls so far (before the allocator's rounding; frees not subtracted).
+inline uint64_t device_allocated_bytes() { return detail::device_allocated_byte_count.load(std::memory_order_relaxed); }
 
 #if defined(__CUDACC__)
 
@@ -32,7 +40,7 @@ inline bool device_available() {
 inline void* device_malloc(size_t bytes) {
   void* p = nullptr;
   check(cudaMalloc(&p, bytes), "cudaMalloc");
-  detail::device_allocation_count.fetch_add(1, std::memory_order_relaxed);
+  detail::count_allocation(bytes);
   return p;
 }
 inline void device_free(void* p) { cudaFree(p); }
@@ -57,7 +65,7 @@ inline void* device_malloc(size_t bytes) {
   void* p = std::aligned_alloc(256, rounded);
   if (!p) throw std::runtime_error("device_malloc: out of host memory");
   std::memset(p, 0xFF, rounded);
-  detail::device_allocation_count.fetch_add(1, std::memory_order_relaxed);
+  detail::count_allocation(bytes);
   return p;
 }
 inline void device_free(void* p) { std::free(p); }

@@ -140,10 +140,11 @@ class ModelImpl final : public Model {
            mm::sampling_gpu::version_name(sv_) + ", gemm via optimized/common/gemm.h";
   }
   uint64_t device_allocations() const override { return mm::gpu::device_allocations(); }
+  uint64_t device_allocated_bytes() const override { return mm::gpu::device_allocated_bytes(); }
 
   void reset() override {
     pos_ = 0;
-    last_rows_ = 0;
+    last_logit_rows_ = 0;
     for (auto& L : layers_) {
       if (!L.softmax) mm::gpu::device_memset(L.state.data(), 0, L.state.size() * sizeof(float));
     }
@@ -168,18 +169,25 @@ class ModelImpl final : public Model {
     return c;
   }
 
-  StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook, bool time_layers) override {
+  StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook, bool time_layers,
+                  Logits logits) override {
     const Dims& c = d_;
     const int S = static_cast<int>(tokens.size());
     if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
+    last_logit_rows_ = 0;  // the last step's logits are overwritten (or reallocated) from here on: a step
+                           // that throws leaves none to sample
     // Timing marks (time_layers): 0 step start, 2l+1 / 2l+2 layer l start / end, 2L+1 step end. Events on
     // the GPU: recorded without waiting, read after the one synchronisation at the end of the step.
     if (time_layers) timer_.record(0);
     const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d, E = c.E, K = c.k, I = c.I;
     const int past = static_cast<int>(pos_);
+    // logits rows: all S, or the last only (its lm_head input is row S-1 of the final norm, in w.n1)
+    const int R = logits == Logits::all_rows ? S : 1;
     ensure_capacity(past + S);
+    ensure_logits(R);  // first: the fp32 scratch is then sized once for both needs when both grow
     ensure_work(S);
     Work& w = work_;
+    float* const f32 = f32_.data();
     // The step's small inputs in one upload into the persistent w.in: [past, past + S, ids...]. The ids
     // are checked here too: the embedding kernel would give a zero row for a bad id, not an error.
     host_in_.assign({past, past + S});
@@ -206,7 +214,7 @@ class ModelImpl final : public Model {
       Layer& L = layers_[static_cast<size_t>(l)];
       double alpha, beta;
       if (!L.softmax) {
-        project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, w.f32.data(), w.t1.data());
+        project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, f32, w.t1.data());
         mm::norm_gate_gpu::launch_silu(1, w.t1.data(), w.qkv.data(), static_cast<size_t>(S) * 3 * inner, nullptr);
         mm::lightning::Args a;
         a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
@@ -219,16 +227,16 @@ class ModelImpl final : public Model {
         if (!v.supports(a)) throw std::invalid_argument(std::string("cuda_model: lightning ") + v.name + " does not take the shape");
         v.launch(a, nullptr);
         if (capture) out.layers[static_cast<size_t>(l)].lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
-        project(w.n1.data(), L.gate.data(), S, inner, H, w.f32.data(), w.t1.data());  // gate projection (pre-sigmoid)
+        project(w.n1.data(), L.gate.data(), S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
         mm::norm_gate_gpu::launch_norm_gate(2, w.o.data(), w.t1.data(), L.norm.data(), w.t2.data(), S, inner,
                                             static_cast<float>(c.lightning_eps), nullptr);
-        project(w.t2.data(), L.out.data(), S, H, inner, w.f32.data(), w.a.data());
+        project(w.t2.data(), L.out.data(), S, H, inner, f32, w.a.data());
         alpha = c.alpha_linear;
         beta = c.beta_linear;
       } else {
-        project(w.n1.data(), L.q.data(), S, inner, H, w.f32.data(), w.t1.data());
-        project(w.n1.data(), L.k.data(), S, kvd, H, w.f32.data(), w.kk.data());
-        project(w.n1.data(), L.v.data(), S, kvd, H, w.f32.data(), w.vv.data());
+        project(w.n1.data(), L.q.data(), S, inner, H, f32, w.t1.data());
+        project(w.n1.data(), L.k.data(), S, kvd, H, f32, w.kk.data());
+        project(w.n1.data(), L.v.data(), S, kvd, H, f32, w.vv.data());
         mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
                                                    L.kc.data(), L.vc.data(), dpast, inv_freq_.data(), S, S, capacity_);
         if (decode) {
@@ -238,7 +246,7 @@ class ModelImpl final : public Model {
           mm::softmax_attention::enqueue_prefill(2, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
                                                  past);
         }
-        project(w.o.data(), L.o.data(), S, H, inner, w.f32.data(), w.a.data());
+        project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
         alpha = c.alpha_full;
         beta = c.beta_full;
       }
@@ -249,12 +257,12 @@ class ModelImpl final : public Model {
                                                static_cast<float>(beta), static_cast<float>(c.rms_eps), nullptr);
       // MoE on n2
       const int n = S * K;
-      project_f32(w.n2.data(), L.router.data(), S, E, H, w.f32.data());
-      mm::moe::dev_router(w.f32.data(), S, E, K, w.eids.data(), w.ewts.data(), nullptr);
+      project_f32(w.n2.data(), L.router.data(), S, E, H, f32);
+      mm::moe::dev_router(f32, S, E, K, w.eids.data(), w.ewts.data(), nullptr);
       if (capture) {
         LayerCapture& lc = out.layers[static_cast<size_t>(l)];
         lc.router_logits.resize(static_cast<size_t>(S) * E);
-        mm::gpu::copy_to_host(lc.router_logits.data(), w.f32.data(), lc.router_logits.size() * sizeof(float));
+        mm::gpu::copy_to_host(lc.router_logits.data(), f32, lc.router_logits.size() * sizeof(float));
         for (float& x : lc.router_logits) x = bits_to_f32(f32_to_bits(x));  // the router kernel's bf16 view
         lc.router_experts.resize(static_cast<size_t>(n));
         mm::gpu::copy_to_host(lc.router_experts.data(), w.eids.data(), lc.router_experts.size() * sizeof(int));
@@ -288,9 +296,10 @@ class ModelImpl final : public Model {
     if (capture) {
       out.final_norm = download_f32(w.n1, SH);
     }
-    project(w.n1.data(), lm_head_.data(), S, c.V, H, w.f32.data(), w.logits.data());
-    out.logits.resize(static_cast<size_t>(S) * c.V);
-    download_f32(w.logits, out.logits.size(), out.logits.data());
+    // lm_head on the last R rows of the final norm: [R, H] x [V, H]^T -> [R, V] (m = 1 for last_row)
+    project(w.n1.data() + static_cast<size_t>(S - R) * H, lm_head_.data(), R, c.V, H, f32, logits_.data());
+    out.logits.resize(static_cast<size_t>(R) * c.V);
+    download_f32(logits_, out.logits.size(), out.logits.data());
     if (time_layers) timer_.record(2 * static_cast<size_t>(c.L) + 1);
     mm::gpu::synchronize();  // the step's one wait; every timing mark is complete after it
     if (time_layers) {
@@ -299,7 +308,7 @@ class ModelImpl final : public Model {
       out.total_seconds = timer_.seconds(0, 2 * static_cast<size_t>(c.L) + 1);
     }
     pos_ += S;
-    last_rows_ = S;
+    last_logit_rows_ = R;
     return out;
   }
 
@@ -309,10 +318,11 @@ class ModelImpl final : public Model {
     mm::require(top_k >= 0, "sample: top_k must be >= 0");
     mm::require(top_p > 0 && top_p <= 1, "sample: top_p must be in (0, 1]");
     mm::require(temperature == 0 || (u >= 0 && u < 1), "sample: uniform must be in [0, 1)");
-    mm::require(last_rows_ > 0, "sample: no logits to sample from (run a step after reset first)");
+    mm::require(last_logit_rows_ > 0, "sample: no logits to sample from (no step completed since reset)");
     const int V = d_.V;
-    // the last logits row of the last step, still in w.logits (bf16): to fp32 for the sampler, NaN flagged
-    const u16* row = work_.logits.data() + static_cast<size_t>(last_rows_ - 1) * V;
+    // the last logits row of the last step, still in logits_ (bf16; its last row whether the step made S
+    // rows or one): to fp32 for the sampler, NaN flagged
+    const u16* row = logits_.data() + static_cast<size_t>(last_logit_rows_ - 1) * V;
     mm::gpu::device_memset(sample_out_.data(), 0, sample_out_.size() * sizeof(int));
     mm::gpu::copy_to_device(sample_u_.data(), &u, sizeof(double));
     mm::gpu::launch(bf16_to_f32_kernel, dim3(static_cast<unsigned>((V + 255) / 256)), dim3(256), 0, nullptr,
@@ -327,20 +337,19 @@ class ModelImpl final : public Model {
 
  private:
   // Activations and the step's inputs for up to `rows` tokens, kept from step to step (ensure_work).
+  // The logits and the fp32 GEMM scratch are apart (ensure_logits, ensure_f32): their rows follow the
+  // logits rows asked for, not the step's tokens.
   struct Work {
     int rows = 0;
-    Buf<u16> x, n1, y, n2, a, t1, t2, qkv, o, kk, vv, ewts, xperm, h, ye, logits;
-    Buf<float> f32;  // fp32 GEMM outputs, the lm_head's [rows, V] included
+    Buf<u16> x, n1, y, n2, a, t1, t2, qkv, o, kk, vv, ewts, xperm, h, ye;
     Buf<int> in, eids, counts, offsets, perm, inv;  // in: [past, past + S, ids[rows]]
     Work() = default;
     Work(int S, const Dims& c) : rows(S) {
       const size_t s = static_cast<size_t>(S), H = c.H, inner = c.inner(), kvd = static_cast<size_t>(c.nkv) * c.d;
-      const size_t n = s * c.k, V = static_cast<size_t>(c.V);
+      const size_t n = s * c.k;
       x = Buf<u16>(s * H); n1 = Buf<u16>(s * H); y = Buf<u16>(s * H); n2 = Buf<u16>(s * H); a = Buf<u16>(s * H);
       t1 = Buf<u16>(s * std::max(3 * inner, H)); t2 = Buf<u16>(s * inner); qkv = Buf<u16>(s * 3 * inner);
       o = Buf<u16>(s * inner); kk = Buf<u16>(s * kvd); vv = Buf<u16>(s * kvd);
-      f32 = Buf<float>(s * std::max({3 * inner, H, static_cast<size_t>(c.E), V}));
-      logits = Buf<u16>(s * V);
       in = Buf<int>(s + 2);
       eids = Buf<int>(n); ewts = Buf<u16>(n); counts = Buf<int>(static_cast<size_t>(c.E));
       offsets = Buf<int>(static_cast<size_t>(c.E) + 1); perm = Buf<int>(n); inv = Buf<int>(n);
@@ -354,6 +363,27 @@ class ModelImpl final : public Model {
     if (S <= work_.rows) return;
     work_ = Work();  // free the old set first: the two are never held together
     work_ = Work((S + 63) / 64 * 64, d_);
+    const Dims& c = d_;  // the projections' and the router's fp32 outputs, [rows, 3 inner | H | E]
+    ensure_f32(static_cast<size_t>(work_.rows) * std::max({3 * c.inner(), c.H, c.E}));
+  }
+
+  // The bf16 logits [rows, V] (what sample() reads) and the lm_head's fp32 output in the shared scratch.
+  // Grown like the activations, except that one row stays one row: a model only ever asked for last rows
+  // holds [1, V], never [S, V].
+  void ensure_logits(int R) {
+    if (R <= logit_rows_) return;
+    logit_rows_ = R == 1 ? 1 : (R + 63) / 64 * 64;
+    logits_ = Buf<u16>();
+    logits_ = Buf<u16>(static_cast<size_t>(logit_rows_) * d_.V);
+    ensure_f32(static_cast<size_t>(logit_rows_) * d_.V);
+  }
+
+  // fp32 GEMM outputs before their bf16 store: one scratch for every projection and the lm_head, sized
+  // for the larger of the two needs (ensure_work, ensure_logits).
+  void ensure_f32(size_t floats) {
+    if (floats <= f32_.size()) return;
+    f32_ = Buf<float>();
+    f32_ = Buf<float>(floats);
   }
 
   // The split-KV decode scratch grows with the context (more splits), by doubling: amortised, and it
@@ -416,10 +446,13 @@ class ModelImpl final : public Model {
   int64_t pos_ = 0;
   int capacity_ = 0;
   Work work_;
+  Buf<float> f32_;            // fp32 GEMM scratch (ensure_f32)
+  int logit_rows_ = 0;        // rows logits_ holds (ensure_logits)
+  Buf<u16> logits_;           // [logit_rows_, V] bf16 logits of the last step (its first R rows)
   Buf<float> dws_;            // split-KV decode scratch (decode_workspace)
   std::vector<int> host_in_;  // staging for Work::in, reused
   mm::gpu::EventTimer timer_;
-  int last_rows_ = 0;         // rows of the last step's logits in work_.logits (0: none since reset)
+  int last_logit_rows_ = 0;   // rows of the last step's logits in logits_ (0: none since reset)
   Buf<float> sample_logits_;  // [V] the row being sampled, fp32
   Buf<double> sample_u_;      // [1] the uniform
   Buf<int> sample_out_;       // [2] token, NaN flag

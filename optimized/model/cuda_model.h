@@ -6,9 +6,12 @@
 // block kernel from a zero state, softmax prefill kernel), later one-token steps are decode steps
 // (lightning and softmax decode kernels). A later multi-token step continues with the lightning token
 // recurrence (the reference's Continuation::Recurrent) and the softmax prefill kernel from `past`.
-// Activations and scratch persist across steps and grow only for a longer step or context, so a
-// decode step allocates no device memory (tested through device_allocations()). sample() picks the
-// next token on the device (optimized/sampling) from the last step's last logits row.
+// Activations and scratch persist across steps and grow only for a longer step or context (the logits
+// only for more logits rows), so a decode step allocates no device memory (tested through
+// device_allocations()). A step returns the logits of every row, or only of its last row
+// (Logits::last_row: the lm_head then runs on that row, and no [S, V] logits are made, on the device or
+// the host). sample() picks the next token on the device (optimized/sampling) from the last step's last
+// logits row, in either mode.
 // The dataflow is reference/model.cpp + reference/decoder_layer.cpp, with bf16 rounding wherever the
 // official model stores bf16 (every projection output, logits included).
 // Loading from a checkpoint (core/safetensors.h) is in cuda_model_loader.h (host compiler only).
@@ -54,9 +57,15 @@ struct LayerCapture {                 // one decoder layer, this step's S rows (
   std::vector<float> lightning_attn;  // [S, n_h*d] lightning layers: attention before the inner norm
 };
 
+// Which logits rows a step computes. all_rows: [S, V], what a dump or a comparison per position reads.
+// last_row: [1, V], all that choosing the next token reads; the lm_head GEMM then runs on one row
+// (m = 1), so a long prompt never makes S x V logits (at V = 200064 an 8K prefill would hold ~10 GB).
+enum class Logits { all_rows, last_row };
+
 struct StepOutput {
-  int64_t S = 0;
-  std::vector<float> logits;          // [S, V] (bf16 values, as the official .float() of a bf16 GEMM)
+  int64_t S = 0;                      // the step's tokens (rows of the captures)
+  std::vector<float> logits;          // [S, V], or [1, V] (row S-1) for Logits::last_row (bf16 values, as
+                                      // the official .float() of a bf16 GEMM)
   std::vector<LayerCapture> layers;   // [L] (capture only)
   std::vector<float> final_norm;      // [S, H] (capture only)
   // time_layers only: per decoder layer [L], from device-timeline marks (CUDA events on the GPU, recorded
@@ -82,21 +91,25 @@ class Model {
   virtual void reset() = 0;  // empty caches, position 0
   virtual int64_t position() const = 0;
   // Runs `tokens` at positions position() ...; ids must be in [0, V) (validated by the caller).
+  // `logits` picks the rows of StepOutput::logits (captures have every row either way).
   virtual StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook = {},
-                          bool time_layers = false) = 0;
+                          bool time_layers = false, Logits logits = Logits::all_rows) = 0;
   virtual Caches caches() const = 0;
-  // The next token from the last logits row of the last step (its bf16 values, as StepOutput::logits has
-  // them), chosen on the device by the fastest optimized/sampling version: greedy when temperature == 0
-  // (u unused), else temperature, top-k and top-p with the uniform u in [0, 1), the same token
-  // ref::sample_token picks for those logits and that draw. mm::Error (the reference's messages) on bad
-  // parameters or NaN logits, and when no step ran since reset(). Host helper drawing u like the
-  // reference: cuda_model::sample_next (cuda_model_loader.h).
+  // The next token from the last logits row of the last step, whichever its Logits mode (its bf16
+  // values, as StepOutput::logits has them), chosen on the device by the fastest optimized/sampling
+  // version: greedy when temperature == 0 (u unused), else temperature, top-k and top-p with the uniform
+  // u in [0, 1), the same token ref::sample_token picks for those logits and that draw. mm::Error (the
+  // reference's messages) on bad parameters or NaN logits, and when no step completed since reset().
+  // Host helper drawing u like the reference: cuda_model::sample_next (cuda_model_loader.h).
   virtual int64_t sample(double temperature, int top_k, double top_p, double u) = 0;
   // The kernel versions in use, e.g. "lightning prefill v2_block_simt, ...".
   virtual std::string kernels() const = 0;
   // Device allocations so far by this model's build (mm::gpu::device_allocations: every model and runner
   // of the build together), for tests that assert a step allocates nothing.
   virtual uint64_t device_allocations() const = 0;
+  // Bytes those allocations asked for (mm::gpu::device_allocated_bytes, same scope; frees not
+  // subtracted), for tests that assert what a step holds (e.g. no [S, V] logits for Logits::last_row).
+  virtual uint64_t device_allocated_bytes() const = 0;
 };
 
 // SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp.

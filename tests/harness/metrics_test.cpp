@@ -196,7 +196,11 @@ TEST(Flops, HandCountedShapes) {
   // softmax decode at context 10: projections + 4 n_h d (P + 1)
   EXPECT_DOUBLE_EQ(softmax_attention_cost(c, 1, 10, 4).flops, 2 * H * (2 * inner + 2 * 64) + 4 * nh * d * 11);
   EXPECT_DOUBLE_EQ(moe_cost(c, 1, 4).flops, 2 * H * 4 + 2 * 6 * H * 256);
-  EXPECT_DOUBLE_EQ(head_cost(c, 1, 4).flops, 2 * H * 512);
+  EXPECT_DOUBLE_EQ(head_cost(c, 1, 1, 4).flops, 2 * H * 512);
+  // a 300-token prefill making only the last logits row: the lm_head is one row's, the embedding 300 rows'
+  EXPECT_DOUBLE_EQ(head_cost(c, 300, 1, 4).flops, 2 * H * 512);
+  EXPECT_DOUBLE_EQ(head_cost(c, 300, 1, 4).bytes, 4 * (300 * H + H + 512 * H) + 4 * 512);
+  EXPECT_DOUBLE_EQ(head_cost(c, 300, 300, 4).flops, 300 * 2 * H * 512);
   // bytes: decode reads every lightning weight once, plus the state twice
   EXPECT_DOUBLE_EQ(lightning_attention_cost(c, 1, 5, 4, 4).bytes, 4 * (5 * inner * H + inner) + 2 * 4 * H + 2 * 4 * nh * d * d);
 }

@@ -2,14 +2,17 @@
 // (issue 5 item 6): logits, every layer output, the final norm and decode logits against ref::Model<F64>
 // by the FA rule with a ref::Model<BF16> budget. A prompt crossing the 256-token lightning block, and a
 // block-64 copy of the config (several block boundaries plus a partial block), then decode steps through
-// the device caches. Also: decode steps after the first make no device allocation, and the on-device
-// sampler picks ref::sample_token's token. With the nvcc build and a device, the same on the GPU (`cuda`).
+// the device caches. Also: decode steps after the first make no device allocation, the on-device
+// sampler picks ref::sample_token's token, and last-row-only steps (Logits::last_row) give the last row
+// of an all-rows step and hold no [S, V] logits. With the nvcc build and a device, the same on the GPU
+// (`cuda`).
 #include "tests/optimized/kernel_test_util.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -302,8 +305,9 @@ TEST(ModelSim, MultiTokenContinuationAfterPrefill) {
 }
 
 // Issue 5 item 6: activations, inputs and scratch persist across steps, so once a decode step has run
-// (it sizes the split-KV scratch), further decode steps, with timing, capture, sampling or not, make no
-// device allocation; neither does a new prompt no longer than an earlier one after reset().
+// (it sizes the split-KV scratch), further decode steps, with timing, capture, sampling, last-row-only
+// logits or not, make no device allocation; neither does a new prompt no longer than an earlier one after
+// reset(), with all logits rows or the last.
 static void decode_steps_allocate_nothing(bool gpu) {
   const ModelConfig& cfg = tiny().cfg;
   const auto w = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
@@ -320,7 +324,8 @@ static void decode_steps_allocate_nothing(bool gpu) {
   sp.top_k = 40;
   int64_t tok = cuda_model::sample_next(*m, sp, rng);
   for (int i = 0; i < 6; ++i) {
-    const auto o = m->step({tok}, i % 2 == 1, {}, i % 3 == 0);
+    const auto mode = i % 4 < 2 ? cuda_model::Logits::last_row : cuda_model::Logits::all_rows;
+    const auto o = m->step({tok}, i % 2 == 1, {}, i % 3 == 0, mode);
     if (i % 3 == 0) {  // event-timer marks: one span per layer, inside the step's total
       ASSERT_EQ(o.layer_seconds.size(), static_cast<std::size_t>(cfg.num_hidden_layers));
       double sum = 0;
@@ -336,11 +341,15 @@ static void decode_steps_allocate_nothing(bool gpu) {
   m->reset();
   m->step({prompt.begin(), prompt.begin() + 9}, false);
   EXPECT_EQ(m->device_allocations(), warm) << "a shorter prompt after reset allocated device memory";
+  m->reset();
+  m->step({prompt.begin(), prompt.begin() + 11}, false, {}, false, cuda_model::Logits::last_row);
+  EXPECT_EQ(m->device_allocations(), warm) << "a shorter last-row-only prompt after reset allocated device memory";
 }
 
 // Model::sample (on the device, fastest optimized/sampling version) against ref::sample_token on the same
 // logits (the step's bf16 values) with same-seeded Rngs: the same token and the same number of draws
-// (greedy draws none), after a prefill (its last row) and after a decode step.
+// (greedy draws none), after a prefill (its last row) and after a decode step; nothing to sample after a
+// step that failed.
 // On a GPU, CUDA's double exp may differ from glibc's by 1 ulp (optimized/sampling/sampling.cuh), which
 // could change a token only for a uniform within ~1e-16 of a cumulative-probability boundary.
 static void sample_agrees_with_reference(bool gpu) {
@@ -374,10 +383,107 @@ static void sample_agrees_with_reference(bool gpu) {
   bad.top_p = 0.0;
   Rng r(0);
   EXPECT_THROW(cuda_model::sample_next(*m, bad, r), Error);
+  // a step that fails (an id out of range) leaves no logits to sample, not the step before's
+  EXPECT_THROW(m->step({V}, false), Error);
+  EXPECT_THROW(cuda_model::sample_next(*m, params[0], r), Error);
+}
+
+// bf16 bits of a logit (StepOutput::logits holds bf16 values), as a monotone integer: +-0 -> 0, and
+// neighbouring bf16 values one apart.
+int bf16_ord(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  const int m = static_cast<int>((u >> 16) & 0x7fff);
+  return (u >> 31) ? -m : m;
+}
+
+// The tokens Model::sample picks from the last step's logits, for a few settings and seeds.
+std::vector<int64_t> sampled(cuda_model::Model& m, const std::vector<ref::SamplingParams>& params) {
+  std::vector<int64_t> out;
+  for (const auto& p : params)
+    for (uint64_t seed = 0; seed < 6; ++seed) {
+      Rng r(seed);
+      out.push_back(cuda_model::sample_next(m, p, r));
+    }
+  return out;
+}
+
+// Logits::last_row runs the lm_head on the final norm's row S-1 alone (m = 1). That row equals the last
+// row of an all-rows step on the same input bit for bit in the SIMT build (its GEMM sums each output in
+// double, row by row); cuBLAS may choose another kernel (another fp32 summation order) for m = 1, so on
+// the GPU within one bf16 ulp. After a prefill, a decode step and a multi-token continuation; sample()
+// then reads that one-row buffer: ref::sample_token's tokens for the row, and in the SIMT build the
+// tokens sampled after the all-rows step.
+static void last_row_matches_all_rows(bool gpu) {
+  const ModelConfig& cfg = tiny().cfg;
+  const auto w = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
+  auto m = make_model(w, gpu);
+  const int V = static_cast<int>(cfg.vocab_size);
+  const std::vector<std::vector<int64_t>> seq = {tokens(37, V, 21), {17}, tokens(5, V, 22)};
+  std::vector<ref::SamplingParams> params(3);  // greedy, temperature, temperature + top-k + top-p
+  params[1].temperature = 0.8;
+  params[2].temperature = 1.2, params[2].top_k = 20, params[2].top_p = 0.9;
+  std::vector<std::vector<float>> want_rows;
+  std::vector<std::vector<int64_t>> want_tokens;
+  m->reset();
+  for (const auto& t : seq) {
+    const auto o = m->step(t, false);
+    ASSERT_EQ(o.logits.size(), t.size() * static_cast<std::size_t>(V));
+    want_rows.emplace_back(o.logits.end() - V, o.logits.end());
+    want_tokens.push_back(sampled(*m, params));
+  }
+  m->reset();
+  for (std::size_t i = 0; i < seq.size(); ++i) {
+    const auto o = m->step(seq[i], false, {}, false, cuda_model::Logits::last_row);
+    ASSERT_EQ(o.logits.size(), static_cast<std::size_t>(V)) << "step " << i;
+    EXPECT_EQ(o.S, static_cast<int64_t>(seq[i].size()));
+    int differ = 0;
+    for (std::size_t j = 0; j < static_cast<std::size_t>(V); ++j) {
+      const int d = std::abs(bf16_ord(o.logits[j]) - bf16_ord(want_rows[i][j]));
+      ASSERT_LE(d, gpu ? 1 : 0) << "step " << i << " logit " << j << ": " << o.logits[j] << " vs " << want_rows[i][j];
+      differ += d != 0;
+    }
+    if (gpu) std::printf("step %zu: %d of %d logits one bf16 ulp from the all-rows step's\n", i, differ, V);
+    const std::vector<int64_t> got = sampled(*m, params);
+    if (!gpu) {
+      EXPECT_EQ(got, want_tokens[i]) << "step " << i << ": other tokens than after the all-rows step";
+    }
+    const std::vector<double> row(o.logits.begin(), o.logits.end());
+    std::vector<int64_t> ref_tokens;
+    for (const auto& p : params)
+      for (uint64_t seed = 0; seed < 6; ++seed) {
+        Rng r(seed);
+        ref_tokens.push_back(ref::sample_token(row, p, r));
+      }
+    EXPECT_EQ(got, ref_tokens) << "step " << i << ": Model::sample did not read the last-row-only logits";
+  }
+}
+
+// What a last-row-only prefill holds: no [S, V] logits. Two fresh models run the same 200-token prompt
+// and a decode step, one with all logits rows and one with the last row; the all-rows one holds S rows of
+// bf16 logits (and their fp32 GEMM output), so it must have allocated at least (S - 1) V bf16 more.
+static void last_row_steps_hold_no_s_by_v_logits(bool gpu) {
+  const ModelConfig& cfg = tiny().cfg;
+  const auto w = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
+  const int V = static_cast<int>(cfg.vocab_size), S = 200;
+  const auto prompt = tokens(S, V, 9);
+  auto bytes_for = [&](cuda_model::Logits mode) {
+    auto m = make_model(w, gpu);
+    const uint64_t before = m->device_allocated_bytes();
+    m->step(prompt, false, {}, false, mode);
+    m->step({3}, false, {}, false, mode);
+    return m->device_allocated_bytes() - before;
+  };
+  const uint64_t all = bytes_for(cuda_model::Logits::all_rows), last = bytes_for(cuda_model::Logits::last_row);
+  std::printf("S = %d, V = %d: the steps allocated %llu bytes with all logits rows, %llu with the last row\n", S, V,
+              static_cast<unsigned long long>(all), static_cast<unsigned long long>(last));
+  EXPECT_GE(all, last + static_cast<uint64_t>(S - 1) * V * sizeof(uint16_t));
 }
 
 TEST(ModelSim, DecodeStepsAfterTheFirstAllocateNothing) { decode_steps_allocate_nothing(false); }
 TEST(ModelSim, SampleAgreesWithTheReferenceSampler) { sample_agrees_with_reference(false); }
+TEST(ModelSim, LastRowOnlyIsTheLastRowOfAllRows) { last_row_matches_all_rows(false); }
+TEST(ModelSim, LastRowOnlyHoldsNoSByVLogits) { last_row_steps_hold_no_s_by_v_logits(false); }
 
 // The same on the GPU (nvcc build and a device, else skipped).
 #if defined(MM_HAVE_CUDA_BUILD)
@@ -398,6 +504,14 @@ TEST(ModelCuda, DecodeStepsAfterTheFirstAllocateNothing) {
 TEST(ModelCuda, SampleAgreesWithTheReferenceSampler) {
   MM_NEEDS_GPU();
   sample_agrees_with_reference(true);
+}
+TEST(ModelCuda, LastRowOnlyIsTheLastRowOfAllRows) {
+  MM_NEEDS_GPU();
+  last_row_matches_all_rows(true);
+}
+TEST(ModelCuda, LastRowOnlyHoldsNoSByVLogits) {
+  MM_NEEDS_GPU();
+  last_row_steps_hold_no_s_by_v_logits(true);
 }
 
 }  // namespace mm
