@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, write the built-in default checkpoint (the `small`
-# preset, seed 0) if absent, then: `check` (every backend layer by layer against ref-f64 on a 300-token
-# prefill that crosses the 256-token lightning block + 4 decode steps; exit 1 on failure) and `bench`
+# preset, seed 0) if absent, then: `check` (every backend against ref-f64 on a 300-token prefill that
+# crosses the 256-token lightning block + 4 decode steps, layer by layer with teacher-forced inputs and
+# end to end; exit 1 on failure; cuda-sim runs the CUDA kernels on the CPU, cuda needs a GPU) and `bench`
 # (TTFT / TPOT per backend against a measured CPU roof), an HTML page of both, then info, a forward dump
 # and a greedy generation as before. Reports: reports/check.json, reports/bench.json, reports/report.html.
 set -euo pipefail
@@ -14,7 +15,7 @@ if [ ! -f "$ckpt/config.json" ]; then
   $mm init --preset small --seed 0 --out "$ckpt"
 fi
 mkdir -p reports
-echo "== check (ref-f64 oracle, ref-bf16 budget; cuda backends are reported as skipped until built)"
+echo "== check (ref-f64 oracle, ref-bf16 budget; cuda-sim = the CUDA kernels on the CPU; cuda is skipped without a GPU)"
 $mm check --model "$ckpt" --report reports/check.json
 echo "== bench (reference backends; p50/p90/p99 over 9 repetitions)"
 $mm bench --model "$ckpt" --backends ref-f32,ref-bf16 --prompt-lens 64,256 --context-lens 256,512 \
