@@ -63,7 +63,7 @@ TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& re
     v.budget.rel_fro = std::max(v.budget.rel_fro, pool->rel_fro);
     v.budget_pooled_from = jo.pooled_from;
   }
-  v.max_abs_gates = jo.max_abs_gates;
+  v.max_abs_gates = jo.max_abs_gates && v.err.n >= tol.min_elements_for_max;
   v.tol_max_abs = tol.k * v.budget.max_abs + tol.floor_rel * v.err.ref_max_abs;
   v.tol_rel_fro = tol.k * v.budget.rel_fro + tol.floor_rel;
   v.nmse_ceiling = tol.ceiling_for(precision);

@@ -120,7 +120,14 @@ class ModelImpl final : public Model {
     const auto& dv = mm::lightning::decode_versions();
     for (int i = static_cast<int>(dv.size()) - 1; i >= 0 && ld_ < 0; --i) if (dv[static_cast<size_t>(i)].supports(probe)) ld_ = i;
     if (lp_ < 0 || ld_ < 0) throw std::invalid_argument("cuda_model: no lightning kernel takes head_dim " + std::to_string(c.d));
-    sd_ = c.nh / c.nkv <= 16 ? 1 : 0;
+    // softmax attention: the tensor-core versions where they take the head dim (and, for split-KV decode,
+    // a GQA group of at most 16 heads), v1 otherwise (e.g. the goldens' head dims 16 and 24)
+    namespace sa = mm::softmax_attention;
+    sp_ = sa::prefill_supports(2, c.d) ? 2 : 0;
+    sd_ = sa::decode_supports(1, c.d) && c.nh / c.nkv <= 16 ? 1 : 0;
+    if (c.L > 0 && !sa::head_dim_known(c.d) &&
+        std::any_of(c.softmax.begin(), c.softmax.end(), [](auto x) { return x != 0; }))
+      throw std::invalid_argument("cuda_model: no softmax attention kernel takes head_dim " + std::to_string(c.d));
     // sampling: the fastest version; its buffers are made once here (a few MiB at V = 200064)
     sv_ = mm::sampling_gpu::num_versions() - 1;
     sample_logits_ = Buf<float>(static_cast<size_t>(c.V));
@@ -135,7 +142,7 @@ class ModelImpl final : public Model {
   std::string kernels() const override {
     return std::string("lightning prefill ") + mm::lightning::prefill_versions()[static_cast<size_t>(lp_)].name +
            ", lightning decode " + mm::lightning::decode_versions()[static_cast<size_t>(ld_)].name + ", softmax " +
-           mm::softmax_attention::kPrefillVersions[2] + " / " + mm::softmax_attention::kDecodeVersions[sd_] +
+           mm::softmax_attention::kPrefillVersions[sp_] + " / " + mm::softmax_attention::kDecodeVersions[sd_] +
            ", moe v2 (tile by rows per expert), rmsnorm/norm-gate v2/v3, embedding v2, sampling " +
            mm::sampling_gpu::version_name(sv_) + ", gemm via optimized/common/gemm.h";
   }
@@ -243,7 +250,7 @@ class ModelImpl final : public Model {
           mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens,
                                                 w.o.data(), 1, capacity_, past + 1, 0, dws);
         } else {
-          mm::softmax_attention::enqueue_prefill(2, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
+          mm::softmax_attention::enqueue_prefill(sp_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
                                                  past);
         }
         project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
@@ -442,7 +449,7 @@ class ModelImpl final : public Model {
   Buf<float> inv_freq_;
   std::vector<Layer> layers_;
   mm::softmax_attention::AttnShape sh_;
-  int lp_ = -1, ld_ = -1, sd_ = 1, sv_ = 0;
+  int lp_ = -1, ld_ = -1, sp_ = 2, sd_ = 1, sv_ = 0;
   int64_t pos_ = 0;
   int capacity_ = 0;
   Work work_;

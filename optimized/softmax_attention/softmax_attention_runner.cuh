@@ -32,7 +32,8 @@ inline const bf16* cb(const uint16_t* p) { return reinterpret_cast<const bf16*>(
 inline bf16* mb(uint16_t* p) { return reinterpret_cast<bf16*>(p); }
 
 inline void check_shape(const AttnShape& sh) {
-  if (sh.d != 32 && sh.d != 64 && sh.d != 128) throw std::invalid_argument("softmax_attention: head_dim must be 32/64/128");
+  if (!head_dim_known(sh.d))
+    throw std::invalid_argument("softmax_attention: head_dim " + std::to_string(sh.d) + " has no kernel (16/24/32/64/128)");
   if (sh.n_kv <= 0 || sh.n_h % sh.n_kv) throw std::invalid_argument("softmax_attention: n_h must be a multiple of n_kv");
   if (sh.rd % 2 || sh.rd > sh.d || sh.rd / 2 > kRopeMaxHalf) throw std::invalid_argument("softmax_attention: bad rotary_dim");
 }
@@ -71,14 +72,18 @@ void prefill(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q
              bf16* o, int T, int past) {
   if (T <= 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  if (!prefill_supports(version, D))
+    throw std::invalid_argument(std::string("softmax_attention: ") +
+                                (version >= 0 && version < kNumPrefillVersions ? kPrefillVersions[version] : "prefill ?") +
+                                " does not take head_dim " + std::to_string(D) + " (tensor cores: 32/64/128; v1 takes all)");
   if (version == 0) {
     const int n = T * sh.n_h;
     mm::gpu::launch(prefill_v1_kernel<D>, dim3((n + 127) / 128), dim3(128), 0, st, q, kc, vc, o, T, past, sh.n_h,
                     sh.n_kv, scale);
-  } else if (version == 1) {
-    prefill_fa2<D, 4>(st, sh, q, kc, vc, o, T, past, scale);
-  } else if (version == 2) {
-    prefill_fa2<D, 8>(st, sh, q, kc, vc, o, T, past, scale);
+  } else if constexpr (D == 32 || D == 64 || D == 128) {  // the only instantiations of the mma kernels
+    if (version == 1) prefill_fa2<D, 4>(st, sh, q, kc, vc, o, T, past, scale);
+    else if (version == 2) prefill_fa2<D, 8>(st, sh, q, kc, vc, o, T, past, scale);
+    else throw std::invalid_argument("softmax_attention: unknown prefill version " + std::to_string(version));
   } else {
     throw std::invalid_argument("softmax_attention: unknown prefill version " + std::to_string(version));
   }
@@ -90,10 +95,15 @@ template <int D>
 void decode(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
             const int* lens, bf16* o, int B, int capacity, int max_len, int split_size, float* ws) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  if (!decode_supports(version, D))
+    throw std::invalid_argument(std::string("softmax_attention: ") +
+                                (version >= 0 && version < kNumDecodeVersions ? kDecodeVersions[version] : "decode ?") +
+                                " does not take head_dim " + std::to_string(D) + " (tensor cores: 32/64/128; v1 takes all)");
   if (version == 0) {
     mm::gpu::launch(decode_v1_kernel<D>, dim3(sh.n_h, B), dim3(128), 0, st, q, kc, vc, lens, o, ws, sh.n_h, sh.n_kv,
                     capacity, scale);
-  } else if (version == 1) {
+  } else if constexpr (D == 32 || D == 64 || D == 128) {
+    if (version != 1) throw std::invalid_argument("softmax_attention: unknown decode version " + std::to_string(version));
     using C = DecodeSplit<D>;
     if (sh.n_h / sh.n_kv > 16) throw std::invalid_argument("decode v2: group size above 16");
     if (split_size <= 0 || split_size % C::kBN) throw std::invalid_argument("decode v2: split_size must be a multiple of 64");
@@ -149,6 +159,8 @@ MM_SA_RUNNER void enqueue_prefill(int version, void* stream, const AttnShape& sh
   const auto st = detail::as_stream(stream);
   const bf16 *q = detail::cb(q_rot), *kc = detail::cb(k_cache), *vc = detail::cb(v_cache);
   switch (sh.d) {
+    case 16: detail::prefill<16>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
+    case 24: detail::prefill<24>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
     case 32: detail::prefill<32>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
     case 64: detail::prefill<64>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
     default: detail::prefill<128>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
@@ -182,6 +194,8 @@ MM_SA_RUNNER void enqueue_decode(int version, void* stream, const AttnShape& sh,
   const auto st = detail::as_stream(stream);
   const bf16 *q = detail::cb(q_rot), *kc = detail::cb(k_cache), *vc = detail::cb(v_cache);
   switch (sh.d) {
+    case 16: detail::decode<16>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
+    case 24: detail::decode<24>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
     case 32: detail::decode<32>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
     case 64: detail::decode<64>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
     default: detail::decode<128>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;

@@ -180,6 +180,9 @@ TEST_P(GoldenCheck, PassesAgainstTheGolden) {
   const ModelSource src = resolve_model(c.dir, "", 0);
   CheckOptions opt;
   opt.backends = {"ref-f64", "ref-f32", "ref-bf16"};
+#if defined(MM_HAVE_CUDA_MODEL)
+  opt.backends.push_back("cuda-sim");  // the CUDA kernels (on the CPU) against HF's outputs
+#endif
   opt.golden_dir = c.dir;
   const CheckResult r = run_check(src, opt);
   EXPECT_TRUE(r.pass) << summary(r);

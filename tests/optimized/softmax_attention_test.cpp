@@ -214,6 +214,10 @@ void check_prefill(const Backend& be, const PrefillCase& c, uint64_t seed) {
                             std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" + std::to_string(c.d);
   for (int ver = 0; ver < sa::kNumPrefillVersions; ++ver) {
     SCOPED_TRACE(std::string(sa::kPrefillVersions[ver]) + " " + shape);
+    if (!sa::prefill_supports(ver, c.d)) {  // a tensor-core version asked for a head dim it has no tiles for
+      EXPECT_THROW(be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap), std::invalid_argument);
+      continue;
+    }
     const sa::LayerResult r =
         run_schedules(be, [&] { return be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap); });
     // RoPE + append: q_rot and the new cache rows are the reference's bf16 bits; old rows kept; rows
@@ -247,6 +251,8 @@ const PrefillCase kPrefillCases[] = {
     {3, 5000, 2, 1, 32, 16},   // short chunk after a long cache (large RoPE angles)
     {257, 64, 4, 1, 64, 32},   // chunked prefill with a tile-aligned past, GQA 4
     {130, 70, 2, 1, 128, 64},  // the real head dim (rotary_dim = d/2 as in the model)
+    {37, 0, 4, 2, 16, 8},      // the golden cases' head dims (v1 only; the mma versions must refuse them)
+    {61, 20, 4, 2, 24, 8},
 };
 
 struct DecodeCase {
@@ -284,6 +290,11 @@ void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
   std::string lens;
   for (int p : c.past) lens += std::to_string(p + 1) + ",";
   for (int ver = 0; ver < sa::kNumDecodeVersions; ++ver) {
+    if (!sa::decode_supports(ver, c.d)) {
+      EXPECT_THROW(be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, 0), std::invalid_argument)
+          << sa::kDecodeVersions[ver] << " d" << c.d;
+      continue;
+    }
     const std::vector<int> splits = ver == 0 ? std::vector<int>{0} : c.splits;
     for (int split : splits) {
       const std::string shape = "lens " + lens + " h" + std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" +
@@ -320,6 +331,8 @@ const DecodeCase kDecodeCases[] = {
     {{300, 77}, 8, 1, 128, 64, {128}},            // GQA 8 (the model's group size), d = 128
     {{1000, 517}, 8, 2, 64, 32, {0, 192}},        // longer caches: auto split (256) and 3 tiles per split
     {{90}, 16, 1, 32, 16, {64}},                  // the largest group v2 takes (16 heads = one mma A tile)
+    {{40, 7}, 4, 2, 16, 4, {}},                   // the golden cases' head dims: v1 only
+    {{100}, 5, 5, 24, 8, {}},
 };
 
 void prefill_suite(const Backend& be) {
@@ -341,6 +354,11 @@ TEST(SoftmaxAttention, RejectsBadShapes) {
   EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
   const sa::AttnShape bad_d{4, 2, 48, 32, kTheta};
   EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad_d, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+  try {  // the message names the head dim
+    sa::backend_simt::run_prefill_layer(0, bad_d, {}, {}, {}, {}, {}, 1, 0, 1);
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("head_dim 48"), std::string::npos) << e.what();
+  }
 }
 
 #if defined(MM_HAVE_CUDA_BUILD)
