@@ -219,8 +219,9 @@ json to_json(const BenchResult& r, const BenchOptions& opt) {
 std::string summary(const BenchResult& r) {
   std::string s;
   char buf[512];
-  std::snprintf(buf, sizeof buf, "bench: roof (measured now) memcpy %.1f GB/s, sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s\n",
-                r.roof.memcpy_gbps, r.roof.sgemm_gflops, r.roof.dgemm_gflops);
+  std::snprintf(buf, sizeof buf,
+                "bench: roof (measured now) bandwidth %.1f GB/s (memcpy %.1f, read %.1f), sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s\n",
+                r.roof.bandwidth_gbps(), r.roof.memcpy_gbps, r.roof.read_gbps, r.roof.sgemm_gflops, r.roof.dgemm_gflops);
   s += buf;
   s += "  backend   phase  length   p50 ms   p90 ms   p99 ms    tok/s  GFLOP/s    GB/s  %roof | per layer p50 ms: lightning / softmax / head\n";
   for (const auto& x : r.series) {

@@ -170,8 +170,12 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
 std::string bench_section(const json& r) {
   const json& res = r["result"];
   const json& roof = res["roof"];
-  std::string s = "<p>roof (measured in the run): memcpy " + f("%.1f GB/s, sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s", val(roof["memcpy_gbps"]),
-                                                                   val(roof["sgemm_gflops"]), val(roof["dgemm_gflops"])) + "</p>";
+  // bandwidth_gbps / read_gbps since the read-only measurement was added; older reports have memcpy only
+  const double bw = roof.contains("bandwidth_gbps") ? val(roof["bandwidth_gbps"]) : val(roof["memcpy_gbps"]);
+  std::string s = "<p>roof (measured in the run): bandwidth " +
+                  f("%.1f GB/s (memcpy %.1f), sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s", bw, val(roof["memcpy_gbps"]),
+                    val(roof["sgemm_gflops"]), val(roof["dgemm_gflops"])) +
+                  "</p>";
   for (const char* phase : {"ttft", "tpot"}) {
     std::vector<std::string> names;
     std::vector<std::vector<std::pair<double, double>>> pts;
