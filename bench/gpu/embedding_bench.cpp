@@ -1,11 +1,12 @@
 // Embedding gather (optimized/embedding) at MiniMax-Text-01 shapes: vocab 200064 x hidden 6144 bf16
 // (a 2.46 GB table), tokens 1 .. 16384 at random ids. Traffic: the gathered rows read + written + ids.
-// Counters: us, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic), pct_of_copy.
+// Counters (bench/gpu/gpu_bench_util.h): us, MB, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic),
+// pct_of_ceiling.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
-#include "bench/gpu/membound_bench_util.h"
+#include "bench/gpu/gpu_bench_util.h"
 #include "core/rng.h"
 
 #define MM_EMBEDDING_DECLARE_CUDA 1
@@ -45,4 +46,4 @@ BENCHMARK(BM_embedding)->Apply(args);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_GPU_BENCH_MAIN();

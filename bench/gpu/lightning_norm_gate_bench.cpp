@@ -1,10 +1,10 @@
 // Lightning output path (optimized/lightning_norm_gate) at MiniMax-Text-01 shapes: 64 heads x 128 =
 // 8192 features per token (norm over all of them, eps 1e-6, times sigmoid(gate)); and the silu of the
-// fused qkv projection (3 x 8192 per token). Counters: us, GB/s, copy_GB/s (same-run D2D memcpy of the
-// same traffic), pct_of_copy.
+// fused qkv projection (3 x 8192 per token). Counters (bench/gpu/gpu_bench_util.h): us, MB, GB/s, TFLOP/s,
+// copy_GB/s (same-run D2D memcpy of the same traffic), pct_of_ceiling.
 #include <benchmark/benchmark.h>
 
-#include "bench/gpu/membound_bench_util.h"
+#include "bench/gpu/gpu_bench_util.h"
 
 #define MM_NORM_GATE_DECLARE_CUDA 1
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.h"
@@ -49,4 +49,4 @@ BENCHMARK(BM_silu)->Apply(args);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_GPU_BENCH_MAIN();

@@ -1,9 +1,10 @@
 // RMSNorm kernels (optimized/rmsnorm) at MiniMax-Text-01 shapes: hidden 6144, tokens 1 .. 16384.
 // Plain norm: reads x, writes n (+ w); fused DeepNorm residual + norm: reads r and a, writes y and n.
-// Counters: us, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic), pct_of_copy.
+// Counters (bench/gpu/gpu_bench_util.h): us, MB, GB/s, copy_GB/s (same-run D2D memcpy of the same traffic),
+// pct_of_ceiling.
 #include <benchmark/benchmark.h>
 
-#include "bench/gpu/membound_bench_util.h"
+#include "bench/gpu/gpu_bench_util.h"
 
 #define MM_RMSNORM_DECLARE_CUDA 1
 #include "optimized/rmsnorm/rmsnorm_runner.h"
@@ -43,4 +44,4 @@ BENCHMARK(BM_rmsnorm)->Apply(args);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_GPU_BENCH_MAIN();
