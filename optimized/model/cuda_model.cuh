@@ -193,6 +193,9 @@ class ModelImpl final : public Model {
     ensure_capacity(past + S);
     ensure_logits(R);  // first: the fp32 scratch is then sized once for both needs when both grow
     ensure_work(S);
+#if MM_SIMT
+    poison_step_buffers();
+#endif
     Work& w = work_;
     float* const f32 = f32_.data();
     // The step's small inputs in one upload into the persistent w.in: [past, past + S, ids...]. The ids
@@ -363,6 +366,22 @@ class ModelImpl final : public Model {
       xperm = Buf<u16>(n * H); h = Buf<u16>(n * static_cast<size_t>(c.I)); ye = Buf<u16>(n * H);
     }
   };
+
+#if MM_SIMT
+  // The emulator's device memory is NaN-filled at allocation (device_memory.h) so that a kernel reading
+  // what nobody wrote shows up. Step buffers now live across steps, so in the SIMT build (tests) they are
+  // refilled with NaN bits before every step: a read of a previous step's values would otherwise pass
+  // unnoticed. Not the index buffers (an all-ones index would read out of bounds, not show NaN), not
+  // the step's uploaded inputs. The GPU build skips it: it costs bandwidth and the kernel tests poison
+  // every output on the device too.
+  void poison_step_buffers() {
+    for (Buf<u16>* b : {&work_.x, &work_.n1, &work_.y, &work_.n2, &work_.a, &work_.t1, &work_.t2, &work_.qkv,
+                        &work_.o, &work_.kk, &work_.vv, &work_.ewts, &work_.xperm, &work_.h, &work_.ye, &logits_})
+      if (b->size()) mm::gpu::device_memset(b->data(), 0xFF, b->size() * sizeof(u16));
+    if (f32_.size()) mm::gpu::device_memset(f32_.data(), 0xFF, f32_.size() * sizeof(float));
+    if (dws_.size()) mm::gpu::device_memset(dws_.data(), 0xFF, dws_.size() * sizeof(float));
+  }
+#endif
 
   // The activations grow to the largest step so far, rounded up to 64 rows, and never shrink: decode
   // steps and prompts no longer than an earlier one allocate nothing.
