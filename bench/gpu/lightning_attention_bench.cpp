@@ -60,6 +60,23 @@ const mm::lightning::Version* find(const std::vector<mm::lightning::Version>& vs
   return nullptr;
 }
 
+// Device inputs of one launch, wired into `a`: qkv [qkv_elems] bf16 ~ N(0, 0.2) (seeded), o [o_elems]
+// bf16, the layer-0 slopes [n_h] fp32, and a zero fp32 state [state_elems].
+struct Buffers {
+  mb::DevMem qkv, o, s, st;
+  Buffers(mm::lightning::Args& a, size_t qkv_elems, size_t o_elems, size_t state_elems, uint64_t seed)
+      : qkv(qkv_elems * 2), o(o_elems * 2), s(kHeads * 4), st(state_elems * 4) {
+    mb::fill_bf16_normal(qkv.p, qkv_elems, seed, 0.2f);
+    const auto sl = slopes_layer0();
+    mb::cuda_check(cudaMemcpy(s.p, sl.data(), kHeads * 4, cudaMemcpyHostToDevice), "upload");
+    mb::cuda_check(cudaMemset(st.p, 0, st.bytes), "memset");
+    a.qkv = qkv.as<uint16_t>();
+    a.s = s.as<float>();
+    a.state = st.as<float>();
+    a.o = o.as<uint16_t>();
+  }
+};
+
 void BM_Prefill(benchmark::State& state) {
   if (!mb::have_device()) return state.SkipWithError("no CUDA device");
   const char* name = kPrefillVersions[state.range(0)];
@@ -77,16 +94,7 @@ void BM_Prefill(benchmark::State& state) {
   a.ld_o = 1LL * kHeads * kD;
   a.seq_stride_o = a.ld_o * T;
   if (!v || !v->supports(a)) return state.SkipWithError("version does not take this shape");
-  mb::DevMem qkv(size_t(a.seq_stride_qkv) * 2), o(size_t(a.seq_stride_o) * 2), s(kHeads * 4),
-      st(size_t(kHeads) * kD * kD * 4);
-  mb::fill_bf16_normal(qkv.p, size_t(a.seq_stride_qkv), 1, 0.2f);
-  const auto sl = slopes_layer0();
-  mb::cuda_check(cudaMemcpy(s.p, sl.data(), kHeads * 4, cudaMemcpyHostToDevice), "upload");
-  mb::cuda_check(cudaMemset(st.p, 0, st.bytes), "memset");
-  a.qkv = qkv.as<uint16_t>();
-  a.s = s.as<float>();
-  a.state = st.as<float>();
-  a.o = o.as<uint16_t>();
+  Buffers buf(a, size_t(a.seq_stride_qkv), size_t(a.seq_stride_o), size_t(kHeads) * kD * kD, 1);
   const double flops = block_algorithm_flops(T);
   const double bytes = double(a.seq_stride_qkv + a.seq_stride_o) * 2;
   const int k = mb::same_flops_k(flops);
@@ -117,15 +125,7 @@ void BM_Decode(benchmark::State& state) {
   a.seq_stride_o = a.ld_o;
   if (!v || !v->supports(a)) return state.SkipWithError("version does not take this shape");
   const size_t state_elems = size_t(nb) * kHeads * kD * kD;
-  mb::DevMem qkv(size_t(nb) * a.ld_qkv * 2), o(size_t(nb) * a.ld_o * 2), s(kHeads * 4), st(state_elems * 4);
-  mb::fill_bf16_normal(qkv.p, size_t(nb) * a.ld_qkv, 4, 0.2f);
-  const auto sl = slopes_layer0();
-  mb::cuda_check(cudaMemcpy(s.p, sl.data(), kHeads * 4, cudaMemcpyHostToDevice), "upload");
-  mb::cuda_check(cudaMemset(st.p, 0, st.bytes), "memset");
-  a.qkv = qkv.as<uint16_t>();
-  a.s = s.as<float>();
-  a.state = st.as<float>();
-  a.o = o.as<uint16_t>();
+  Buffers buf(a, size_t(nb) * a.ld_qkv, size_t(nb) * a.ld_o, state_elems, 4);
   // 20 back-to-back launches per event pair (a decode step is a few microseconds); the copy ceiling is
   // timed the same way.
   mb::run_timed(state, 2 * state_elems * 4, 0, [&] { v->launch(a, nullptr); }, 20);
