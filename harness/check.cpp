@@ -386,6 +386,8 @@ std::string summary(const CheckResult& r) {
       std::snprintf(buf, sizeof buf, "            first diverging layer: %d (%s), tensor %s: %s\n", b.first_layer,
                     b.first_phase.c_str(), b.first_diverging.c_str(), b.reason.c_str());
       s += buf;
+    } else if (b.status == "fail" && !b.reason.empty()) {  // a failure of no single tensor (e.g. the reroute cap)
+      s += "            " + b.reason + "\n";
     }
   }
   s += r.pass ? "check: PASS\n" : r.checked ? "check: FAIL\n" : "check: FAIL (no backend could be checked)\n";
