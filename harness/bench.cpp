@@ -206,7 +206,7 @@ json to_json(const BenchResult& r, const BenchOptions& opt) {
             {"tpot", "(E2E - TTFT) / (N_out - 1), N_out = decode_steps + 1, context C..C+decode_steps-1; "
                      "decode tok/s = 1 / TPOT p50"},
             {"flops_bytes", "harness/flops.h (analytic; GEMM + attention/state terms; weights, activations, caches)"},
-            {"roof_fraction", "achieved GFLOP/s / min(peak GEMM GFLOP/s of the precision, AI x memcpy GB/s)"},
+            {"roof_fraction", "achieved GFLOP/s / min(peak GEMM GFLOP/s of the precision, AI x bandwidth GB/s)"},
             {"clock", "TTFT/TPOT: std::chrono::steady_clock (monotonic) on the host; per-layer: the backend's "
                       "(steady_clock; cuda: CUDA events, no per-layer synchronisation)"}}},
           {"options",

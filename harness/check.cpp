@@ -72,25 +72,40 @@ Tensor softmax_rows(const Tensor& logits) {
   return p;
 }
 
-// One tensor of a backend against the reference (and the budget), with `drop` rows left out of all three;
-// `pool_from` (rows `pool_drop` left out): the tensor whose budget is pooled in (verdict.h).
+// The rows `m` leaves out of tensor `n` for one run, or null.
+const std::vector<bool>* rows_of(const std::map<std::string, std::vector<bool>>& m, const std::string& n) {
+  const auto d = m.find(n);
+  return d == m.end() ? nullptr : &d->second;
+}
+
+int64_t count_rows(const std::vector<bool>* d) {
+  int64_t n = 0;
+  if (d)
+    for (bool b : *d) n += b;
+  return n;
+}
+
+Tensor kept(const Tensor& t, const std::vector<bool>* drop) { return drop ? keep_rows(t, *drop) : t; }
+
+// One tensor of a backend against the reference and the budget. `mask`: the rows each run rerouted
+// (reroute.h), left out of that run's comparison; `pool_from`: the tensor whose budget is pooled in
+// (verdict.h). A tensor with no rows left to compare, or no yardstick left, is reported inconclusive.
 TensorVerdict judge_one(const std::string& name, const std::string& ref_name, const std::string& precision,
                         const TensorMap& got, const TensorMap& ref, const TensorMap& budget, const Tolerance& tol,
-                        const std::vector<std::string>& not_produced, const std::vector<bool>* drop,
-                        const std::string* pool_from = nullptr, const std::vector<bool>* pool_drop = nullptr) {
+                        const std::vector<std::string>& not_produced, const RowMask* mask = nullptr,
+                        const std::string* pool_from = nullptr) {
   const auto g = got.find(ref_name);
   TensorVerdict v;
+  v.name = name;
   // Only auxiliary kinds may be declared not produced: logits and layer outputs are always compared.
   const bool may_skip = tensor_kind(ref_name) != "logits" && tensor_kind(ref_name) != "output";
   if (g == got.end() && may_skip &&
       std::find(not_produced.begin(), not_produced.end(), tensor_kind(ref_name)) != not_produced.end()) {
-    v.name = name;  // declared by the backend as never materialised: reported, not compared, not faked
-    v.produced = false;
+    v.produced = false;  // declared by the backend as never materialised: reported, not compared, not faked
     v.why = "not produced by this backend (it never materialises '" + tensor_kind(ref_name) + "')";
     return v;
   }
   if (g == got.end()) {
-    v.name = name;
     v.pass = false;
     v.why = "the backend produced no tensor '" + ref_name + "'";
     return v;
@@ -110,27 +125,38 @@ TensorVerdict judge_one(const std::string& name, const std::string& ref_name, co
       got_probs = &implied_probs;
     }
   }
+  const std::vector<bool>* drop_got = mask ? rows_of(mask->got, ref_name) : nullptr;
+  const std::vector<bool>* drop_budget = mask ? rows_of(mask->budget, ref_name) : nullptr;
   JudgeOptions jo;
-  jo.max_abs_gates = !is_end_to_end(name);
+  jo.end_to_end = is_end_to_end(name);
   ErrorStats pooled;
-  if (pool_from) {  // the budget's error on the pooled tensor, with its own rerouted rows left out
+  if (pool_from) {  // the budget's error on the pooled tensor, with the budget's own rerouted rows left out
     const auto pb = budget.find(*pool_from), pr = ref.find(*pool_from);
+    const std::vector<bool>* pd = mask ? rows_of(mask->budget, *pool_from) : nullptr;
     if (pb != budget.end() && pr != ref.end()) {
-      pooled = error_stats(pool_drop ? keep_rows(pb->second, *pool_drop) : pb->second,
-                           pool_drop ? keep_rows(pr->second, *pool_drop) : pr->second, tol.floor_rel);
+      pooled = error_stats(kept(pb->second, pd), kept(pr->second, pd), tol.floor_rel);
       jo.pooled_budget = &pooled;
       jo.pooled_from = *pool_from;
     }
   }
-  if (!drop) {
-    v = judge(name, g->second, ref.at(ref_name), b == budget.end() ? nullptr : &b->second, precision, tol, probs,
-              got_probs, jo);
-  } else {
-    const Tensor gk = keep_rows(g->second, *drop), rk = keep_rows(ref.at(ref_name), *drop);
-    const Tensor bk = b == budget.end() ? Tensor{} : keep_rows(b->second, *drop);
-    v = judge(name, gk, rk, b == budget.end() ? nullptr : &bk, precision, tol, probs, got_probs, jo);
-    for (bool d : *drop) v.rows_left_out += d;
+  const Tensor gk = kept(g->second, drop_got), rk = kept(ref.at(ref_name), drop_got);
+  const Tensor bk = b == budget.end() ? Tensor{} : kept(b->second, drop_budget);
+  const Tensor brk = kept(ref.at(ref_name), drop_budget);
+  jo.budget_ref = &brk;
+  v.rows_left_out = count_rows(drop_got);
+  v.budget_rows_left_out = count_rows(drop_budget);
+  const bool no_rows = !gk.shape.empty() && gk.shape[0] == 0;
+  const bool no_yardstick = b != budget.end() && !bk.shape.empty() && bk.shape[0] == 0 && !(pooled.n > 0);
+  if (no_rows || no_yardstick) {
+    v.conclusive = false;  // nothing to judge here; the router_experts verdicts judged the flips themselves
+    v.why = no_rows ? "inconclusive: every row was rerouted by this backend's (explained) router flips"
+                    : "inconclusive: ref-bf16 rerouted every row, so there is no error budget to judge by";
+    return v;
   }
+  const int64_t rows_left_out = v.rows_left_out, budget_rows_left_out = v.budget_rows_left_out;
+  v = judge(name, gk, rk, b == budget.end() ? nullptr : &bk, precision, tol, probs, got_probs, jo);
+  v.rows_left_out = rows_left_out;
+  v.budget_rows_left_out = budget_rows_left_out;
   return v;
 }
 
@@ -147,21 +173,25 @@ void add_verdict(BackendCheck& bc, TensorVerdict v) {
   bc.tensors.push_back(std::move(v));
 }
 
-// The prefill tensor a decode-phase tensor pools its budget with (verdict.h), or "" for none:
-// decode.layers.L.X -> layers.L.X, decode.final_norm -> final_norm, decode_logits -> logits. Not the
-// lightning state: after the decode steps it is a different state, not more samples of the same error.
+// The other-phase twin a tensor pools its budget with (verdict.h), or "" for none: decode.layers.L.X <->
+// layers.L.X, decode.final_norm <-> final_norm, decode_logits <-> logits. Not the lightning state: after
+// the decode steps it is a different state, not more samples of the same error.
 std::string pooled_with(const std::string& n, const TensorMap& ref) {
-  if (!is_decode_tensor(n) || tensor_kind(n) == "lightning_state") return "";
-  const std::string p = n == "decode_logits" ? "logits" : n.substr(std::string("decode.").size());
+  if (tensor_kind(n) == "lightning_state") return "";
+  std::string p;
+  if (n == "decode_logits") p = "logits";
+  else if (n == "logits") p = "decode_logits";
+  else if (is_decode_tensor(n)) p = n.substr(std::string("decode.").size());
+  else p = "decode." + n;
   return ref.count(p) ? p : "";
 }
 
-// Rerouted rows beyond the cap fail the backend: the value comparisons would have left out too much.
+// The backend's own rerouted rows beyond the cap fail it: it could otherwise pass by rerouting tokens.
 void enforce_cap(BackendCheck& bc, const RowMask& m, const char* mode) {
-  if (static_cast<double>(m.rows_dropped) <= RowMask::max_fraction * static_cast<double>(m.rows_considered)) return;
+  if (!m.over_cap()) return;
   ++bc.failed;
-  const std::string why = std::string(mode) + ": " + std::to_string(m.rows_dropped) + " of " +
-                          std::to_string(m.rows_considered) + " rows rerouted by router flips, more than " +
+  const std::string why = std::string(mode) + ": the backend rerouted " + std::to_string(m.rows_got) + " of " +
+                          std::to_string(m.rows_considered) + " rows by router flips, more than " +
                           std::to_string(static_cast<int>(100 * RowMask::max_fraction)) + "% (values not judgeable)";
   if (bc.reason.empty()) bc.reason = why;
 }
@@ -179,30 +209,30 @@ BackendCheck judge_backend(const std::string& name, const std::string& precision
   for (const auto& [n, t] : ref) names.push_back(n);
   std::sort(names.begin(), names.end(), [](auto& a, auto& b) { return order_key(a) < order_key(b); });
   const RowMask lw = layerwise_mask(forced, budget_forced, ref, layers);
-  bc.layerwise_rows = {lw.rows_dropped, lw.rows_considered};
-  auto mask = [](const RowMask& m, const std::string& n) {
-    const auto d = m.drop.find(n);
-    return d == m.drop.end() ? nullptr : &d->second;
-  };
+  bc.layerwise_rows = {lw.rows_got, lw.rows_budget, lw.rows_considered};
   for (const auto& n : names) {
     const std::string pool = pooled_with(n, ref);
-    add_verdict(bc, judge_one(n, n, precision, forced, ref, budget_forced, tol, not_produced, mask(lw, n),
-                              pool.empty() ? nullptr : &pool, mask(lw, pool)));
+    add_verdict(bc, judge_one(n, n, precision, forced, ref, budget_forced, tol, not_produced, &lw,
+                              pool.empty() ? nullptr : &pool));
   }
   enforce_cap(bc, lw, "teacher-forced layers");
   if (!free_run.empty()) {
     const RowMask e2e = end_to_end_mask(free_run, budget_free, ref, layers);
-    bc.end_to_end_rows = {e2e.rows_dropped, e2e.rows_considered};
+    bc.end_to_end_rows = {e2e.rows_got, e2e.rows_budget, e2e.rows_considered};
     for (const char* n : {"final_norm", "logits", "decode.final_norm", "decode_logits"}) {
       if (!ref.count(n)) continue;
       const std::string pool = pooled_with(n, ref);
       add_verdict(bc, judge_one(std::string("e2e.") + n, n, precision, free_run, ref, budget_free, tol, not_produced,
-                                mask(e2e, n), pool.empty() ? nullptr : &pool, mask(e2e, pool)));
+                                &e2e, pool.empty() ? nullptr : &pool));
     }
-    enforce_cap(bc, e2e, "end to end");
+    // no cap here: end to end, flips compound over the layers of a free run (e.g. 12 of 44 rows for a
+    // correct backend on a 40-token prompt); the cap is enforced where flips are the layer's own
   }
   int64_t compared = 0;
-  for (const auto& v : bc.tensors) compared += v.produced;
+  for (const auto& v : bc.tensors) {
+    compared += v.produced && v.conclusive;
+    bc.inconclusive += !v.conclusive;
+  }
   if (compared == 0) {  // nothing was compared: never a pass
     ++bc.failed;
     bc.reason = "no tensor was compared";
@@ -319,10 +349,15 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
   nlohmann::json j;
   j["reference"] = r.reference;
   j["budget_backend"] = "ref-bf16";
-  j["rule"] = {{"formula", "err(backend) <= k * err(ref-bf16) + floor, err in {max_abs, rel_fro}; NMSE <= ceiling; "
-                           "no NaN; router choices exact where margin >= 2k*err_bf16(probs)+floor"},
-               {"modes", "layers.* and decode.layers.*: teacher-forced (each layer on the reference's input); "
-                         "e2e.*: free running; rows rerouted by router flips left out (reroute.h)"},
+  j["rule"] = {{"formula", "err(backend) <= k * err(ref-bf16) + floor, err in {max_abs (>= min_elements_for_max "
+                           "values), rel_fro}; NMSE <= ceiling; no NaN; router choices exact where margin >= "
+                           "2k*err_bf16(probs)+floor"},
+               {"modes", "layers.*, decode.layers.*, final_norm, logits: teacher-forced (each layer on the "
+                         "reference's input), judged by the formula; e2e.*: free running, the formula reported "
+                         "(within_rule), failing only on NaN/Inf or cosine < e2e_min_cosine; rows rerouted by "
+                         "router flips left out per run (reroute.h)"},
+               {"min_elements_for_max", opt.tol.min_elements_for_max},
+               {"e2e_min_cosine", opt.tol.e2e_min_cosine},
                {"k", opt.tol.k},
                {"floor_rel", opt.tol.floor_rel},
                {"nmse_ceiling", opt.tol.nmse_ceiling}};
@@ -333,10 +368,14 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
   for (const auto& b : r.backends) {
     nlohmann::json bj = {{"name", b.name}, {"status", b.status}, {"seconds", b.seconds}, {"failed", b.failed}};
     if (!b.reason.empty()) bj["reason"] = b.reason;
-    bj["rows_left_out_after_router_flips"] = {
-        {"teacher_forced", {{"left_out", b.layerwise_rows.first}, {"considered", b.layerwise_rows.second}}},
-        {"end_to_end", {{"left_out", b.end_to_end_rows.first}, {"considered", b.end_to_end_rows.second}}},
-        {"max_fraction", RowMask::max_fraction}};
+    auto rr = [](const BackendCheck::Rerouted& x) {
+      return nlohmann::json{{"backend", x.backend}, {"budget", x.budget}, {"considered", x.considered}};
+    };
+    bj["rows_rerouted_by_router_flips"] = {{"teacher_forced", rr(b.layerwise_rows)},
+                                           {"end_to_end", rr(b.end_to_end_rows)},
+                                           {"backend_max_fraction", RowMask::max_fraction},
+                                           {"cap_from_rows", RowMask::min_rows_for_cap}};
+    bj["inconclusive"] = b.inconclusive;
     if (!b.first_diverging.empty())
       bj["first_diverging"] = {{"tensor", b.first_diverging}, {"layer", b.first_layer}, {"phase", b.first_phase}};
     bj["tensors"] = nlohmann::json::array();
@@ -350,7 +389,7 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
 
 std::string summary(const CheckResult& r) {
   std::string s;
-  char buf[512];
+  char buf[1024];
   std::snprintf(buf, sizeof buf, "check: reference %s, budget ref-bf16; prompt %zu tokens + %zu decode steps\n",
                 r.reference.c_str(), r.prompt.size(), r.decode.size());
   s += buf;
@@ -374,13 +413,14 @@ std::string summary(const CheckResult& r) {
       if (v.choices) { choices += static_cast<int>(v.choices->compared); ignored += static_cast<int>(v.choices->ignored); }
     std::snprintf(buf, sizeof buf,
                   "  %-9s %-7s %3zu tensors, %d failed; worst rel_fro %.2e; closest to tolerance %s (%.0f%% of it); "
-                  "router choices %d compared, %d ignored (margin within 2x prob error); rows left out after router "
-                  "flips: %lld of %lld per layer, %lld of %lld end to end; %.2f s\n",
+                  "router choices %d compared, %d ignored (margin within 2x prob error); rows rerouted (backend/budget "
+                  "of all): %lld/%lld of %lld per layer, %lld/%lld of %lld end to end; %d inconclusive; %.2f s\n",
                   b.name.c_str(),
                   b.status == "pass" ? "PASS" : b.status == "oracle" ? "ORACLE" : b.status == "budget" ? "BUDGET" : "FAIL", b.tensors.size(), b.failed, worst_rel,
-                  worst.c_str(), 100 * worst_ratio, choices, ignored, static_cast<long long>(b.layerwise_rows.first),
-                  static_cast<long long>(b.layerwise_rows.second), static_cast<long long>(b.end_to_end_rows.first),
-                  static_cast<long long>(b.end_to_end_rows.second), b.seconds);
+                  worst.c_str(), 100 * worst_ratio, choices, ignored, static_cast<long long>(b.layerwise_rows.backend),
+                  static_cast<long long>(b.layerwise_rows.budget), static_cast<long long>(b.layerwise_rows.considered),
+                  static_cast<long long>(b.end_to_end_rows.backend), static_cast<long long>(b.end_to_end_rows.budget),
+                  static_cast<long long>(b.end_to_end_rows.considered), b.inconclusive, b.seconds);
     s += buf;
     if (!b.first_diverging.empty()) {
       std::snprintf(buf, sizeof buf, "            first diverging layer: %d (%s), tensor %s: %s\n", b.first_layer,
@@ -390,6 +430,9 @@ std::string summary(const CheckResult& r) {
       s += "            " + b.reason + "\n";
     }
   }
+  if (r.prompt.size() < 16)
+    s += "note: a prompt of fewer than 16 tokens gives few values per tensor; the error statistics (and the\n"
+         "      verdicts) are less stable than on the default 300 (docs/harness.md)\n";
   s += r.pass ? "check: PASS\n" : r.checked ? "check: FAIL\n" : "check: FAIL (no backend could be checked)\n";
   return s;
 }

@@ -10,7 +10,6 @@
 #pragma once
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -50,8 +49,12 @@ struct BackendCheck {
   int first_layer = -1;
   std::string first_phase;
   int failed = 0;
-  // rows left out after router flips {left out, considered}: teacher-forced layers, end to end (reroute.h)
-  std::pair<int64_t, int64_t> layerwise_rows{0, 0}, end_to_end_rows{0, 0};
+  // rows rerouted by router flips (reroute.h), teacher-forced layers and end to end
+  struct Rerouted {
+    int64_t backend = 0, budget = 0, considered = 0;
+  };
+  Rerouted layerwise_rows, end_to_end_rows;
+  int inconclusive = 0;  // tensors with nothing left to judge (TensorVerdict::conclusive)
 };
 
 struct CheckResult {

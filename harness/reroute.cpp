@@ -18,25 +18,23 @@ std::vector<bool> flipped_rows(const Tensor& ids, const Tensor& ref_ids) {
 
 namespace {
 
-// Rows flipped in either run at router tensor `name`; empty when the reference lacks it.
-std::vector<bool> either_flipped(const std::string& name, const TensorMap& got, const TensorMap& budget,
-                                 const TensorMap& ref) {
-  const auto r = ref.find(name);
-  if (r == ref.end() || r->second.shape.empty()) return {};
-  std::vector<bool> out(static_cast<std::size_t>(r->second.shape[0]), false);
-  for (const TensorMap* run : {&got, &budget}) {
-    const auto g = run->find(name);
-    if (g == run->end()) continue;
-    const auto f = flipped_rows(g->second, r->second);
-    for (std::size_t i = 0; i < f.size(); ++i) out[i] = out[i] || f[i];
-  }
-  return out;
+// Rows flipped by `run` at router tensor `name` against `ref`; empty when either lacks it.
+std::vector<bool> flips_of(const std::string& name, const TensorMap& run, const TensorMap& ref) {
+  const auto r = ref.find(name), g = run.find(name);
+  if (r == ref.end() || g == run.end()) return {};
+  return flipped_rows(g->second, r->second);
 }
 
 int64_t count(const std::vector<bool>& v) {
   int64_t n = 0;
   for (bool b : v) n += b;
   return n;
+}
+
+// Rows of the reference router tensor `name`, or -1 when it has none.
+int64_t ref_rows(const std::string& name, const TensorMap& ref) {
+  const auto r = ref.find(name);
+  return r == ref.end() || r->second.shape.empty() ? -1 : r->second.shape[0];
 }
 
 }  // namespace
@@ -46,11 +44,16 @@ RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const Tens
   for (const std::string phase : {"", "decode."}) {
     for (int64_t l = 0; l < layers; ++l) {
       const std::string p = phase + "layers." + std::to_string(l) + ".";
-      const auto f = either_flipped(p + "router_experts", got, budget, ref);
-      if (f.empty()) continue;
-      m.rows_considered += static_cast<int64_t>(f.size());
-      m.rows_dropped += count(f);
-      for (const char* kind : {"moe_out", "router_weights", "output"}) m.drop[p + kind] = f;
+      const int64_t rows = ref_rows(p + "router_experts", ref);
+      if (rows < 0) continue;
+      m.rows_considered += rows;
+      const auto fg = flips_of(p + "router_experts", got, ref), fb = flips_of(p + "router_experts", budget, ref);
+      m.rows_got += count(fg);
+      m.rows_budget += count(fb);
+      for (const char* kind : {"moe_out", "output"}) {
+        if (!fg.empty()) m.got[p + kind] = fg;
+        if (!fb.empty()) m.budget[p + kind] = fb;
+      }
     }
   }
   return m;
@@ -59,17 +62,22 @@ RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const Tens
 RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t layers) {
   RowMask m;
   for (const std::string phase : {"", "decode."}) {
-    std::vector<bool> any;
+    const int64_t rows = ref_rows(phase + "layers.0.router_experts", ref);
+    if (rows < 0) continue;
+    std::vector<bool> any_got(static_cast<std::size_t>(rows), false), any_budget(any_got);
     for (int64_t l = 0; l < layers; ++l) {
-      const auto f = either_flipped(phase + "layers." + std::to_string(l) + ".router_experts", got, budget, ref);
-      if (any.empty()) any.assign(f.size(), false);
-      for (std::size_t i = 0; i < f.size() && i < any.size(); ++i) any[i] = any[i] || f[i];
+      const std::string n = phase + "layers." + std::to_string(l) + ".router_experts";
+      const auto fg = flips_of(n, got, ref), fb = flips_of(n, budget, ref);
+      for (std::size_t i = 0; i < fg.size() && i < any_got.size(); ++i) any_got[i] = any_got[i] || fg[i];
+      for (std::size_t i = 0; i < fb.size() && i < any_budget.size(); ++i) any_budget[i] = any_budget[i] || fb[i];
     }
-    if (any.empty()) continue;
-    m.rows_considered += static_cast<int64_t>(any.size());
-    m.rows_dropped += count(any);
-    m.drop[phase + "final_norm"] = any;
-    m.drop[phase.empty() ? "logits" : "decode_logits"] = any;
+    m.rows_considered += rows;
+    m.rows_got += count(any_got);
+    m.rows_budget += count(any_budget);
+    for (const std::string& n : {phase + "final_norm", phase.empty() ? std::string("logits") : std::string("decode_logits")}) {
+      m.got[n] = any_got;
+      m.budget[n] = any_budget;
+    }
   }
   return m;
 }

@@ -105,6 +105,11 @@ prepare() {
   local build_s=$((SECONDS - tb))
 
   say "stage the kit into $KIT"
+  # the kit is replaced wholesale: refuse anything but a folder under the repo's build/ (MM_GPU_KIT=/ or .)
+  case $(realpath -m "$KIT_ABS") in
+    "$ROOT"/build/?*) ;;
+    *) die "refusing to replace the kit at '$KIT_ABS': it must be a folder under $ROOT/build/" ;;
+  esac
   rm -rf "$KIT_ABS"
   mkdir -p "$KIT_ABS/kitlib"
   (cd "$WORK_ABS" && cp --parents "${bins[@]}" "$KIT_ABS/")

@@ -7,8 +7,9 @@
 // (lightning and softmax decode kernels). A later multi-token step continues with the lightning token
 // recurrence (the reference's Continuation::Recurrent) and the softmax prefill kernel from `past`.
 // Activations and scratch persist across steps and grow only for a longer step or context (the logits
-// only for more logits rows), so a decode step allocates no device memory (tested through
-// device_allocations()). A step returns the logits of every row, or only of its last row
+// only for more logits rows), so a decode step allocates no device memory except when it crosses the KV
+// capacity (doubled) or the split-KV scratch must grow (doubled): amortised, tested within a capacity
+// through device_allocations(). A step returns the logits of every row, or only of its last row
 // (Logits::last_row: the lm_head then runs on that row, and no [S, V] logits are made, on the device or
 // the host). sample() picks the next token on the device (optimized/sampling) from the last step's last
 // logits row, in either mode.

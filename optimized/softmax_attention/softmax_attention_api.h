@@ -10,7 +10,7 @@
 namespace mm::softmax_attention {
 
 struct AttnShape {
-  int n_h = 64, n_kv = 8, d = 128, rd = 64;  // heads, kv heads, head dim (one of kHeadDims), rotary dim
+  int n_h = 64, n_kv = 8, d = 128, rd = 64;  // heads, kv heads, head dim (head_dim_known), rotary dim
   double theta = 1e7;
 };
 
@@ -21,10 +21,9 @@ inline constexpr const char* kPrefillVersions[] = {"prefill_v1_thread_per_query"
 inline constexpr const char* kDecodeVersions[] = {"decode_v1_block_per_head", "decode_v2_split_kv_mma"};
 inline constexpr int kNumPrefillVersions = 3, kNumDecodeVersions = 2;
 
-// Head dims with kernels. Text-01 uses 128; 16 and 24 are the golden cases' (golden/cases), 32 and 64 the
+// Head dims with kernels (16, 24, 32, 64, 128). Text-01 uses 128; 16 and 24 are the golden cases' (golden/cases), 32 and 64 the
 // test presets'. v1 (plain fp32 loops, any D) takes them all; the tensor-core versions take 32, 64 and
 // 128 (mma k = 16 over D, 16-byte cp.async rows, tiles sized for those).
-inline constexpr int kHeadDims[] = {16, 24, 32, 64, 128};
 inline constexpr bool head_dim_known(int d) { return d == 16 || d == 24 || d == 32 || d == 64 || d == 128; }
 inline constexpr bool prefill_supports(int version, int d) {
   return head_dim_known(d) && (version == 0 || d == 32 || d == 64 || d == 128);

@@ -143,14 +143,19 @@ TEST(Check, TestOnlyBackendThroughTheRegistry) {
   EXPECT_EQ(find(r, "test-noisy").status, "fail");
   EXPECT_EQ(find(r, "test-noisy").first_layer, 4);
   // Teacher forcing: every later layer runs on the oracle's input again, so only layer 4's own outputs
-  // (and the free-running end-to-end tensors, where the noise does propagate) fail; layers 5-7 pass.
-  bool e2e_failed = false;
+  // fail; layers 5-7 pass. End to end the noise propagates: reported outside the rule there (it fails
+  // only a gross divergence, cosine < 0.95, which 5 % noise is not).
+  bool e2e_outside = false;
   for (const auto& v : find(r, "test-noisy").tensors) {
-    if (v.pass) continue;
-    if (is_end_to_end(v.name)) { e2e_failed = true; continue; }
-    EXPECT_EQ(tensor_layer(v.name), 4) << v.name << ": " << v.why;
+    if (is_end_to_end(v.name)) {
+      e2e_outside = e2e_outside || !v.within_rule;
+      continue;
+    }
+    if (!v.pass) {
+      EXPECT_EQ(tensor_layer(v.name), 4) << v.name << ": " << v.why;
+    }
   }
-  EXPECT_TRUE(e2e_failed) << "5 % noise after layer 4 must also show end to end";
+  EXPECT_TRUE(e2e_outside) << "5 % noise after layer 4 must show end to end as outside the rule";
 }
 
 TEST(Check, UnknownAndUnavailableBackends) {
@@ -227,11 +232,12 @@ TEST(Check, CudaSimPassesWhereRoutingFlipsAtRoundingLevel) {
     const CheckResult r = run_check(tiny(), opt);
     EXPECT_TRUE(r.pass) << "seed " << seed << "\n" << summary(r);
     const auto& b = find(r, "cuda-sim");
-    EXPECT_GT(b.layerwise_rows.first + b.end_to_end_rows.first, 0) << "seed " << seed << ": no flip to leave out";
+    EXPECT_GT(b.layerwise_rows.backend + b.layerwise_rows.budget + b.end_to_end_rows.backend + b.end_to_end_rows.budget, 0)
+        << "seed " << seed << ": no flip to leave out";
     int64_t e2e = 0, left_out = 0;
     for (const auto& v : b.tensors) {
       e2e += is_end_to_end(v.name);
-      left_out += v.rows_left_out;
+      left_out += v.rows_left_out + v.budget_rows_left_out;
       if (v.choices) {
         EXPECT_EQ(v.choices->mismatched, 0) << v.name;
       }
@@ -241,6 +247,29 @@ TEST(Check, CudaSimPassesWhereRoutingFlipsAtRoundingLevel) {
   }
 }
 #endif
+
+// Short prompts (review findings): flips made only by the ref-bf16 budget must not count against the
+// checked backend, and no tensor may be judged on zero values: every compared tensor has values, or is
+// reported inconclusive.
+TEST(Check, ShortPromptsBudgetFlipsAndEmptyComparisons) {
+  struct Case { int64_t prompt; uint64_t seed; };
+  for (const Case c : {Case{16, 6}, Case{1, 41}, Case{1, 0}, Case{1, 28}}) {
+    CheckOptions opt;
+    opt.backends = {"ref-f32"};
+    opt.prompt_len = c.prompt;
+    opt.seed = c.seed;
+    const CheckResult r = run_check(tiny(), opt);
+    const std::string tag = "prompt " + std::to_string(c.prompt) + " seed " + std::to_string(c.seed);
+    EXPECT_TRUE(r.pass) << tag << "\n" << summary(r);
+    const auto& b = find(r, "ref-f32");
+    EXPECT_EQ(b.layerwise_rows.backend + b.end_to_end_rows.backend, 0) << tag << ": f32 reroutes nothing";
+    for (const auto& v : b.tensors) {
+      if (v.produced && v.conclusive && !v.choices) {
+        EXPECT_GT(v.err.n, 0) << tag << " " << v.name;
+      }
+    }
+  }
+}
 
 // A backend asked for by name that cannot run fails the check instead of being skipped.
 TEST(Check, RequestedUnavailableBackendFails) {

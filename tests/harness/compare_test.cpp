@@ -113,16 +113,18 @@ namespace mm::harness {
 namespace {
 // A new report must not look clean by checking less: a backend that passed and is now missing or
 // skipped, or a tensor that passed and is no longer compared, is a regression.
-// Schema 2 judges check's layers teacher-forced; a version-1 check report measured them free running, so
-// the two are refused rather than compared tensor by tensor.
-TEST(Compare, CheckReportsAcrossSchemaVersionsAreRefused) {
-  json old_r = check_report(true, 1e-3);
-  old_r["schema_version"] = 1;
-  try {
-    compare_reports(old_r, check_report(true, 1e-3), {});
-    ADD_FAILURE() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("not comparable"), std::string::npos) << e.what();
+// Schema 2 changed what check and bench measure; reports of different versions are refused rather than
+// compared number by number.
+TEST(Compare, ReportsAcrossSchemaVersionsAreRefused) {
+  for (json old_r : {check_report(true, 1e-3), bench_report(0.01, 1)}) {
+    const json new_r = old_r;
+    old_r["schema_version"] = 1;
+    try {
+      compare_reports(old_r, new_r, {});
+      ADD_FAILURE() << "expected an error for " << old_r["kind"];
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not comparable"), std::string::npos) << e.what();
+    }
   }
 }
 
