@@ -90,6 +90,21 @@ struct DevMem {
   template <class T> T* as() const { return static_cast<T*>(p); }
 };
 
+// Owning device array of `n` T (plus 256 bytes of slack, so that a kernel's vector tail read past n
+// stays inside the allocation).
+template <class T>
+struct DevArray {
+  T* p = nullptr;
+  size_t n = 0;
+  explicit DevArray(size_t count) : n(count) { cuda_check(cudaMalloc(&p, count * sizeof(T) + 256), "cudaMalloc"); }
+  ~DevArray() { cudaFree(p); }
+  DevArray(const DevArray&) = delete;
+  DevArray& operator=(const DevArray&) = delete;
+  void upload(const std::vector<T>& h) {
+    cuda_check(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), "H2D");
+  }
+};
+
 inline uint16_t bf16_bits(float f) {  // round to nearest even
   uint32_t u;
   std::memcpy(&u, &f, 4);

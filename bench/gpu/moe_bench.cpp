@@ -45,20 +45,10 @@ namespace mb = mm::bench;
 void ck(cudaError_t e, const char* what) { mb::cuda_check(e, what); }
 
 template <class T>
-struct Dev {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Dev(size_t count) : n(count) { ck(cudaMalloc(&p, std::max<size_t>(1, count) * sizeof(T)), "cudaMalloc"); }
-  ~Dev() { cudaFree(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-  void upload(const std::vector<T>& h) { ck(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), "H2D"); }
-};
+using Dev = mb::DevArray<T>;
 
 // N(0, scale^2) bf16 values: a cached 16 MiB host pattern tiled over the buffer (timing only).
-void fill_random_bf16(uint16_t* dst, size_t count, uint64_t seed, float scale) {
-  mb::fill_bf16_normal(dst, count, seed, scale);
-}
+const auto fill_random_bf16 = mb::fill_bf16_normal;
 
 // Uniform random top-k (distinct experts) per token.
 std::vector<int> random_ids(int T, uint64_t seed) {

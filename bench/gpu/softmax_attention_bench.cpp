@@ -36,14 +36,7 @@ namespace mb = mm::bench;
 void ck(cudaError_t e, const char* what) { mb::cuda_check(e, what); }
 
 template <class T>
-struct Dev {
-  T* p = nullptr;
-  size_t n = 0;
-  explicit Dev(size_t count) : n(count) { ck(cudaMalloc(&p, count * sizeof(T) + 256), "cudaMalloc"); }
-  ~Dev() { cudaFree(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-};
+using Dev = mb::DevArray<T>;
 
 // N(0, scale^2) bf16 values (a cached host pattern tiled over the buffer: timing only).
 void fill_random(Dev<uint16_t>& d, uint64_t seed, float scale = 1.0f) { mb::fill_bf16_normal(d.p, d.n, seed, scale); }

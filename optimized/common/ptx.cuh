@@ -1,6 +1,7 @@
 // The only place with inline PTX. Every wrapper has two bodies: the instruction under nvcc, an
 // emulation under the SIMT-on-CPU build that uses the same fragment maps (layouts.h).
-//   mma_m16n8k16_{bf16,f16}: D(16x8,f32) = A(16x16,row) * B(16x8,col) + C, one warp
+//   mma_m16n8k16_{bf16,f16}: D(16x8,f32) = A(16x16,row) * B(16x8,col) + C, one warp (and _bf16_x2:
+//   two adjacent B tiles from one ldmatrix_x4)
 //   ldmatrix_x{1,2,4}[_trans]: 8x8 b16 matrices from shared memory into fragments, one warp
 //   cp_async_{4,8,16}[_zfill], cp_async_commit, cp_async_wait<N>, cp_async_wait_all
 #pragma once
@@ -221,6 +222,15 @@ inline void cp_async_wait_all() {
 }
 
 #endif
+
+// Two adjacent 8-column tiles from one ldmatrix_x4 of B (r = {tile 0 regs 0-1, tile 1 regs 0-1}):
+// c0 += A * B_tile0, c1 += A * B_tile1. The pattern every tensor-core kernel here repeats.
+__device__ inline void mma_m16n8k16_bf16_x2(float (&c0)[4], float (&c1)[4], const uint32_t (&a)[4],
+                                            const uint32_t (&r)[4]) {
+  const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+  mma_m16n8k16_bf16(c0, a, b0, c0);
+  mma_m16n8k16_bf16(c1, a, b1, c1);
+}
 
 // Packs two 16-bit values (element 2i in the low half) as fragments expect.
 __host__ __device__ inline uint32_t pack_b16(uint16_t lo, uint16_t hi) { return uint32_t{lo} | (uint32_t{hi} << 16); }

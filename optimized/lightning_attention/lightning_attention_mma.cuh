@@ -169,13 +169,9 @@ __global__ void __launch_bounds__(32 * W) block_v3_kernel(Args a) {
               const int off = (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * PV + jj * 8 + (lane / 16) * 8;
               uint32_t r[4];
               mm::gpu::ldmatrix_x4_trans(r, &Shi[off]);
-              const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj], qa, b0, oacc[jj]);
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj + 1], qa, b1, oacc[jj + 1]);
+              mm::gpu::mma_m16n8k16_bf16_x2(oacc[jj], oacc[jj + 1], qa, r);
               mm::gpu::ldmatrix_x4_trans(r, &Slo[off]);
-              const uint32_t l0[2] = {r[0], r[1]}, l1[2] = {r[2], r[3]};
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj], qa, l0, oacc[jj]);
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj + 1], qa, l1, oacc[jj + 1]);
+              mm::gpu::mma_m16n8k16_bf16_x2(oacc[jj], oacc[jj + 1], qa, r);
             }
           }
 #pragma unroll
@@ -206,9 +202,7 @@ __global__ void __launch_bounds__(32 * W) block_v3_kernel(Args a) {
               if (kt * 64 + jj * 8 > rmax) break;  // keys past this warp's rows are all masked
               uint32_t r[4];
               mm::gpu::ldmatrix_x4(r, &Kst[(jj * 8 + lane % 8 + (lane / 16) * 8) * PD + kk * 16 + ((lane / 8) % 2) * 8]);
-              const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-              mm::gpu::mma_m16n8k16_bf16(sc[jj], qa, b0, sc[jj]);
-              mm::gpu::mma_m16n8k16_bf16(sc[jj + 1], qa, b1, sc[jj + 1]);
+              mm::gpu::mma_m16n8k16_bf16_x2(sc[jj], sc[jj + 1], qa, r);
             }
           }
 #pragma unroll
@@ -228,9 +222,7 @@ __global__ void __launch_bounds__(32 * W) block_v3_kernel(Args a) {
             for (int jj = 0; jj < 8; jj += 2) {
               uint32_t r[4];
               mm::gpu::ldmatrix_x4_trans(r, &Vst[(kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * PV + jj * 8 + (lane / 16) * 8]);
-              const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj], pa, b0, oacc[jj]);
-              mm::gpu::mma_m16n8k16_bf16(oacc[jj + 1], pa, b1, oacc[jj + 1]);
+              mm::gpu::mma_m16n8k16_bf16_x2(oacc[jj], oacc[jj + 1], pa, r);
             }
           }
         }
@@ -247,9 +239,7 @@ __global__ void __launch_bounds__(32 * W) block_v3_kernel(Args a) {
               for (int jj = 0; jj < NJ; jj += 2) {
                 uint32_t r[4];
                 mm::gpu::ldmatrix_x4_trans(r, &Vd[(kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * PV + cb + jj * 8 + (lane / 16) * 8]);
-                const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-                mm::gpu::mma_m16n8k16_bf16(sacc[mi][jj], ka, b0, sacc[mi][jj]);
-                mm::gpu::mma_m16n8k16_bf16(sacc[mi][jj + 1], ka, b1, sacc[mi][jj + 1]);
+                mm::gpu::mma_m16n8k16_bf16_x2(sacc[mi][jj], sacc[mi][jj + 1], ka, r);
               }
             }
           }

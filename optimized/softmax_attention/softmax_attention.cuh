@@ -166,9 +166,7 @@ __device__ __forceinline__ void qk_tile(float (&s)[kN][4], const uint32_t (&qf)[
     for (int j = 0; j < kN; j += 2) {
       uint32_t r[4];
       mm::gpu::ldmatrix_x4(r, sk + (key0 + j * 8 + lane % 8 + lane / 16 * 8) * kStride + ks * 16 + (lane / 8) % 2 * 8);
-      const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-      mm::gpu::mma_m16n8k16_bf16(s[j], qf[ks], b0, s[j]);
-      mm::gpu::mma_m16n8k16_bf16(s[j + 1], qf[ks], b1, s[j + 1]);
+      mm::gpu::mma_m16n8k16_bf16_x2(s[j], s[j + 1], qf[ks], r);
     }
 }
 
@@ -227,13 +225,8 @@ __device__ __forceinline__ void pv_tile(float (&acc)[D / 8][4], const float (&p)
     for (int dn = 0; dn < D / 8; dn += 2) {
       uint32_t r[4];
       mm::gpu::ldmatrix_x4_trans(r, sv + (key0 + kk * 16 + lane % 16) * kStride + dn * 8 + lane / 16 * 8);
-      const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-      if constexpr (kSplitP) {
-        mm::gpu::mma_m16n8k16_bf16(acc[dn], a_lo, b0, acc[dn]);
-        mm::gpu::mma_m16n8k16_bf16(acc[dn + 1], a_lo, b1, acc[dn + 1]);
-      }
-      mm::gpu::mma_m16n8k16_bf16(acc[dn], a, b0, acc[dn]);
-      mm::gpu::mma_m16n8k16_bf16(acc[dn + 1], a, b1, acc[dn + 1]);
+      if constexpr (kSplitP) mm::gpu::mma_m16n8k16_bf16_x2(acc[dn], acc[dn + 1], a_lo, r);
+      mm::gpu::mma_m16n8k16_bf16_x2(acc[dn], acc[dn + 1], a, r);
     }
   }
 }

@@ -56,6 +56,13 @@ inline int sm_count() {
 #endif
 }
 
+// The error for a version asked for a head dim it has no kernel for (names[version] in the message).
+[[noreturn]] inline void refuse_head_dim(const char* const* names, int count, int version, int d) {
+  throw std::invalid_argument(std::string("softmax_attention: ") +
+                              (version >= 0 && version < count ? names[version] : "unknown version") +
+                              " does not take head_dim " + std::to_string(d) + " (tensor cores: 32/64/128; v1 takes all)");
+}
+
 template <int D, int kWarps>
 void prefill_fa2(mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc, bf16* o, int T,
                  int past, float scale) {
@@ -72,10 +79,7 @@ void prefill(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q
              bf16* o, int T, int past) {
   if (T <= 0) return;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  if (!prefill_supports(version, D))
-    throw std::invalid_argument(std::string("softmax_attention: ") +
-                                (version >= 0 && version < kNumPrefillVersions ? kPrefillVersions[version] : "prefill ?") +
-                                " does not take head_dim " + std::to_string(D) + " (tensor cores: 32/64/128; v1 takes all)");
+  if (!prefill_supports(version, D)) refuse_head_dim(kPrefillVersions, kNumPrefillVersions, version, D);
   if (version == 0) {
     const int n = T * sh.n_h;
     mm::gpu::launch(prefill_v1_kernel<D>, dim3((n + 127) / 128), dim3(128), 0, st, q, kc, vc, o, T, past, sh.n_h,
@@ -95,10 +99,7 @@ template <int D>
 void decode(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
             const int* lens, bf16* o, int B, int capacity, int max_len, int split_size, float* ws) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  if (!decode_supports(version, D))
-    throw std::invalid_argument(std::string("softmax_attention: ") +
-                                (version >= 0 && version < kNumDecodeVersions ? kDecodeVersions[version] : "decode ?") +
-                                " does not take head_dim " + std::to_string(D) + " (tensor cores: 32/64/128; v1 takes all)");
+  if (!decode_supports(version, D)) refuse_head_dim(kDecodeVersions, kNumDecodeVersions, version, D);
   if (version == 0) {
     mm::gpu::launch(decode_v1_kernel<D>, dim3(sh.n_h, B), dim3(128), 0, st, q, kc, vc, lens, o, ws, sh.n_h, sh.n_kv,
                     capacity, scale);
