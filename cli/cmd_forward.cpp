@@ -2,6 +2,8 @@
 // (F32 logits [S,V], hidden_states [L,S,H], decode_logits [N,V]); see docs/forward-dump.md.
 #include <chrono>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -11,6 +13,45 @@
 #endif
 
 namespace mm::cli {
+
+// What either path hands to the common report and dump: row-major logits [S, V], layer outputs
+// [L, S, H] and decode logits [N, V] (values as the backend produced them, widened to double).
+struct ForwardRun {
+  std::string backend, kernels;  // kernels: empty for the reference
+  int64_t S = 0, N = 0, L = 0, H = 0, V = 0;
+  std::vector<double> logits, hidden, dec;
+  double load_s = 0, prefill_s = 0, decode_s = 0;
+};
+
+static double secs(std::chrono::steady_clock::time_point x, std::chrono::steady_clock::time_point y) {
+  return std::chrono::duration<double>(y - x).count();
+}
+
+// The summary lines and, with --dump, the contract file (docs/forward-dump.md).
+static int report(const Args& a, const ForwardRun& r) {
+  std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", r.backend.c_str(), (long long)r.S, (long long)r.N);
+  if (!r.kernels.empty()) std::printf("kernels: %s\n", r.kernels.c_str());
+  std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", r.load_s, r.prefill_s, r.decode_s);
+  auto print_argmax = [&](const char* what, const double* row) {
+    int64_t am = 0;
+    for (int64_t j = 1; j < r.V; ++j)
+      if (row[j] > row[am]) am = j;
+    std::printf("%s: argmax token %lld, logit %.6g\n", what, (long long)am, row[am]);
+  };
+  print_argmax("last prompt position", r.logits.data() + (r.S - 1) * r.V);
+  if (r.N) print_argmax("last decode step", r.dec.data() + (r.N - 1) * r.V);
+  if (a.has("dump")) {
+    const std::string path = a.str("dump", "");
+    const std::vector<TensorSpec> specs = {{"logits", DType::F32, {r.S, r.V}},
+                                           {"hidden_states", DType::F32, {r.L, r.S, r.H}},
+                                           {"decode_logits", DType::F32, {r.N, r.V}}};
+    const std::vector<double>* src[] = {&r.logits, &r.hidden, &r.dec};
+    write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = *src[i]; },
+                      {{"backend", r.backend}, {"format", "minimax01-forward-v1"}});
+    std::printf("wrote %s\n", path.c_str());
+  }
+  return 0;
+}
 
 template <class P>
 static int run_forward(const Args& a) {
@@ -26,38 +67,24 @@ static int run_forward(const Args& a) {
   const auto t1 = std::chrono::steady_clock::now();
   const ref::Mat<T> logits = model.forward(prompt, cache, &trace);
   const auto t2 = std::chrono::steady_clock::now();
-  ref::Mat<T> dec(static_cast<Eigen::Index>(decode.size()), c.vocab_size);
-  for (std::size_t i = 0; i < decode.size(); ++i)
-    dec.row(static_cast<Eigen::Index>(i)) = model.forward({decode[i]}, cache).row(0);
+  ForwardRun r;
+  r.backend = P::kName;
+  r.S = static_cast<int64_t>(prompt.size());
+  r.N = static_cast<int64_t>(decode.size());
+  r.L = c.num_hidden_layers;
+  r.H = c.hidden_size;
+  r.V = c.vocab_size;
+  for (int64_t t : decode) {
+    const ref::Mat<T> row = model.forward({t}, cache);
+    r.dec.insert(r.dec.end(), row.data(), row.data() + row.size());
+  }
   const auto t3 = std::chrono::steady_clock::now();
-  auto secs = [](auto x, auto y) { return std::chrono::duration<double>(y - x).count(); };
-
-  const int64_t S = static_cast<int64_t>(prompt.size()), N = static_cast<int64_t>(decode.size());
-  const int64_t L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
-  std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", P::kName, (long long)S, (long long)N);
-  std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", secs(t0, t1), secs(t1, t2), secs(t2, t3));
-  Eigen::Index am;
-  logits.row(S - 1).maxCoeff(&am);
-  std::printf("last prompt position: argmax token %lld, logit %.6g\n", (long long)am, static_cast<double>(logits(S - 1, am)));
-  if (N) {
-    dec.row(N - 1).maxCoeff(&am);
-    std::printf("last decode step: argmax token %lld, logit %.6g\n", (long long)am, static_cast<double>(dec(N - 1, am)));
-  }
-  if (a.has("dump")) {
-    const std::string path = a.str("dump", "");
-    std::vector<TensorSpec> specs = {{"logits", DType::F32, {S, V}},
-                                     {"hidden_states", DType::F32, {L, S, H}},
-                                     {"decode_logits", DType::F32, {N, V}}};
-    write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) {
-      if (i == 0) for (int64_t k = 0; k < S * V; ++k) v[k] = logits.data()[k];
-      if (i == 1)
-        for (int64_t l = 0; l < L; ++l)
-          for (int64_t k = 0; k < S * H; ++k) v[l * S * H + k] = trace.layers[l].output.data()[k];
-      if (i == 2) for (int64_t k = 0; k < N * V; ++k) v[k] = dec.data()[k];
-    }, {{"backend", P::kName}, {"format", "minimax01-forward-v1"}});
-    std::printf("wrote %s\n", path.c_str());
-  }
-  return 0;
+  r.logits.assign(logits.data(), logits.data() + logits.size());
+  for (const auto& l : trace.layers) r.hidden.insert(r.hidden.end(), l.output.data(), l.output.data() + l.output.size());
+  r.load_s = secs(t0, t1);
+  r.prefill_s = secs(t1, t2);
+  r.decode_s = secs(t2, t3);
+  return report(a, r);
 }
 
 #if defined(MM_HAVE_CUDA_MODEL)
@@ -74,50 +101,27 @@ static int run_forward_cuda(const Args& a, const std::string& backend) {
   cuda_model::check_tokens(c, prompt, 0);
   const cuda_model::StepOutput pre = model->step(prompt, true);
   const auto t2 = std::chrono::steady_clock::now();
-  const int64_t S = static_cast<int64_t>(prompt.size()), N = static_cast<int64_t>(decode.size());
-  const int64_t L = c.num_hidden_layers, H = c.hidden_size, V = c.vocab_size;
-  std::vector<float> dec(static_cast<std::size_t>(N * V));
-  for (int64_t i = 0; i < N; ++i) {
-    const std::vector<int64_t> tok = {decode[static_cast<std::size_t>(i)]};
+  ForwardRun r;
+  r.backend = backend;
+  r.kernels = model->kernels();
+  r.S = static_cast<int64_t>(prompt.size());
+  r.N = static_cast<int64_t>(decode.size());
+  r.L = c.num_hidden_layers;
+  r.H = c.hidden_size;
+  r.V = c.vocab_size;
+  for (int64_t t : decode) {
+    const std::vector<int64_t> tok = {t};
     cuda_model::check_tokens(c, tok, model->position());
-    const auto r = model->step(tok, false);
-    std::copy(r.logits.begin(), r.logits.end(), dec.begin() + i * V);
+    const auto d = model->step(tok, false);
+    r.dec.insert(r.dec.end(), d.logits.begin(), d.logits.end());
   }
   const auto t3 = std::chrono::steady_clock::now();
-  auto secs = [](auto x, auto y) { return std::chrono::duration<double>(y - x).count(); };
-  auto argmax = [&](const float* row) {
-    int64_t am = 0;
-    for (int64_t j = 1; j < V; ++j) if (row[j] > row[am]) am = j;
-    return am;
-  };
-  std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", backend.c_str(), (long long)S, (long long)N);
-  std::printf("kernels: %s\n", model->kernels().c_str());
-  std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", secs(t0, t1), secs(t1, t2), secs(t2, t3));
-  int64_t am = argmax(pre.logits.data() + (S - 1) * V);
-  std::printf("last prompt position: argmax token %lld, logit %.6g\n", (long long)am,
-              static_cast<double>(pre.logits[static_cast<std::size_t>((S - 1) * V + am)]));
-  if (N) {
-    am = argmax(dec.data() + (N - 1) * V);
-    std::printf("last decode step: argmax token %lld, logit %.6g\n", (long long)am,
-                static_cast<double>(dec[static_cast<std::size_t>((N - 1) * V + am)]));
-  }
-  if (a.has("dump")) {
-    const std::string path = a.str("dump", "");
-    std::vector<TensorSpec> specs = {{"logits", DType::F32, {S, V}},
-                                     {"hidden_states", DType::F32, {L, S, H}},
-                                     {"decode_logits", DType::F32, {N, V}}};
-    write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) {
-      if (i == 1) {
-        for (int64_t l = 0; l < L; ++l)
-          for (int64_t k = 0; k < S * H; ++k) v[static_cast<std::size_t>(l * S * H + k)] = pre.layers[static_cast<std::size_t>(l)].output[static_cast<std::size_t>(k)];
-        return;
-      }
-      const std::vector<float>& src = i == 0 ? pre.logits : dec;
-      for (std::size_t k = 0; k < src.size(); ++k) v[k] = src[k];
-    }, {{"backend", backend}, {"format", "minimax01-forward-v1"}});
-    std::printf("wrote %s\n", path.c_str());
-  }
-  return 0;
+  r.logits.assign(pre.logits.begin(), pre.logits.end());
+  for (const auto& l : pre.layers) r.hidden.insert(r.hidden.end(), l.output.begin(), l.output.end());
+  r.load_s = secs(t0, t1);
+  r.prefill_s = secs(t1, t2);
+  r.decode_s = secs(t2, t3);
+  return report(a, r);
 }
 #endif
 
