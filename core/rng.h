@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace mm {
 
@@ -30,6 +31,12 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
   int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
+  // n token ids below `vocab` (the seeded inputs of check, bench and the model tests)
+  std::vector<int64_t> tokens(int64_t n, int64_t vocab) {
+    std::vector<int64_t> v(static_cast<std::size_t>(n));
+    for (auto& t : v) t = below(vocab);
+    return v;
+  }
 
  private:
   uint64_t state_;

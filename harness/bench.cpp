@@ -96,11 +96,10 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   r.skipped = json::array();
   const std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
   Rng rng(opt.seed);
-  std::vector<int64_t> tokens;
   int64_t maxlen = 1;
   for (auto v : opt.prompt_lens) maxlen = std::max(maxlen, v);
   for (auto v : opt.context_lens) maxlen = std::max(maxlen, v);
-  for (int64_t i = 0; i < maxlen; ++i) tokens.push_back(rng.below(cfg.vocab_size));
+  const std::vector<int64_t> tokens = rng.tokens(maxlen, cfg.vocab_size);
   const int per = opt.warmup + opt.reps;
   int total = 0;
   for (const auto& n : names) {

@@ -281,8 +281,8 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     require(opt.prompt_len + opt.decode_steps <= cfg.max_position_embeddings,
             "check: prompt + decode steps exceed max_position_embeddings = " + std::to_string(cfg.max_position_embeddings));
     Rng rng(opt.seed);
-    for (int64_t i = 0; i < opt.prompt_len; ++i) r.prompt.push_back(rng.below(cfg.vocab_size));
-    for (int64_t i = 0; i < opt.decode_steps; ++i) r.decode.push_back(rng.below(cfg.vocab_size));
+    r.prompt = rng.tokens(opt.prompt_len, cfg.vocab_size);
+    r.decode = rng.tokens(opt.decode_steps, cfg.vocab_size);
     r.reference = "ref-f64";
   }
   std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;

@@ -28,12 +28,7 @@ const ModelSource& tiny() {
   return s;
 }
 
-std::vector<int64_t> draw(int n, int64_t V, uint64_t seed) {
-  Rng r(seed);
-  std::vector<int64_t> v;
-  for (int i = 0; i < n; ++i) v.push_back(r.below(V));
-  return v;
-}
+std::vector<int64_t> draw(int n, int64_t V, uint64_t seed) { return Rng(seed).tokens(n, V); }
 
 // Prefill (crossing no block: 40 tokens), one decode step, a 3-token continuation from the caches.
 std::vector<std::vector<int64_t>> steps(int64_t V) { return {draw(40, V, 1), {7}, draw(3, V, 2)}; }

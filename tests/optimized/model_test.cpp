@@ -227,12 +227,7 @@ const Synthetic& tiny_d64() {
   return t;
 }
 
-std::vector<int64_t> tokens(int n, int V, uint64_t seed) {
-  Rng r(seed);
-  std::vector<int64_t> v;
-  for (int i = 0; i < n; ++i) v.push_back(r.below(V));
-  return v;
-}
+std::vector<int64_t> tokens(int n, int V, uint64_t seed) { return Rng(seed).tokens(n, V); }
 
 // make_cuda_model exists only in the nvcc build; the GPU tests skip before reaching here without it.
 std::unique_ptr<cuda_model::Model> make_model(const cuda_model::HostWeights& w, bool gpu) {
