@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace mm {
 namespace fs = std::filesystem;
@@ -61,139 +62,138 @@ std::vector<double> read_f64(const TensorInfo& t) {
 // Reader
 
 namespace {
-// Parses JSON text, rejecting a key repeated within one object. nlohmann::json (like most parsers)
-// silently keeps the last of two equal keys, so a header naming a tensor twice, or an index listing a
-// tensor twice, would load whichever entry came last while another reader may take the first: the file
-// is ambiguous and we refuse it. The parse callback sees every key before it is stored; one frame per
-// open object holds the keys seen so far and the key under which the object sits (for the message).
-// `top_noun` names what a key of the top-level object is ("tensor" in a safetensors header; "" = key).
-json parse_json_unique_keys(const char* begin, const char* end, const std::string& file, const std::string& top_noun) {
-  struct Frame {
-    std::set<std::string> keys;
-    std::string parent;  // the key this object is the value of ("" at the top level or inside an array)
-    std::string last;    // the most recent key in this object
-  };
-  std::vector<Frame> frames;
-  const json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    switch (ev) {
-      case json::parse_event_t::object_start:
-        frames.push_back({{}, frames.empty() ? std::string() : frames.back().last, {}});
-        break;
-      case json::parse_event_t::object_end:
-        frames.pop_back();
-        break;
-      case json::parse_event_t::key: {
-        Frame& f = frames.back();
-        const std::string& k = parsed.get_ref<const std::string&>();
-        if (!f.keys.insert(k).second) {
-          const char* why = " (a JSON parser would silently keep only one of the entries)";
-          if (depth == 1 && !top_noun.empty() && k != "__metadata__")
-            throw Error(file + ": " + top_noun + " '" + k + "' appears more than once in the JSON header; names must be unique" + why);
-          const std::string where = depth == 1 ? "at the top level" : f.parent.empty() ? "in a nested object" : "in '" + f.parent + "'";
-          throw Error(file + ": key '" + k + "' appears more than once " + where + "; keys must be unique" + why);
-        }
-        f.last = k;
-        break;
-      }
-      default:
-        break;
-    }
-    return true;
-  };
-  return json::parse(begin, end, cb);
+// One tensor entry of the header, validated: dtype known, shape of non-negative dimensions whose
+// element count cannot overflow, data_offsets [begin, end] inside the data region and exactly the
+// shape's byte length.
+TensorInfo parse_tensor_entry(const std::string& name, const json& v, const std::byte* data, uint64_t data_size,
+                              const std::string& path) {
+  const std::string where = path + ": tensor '" + name + "'";
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    throw Error(where + ": expected an object with dtype, shape and data_offsets");
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it.key() != "dtype" && it.key() != "shape" && it.key() != "data_offsets")
+      throw Error(where + ": unknown field '" + it.key() + "' (expected only dtype, shape and data_offsets)");
+  if (!v.at("dtype").is_string()) throw Error(where + ": dtype must be a string");
+  const std::string ds = v.at("dtype").get<std::string>();
+  const auto dt = dtype_from_name(ds);
+  if (!dt) throw Error(where + ": unknown dtype '" + ds + "' (expected F64, F32, F16, BF16, I64 or I32)");
+  TensorInfo t;
+  t.name = name;
+  t.dtype = *dt;
+  t.file = path;
+  const json& sh = v.at("shape");
+  if (!sh.is_array()) throw Error(where + ": shape must be an array");
+  if (sh.size() > 16) throw Error(where + ": shape has " + std::to_string(sh.size()) + " dimensions (at most 16 supported)");
+  uint64_t numel = 1;
+  for (const auto& d : sh) {
+    if (!d.is_number_unsigned()) throw Error(where + ": shape entries must be non-negative integers, got " + sh.dump());
+    const uint64_t dv = d.get<uint64_t>();
+    if (dv > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 16))
+      throw Error(where + ": shape " + sh.dump() + " has a dimension too large");
+    if (dv != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dv) throw Error(where + ": shape " + sh.dump() + " overflows");
+    numel *= dv;
+    t.shape.push_back(static_cast<int64_t>(dv));
+  }
+  const json& off = v.at("data_offsets");
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+    throw Error(where + ": data_offsets must be [begin, end] with non-negative integers");
+  const uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
+  if (b > e) throw Error(where + ": data_offsets [" + std::to_string(b) + ", " + std::to_string(e) + "] has begin > end");
+  if (e > data_size)
+    throw Error(where + ": data_offsets end " + std::to_string(e) + " is beyond the data region (" +
+                std::to_string(data_size) + " bytes): truncated or corrupt file");
+  const uint64_t expect = numel * dtype_size(*dt);
+  if (e - b != expect)
+    throw Error(where + ": byte length " + std::to_string(e - b) + " does not match shape " + sh.dump() + " x " + ds +
+                " = " + std::to_string(expect) + " bytes");
+  t.data = data + b;
+  t.nbytes = static_cast<std::size_t>(e - b);
+  return t;
+}
+
+// The tensors must tile the data region exactly, as the official safetensors library requires: sorted
+// by offset, each begins where the previous ended (no overlap, no hole) and the last ends at the end of
+// the file (no trailing bytes). A hole or a tail is data no reader accounts for: a corrupt or
+// tampered file, refused.
+void require_tiled(std::vector<std::tuple<uint64_t, uint64_t, const std::string*>>& ranges, uint64_t data_size,
+                   const std::string& path) {
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t end = 0;
+  const std::string* prev = nullptr;
+  for (const auto& [b, e, name] : ranges) {
+    if (b < end)
+      throw Error(path + ": tensors '" + *prev + "' and '" + *name + "' have overlapping data_offsets");
+    if (b > end)
+      throw Error(path + ": bytes [" + std::to_string(end) + ", " + std::to_string(b) + ") of the data region " +
+                  (prev ? "between tensors '" + *prev + "' and '" + *name + "'" : "before tensor '" + *name + "'") +
+                  " belong to no tensor (a hole: corrupt or tampered file)");
+    end = e;
+    prev = name;
+  }
+  if (end != data_size)
+    throw Error(path + ": the data region is " + std::to_string(data_size) + " bytes but the tensors cover " +
+                std::to_string(end) + " (" + std::to_string(data_size - end) +
+                " trailing bytes belong to no tensor: corrupt or tampered file)");
 }
 }  // namespace
 
+SafetensorsLayout parse_safetensors(const std::byte* base, std::size_t size, const std::string& path) {
+  if (size < 8)
+    throw Error(path + ": truncated safetensors file (" + std::to_string(size) + " bytes, need at least the 8-byte header length)");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(base[i]);  // little endian
+  if (n > SafetensorsFile::kMaxHeaderBytes)
+    throw Error(path + ": header length " + std::to_string(n) + " exceeds the limit of " +
+                std::to_string(SafetensorsFile::kMaxHeaderBytes) + " bytes");
+  if (n > size - 8)
+    throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) +
+                " bytes): truncated or corrupt");
+  JsonLimits lim;
+  lim.max_bytes = SafetensorsFile::kMaxHeaderBytes;
+  lim.max_depth = 8;  // {"name": {"shape": [..]}} nests 3 deep; __metadata__ 2
+  const json h = parse_json_text(std::string_view(reinterpret_cast<const char*>(base + 8), n), path, lim, "tensor");
+  if (!h.is_object()) throw Error(path + ": header must be a JSON object");
+  SafetensorsLayout out;
+  const std::byte* data = base + 8 + n;
+  const uint64_t data_size = size - 8 - n;
+  std::vector<std::tuple<uint64_t, uint64_t, const std::string*>> ranges;
+  ranges.reserve(h.size());
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    const std::string& name = it.key();
+    const json& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) throw Error(path + ": __metadata__ must be an object of strings");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) throw Error(path + ": __metadata__ value for '" + m.key() + "' must be a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    if (name.empty()) throw Error(path + ": a tensor has an empty name");
+    TensorInfo t = parse_tensor_entry(name, v, data, data_size, path);
+    const uint64_t b = static_cast<uint64_t>(t.data - data);
+    ranges.emplace_back(b, b + t.nbytes, &it.key());
+    out.tensors.emplace(name, std::move(t));
+  }
+  require_tiled(ranges, data_size, path);
+  return out;
+}
+
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(path + ": cannot open safetensors file: " + std::strerror(errno));
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) { ::close(fd); throw Error(path + ": cannot stat file"); }
-  map_size_ = static_cast<std::size_t>(st.st_size);
-  if (map_size_ < 8) { ::close(fd); throw Error(path + ": truncated safetensors file (" + std::to_string(map_size_) + " bytes, need at least the 8-byte header length)"); }
-  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map_ == MAP_FAILED) { map_ = nullptr; throw Error(path + ": mmap failed"); }
+  uint64_t size = 0;
+  const FileHandle fh = open_regular_file(path, "safetensors file", &size);
+  map_size_ = static_cast<std::size_t>(size);
+  if (map_size_ < 8)
+    throw Error(path + ": truncated safetensors file (" + std::to_string(map_size_) + " bytes, need at least the 8-byte header length)");
+  map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fh.fd(), 0);
+  if (map_ == MAP_FAILED) {
+    map_ = nullptr;
+    throw Error(path + ": cannot map the safetensors file into memory: " + std::strerror(errno));
+  }
   try {
-    const auto* base = static_cast<const std::byte*>(map_);
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(base[i]);  // little endian
-    if (n > kMaxHeaderBytes) throw Error(path + ": header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeaderBytes) + " bytes");
-    if (n > map_size_ - 8) throw Error(path + ": header length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(map_size_) + " bytes): truncated or corrupt");
-    json h;
-    try {
-      h = parse_json_unique_keys(reinterpret_cast<const char*>(base + 8), reinterpret_cast<const char*>(base + 8 + n),
-                                 path, "tensor");
-    } catch (const json::parse_error& e) {
-      throw Error(path + ": malformed JSON header: " + e.what());
-    }
-    if (!h.is_object()) throw Error(path + ": header must be a JSON object");
-    const std::byte* data = base + 8 + n;
-    const uint64_t data_size = map_size_ - 8 - n;
-    std::vector<std::pair<uint64_t, uint64_t>> ranges;
-    std::vector<std::string> range_names;
-    for (auto it = h.begin(); it != h.end(); ++it) {
-      const std::string& name = it.key();
-      const json& v = it.value();
-      if (name == "__metadata__") {
-        if (!v.is_object()) throw Error(path + ": __metadata__ must be an object of strings");
-        for (auto m = v.begin(); m != v.end(); ++m) {
-          if (!m.value().is_string()) throw Error(path + ": __metadata__ value for '" + m.key() + "' must be a string");
-          metadata_[m.key()] = m.value().get<std::string>();
-        }
-        continue;
-      }
-      const std::string where = path + ": tensor '" + name + "'";
-      if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
-        throw Error(where + ": expected an object with dtype, shape and data_offsets");
-      if (!v.at("dtype").is_string()) throw Error(where + ": dtype must be a string");
-      const std::string ds = v.at("dtype").get<std::string>();
-      const auto dt = dtype_from_name(ds);
-      if (!dt) throw Error(where + ": unknown dtype '" + ds + "' (expected F64, F32, F16, BF16, I64 or I32)");
-      TensorInfo t;
-      t.name = name;
-      t.dtype = *dt;
-      t.file = path;
-      const json& sh = v.at("shape");
-      if (!sh.is_array()) throw Error(where + ": shape must be an array");
-      uint64_t numel = 1;
-      for (const auto& d : sh) {
-        if (!d.is_number_unsigned()) throw Error(where + ": shape entries must be non-negative integers, got " + sh.dump());
-        const uint64_t dv = d.get<uint64_t>();
-        if (dv > static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 16))
-          throw Error(where + ": shape " + sh.dump() + " has a dimension too large");
-        if (dv != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dv) throw Error(where + ": shape " + sh.dump() + " overflows");
-        numel *= dv;
-        t.shape.push_back(static_cast<int64_t>(dv));
-      }
-      const json& off = v.at("data_offsets");
-      if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-        throw Error(where + ": data_offsets must be [begin, end] with non-negative integers");
-      const uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
-      if (b > e) throw Error(where + ": data_offsets [" + std::to_string(b) + ", " + std::to_string(e) + "] has begin > end");
-      if (e > data_size) throw Error(where + ": data_offsets end " + std::to_string(e) + " is beyond the data region (" + std::to_string(data_size) + " bytes): truncated or corrupt file");
-      const uint64_t expect = numel * dtype_size(*dt);
-      if (e - b != expect)
-        throw Error(where + ": byte length " + std::to_string(e - b) + " does not match shape " + sh.dump() + " x " + ds + " = " + std::to_string(expect) + " bytes");
-      t.data = data + b;
-      t.nbytes = static_cast<std::size_t>(e - b);
-      ranges.emplace_back(b, e);
-      range_names.push_back(name);
-      tensors_.emplace(name, std::move(t));
-    }
-    // Non-overlapping data ranges (empty tensors overlap nothing).
-    std::vector<std::size_t> order(ranges.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return ranges[a] < ranges[b]; });
-    uint64_t last_end = 0;
-    std::string last_name;
-    for (auto i : order) {
-      if (ranges[i].first == ranges[i].second) continue;
-      if (ranges[i].first < last_end)
-        throw Error(path + ": tensors '" + last_name + "' and '" + range_names[i] + "' have overlapping data_offsets");
-      last_end = ranges[i].second;
-      last_name = range_names[i];
-    }
+    SafetensorsLayout l = parse_safetensors(static_cast<const std::byte*>(map_), map_size_, path);
+    tensors_ = std::move(l.tensors);
+    metadata_ = std::move(l.metadata);
   } catch (...) {
     ::munmap(map_, map_size_);
     map_ = nullptr;
@@ -210,59 +210,65 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
-Checkpoint::Checkpoint(const std::string& path) : path_(path) {
+namespace {
+// A shard file name from an index must name a file in the checkpoint directory itself.
+void require_plain_shard_name(const std::string& s, const std::string& index) {
+  if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
+      s.find('\0') != std::string::npos)
+    throw Error(index + ": shard name '" + s + "' must be a plain file name in the checkpoint directory");
+}
+}  // namespace
+
+// Loads the index and its shards; the index and the shards must agree exactly (the HF convention:
+// weight_map lists every tensor). A tensor stored in a shard but absent from weight_map, or listed under
+// a shard that lacks it, means the index belongs to another version of the shards: a mismatched or
+// corrupt checkpoint, refused rather than loaded with tensors that some other reader would not see.
+void Checkpoint::open_index(const std::string& dir_s, const std::string& index) {
+  const fs::path dir(dir_s);
+  const json j = read_json_file(index, "checkpoint index");
+  if (!j.is_object() || !j.contains("weight_map") || !j.at("weight_map").is_object())
+    throw Error(index + ": expected an object with a 'weight_map' object");
+  const json& wm = j.at("weight_map");
+  std::map<std::string, std::size_t> shard_of;  // shard name -> position in files_
+  for (auto it = wm.begin(); it != wm.end(); ++it) {
+    if (!it.value().is_string()) throw Error(index + ": weight_map entry '" + it.key() + "' must name a file");
+    const std::string& s = it.value().get_ref<const std::string&>();
+    require_plain_shard_name(s, index);
+    if (shard_of.emplace(s, shard_of.size()).second) files_.push_back(std::make_unique<SafetensorsFile>((dir / s).string()));
+  }
+  for (auto& sf : files_)
+    for (auto& [n, t] : sf->tensors()) {
+      if (index_.count(n)) throw Error(path_ + ": tensor '" + n + "' appears in more than one shard");
+      if (!wm.contains(n))
+        throw Error(sf->path() + ": tensor '" + n + "' is stored in this shard but has no entry in the weight_map of " +
+                    index + " (the index and its shards disagree: mismatched or corrupt checkpoint)");
+      index_[n] = &t;
+    }
+  for (auto it = wm.begin(); it != wm.end(); ++it) {
+    const std::string& s = it.value().get_ref<const std::string&>();
+    auto f2 = index_.find(it.key());
+    if (f2 == index_.end())
+      throw Error(index + ": tensor '" + it.key() + "' is listed in " + s +
+                  " but not found there (nor in any other shard named by the index)");
+    if (f2->second->file != files_[shard_of.at(s)]->path())
+      throw Error(index + ": tensor '" + it.key() + "' is listed in " + s + " but not found there; it is stored in " +
+                  f2->second->file);
+  }
+}
+
+Checkpoint::Checkpoint(const std::string& path) : path_(path), allow_nonfinite_(default_allow_nonfinite()) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!fs::exists(st)) throw Error(path + ": no such checkpoint file or directory");
   std::vector<std::string> files;
-  if (fs::is_regular_file(path)) {
-    files.push_back(path);
-  } else if (fs::is_directory(path)) {
+  if (fs::is_directory(st)) {
     const fs::path dir(path);
     const fs::path index = dir / "model.safetensors.index.json";
-    if (fs::exists(index)) {
-      std::ifstream f(index, std::ios::binary);
-      if (!f) throw Error(index.string() + ": cannot open the checkpoint index");
-      const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      json j;
-      try {
-        j = parse_json_unique_keys(text.data(), text.data() + text.size(), index.string(), "");
-      } catch (const json::parse_error& e) {
-        throw Error(index.string() + ": malformed JSON: " + e.what());
-      }
-      if (!j.is_object() || !j.contains("weight_map") || !j.at("weight_map").is_object())
-        throw Error(index.string() + ": expected an object with a 'weight_map' object");
-      std::vector<std::string> shard_names;
-      for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it) {
-        if (!it.value().is_string()) throw Error(index.string() + ": weight_map entry '" + it.key() + "' must name a file");
-        const std::string s = it.value().get<std::string>();
-        if (s.find('/') != std::string::npos) throw Error(index.string() + ": shard name '" + s + "' must be a plain file name");
-        if (std::find(shard_names.begin(), shard_names.end(), s) == shard_names.end()) shard_names.push_back(s);
-      }
-      for (auto& s : shard_names) files.push_back((dir / s).string());
-      for (auto& fpath : files) files_.push_back(std::make_unique<SafetensorsFile>(fpath));
-      // The index and the shards must agree exactly (the HF convention: weight_map lists every tensor).
-      // A tensor stored in a shard but absent from weight_map, or listed under a shard that lacks it, means
-      // the index belongs to another version of the shards: a mismatched or corrupt checkpoint, refused
-      // rather than loaded with tensors that some other reader would not see.
-      const json& wm = j.at("weight_map");
-      for (auto& sf : files_)
-        for (auto& [n, t] : sf->tensors()) {
-          if (index_.count(n)) throw Error(path + ": tensor '" + n + "' appears in more than one shard");
-          if (!wm.contains(n))
-            throw Error(sf->path() + ": tensor '" + n + "' is stored in this shard but has no entry in the weight_map of " +
-                        index.string() + " (the index and its shards disagree: mismatched or corrupt checkpoint)");
-          index_[n] = &t;
-        }
-      for (auto it = wm.begin(); it != wm.end(); ++it) {
-        auto f2 = index_.find(it.key());
-        const std::string want = (dir / it.value().get<std::string>()).string();
-        if (f2 == index_.end())
-          throw Error(index.string() + ": tensor '" + it.key() + "' is listed in " + it.value().get<std::string>() +
-                      " but not found there (nor in any other shard named by the index)");
-        if (f2->second->file != want)
-          throw Error(index.string() + ": tensor '" + it.key() + "' is listed in " + it.value().get<std::string>() +
-                      " but not found there; it is stored in " + f2->second->file);
-      }
+    if (fs::exists(fs::symlink_status(index))) {
+      open_index(path, index.string());
       return;
-    } else if (fs::exists(dir / "model.safetensors")) {
+    }
+    if (fs::exists(fs::symlink_status(dir / "model.safetensors"))) {
       files.push_back((dir / "model.safetensors").string());
     } else {
       for (auto& e : fs::directory_iterator(dir))
@@ -271,7 +277,7 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
         throw Error(path + ": expected model.safetensors, model.safetensors.index.json or exactly one .safetensors file, found " + std::to_string(files.size()));
     }
   } else {
-    throw Error(path + ": no such checkpoint file or directory");
+    files.push_back(path);  // a file; anything but a regular file is refused by name when opened
   }
   for (auto& fpath : files) files_.push_back(std::make_unique<SafetensorsFile>(fpath));
   for (auto& sf : files_)
@@ -281,10 +287,45 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
     }
 }
 
+bool& Checkpoint::default_allow_nonfinite() {
+  static bool allow = false;
+  return allow;
+}
+
 const TensorInfo* Checkpoint::find(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : it->second;
 }
+
+namespace {
+// Index of the first NaN/Inf element (exponent bits all ones) and how many there are.
+std::pair<int64_t, int64_t> find_nonfinite(const TensorInfo& t) {
+  int64_t first = -1, count = 0;
+  const int64_t n = t.numel();
+  auto scan = [&](auto bits_of, auto mask) {
+    for (int64_t i = 0; i < n; ++i)
+      if ((bits_of(i) & mask) == mask) {
+        if (first < 0) first = i;
+        ++count;
+      }
+  };
+  auto load = [&](auto zero) {
+    return [&, zero](int64_t i) {
+      decltype(zero) v;
+      std::memcpy(&v, t.data + static_cast<std::size_t>(i) * sizeof v, sizeof v);
+      return v;
+    };
+  };
+  switch (t.dtype) {
+    case DType::BF16: scan(load(uint16_t{}), uint16_t{0x7f80}); break;
+    case DType::F16: scan(load(uint16_t{}), uint16_t{0x7c00}); break;
+    case DType::F32: scan(load(uint32_t{}), uint32_t{0x7f800000u}); break;
+    case DType::F64: scan(load(uint64_t{}), uint64_t{0x7ff0000000000000ull}); break;
+    case DType::I32: case DType::I64: break;
+  }
+  return {first, count};
+}
+}  // namespace
 
 const TensorInfo& Checkpoint::get(const std::string& name, const std::vector<int64_t>& shape) const {
   const TensorInfo* t = find(name);
@@ -296,7 +337,32 @@ const TensorInfo& Checkpoint::get(const std::string& name, const std::vector<int
   }
   if (t->dtype == DType::I32 || t->dtype == DType::I64)
     throw Error(t->file + ": tensor '" + name + "' has integer dtype " + dtype_name(t->dtype) + ", expected a float dtype");
+  if (used_.insert(name).second && !allow_nonfinite_) {
+    const auto [first, count] = find_nonfinite(*t);
+    if (count)
+      throw Error(t->file + ": tensor '" + name + "' holds " + std::to_string(count) + " NaN/Inf value(s), the first at flat index " +
+                  std::to_string(first) + " (a corrupt checkpoint; --allow-nonfinite-weights loads it anyway, for debugging)");
+  }
   return *t;
+}
+
+void Checkpoint::require_all_used(const std::vector<std::string>& ignored_prefixes) const {
+  std::vector<std::string> extra;
+  std::size_t ignored = 0;
+  for (const auto& [n, t] : index_) {
+    if (used_.count(n)) continue;
+    bool skip = false;
+    for (const auto& p : ignored_prefixes) skip = skip || n.rfind(p, 0) == 0;
+    if (skip) { ++ignored; continue; }
+    extra.push_back(n);
+  }
+  if (extra.empty()) return;
+  std::string list;
+  for (std::size_t i = 0; i < extra.size() && i < 5; ++i) list += (i ? ", '" : "'") + extra[i] + "'";
+  if (extra.size() > 5) list += " and " + std::to_string(extra.size() - 5) + " more";
+  throw Error(index_.at(extra.front())->file + ": " + std::to_string(extra.size()) +
+              " tensor(s) are not part of the model this config describes: " + list +
+              " (a checkpoint for another config, or a corrupt one)");
 }
 
 std::vector<std::string> Checkpoint::names() const {
@@ -344,24 +410,25 @@ void write_safetensors(const std::string& path, const std::vector<TensorSpec>& s
   }
   std::string hs = h.dump();
   while ((hs.size() + 8) % 8 != 0) hs.push_back(' ');  // align the data region to 8 bytes, as the official writer does
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw Error(path + ": cannot open for writing");
-  uint8_t len[8];
-  const uint64_t n = hs.size();
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-  f.write(reinterpret_cast<const char*>(len), 8);
-  f.write(hs.data(), static_cast<std::streamsize>(hs.size()));
-  std::vector<double> vals;
-  std::vector<std::byte> bytes;
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    vals.assign(static_cast<std::size_t>(specs[i].numel()), 0.0);
-    fill(i, vals);
-    if (vals.size() != static_cast<std::size_t>(specs[i].numel()))
-      throw Error(path + ": fill for tensor '" + specs[i].name + "' produced the wrong number of values");
-    encode(specs[i].dtype, vals, bytes);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  }
-  if (!f) throw Error(path + ": write failed");
+  // Through a temporary file renamed into place: a failure (a fill that throws, a full disk) leaves no
+  // half-written file and whatever was at `path` untouched.
+  write_file_atomic(path, [&](std::ostream& f) {
+    uint8_t len[8];
+    const uint64_t n = hs.size();
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+    f.write(reinterpret_cast<const char*>(len), 8);
+    f.write(hs.data(), static_cast<std::streamsize>(hs.size()));
+    std::vector<double> vals;
+    std::vector<std::byte> bytes;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      vals.assign(static_cast<std::size_t>(specs[i].numel()), 0.0);
+      fill(i, vals);
+      if (vals.size() != static_cast<std::size_t>(specs[i].numel()))
+        throw Error(path + ": fill for tensor '" + specs[i].name + "' produced the wrong number of values");
+      encode(specs[i].dtype, vals, bytes);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+  });
 }
 
 void write_safetensors(const std::string& path, const std::vector<NamedValues>& tensors,
@@ -371,8 +438,8 @@ void write_safetensors(const std::string& path, const std::vector<NamedValues>& 
   write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = tensors[i].values; }, metadata);
 }
 
-void write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs, const FillFn& fill,
-                             std::size_t max_shard_bytes) {
+std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
+                                                 const FillFn& fill, std::size_t max_shard_bytes) {
   fs::create_directories(dir);
   std::vector<std::vector<std::size_t>> shards(1);
   std::size_t cur = 0;
@@ -384,8 +451,9 @@ void write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpe
   }
   if (shards.size() == 1) {
     write_safetensors((fs::path(dir) / "model.safetensors").string(), specs, fill, {{"format", "pt"}});
-    return;
+    return {"model.safetensors"};
   }
+  std::vector<std::string> written;
   nlohmann::ordered_json wm = nlohmann::ordered_json::object();
   uint64_t total = 0;
   char buf[64];
@@ -399,12 +467,15 @@ void write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpe
     }
     write_safetensors((fs::path(dir) / buf).string(), sub,
                       [&](std::size_t k, std::vector<double>& v) { fill(shards[s][k], v); }, {{"format", "pt"}});
+    written.push_back(buf);
   }
   nlohmann::ordered_json idx;
   idx["metadata"] = {{"total_size", total}};
   idx["weight_map"] = wm;
-  std::ofstream f(fs::path(dir) / "model.safetensors.index.json");
-  f << idx.dump(2) << "\n";
+  write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(),
+                    [&](std::ostream& f) { f << idx.dump(2) << "\n"; });
+  written.push_back("model.safetensors.index.json");
+  return written;
 }
 
 }  // namespace mm

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,19 @@ void convert_to_f64(const TensorInfo& t, double* out);
 void convert_to_f32(const TensorInfo& t, float* out);
 std::vector<double> read_f64(const TensorInfo& t);
 
+// A safetensors image validated in memory: the header (bounded JSON, unique names, known dtypes,
+// shapes that fit), and data_offsets that tile the data region exactly (no overlap, no hole, no
+// trailing bytes). TensorInfo::data points into `base`. Throws mm::Error naming `path` and the problem.
+struct SafetensorsLayout {
+  std::map<std::string, TensorInfo> tensors;
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsLayout parse_safetensors(const std::byte* base, std::size_t size, const std::string& path);
+
 class SafetensorsFile {
  public:
-  // Maps and validates the file; throws mm::Error naming the file and the problem.
+  // Maps and validates the file (parse_safetensors); throws mm::Error naming the file and the problem.
+  // Anything but a regular file (a FIFO, a directory) is refused by name before it is read.
   explicit SafetensorsFile(const std::string& path);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
@@ -61,20 +72,41 @@ class SafetensorsFile {
 // A checkpoint: a directory with model.safetensors, or with model.safetensors.index.json naming shards,
 // or a directory with exactly one *.safetensors file, or one .safetensors file path. With an index, its
 // weight_map and the shards must agree exactly: every shard tensor listed, every listed tensor in its shard.
+//
+// A loader takes every tensor it needs with get() and then calls require_all_used(): a tensor the model
+// does not have (another config's layer, a stray tensor) is an error, not silently ignored.
 class Checkpoint {
  public:
   explicit Checkpoint(const std::string& path);
   const std::string& path() const { return path_; }
   const TensorInfo* find(const std::string& name) const;
-  // The tensor `name`, checked against `shape`; throws naming the tensor when missing or mis-shaped.
+  // The tensor `name`, checked against `shape`, a float dtype and (unless allowed) finite values: a NaN
+  // or Inf weight is a corrupt checkpoint. Throws naming the file and tensor. Marks the tensor used.
   const TensorInfo& get(const std::string& name, const std::vector<int64_t>& shape) const;
+  // Throws naming the tensors that no get() asked for, except names starting with one of the prefixes
+  // (a VL-01 checkpoint's vision tensors, which the text model legitimately leaves alone).
+  void require_all_used(const std::vector<std::string>& ignored_prefixes = {}) const;
   std::vector<std::string> names() const;
 
+  // Process-wide default for new checkpoints: load NaN/Inf weights instead of refusing them (the CLI's
+  // --allow-nonfinite-weights, for debugging a broken checkpoint).
+  static bool& default_allow_nonfinite();
+
  private:
+  void open_index(const std::string& dir, const std::string& index);
   std::string path_;
+  bool allow_nonfinite_ = false;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorInfo*> index_;
+  mutable std::set<std::string> used_;  // names handed out by get() (each checked for NaN/Inf once)
 };
+
+// The tensors of a VL-01 checkpoint that are not the text model's (its text model sits under
+// `language_model.`): the text model's loaders leave these alone on purpose.
+inline const std::vector<std::string>& vl_non_text_prefixes() {
+  static const std::vector<std::string> p = {"vision_tower.", "multi_modal_projector.", "image_newline"};
+  return p;
+}
 
 // What to write: a tensor's name, on-disk dtype and shape; its values come from a fill callback
 // (doubles, converted with round-to-nearest-even) so that large checkpoints stream tensor by tensor.
@@ -98,8 +130,9 @@ void write_safetensors(const std::string& path, const std::vector<NamedValues>& 
                        const std::map<std::string, std::string>& metadata = {});
 
 // Writes `dir/model.safetensors`, or, when the data exceeds max_shard_bytes, shards
-// `model-0000i-of-0000n.safetensors` plus `model.safetensors.index.json` (HF layout).
-void write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs, const FillFn& fill,
-                             std::size_t max_shard_bytes);
+// `model-0000i-of-0000n.safetensors` plus `model.safetensors.index.json` (HF layout). Each file is
+// written through a temporary file and renamed into place. Returns the names of the files written.
+std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
+                                                 const FillFn& fill, std::size_t max_shard_bytes);
 
 }  // namespace mm

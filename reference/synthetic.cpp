@@ -1,12 +1,13 @@
 #include "reference/synthetic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/rng.h"
 
 namespace mm::ref {
@@ -66,18 +67,24 @@ void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t see
 void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt) {
   require(opt.dtype == DType::BF16 || opt.dtype == DType::F32 || opt.dtype == DType::F16,
           "init: --dtype must be bf16, f16 or f32");
-  std::filesystem::create_directories(dir);
-  {
-    std::ofstream f(std::filesystem::path(dir) / "config.json");
-    if (!f) throw Error(dir + "/config.json: cannot open for writing");
-    nlohmann::json j = config_to_json(cfg, opt.spelling);
-    j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
-    f << j.dump(2) << "\n";
-  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) throw Error(dir + ": cannot create the checkpoint directory" + (ec ? ": " + ec.message() : ""));
+  nlohmann::json j = config_to_json(cfg, opt.spelling);
+  j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
+  write_file_atomic((fs::path(dir) / "config.json").string(), [&](std::ostream& f) { f << j.dump(2) << "\n"; });
   const auto specs = checkpoint_specs(cfg, opt.dtype);
-  write_checkpoint_shards(dir, specs,
-                          [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
-                          opt.max_shard_bytes);
+  const auto written = write_checkpoint_shards(
+      dir, specs, [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
+      opt.max_shard_bytes);
+  // Rewriting a directory that held another checkpoint (init --force): safetensors files and an index
+  // that this write did not produce would make the directory ambiguous to a loader, so they go.
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    const bool ours = std::find(written.begin(), written.end(), n) != written.end();
+    if (!ours && (e.path().extension() == ".safetensors" || n == "model.safetensors.index.json")) fs::remove(e.path());
+  }
 }
 
 }  // namespace mm::ref

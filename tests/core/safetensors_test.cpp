@@ -1,5 +1,7 @@
 #include "core/safetensors.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -95,7 +97,7 @@ TEST(Safetensors, IndexNamingAMissingTensorOrShard) {
   EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "'b'");
   idx["weight_map"]["b"] = "model-00009-of-00009.safetensors";
   test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
-  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model-00009-of-00009.safetensors", "cannot open");
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model-00009-of-00009.safetensors", "no such file");
   // the same tensor in two shards
   write_safetensors(d.file("model-00002-of-00002.safetensors"), {{{"a", DType::F32, {2}}, {1, 2}}, {{"b", DType::F32, {2}}, {3, 4}}});
   idx["weight_map"]["b"] = "model-00002-of-00002.safetensors";
@@ -216,7 +218,7 @@ TEST(Safetensors, CorruptFilesGiveClearErrors) {
         EXPECT_NE(msg.find(frag), std::string::npos) << "case " << i << ": '" << msg << "' lacks '" << frag << "'";
     }
   }
-  EXPECT_MM_ERROR(SafetensorsFile(d.file("nope.safetensors")), "nope.safetensors", "cannot open");
+  EXPECT_MM_ERROR(SafetensorsFile(d.file("nope.safetensors")), "nope.safetensors", "no such file");
   EXPECT_MM_ERROR(Checkpoint(d.file("nodir")), "nodir", "no such checkpoint");
 }
 
@@ -225,6 +227,89 @@ TEST(Safetensors, IntegerTensorIsNotAWeight) {
   write_safetensors(d.file("model.safetensors"), {{{"w", DType::I32, {2}}, {1, 2}}});
   Checkpoint ck(d.path.string());
   EXPECT_MM_ERROR(ck.get("w", {2}), "'w'", "integer dtype");
+}
+
+// Bytes of the data region that no tensor accounts for: a hole between tensors, bytes before the first,
+// or a tail after the last (the official library refuses all three).
+TEST(Safetensors, DataRegionMustBeTiledExactly) {
+  test::TempDir d;
+  const std::string p = d.file("gaps.safetensors");
+  const std::string a = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  test::write_bytes(p, test::safetensors_bytes("{" + a + "}", 8));
+  EXPECT_NO_THROW(SafetensorsFile{p});
+  test::write_bytes(p, test::safetensors_bytes("{" + a + "}", 9));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "gaps.safetensors", "1 trailing bytes belong to no tensor");
+  test::write_bytes(p, test::safetensors_bytes("{" + a + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "gaps.safetensors", "bytes [8, 12)", "between tensors 'a' and 'b'", "hole");
+  test::write_bytes(p, test::safetensors_bytes(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "bytes [0, 4)", "before tensor 'b'");
+  // Empty tensors sit anywhere on the boundary between others.
+  test::write_bytes(p, test::safetensors_bytes("{" + a + R"(,"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})", 8));
+  EXPECT_NO_THROW(SafetensorsFile{p});
+}
+
+TEST(Safetensors, HeaderEntriesAreStrict) {
+  test::TempDir d;
+  const std::string p = d.file("strict.safetensors");
+  test::write_bytes(p, test::safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}})", 4));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "'w'", "unknown field 'extra'");
+  test::write_bytes(p, test::safetensors_bytes(R"({"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "empty name");
+  std::string deep = "{\"w\":";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  test::write_bytes(p, test::safetensors_bytes(deep, 0));
+  EXPECT_MM_ERROR(SafetensorsFile{p}, "strict.safetensors", "nesting deeper");
+}
+
+TEST(Safetensors, NonRegularFilesAreRefusedByName) {
+  test::TempDir d;
+  ASSERT_EQ(::mkfifo(d.file("model.safetensors").c_str(), 0600), 0);
+  EXPECT_MM_ERROR(Checkpoint(d.path.string()), "model.safetensors", "FIFO", "expected a regular file");
+  test::TempDir d2;
+  std::filesystem::create_directory(d2.file("model.safetensors"));
+  EXPECT_MM_ERROR(Checkpoint(d2.path.string()), "model.safetensors", "is a directory");
+  test::TempDir d3;
+  ASSERT_EQ(::mkfifo(d3.file("model.safetensors.index.json").c_str(), 0600), 0);
+  EXPECT_MM_ERROR(Checkpoint(d3.path.string()), "model.safetensors.index.json", "checkpoint index is a FIFO");
+}
+
+TEST(Safetensors, IndexShardNamesMustBePlainFileNames) {
+  test::TempDir d;
+  write_checkpoint_shards(d.path.string(), {{"a", DType::F32, {2}}, {"b", DType::F32, {2}}},
+                          [](std::size_t, std::vector<double>& v) { v = {1, 2}; }, 8);
+  for (const char* bad : {"..", ".", "", "../x.safetensors", "sub/x.safetensors"}) {
+    nlohmann::json idx = {{"weight_map", {{"a", bad}, {"b", "model-00002-of-00002.safetensors"}}}};
+    test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
+    EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "must be a plain file name");
+  }
+}
+
+TEST(Safetensors, NonFiniteWeightsAreRefusedUnlessAllowed) {
+  test::TempDir d;
+  for (DType dt : {DType::BF16, DType::F16, DType::F32, DType::F64}) {
+    write_safetensors(d.file("model.safetensors"), {{{"w", dt, {4}}, {1, NAN, 2, INFINITY}}, {{"ok", dt, {2}}, {1, -2}}});
+    Checkpoint ck(d.path.string());
+    EXPECT_NO_THROW(ck.get("ok", {2})) << dtype_name(dt);
+    EXPECT_MM_ERROR(ck.get("w", {4}), "model.safetensors", "'w'", "2 NaN/Inf value(s), the first at flat index 1",
+                    "--allow-nonfinite-weights");
+    Checkpoint::default_allow_nonfinite() = true;
+    Checkpoint lenient(d.path.string());
+    Checkpoint::default_allow_nonfinite() = false;
+    EXPECT_NO_THROW(lenient.get("w", {4})) << dtype_name(dt);
+  }
+}
+
+TEST(Safetensors, TensorsTheModelDoesNotUseAreNamed) {
+  test::TempDir d;
+  write_safetensors(d.file("model.safetensors"),
+                    {{{"w", DType::F32, {1}}, {1}}, {{"model.layers.99.x", DType::F32, {1}}, {1}},
+                     {{"vision_tower.v", DType::F32, {1}}, {1}}});
+  Checkpoint ck(d.path.string());
+  ck.get("w", {1});
+  EXPECT_MM_ERROR(ck.require_all_used(), "model.safetensors", "2 tensor(s) are not part of the model", "'model.layers.99.x'");
+  EXPECT_MM_ERROR(ck.require_all_used(vl_non_text_prefixes()), "1 tensor(s)", "'model.layers.99.x'");
+  ck.get("model.layers.99.x", {1});
+  EXPECT_NO_THROW(ck.require_all_used(vl_non_text_prefixes()));
 }
 
 }  // namespace mm
