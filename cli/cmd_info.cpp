@@ -8,9 +8,9 @@
 namespace mm::cli {
 
 static std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   int u = 0;
-  while (b >= 1024 && u < 4) { b /= 1024; ++u; }
+  while (b >= 1024 && u < 6) { b /= 1024; ++u; }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
   return buf;
@@ -42,6 +42,13 @@ int cmd_info(const std::vector<std::string>& argv) {
               human_bytes(static_cast<double>(m.weight_bytes_bf16)).c_str(),
               human_bytes(static_cast<double>(m.lightning_state_bytes)).c_str(),
               human_bytes(static_cast<double>(m.kv_bytes_per_token)).c_str());
+  // What the reference needs before it can run (weights + one sequence's constant state in its scalar);
+  // the loaders refuse a model that does not fit (require_memory).
+  const uint64_t avail = available_memory_bytes();
+  std::printf("memory to load (reference): fp32 %s, fp64 %s; this machine: %s\n",
+              human_bytes(static_cast<double>(estimate_model_bytes(c, 4, 4))).c_str(),
+              human_bytes(static_cast<double>(estimate_model_bytes(c, 8, 8))).c_str(),
+              avail ? human_bytes(static_cast<double>(avail)).c_str() : "unknown");
   return 0;
 }
 

@@ -1,13 +1,21 @@
 #include "core/config.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <filesystem>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace mm {
 namespace {
@@ -18,29 +26,54 @@ std::string where(const std::string& source, const std::string& field) {
   return source + ": field '" + field + "'";
 }
 
+constexpr const char* kLimitsDoc = "docs/semantics/config-limits.md";
+
 bool has(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
 
+std::string num_str(double d) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+// An integer field. JSON numbers arrive as int64, uint64 or double: a uint64 above INT64_MAX, a
+// non-finite double (only possible for a json built in memory: the parser refuses 1e400) or one
+// beyond 2^62 is out of range; a double with a fraction is not an integer.
 int64_t get_int(const json& j, const char* key, const std::string& src) {
   if (!has(j, key)) throw Error(where(src, key) + " is missing");
   const json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) throw Error(where(src, key) + " is out of range, got " + v.dump());
+    return static_cast<int64_t>(u);
+  }
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::floor(d) == d && std::abs(d) < 9e15) return static_cast<int64_t>(d);
+    if (!std::isfinite(d)) throw Error(where(src, key) + " must be a finite integer, got " + num_str(d));
+    if (std::floor(d) != d) throw Error(where(src, key) + " must be an integer, got " + v.dump());
+    if (std::abs(d) > 4611686018427387904.0) throw Error(where(src, key) + " is out of range, got " + v.dump());
+    return static_cast<int64_t>(d);
   }
   throw Error(where(src, key) + " must be an integer, got " + v.dump());
-}
-int64_t get_int_or(const json& j, const char* key, int64_t def, const std::string& src) {
-  return has(j, key) ? get_int(j, key, src) : def;
 }
 double get_num(const json& j, const char* key, const std::string& src) {
   if (!has(j, key)) throw Error(where(src, key) + " is missing");
   const json& v = j.at(key);
   if (!v.is_number()) throw Error(where(src, key) + " must be a number, got " + v.dump());
-  return v.get<double>();
+  const double d = v.get<double>();
+  if (!std::isfinite(d)) throw Error(where(src, key) + " must be a finite number, got " + num_str(d));
+  return d;
 }
 double get_num_or(const json& j, const char* key, double def, const std::string& src) {
   return has(j, key) ? get_num(j, key, src) : def;
+}
+// A real field that must be finite, positive and representable as fp32 (the kernels use it as float).
+double get_pos_num_or(const json& j, const char* key, double def, const std::string& src) {
+  const double d = get_num_or(j, key, def, src);
+  if (!(d > 0) || d > static_cast<double>(FLT_MAX))
+    throw Error(where(src, key) + " must be a positive number that fits an fp32, got " + num_str(d));
+  return d;
 }
 bool get_bool_or(const json& j, const char* key, bool def, const std::string& src) {
   if (!has(j, key)) return def;
@@ -48,11 +81,19 @@ bool get_bool_or(const json& j, const char* key, bool def, const std::string& sr
   return j.at(key).get<bool>();
 }
 
+// A dimension: in [1, max] (ConfigLimits).
+void check_dim(const std::string& src, const char* field, int64_t v, int64_t max) {
+  if (v <= 0) throw Error(where(src, field) + " must be positive, got " + std::to_string(v));
+  if (v > max)
+    throw Error(where(src, field) + " = " + std::to_string(v) + " exceeds the limit " + std::to_string(max) + " (" +
+                kLimitsDoc + ")");
+}
+
 // `shared_intermediate_size` is 0 (or [0] in VL-01's text config): no shared expert. We refuse anything else
 // rather than silently ignoring a shared MLP.
 void check_no_shared_expert(const json& j, const std::string& src) {
   if (!has(j, "shared_intermediate_size")) return;
-  json v = j.at("shared_intermediate_size");
+  const json& v = j.at("shared_intermediate_size");
   if (v.is_array()) {
     for (const auto& e : v)
       if (!e.is_number() || e.get<double>() != 0)
@@ -61,6 +102,77 @@ void check_no_shared_expert(const json& j, const std::string& src) {
   }
   if (!v.is_number() || v.get<double>() != 0)
     throw Error(where(src, "shared_intermediate_size") + " must be 0 (no shared expert is supported), got " + v.dump());
+}
+
+// The object holding the text model's fields, after checking `model_type`.
+const json& text_model_object(const json& root, const std::string& src) {
+  const char* expected = "expected \"minimax_text_01\" (official), \"minimax\" (HF) or \"minimax_vl_01\" (VL-01)";
+  if (!has(root, "model_type")) throw Error(where(src, "model_type") + " is missing (" + expected + ")");
+  const json& mt = root.at("model_type");
+  const std::string t = mt.is_string() ? mt.get<std::string>() : "";
+  if (t == "minimax_text_01" || t == "minimax") return root;
+  if (t != "minimax_vl_01")
+    throw Error(where(src, "model_type") + " = " + mt.dump() + " is not a MiniMax-01 model (" + expected + ")");
+  if (!root.contains("text_config") || !root.at("text_config").is_object())
+    throw Error(where(src, "text_config") + " must be an object: a minimax_vl_01 config holds the text model there");
+  const json& tc = root.at("text_config");
+  if (has(tc, "model_type")) {
+    const json& tmt = tc.at("model_type");
+    if (!tmt.is_string() || (tmt.get<std::string>() != "minimax_text_01" && tmt.get<std::string>() != "minimax"))
+      throw Error(where(src, "text_config.model_type") + " = " + tmt.dump() +
+                  " is not a MiniMax-01 text model (expected \"minimax_text_01\" or \"minimax\")");
+  }
+  return tc;
+}
+
+// Checked int64 arithmetic for parameter counts: throws instead of wrapping (signed overflow is UB).
+struct Checked {
+  const ModelConfig& c;
+  int64_t mul(int64_t a, int64_t b) const {
+    int64_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r)) overflow();
+    return r;
+  }
+  template <class... R>
+  int64_t mul(int64_t a, int64_t b, R... rest) const { return mul(mul(a, b), rest...); }
+  int64_t add(int64_t a, int64_t b) const {
+    int64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r)) overflow();
+    return r;
+  }
+  template <class... R>
+  int64_t add(int64_t a, int64_t b, R... rest) const { return add(add(a, b), rest...); }
+  [[noreturn]] void overflow() const {
+    throw Error(c.source + ": the parameter count overflows a 64-bit integer; the config is outside the limits of " +
+                kLimitsDoc);
+  }
+};
+
+using u128 = unsigned __int128;
+uint64_t saturate(u128 v) { return v > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(v); }
+
+std::string bytes_and_gib(uint64_t b) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%llu bytes (%.2f GiB)", static_cast<unsigned long long>(b),
+                static_cast<double>(b) / static_cast<double>(1ull << 30));
+  return buf;
+}
+
+struct MemoryAvailable {
+  uint64_t bytes = 0;
+  const char* kind = "physical memory";
+};
+MemoryAvailable memory_available() {
+  MemoryAvailable m;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) m.bytes = saturate(static_cast<u128>(pages) * static_cast<u128>(page));
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      (m.bytes == 0 || static_cast<uint64_t>(rl.rlim_cur) < m.bytes)) {
+    m.bytes = static_cast<uint64_t>(rl.rlim_cur);
+    m.kind = "address space (ulimit -v)";
+  }
+  return m;
 }
 
 }  // namespace
@@ -72,20 +184,20 @@ int64_t ModelConfig::num_layers_of(LayerType t) const {
 }
 
 void ModelConfig::validate() const {
-  auto pos = [&](int64_t v, const char* f) {
-    if (v <= 0) throw Error(where(source, f) + " must be positive, got " + std::to_string(v));
-  };
-  pos(vocab_size, "vocab_size");
-  pos(hidden_size, "hidden_size");
-  pos(intermediate_size, "intermediate_size");
-  pos(num_hidden_layers, "num_hidden_layers");
-  pos(num_attention_heads, "num_attention_heads");
-  pos(num_key_value_heads, "num_key_value_heads");
-  pos(head_dim, "head_dim");
-  pos(num_local_experts, "num_local_experts");
-  pos(num_experts_per_tok, "num_experts_per_tok");
-  pos(max_position_embeddings, "max_position_embeddings");
-  pos(block_size, "block_size");
+  using L = ConfigLimits;
+  check_dim(source, "vocab_size", vocab_size, L::vocab_size);
+  check_dim(source, "hidden_size", hidden_size, L::hidden_size);
+  check_dim(source, "intermediate_size", intermediate_size, L::intermediate_size);
+  check_dim(source, "num_hidden_layers", num_hidden_layers, L::num_hidden_layers);
+  check_dim(source, "num_attention_heads", num_attention_heads, L::num_attention_heads);
+  check_dim(source, "num_key_value_heads", num_key_value_heads, L::num_attention_heads);
+  check_dim(source, "head_dim", head_dim, L::head_dim);
+  check_dim(source, "num_local_experts", num_local_experts, L::num_local_experts);
+  check_dim(source, "num_experts_per_tok", num_experts_per_tok, L::num_local_experts);
+  check_dim(source, "max_position_embeddings", max_position_embeddings, L::max_position_embeddings);
+  check_dim(source, "block_size", block_size, L::block_size);
+  if (head_dim % 2 != 0)
+    throw Error(where(source, "head_dim") + " must be even (RoPE rotates pairs of dims), got " + std::to_string(head_dim));
   if (num_attention_heads % num_key_value_heads != 0)
     throw Error(where(source, "num_key_value_heads") + " = " + std::to_string(num_key_value_heads) +
                 " must divide num_attention_heads = " + std::to_string(num_attention_heads));
@@ -96,11 +208,20 @@ void ModelConfig::validate() const {
     throw Error(where(source, "num_experts_per_tok") + " = " + std::to_string(num_experts_per_tok) +
                 " must be <= num_local_experts = " + std::to_string(num_local_experts));
   if (!(rope_theta > 0) || !std::isfinite(rope_theta))
-    throw Error(where(source, "rope_theta") + " must be a positive number");
-  if (!(rms_norm_eps > 0) || !(lightning_norm_eps > 0))
-    throw Error(where(source, "rms_norm_eps") + " must be positive");
-  for (double v : {alpha_linear, beta_linear, alpha_full, beta_full, alpha_mlp, beta_mlp})
-    if (!std::isfinite(v)) throw Error(where(source, "layernorm_*_alpha/beta") + " must be finite");
+    throw Error(where(source, "rope_theta") + " must be a finite positive number, got " + num_str(rope_theta));
+  const std::pair<double, const char*> reals[] = {
+      {rms_norm_eps, "rms_norm_eps"},
+      {lightning_norm_eps, "lightning_norm_eps"},
+      {alpha_linear, "layernorm_linear_attention_alpha (linear_attn_alpha_factor)"},
+      {beta_linear, "layernorm_linear_attention_beta (linear_attn_beta_factor)"},
+      {alpha_full, "layernorm_full_attention_alpha (full_attn_alpha_factor)"},
+      {beta_full, "layernorm_full_attention_beta (full_attn_beta_factor)"},
+      {alpha_mlp, "layernorm_mlp_alpha (mlp_alpha_factor)"},
+      {beta_mlp, "layernorm_mlp_beta (mlp_beta_factor)"},
+  };
+  for (const auto& [v, f] : reals)
+    if (!(v > 0) || v > static_cast<double>(FLT_MAX))  // NaN fails the first test, +inf the second
+      throw Error(where(source, f) + " must be a positive number that fits an fp32, got " + num_str(v));
   if (static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
     throw Error(where(source, "attn_type_list/layer_types") + " has " + std::to_string(layer_types.size()) +
                 " entries, expected num_hidden_layers = " + std::to_string(num_hidden_layers));
@@ -111,21 +232,37 @@ void ModelConfig::validate() const {
 
 ModelConfig config_from_json(const json& root, const std::string& src) {
   if (!root.is_object()) throw Error(src + ": expected a JSON object");
-  const json& j = root.contains("text_config") && root.at("text_config").is_object() ? root.at("text_config") : root;
+  const json& j = text_model_object(root, src);
+  using L = ConfigLimits;
   ModelConfig c;
   c.source = src;
-  c.vocab_size = get_int(j, "vocab_size", src);
-  c.hidden_size = get_int(j, "hidden_size", src);
-  c.intermediate_size = get_int(j, "intermediate_size", src);
-  c.num_hidden_layers = get_int(j, "num_hidden_layers", src);
-  c.num_attention_heads = get_int(j, "num_attention_heads", src);
-  c.num_key_value_heads = get_int_or(j, "num_key_value_heads", c.num_attention_heads, src);
-  if (c.num_attention_heads <= 0) throw Error(where(src, "num_attention_heads") + " must be positive");
-  c.head_dim = get_int_or(j, "head_dim", c.hidden_size / c.num_attention_heads, src);
-  c.num_local_experts = get_int(j, "num_local_experts", src);
-  c.num_experts_per_tok = get_int(j, "num_experts_per_tok", src);
-  c.max_position_embeddings = get_int_or(j, "max_position_embeddings", 10240000, src);
-  c.rms_norm_eps = get_num_or(j, "rms_norm_eps", 1e-5, src);
+  // Every dimension is range-checked as it is read, so nothing below computes with or sizes by an absurd value.
+  auto dim = [&](const char* key, int64_t max) {
+    const int64_t v = get_int(j, key, src);
+    check_dim(src, key, v, max);
+    return v;
+  };
+  auto dim_or = [&](const char* key, int64_t def, int64_t max) { return has(j, key) ? dim(key, max) : def; };
+  c.vocab_size = dim("vocab_size", L::vocab_size);
+  c.hidden_size = dim("hidden_size", L::hidden_size);
+  c.intermediate_size = dim("intermediate_size", L::intermediate_size);
+  c.num_hidden_layers = dim("num_hidden_layers", L::num_hidden_layers);
+  c.num_attention_heads = dim("num_attention_heads", L::num_attention_heads);
+  c.num_key_value_heads = dim_or("num_key_value_heads", c.num_attention_heads, L::num_attention_heads);
+  if (has(j, "head_dim")) {
+    c.head_dim = dim("head_dim", L::head_dim);
+  } else {
+    if (c.hidden_size % c.num_attention_heads != 0)
+      throw Error(where(src, "head_dim") + " is missing and hidden_size = " + std::to_string(c.hidden_size) +
+                  " is not divisible by num_attention_heads = " + std::to_string(c.num_attention_heads) +
+                  ": give head_dim explicitly");
+    c.head_dim = c.hidden_size / c.num_attention_heads;
+    check_dim(src, "head_dim (hidden_size / num_attention_heads)", c.head_dim, L::head_dim);
+  }
+  c.num_local_experts = dim("num_local_experts", L::num_local_experts);
+  c.num_experts_per_tok = dim("num_experts_per_tok", L::num_local_experts);
+  c.max_position_embeddings = dim_or("max_position_embeddings", 10240000, L::max_position_embeddings);
+  c.rms_norm_eps = get_pos_num_or(j, "rms_norm_eps", 1e-5, src);
   c.tie_word_embeddings = get_bool_or(j, "tie_word_embeddings", false, src);
   check_no_shared_expert(j, src);
 
@@ -133,39 +270,46 @@ ModelConfig config_from_json(const json& root, const std::string& src) {
   const bool hf = has(j, "layer_types");
   if (official == hf)
     throw Error(src + ": expected exactly one of 'attn_type_list' (official spelling) or 'layer_types' (HF spelling)");
+  const char* list_key = official ? "attn_type_list" : "layer_types";
+  const json& a = j.at(list_key);
+  if (!a.is_array())
+    throw Error(where(src, list_key) + (official ? " must be an array of 0/1" : " must be an array of strings"));
+  // The length is checked before a single entry is stored.
+  if (a.size() != static_cast<std::size_t>(c.num_hidden_layers))
+    throw Error(where(src, list_key) + " has " + std::to_string(a.size()) +
+                " entries, expected num_hidden_layers = " + std::to_string(c.num_hidden_layers));
+  c.layer_types.reserve(a.size());
   if (official) {
-    const json& a = j.at("attn_type_list");
-    if (!a.is_array()) throw Error(where(src, "attn_type_list") + " must be an array of 0/1");
     for (const auto& e : a) {
-      if (!e.is_number_integer() || (e.get<int>() != 0 && e.get<int>() != 1))
+      // get<int64_t> of a uint64 above INT64_MAX is negative in C++20: refused like any other value.
+      const int64_t v = e.is_number_integer() ? e.get<int64_t>() : -1;
+      if (v != 0 && v != 1)
         throw Error(where(src, "attn_type_list") + " entries must be 0 (lightning) or 1 (softmax), got " + e.dump());
-      c.layer_types.push_back(e.get<int>() == 0 ? LayerType::Lightning : LayerType::Softmax);
+      c.layer_types.push_back(v == 0 ? LayerType::Lightning : LayerType::Softmax);
     }
-    c.alpha_linear = get_num_or(j, "layernorm_linear_attention_alpha", 1, src);
-    c.beta_linear = get_num_or(j, "layernorm_linear_attention_beta", 1, src);
-    c.alpha_full = get_num_or(j, "layernorm_full_attention_alpha", 1, src);
-    c.beta_full = get_num_or(j, "layernorm_full_attention_beta", 1, src);
-    c.alpha_mlp = get_num_or(j, "layernorm_mlp_alpha", 1, src);
-    c.beta_mlp = get_num_or(j, "layernorm_mlp_beta", 1, src);
+    c.alpha_linear = get_pos_num_or(j, "layernorm_linear_attention_alpha", 1, src);
+    c.beta_linear = get_pos_num_or(j, "layernorm_linear_attention_beta", 1, src);
+    c.alpha_full = get_pos_num_or(j, "layernorm_full_attention_alpha", 1, src);
+    c.beta_full = get_pos_num_or(j, "layernorm_full_attention_beta", 1, src);
+    c.alpha_mlp = get_pos_num_or(j, "layernorm_mlp_alpha", 1, src);
+    c.beta_mlp = get_pos_num_or(j, "layernorm_mlp_beta", 1, src);
     c.postnorm = get_bool_or(j, "postnorm", false, src);  // official default is False; Text-01 sets true
   } else {
-    const json& a = j.at("layer_types");
-    if (!a.is_array()) throw Error(where(src, "layer_types") + " must be an array of strings");
     for (const auto& e : a) {
       const std::string s = e.is_string() ? e.get<std::string>() : "";
       if (s == "linear_attention") c.layer_types.push_back(LayerType::Lightning);
       else if (s == "full_attention") c.layer_types.push_back(LayerType::Softmax);
       else throw Error(where(src, "layer_types") + " entries must be \"linear_attention\" or \"full_attention\", got " + e.dump());
     }
-    c.alpha_linear = get_num_or(j, "linear_attn_alpha_factor", 1, src);
-    c.beta_linear = get_num_or(j, "linear_attn_beta_factor", 1, src);
-    c.alpha_full = get_num_or(j, "full_attn_alpha_factor", 1, src);
-    c.beta_full = get_num_or(j, "full_attn_beta_factor", 1, src);
-    c.alpha_mlp = get_num_or(j, "mlp_alpha_factor", 1, src);
-    c.beta_mlp = get_num_or(j, "mlp_beta_factor", 1, src);
+    c.alpha_linear = get_pos_num_or(j, "linear_attn_alpha_factor", 1, src);
+    c.beta_linear = get_pos_num_or(j, "linear_attn_beta_factor", 1, src);
+    c.alpha_full = get_pos_num_or(j, "full_attn_alpha_factor", 1, src);
+    c.beta_full = get_pos_num_or(j, "full_attn_beta_factor", 1, src);
+    c.alpha_mlp = get_pos_num_or(j, "mlp_alpha_factor", 1, src);
+    c.beta_mlp = get_pos_num_or(j, "mlp_beta_factor", 1, src);
     c.postnorm = true;  // HF hard-wires the post-norm residual
   }
-  c.block_size = get_int_or(j, "block_size", 256, src);
+  c.block_size = dim_or("block_size", 256, L::block_size);
 
   // rope_theta: top level, or inside rope_parameters (HF v5).
   if (has(j, "rope_theta")) c.rope_theta = get_num(j, "rope_theta", src);
@@ -190,20 +334,95 @@ ModelConfig config_from_json(const json& root, const std::string& src) {
   return c;
 }
 
+namespace {
+// Finds where in a JSON text a number overflows a double (nlohmann refuses 1e400 with error 406 but
+// does not say under which key): the path of the value being parsed when the parser stopped.
+class OverflowLocator : public json::json_sax_t {
+ public:
+  std::string path, token;
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool start_object(std::size_t) override { return open(true); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& k) override {
+    if (!frames_.empty()) frames_.back().key = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string& last_token, const nlohmann::detail::exception& e) override {
+    if (e.id == 406) {
+      token = last_token;
+      for (std::size_t i = 0; i < frames_.size(); ++i) {
+        const Frame& f = frames_[i];
+        if (f.object) {
+          if (i > 0) path.push_back('.');
+          path.append(f.key);
+        } else {
+          path.push_back('[');
+          path.append(std::to_string(f.index));
+          path.push_back(']');
+        }
+      }
+    }
+    return false;
+  }
+
+ private:
+  struct Frame {
+    bool object = true;
+    std::string key;
+    std::size_t index = 0;
+  };
+  bool value() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+    return true;
+  }
+  bool open(bool object) {
+    if (frames_.size() > 256) return false;  // only reached on text the bounded parser accepted
+    frames_.push_back({object, "", 0});
+    return true;
+  }
+  bool close() {
+    if (!frames_.empty()) frames_.pop_back();
+    return value();
+  }
+  std::vector<Frame> frames_;
+};
+}  // namespace
+
 ModelConfig load_config(const std::string& path_in) {
   namespace fs = std::filesystem;
   fs::path p(path_in);
-  if (!fs::exists(p)) throw Error(path_in + ": no such model directory or config.json");
-  if (fs::is_directory(p)) p /= "config.json";
-  std::ifstream f(p);
-  if (!f) throw Error(p.string() + ": cannot open config file");
+  std::error_code ec;
+  const fs::file_status st = fs::status(p, ec);
+  if (!fs::exists(st)) throw Error(path_in + ": no such model directory or config.json");
+  if (fs::is_directory(st)) p /= "config.json";
+  const std::string file = p.string();
+  // A config.json is a few KiB (Text-01: ~3 KiB, a 1024-layer list ~6 KiB); 4 MiB bounds the DOM a
+  // hostile file can make us build before the layer list's length is checked.
+  JsonLimits limits;
+  limits.max_bytes = 4u << 20;
+  limits.max_depth = 32;
+  // A directory or FIFO named config.json, duplicate keys, depth and size are refused by read_regular_file
+  // and parse_json_text.
+  const std::string text = read_regular_file(file, "model config (config.json)", limits.max_bytes);
   json j;
   try {
-    j = json::parse(f);
-  } catch (const json::parse_error& e) {
-    throw Error(p.string() + ": malformed JSON: " + e.what());
+    j = parse_json_text(text, file, limits);
+  } catch (const Error& e) {
+    if (std::string_view(e.what()).find("number overflow") == std::string_view::npos) throw;
+    OverflowLocator loc;
+    json::sax_parse(text, &loc);
+    if (loc.path.empty()) throw;
+    throw Error(where(file, loc.path) + " = " + loc.token + " is not a finite number (it overflows a double)");
   }
-  return config_from_json(j, p.string());
+  return config_from_json(j, file);
 }
 
 json config_to_json(const ModelConfig& c, ConfigSpelling spelling) {
@@ -304,31 +523,73 @@ ModelConfig preset_config(std::string_view name) {
   return c;
 }
 
+// With the limits of ConfigLimits (H <= 2^16, V <= 2^24, I <= 2^20, E <= 2^10, L <= 2^10,
+// n_h * d_h <= 2^20): embed <= 2^40, one attention block < 5 * 2^36 + 2^20, one MoE block
+// < 3 * 2^46 + 2^26, so total < 2^41 + 2^10 * (5 * 2^36 + 3 * 2^46 + 2^27) < 2^58, and every term and
+// partial sum is smaller still: no overflow for a validated config. Checked anyway, for configs built
+// in code that never went through validate().
 ParamCount count_params(const ModelConfig& c) {
+  const Checked k{c};
   ParamCount p;
-  const int64_t H = c.hidden_size, inner = c.inner_dim();
-  p.embed = c.vocab_size * H;
-  p.lm_head = c.tie_word_embeddings ? 0 : c.vocab_size * H;
+  const int64_t H = c.hidden_size, inner = k.mul(c.num_attention_heads, c.head_dim);
+  const int64_t kvd = k.mul(c.num_key_value_heads, c.head_dim);
+  p.embed = k.mul(c.vocab_size, H);
+  p.lm_head = c.tie_word_embeddings ? 0 : p.embed;
   p.final_norm = H;
-  p.lightning_attn = 3 * inner * H + inner * H + H * inner + inner;  // qkv, output_gate, out_proj, norm
-  p.softmax_attn = inner * H + 2 * c.kv_dim() * H + H * inner;        // q, k, v, o
-  p.expert = 3 * c.intermediate_size * H;                             // w1, w3, w2
-  p.moe = c.num_local_experts * p.expert + c.num_local_experts * H;   // experts + router
-  p.layer_norms = 2 * H;
+  // qkv, output_gate, out_proj, norm
+  p.lightning_attn = k.add(k.mul(3, inner, H), k.mul(inner, H), k.mul(H, inner), inner);
+  p.softmax_attn = k.add(k.mul(inner, H), k.mul(2, kvd, H), k.mul(H, inner));  // q, k, v, o
+  p.expert = k.mul(3, c.intermediate_size, H);                                // w1, w3, w2
+  p.moe = k.add(k.mul(c.num_local_experts, p.expert), k.mul(c.num_local_experts, H));  // experts + router
+  p.layer_norms = k.mul(2, H);
   const int64_t nl = c.num_layers_of(LayerType::Lightning), ns = c.num_layers_of(LayerType::Softmax);
-  const int64_t attn = nl * p.lightning_attn + ns * p.softmax_attn;
-  p.total = p.embed + p.lm_head + p.final_norm + attn + c.num_hidden_layers * (p.moe + p.layer_norms);
-  p.active = p.final_norm + attn +
-             c.num_hidden_layers * (c.num_experts_per_tok * p.expert + c.num_local_experts * H + p.layer_norms);
+  const int64_t attn = k.add(k.mul(nl, p.lightning_attn), k.mul(ns, p.softmax_attn));
+  p.total = k.add(p.embed, p.lm_head, p.final_norm, attn, k.mul(c.num_hidden_layers, k.add(p.moe, p.layer_norms)));
+  p.active = k.add(p.final_norm, attn,
+                   k.mul(c.num_hidden_layers, k.add(k.mul(c.num_experts_per_tok, p.expert),
+                                                    k.mul(c.num_local_experts, H), p.layer_norms)));
   return p;
 }
 
+// Within the limits: weights < 2^59 bytes, lightning state <= 2^10 * 2^20 * 2^10 * 4 = 2^42 bytes,
+// KV <= 2^10 * 2 * 2^20 * 2 = 2^32 bytes per token.
 MemoryPlan memory_plan(const ModelConfig& c) {
+  const Checked k{c};
   MemoryPlan m;
-  m.weight_bytes_bf16 = 2 * count_params(c).total;
-  m.lightning_state_bytes = c.num_layers_of(LayerType::Lightning) * c.num_attention_heads * c.head_dim * c.head_dim * 4;
-  m.kv_bytes_per_token = c.num_layers_of(LayerType::Softmax) * 2 * c.kv_dim() * 2;
+  m.weight_bytes_bf16 = k.mul(2, count_params(c).total);
+  m.lightning_state_bytes = k.mul(c.num_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim, 4);
+  m.kv_bytes_per_token = k.mul(c.num_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim, 2);
   return m;
+}
+
+uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,
+                              uint64_t context_tokens) {
+  const Checked k{c};
+  const ParamCount p = count_params(c);
+  const int64_t state_elems =
+      k.mul(c.num_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim);
+  const int64_t kv_elems_per_token = k.mul(c.num_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim);
+  const auto u = [](int64_t v) { return static_cast<u128>(v < 0 ? 0 : v); };
+  // Each product is of two values < 2^64, so < 2^128; each is saturated to 64 bits before the next step.
+  const uint64_t w = saturate(u(p.total) * bytes_per_weight);
+  const uint64_t s = saturate(u(state_elems) * bytes_per_state);
+  const uint64_t kv = saturate(static_cast<u128>(saturate(u(kv_elems_per_token) * bytes_per_state)) * context_tokens);
+  return saturate(static_cast<u128>(w) + s + kv);
+}
+
+uint64_t available_memory_bytes() { return memory_available().bytes; }
+
+void require_memory(uint64_t bytes, const std::string& what, uint64_t available) {
+  if (available == 0 || bytes <= available) return;
+  throw Error(what + " needs " + bytes_and_gib(bytes) + " but this machine has " + bytes_and_gib(available) +
+              " of memory");
+}
+
+void require_memory(uint64_t bytes, const std::string& what) {
+  const MemoryAvailable m = memory_available();
+  if (m.bytes == 0 || bytes <= m.bytes) return;
+  throw Error(what + " needs " + bytes_and_gib(bytes) + " but this machine has " + bytes_and_gib(m.bytes) + " of " +
+              m.kind);
 }
 
 }  // namespace mm

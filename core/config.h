@@ -1,6 +1,7 @@
 // MiniMax-Text-01 model configuration: parsed from config.json in either spelling
 // (official `minimax_text_01` or HF in-tree `minimax`), validated field by field,
-// plus built-in presets, parameter counts and the inference memory plan.
+// plus built-in presets, parameter counts, the inference memory plan and the
+// memory check made before a model is allocated.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,6 +15,22 @@ namespace mm {
 enum class LayerType : uint8_t { Lightning = 0, Softmax = 1 };  // official attn_type_list values
 
 enum class ConfigSpelling { Official, HF };
+
+// Upper bounds on every dimension of a config (docs/semantics/config-limits.md). Generous: the
+// largest MiniMax-family model is far inside them. Within them every parameter count, memory plan
+// entry and the bytes of any single weight fit an int64 with room to spare (the largest model they
+// allow has < 2^58 parameters), and every dimension fits an int32 index.
+struct ConfigLimits {
+  static constexpr int64_t vocab_size = int64_t{1} << 24;
+  static constexpr int64_t hidden_size = 65536;
+  static constexpr int64_t intermediate_size = int64_t{1} << 20;
+  static constexpr int64_t num_hidden_layers = 1024;
+  static constexpr int64_t num_attention_heads = 1024;  // num_key_value_heads divides it
+  static constexpr int64_t head_dim = 1024;             // and even (RoPE rotates pairs)
+  static constexpr int64_t num_local_experts = 1024;    // num_experts_per_tok <= num_local_experts
+  static constexpr int64_t max_position_embeddings = int64_t{1} << 31;
+  static constexpr int64_t block_size = 65536;
+};
 
 struct ModelConfig {
   std::string source = "preset";   // file path or preset name, for error messages
@@ -42,13 +59,18 @@ struct ModelConfig {
   int64_t inner_dim() const { return num_attention_heads * head_dim; }
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
   int64_t num_layers_of(LayerType t) const;
-  // Throws mm::Error naming the field and what was expected.
+  // Throws mm::Error naming the field and what was expected: every dimension positive and within
+  // ConfigLimits, the fields consistent with each other, every real number finite.
   void validate() const;
 };
 
-// Parse either spelling; a VL-01 config is accepted through its `text_config`.
+// Parse either spelling. `model_type` must be "minimax_text_01" (official) or "minimax" (HF); a VL-01
+// config (`model_type` "minimax_vl_01") is accepted through its `text_config`. Everything is checked
+// before anything sized by the config is built (a layer list of the wrong length is refused by its size).
 ModelConfig config_from_json(const nlohmann::json& j, const std::string& source);
-ModelConfig load_config(const std::string& path);  // path to config.json or a checkpoint directory
+// Path to config.json or a checkpoint directory. The file must be a regular file (a directory or FIFO
+// named config.json is refused) and is read as JSON with unique keys.
+ModelConfig load_config(const std::string& path);
 nlohmann::json config_to_json(const ModelConfig& c, ConfigSpelling spelling);
 
 // Built-in presets: "tiny" (tests), "small" (a 2-core box in tens of seconds),
@@ -66,6 +88,8 @@ struct ParamCount {
   int64_t total = 0;
   int64_t active = 0;          // per token, excluding embedding and lm_head
 };
+// In checked int64 arithmetic: a config that passed validate() never overflows; one that did not
+// validate and would overflow throws mm::Error rather than wrap.
 ParamCount count_params(const ModelConfig& c);
 
 struct MemoryPlan {
@@ -73,6 +97,24 @@ struct MemoryPlan {
   int64_t lightning_state_bytes = 0;  // per sequence, fp32, constant in length
   int64_t kv_bytes_per_token = 0;     // bf16 post-RoPE K and V over all softmax layers
 };
-MemoryPlan memory_plan(const ModelConfig& c);
+MemoryPlan memory_plan(const ModelConfig& c);  // checked like count_params
+
+// Bytes a model needs in memory: every weight at `bytes_per_weight` (count_params(c).total) plus the
+// state of one sequence held at `bytes_per_state` per element: the lightning state of every lightning
+// layer and the K and V cache of every softmax layer for `context_tokens` tokens. A lower bound
+// (activations and allocator overhead are not counted); saturates at UINT64_MAX instead of wrapping.
+uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,
+                              uint64_t context_tokens = 0);
+
+// Physical memory of this machine (sysconf pages x page size), lowered to the address-space limit
+// (RLIMIT_AS) when one is set; 0 when it cannot be determined.
+uint64_t available_memory_bytes();
+
+// Throws mm::Error "<what> needs N bytes (X GiB) but this machine has M bytes (Y GiB) of memory" when
+// `bytes` exceeds available_memory_bytes() (or `available` in the second form). Call it before
+// allocating, so that an impossible request is a clear error rather than std::bad_alloc or the OOM killer.
+// An unknown amount of memory (0) never refuses.
+void require_memory(uint64_t bytes, const std::string& what);
+void require_memory(uint64_t bytes, const std::string& what, uint64_t available);
 
 }  // namespace mm

@@ -29,6 +29,10 @@ Vec<typename P::T> to_vec(const TensorInfo& t) {
 
 template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig& c) {
+  // Refuse a model this machine cannot hold before allocating any of it (a clear error, not bad_alloc).
+  constexpr uint64_t kBytes = sizeof(typename P::T);
+  require_memory(estimate_model_bytes(c, kBytes, kBytes),
+                 c.source + ": the reference model (" + std::to_string(8 * kBytes) + "-bit weights and state)");
   ModelWeights<typename P::T> w;
   const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, E = c.num_local_experts;
   const int64_t inner = c.inner_dim(), kvd = c.kv_dim();
@@ -83,6 +87,7 @@ ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig
     }
     w.layers.push_back(std::move(L));
   }
+  ck.require_all_used(pre.empty() ? std::vector<std::string>{} : vl_non_text_prefixes());
   return w;
 }
 

@@ -20,6 +20,8 @@ std::vector<uint16_t> bf16_of(const TensorInfo& t, size_t offset = 0, size_t cou
 }  // namespace
 
 HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
+  // The host copy holds every weight in bf16 (2 bytes each); refuse before allocating what cannot fit.
+  require_memory(estimate_model_bytes(c, 2, 0), c.source + ": the kernels' host copy of the weights (bf16)");
   HostWeights w;
   Dims& d = w.dims;
   d.V = static_cast<int>(c.vocab_size); d.H = static_cast<int>(c.hidden_size); d.I = static_cast<int>(c.intermediate_size);
@@ -84,6 +86,7 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
     }
     w.layers.push_back(std::move(L));
   }
+  ck.require_all_used(pre.empty() ? std::vector<std::string>{} : vl_non_text_prefixes());
   return w;
 }
 

@@ -1,6 +1,13 @@
 #include "core/config.h"
 
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -184,4 +191,250 @@ TEST(Config, SingleLayerLightningModelIsRejected) {
   c.layer_types = {LayerType::Softmax};
   EXPECT_NO_THROW(c.validate());
 }
+}  // namespace mm
+
+// --- Hostile configs: every class of bad input is refused by name, before anything is allocated. ---
+
+namespace mm {
+namespace {
+
+// Every dimension at its ConfigLimits maximum: the largest model the loader accepts.
+ModelConfig largest_config() {
+  using L = ConfigLimits;
+  ModelConfig c;
+  c.source = "largest";
+  c.vocab_size = L::vocab_size;
+  c.hidden_size = L::hidden_size;
+  c.intermediate_size = L::intermediate_size;
+  c.num_hidden_layers = L::num_hidden_layers;
+  c.num_attention_heads = L::num_attention_heads;
+  c.num_key_value_heads = L::num_attention_heads;
+  c.head_dim = L::head_dim;
+  c.rotary_dim = L::head_dim;
+  c.num_local_experts = L::num_local_experts;
+  c.num_experts_per_tok = L::num_local_experts;
+  c.max_position_embeddings = L::max_position_embeddings;
+  c.block_size = L::block_size;
+  c.rope_theta = 1e7;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+    c.layer_types.push_back((l + 1) % 8 == 0 ? LayerType::Softmax : LayerType::Lightning);
+  return c;
+}
+
+std::string write_config(const test::TempDir& d, const std::string& name, const std::string& text) {
+  const std::string p = d.file(name);
+  test::write_bytes(p, text);
+  return p;
+}
+
+}  // namespace
+
+TEST(ConfigLimits, HeadsThatDoNotDivideHiddenNeedAnExplicitHeadDim) {
+  json j = hf_text01();
+  j.erase("head_dim");
+  j["num_attention_heads"] = 40;  // 6144 / 40 = 153.6
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "cfg.json", "head_dim", "hidden_size = 6144",
+                  "num_attention_heads = 40");
+  j["head_dim"] = 128;  // explicit: inner width 5120 != hidden is fine (Text-01 itself has 8192 != 6144)
+  EXPECT_EQ(config_from_json(j, "cfg.json").inner_dim(), 5120);
+  j = official_text01();
+  j["head_dim"] = 127;
+  j["rotary_dim"] = 64;
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "head_dim", "even");
+}
+
+TEST(ConfigLimits, OnlyMiniMaxModelTypesAreAccepted) {
+  json j = official_text01();
+  j["model_type"] = "llama";
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "cfg.json", "model_type", "llama", "minimax_text_01");
+  j["model_type"] = 7;
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "model_type", "7");
+  j.erase("model_type");
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "model_type", "missing");
+  // VL-01: the text model lives under text_config, which must be there and be a MiniMax text model.
+  json vl = {{"model_type", "minimax_vl_01"}, {"text_config", official_text01()}};
+  EXPECT_EQ(config_from_json(vl, "vl.json").num_hidden_layers, 80);
+  vl["text_config"].erase("model_type");
+  EXPECT_EQ(config_from_json(vl, "vl.json").num_hidden_layers, 80);
+  vl["text_config"]["model_type"] = "qwen2";
+  EXPECT_MM_ERROR(config_from_json(vl, "vl.json"), "text_config.model_type", "qwen2");
+  vl.erase("text_config");
+  EXPECT_MM_ERROR(config_from_json(vl, "vl.json"), "text_config", "minimax_vl_01");
+  // A text_config under a text model_type is not looked into.
+  json t = official_text01();
+  t["text_config"] = json::object();
+  EXPECT_EQ(config_from_json(t, "cfg.json").hidden_size, 6144);
+}
+
+TEST(ConfigLimits, AbsurdLayerListLengthIsRefusedByItsSize) {
+  json j = official_text01();
+  j["attn_type_list"] = json::array();
+  for (int i = 0; i < 100000; ++i) j["attn_type_list"].push_back(0);
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "attn_type_list", "100000 entries", "num_hidden_layers = 80");
+  json hf = hf_text01();
+  hf["layer_types"] = json::array();
+  EXPECT_MM_ERROR(config_from_json(hf, "hf.json"), "layer_types", "0 entries");
+  j = official_text01();
+  j["num_hidden_layers"] = 1000000;
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "num_hidden_layers", "1000000", "exceeds the limit 1024");
+  // An entry that a narrowing cast would turn into 0 (2^32) is refused, not read as lightning.
+  j = official_text01();
+  j["attn_type_list"][0] = 4294967296ll;
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "attn_type_list", "4294967296");
+}
+
+TEST(ConfigLimits, AbsurdSizesAreRefusedNamingTheFieldAndLimit) {
+  json j = official_text01();
+  j["hidden_size"] = 1e12;
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "cfg.json", "hidden_size", "1000000000000", "65536");
+  j["hidden_size"] = 1e20;  // an integer-valued double beyond int64
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "hidden_size", "out of range");
+  j["hidden_size"] = json(18446744073709551615ull);  // uint64 that would wrap to -1
+  EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), "hidden_size", "out of range");
+  // Each limit: the maximum itself is accepted (largest_config validates), one more is refused.
+  using L = ConfigLimits;
+  const std::pair<const char*, int64_t> over[] = {
+      {"vocab_size", L::vocab_size + 1},
+      {"hidden_size", L::hidden_size + 1},
+      {"intermediate_size", L::intermediate_size + 1},
+      {"num_hidden_layers", L::num_hidden_layers + 1},
+      {"num_attention_heads", L::num_attention_heads + 1},
+      {"num_key_value_heads", L::num_attention_heads + 1},
+      {"head_dim", L::head_dim + 2},
+      {"num_local_experts", L::num_local_experts + 1},
+      {"max_position_embeddings", L::max_position_embeddings + 1},
+  };
+  for (const auto& [field, v] : over) {
+    json k = official_text01();
+    k[field] = v;
+    const std::string value = std::to_string(v);
+    EXPECT_MM_ERROR(config_from_json(k, "cfg.json"), field, value.c_str(), "exceeds the limit");
+  }
+  json hf = hf_text01();
+  hf["block_size"] = L::block_size + 1;
+  EXPECT_MM_ERROR(config_from_json(hf, "hf.json"), "block_size", "exceeds the limit");
+  hf["block_size"] = 0;
+  EXPECT_MM_ERROR(config_from_json(hf, "hf.json"), "block_size", "positive");
+}
+
+TEST(ConfigLimits, NonFiniteAndOverflowingNumbersAreRefusedNamingTheField) {
+  test::TempDir d;
+  const std::string text = config_to_json(preset_config("tiny"), ConfigSpelling::Official).dump();
+  auto with = [&](const std::string& key, const std::string& literal) {
+    const std::string k = "\"" + key + "\":";
+    std::string t = text;
+    const std::size_t at = t.find(k);
+    EXPECT_NE(at, std::string::npos) << key;
+    const std::size_t v = at + k.size(), end = t.find_first_of(",}", v);
+    return t.replace(v, end - v, literal);
+  };
+  EXPECT_NO_THROW(load_config(write_config(d, "ok.json", with("rope_theta", "1e7"))));
+  EXPECT_MM_ERROR(load_config(write_config(d, "a.json", with("rope_theta", "1e400"))), "a.json", "field 'rope_theta'",
+                  "1e400", "finite");
+  EXPECT_MM_ERROR(load_config(write_config(d, "b.json", with("hidden_size", "-1e400"))), "field 'hidden_size'",
+                  "-1e400");
+  EXPECT_MM_ERROR(load_config(write_config(d, "c.json", with("rms_norm_eps", "1e-400"))), "rms_norm_eps");  // underflows to 0
+  EXPECT_MM_ERROR(load_config(write_config(d, "e.json", "{\"model_type\": \"minimax_vl_01\", \"text_config\": " +
+                                                           with("layernorm_mlp_alpha", "2e308") + "}")),
+                  "field 'text_config.layernorm_mlp_alpha'", "2e308");
+  EXPECT_MM_ERROR(load_config(write_config(d, "f.json", "{\"model_type\": \"minimax\", \"layer_types\": [1, 2, 3e999]}")),
+                  "field 'layer_types[2]'", "3e999");
+  // A json built in memory can hold inf and NaN: refused the same way.
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const std::pair<const char*, double> bad[] = {
+      {"rope_theta", inf}, {"rope_theta", nan}, {"rms_norm_eps", inf}, {"rms_norm_eps", 0.0},
+      {"layernorm_mlp_alpha", -inf}, {"layernorm_mlp_beta", nan}, {"layernorm_full_attention_alpha", -2.0},
+      {"layernorm_linear_attention_beta", 1e39},  // not representable as fp32
+      {"hidden_size", inf}, {"vocab_size", nan},
+  };
+  for (const auto& [field, v] : bad) {
+    json j = official_text01();
+    j[field] = v;
+    EXPECT_MM_ERROR(config_from_json(j, "cfg.json"), field);
+  }
+  json hf = hf_text01();
+  hf["rope_parameters"]["rope_theta"] = inf;
+  EXPECT_MM_ERROR(config_from_json(hf, "hf.json"), "rope_theta");
+  hf = hf_text01();
+  hf["partial_rotary_factor"] = nan;
+  EXPECT_MM_ERROR(config_from_json(hf, "hf.json"), "partial_rotary_factor");
+  // validate() covers configs built in code.
+  ModelConfig c = preset_config("tiny");
+  c.lightning_norm_eps = nan;
+  EXPECT_MM_ERROR(c.validate(), "lightning_norm_eps");
+}
+
+TEST(ConfigLimits, DuplicateKeyInConfigJsonIsRefused) {
+  test::TempDir d;
+  std::string text = config_to_json(preset_config("tiny"), ConfigSpelling::Official).dump();
+  text.insert(1, "\"hidden_size\": 4096, ");
+  EXPECT_MM_ERROR(load_config(write_config(d, "dup.json", text)), "dup.json", "hidden_size", "more than once");
+}
+
+TEST(ConfigLimits, FifoOrDirectoryNamedConfigJsonIsRefusedWithoutBlocking) {
+  test::TempDir d;
+  std::filesystem::create_directories(d.path / "fifo_model");
+  const std::string fifo = (d.path / "fifo_model" / "config.json").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_MM_ERROR(load_config((d.path / "fifo_model").string()), "config.json", "FIFO");  // no writer: must not hang
+  EXPECT_MM_ERROR(load_config(fifo), "config.json", "FIFO");
+  std::filesystem::create_directories(d.path / "dir_model" / "config.json");
+  EXPECT_MM_ERROR(load_config((d.path / "dir_model").string()), "config.json", "directory");
+  std::filesystem::create_directories(d.path / "empty_model");
+  EXPECT_MM_ERROR(load_config((d.path / "empty_model").string()), "config.json", "no such file");
+}
+
+TEST(ConfigLimits, ParameterCountsAtTheLimitsDoNotOverflow) {
+  const ModelConfig c = largest_config();
+  EXPECT_NO_THROW(c.validate());
+  // The same numbers in 128-bit arithmetic.
+  using i128 = __int128;
+  const i128 H = c.hidden_size, V = c.vocab_size, I = c.intermediate_size, E = c.num_local_experts;
+  const i128 inner = i128{c.num_attention_heads} * c.head_dim, kvd = i128{c.num_key_value_heads} * c.head_dim;
+  const i128 nl = c.num_layers_of(LayerType::Lightning), ns = c.num_layers_of(LayerType::Softmax);
+  const i128 lin = 5 * inner * H + inner, sm = 2 * inner * H + 2 * kvd * H, moe = E * 3 * I * H + E * H;
+  const i128 total = 2 * V * H + H + nl * lin + ns * sm + i128{c.num_hidden_layers} * (moe + 2 * H);
+  const ParamCount p = count_params(c);
+  EXPECT_EQ(p.lightning_attn, static_cast<int64_t>(lin));
+  EXPECT_EQ(p.softmax_attn, static_cast<int64_t>(sm));
+  EXPECT_EQ(p.moe, static_cast<int64_t>(moe));
+  EXPECT_EQ(p.total, static_cast<int64_t>(total));
+  EXPECT_LT(total, i128{1} << 58);  // the bound docs/semantics/config-limits.md promises
+  for (int64_t v : {p.embed, p.lm_head, p.lightning_attn, p.softmax_attn, p.expert, p.moe, p.total, p.active})
+    EXPECT_GT(v, 0);
+  const MemoryPlan m = memory_plan(c);
+  EXPECT_EQ(m.weight_bytes_bf16, static_cast<int64_t>(2 * total));
+  EXPECT_EQ(m.lightning_state_bytes, static_cast<int64_t>(nl * c.num_attention_heads * c.head_dim * c.head_dim * 4));
+  EXPECT_EQ(m.kv_bytes_per_token, static_cast<int64_t>(ns * 2 * kvd * 2));
+  // fp64 weights and state, a full-length KV cache: still exact in 64 bits.
+  const i128 kv_tokens = c.max_position_embeddings;
+  const i128 want = 8 * total + 8 * nl * c.num_attention_heads * c.head_dim * c.head_dim + 8 * ns * 2 * kvd * kv_tokens;
+  EXPECT_EQ(estimate_model_bytes(c, 8, 8, static_cast<uint64_t>(kv_tokens)), static_cast<uint64_t>(want));
+  EXPECT_EQ(estimate_model_bytes(c, 8, 8, UINT64_MAX), UINT64_MAX);  // saturates, never wraps
+  // The largest config round-trips through config.json in both spellings.
+  for (auto sp : {ConfigSpelling::Official, ConfigSpelling::HF})
+    EXPECT_EQ(count_params(config_from_json(config_to_json(c, sp), "largest.json")).total, p.total);
+  // A config built in code that skipped validate() throws instead of overflowing.
+  ModelConfig big = c;
+  big.hidden_size = int64_t{1} << 40;
+  big.vocab_size = int64_t{1} << 40;
+  EXPECT_MM_ERROR(count_params(big), "largest", "overflows");
+  EXPECT_MM_ERROR(memory_plan(big), "overflows");
+}
+
+TEST(ConfigLimits, MemoryRefusalNamesTheBytes) {
+  EXPECT_MM_ERROR(require_memory(uint64_t{1} << 40, "loading test model", uint64_t{1} << 30), "loading test model",
+                  "needs 1099511627776 bytes (1024.00 GiB)", "has 1073741824 bytes (1.00 GiB)");
+  EXPECT_NO_THROW(require_memory(uint64_t{1} << 30, "fits", uint64_t{1} << 30));
+  EXPECT_NO_THROW(require_memory(uint64_t{1} << 40, "unknown amount", 0));
+  // This machine: has some memory, refuses what no machine has, accepts a tiny model.
+  const uint64_t avail = available_memory_bytes();
+  EXPECT_GT(avail, uint64_t{0});
+  EXPECT_MM_ERROR(require_memory(estimate_model_bytes(largest_config(), 4, 4), "the largest model"), "the largest model",
+                  "needs", "bytes", "GiB", "but this machine has");
+  EXPECT_NO_THROW(require_memory(estimate_model_bytes(preset_config("tiny"), 8, 8), "tiny"));
+  EXPECT_GT(estimate_model_bytes(preset_config("minimax-text-01"), 2, 4),
+            static_cast<uint64_t>(memory_plan(preset_config("minimax-text-01")).weight_bytes_bf16));
+}
+
 }  // namespace mm
