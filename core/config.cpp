@@ -91,6 +91,23 @@ void check_dim(const std::string& src, const char* field, int64_t v, int64_t max
 
 // `shared_intermediate_size` is 0 (or [0] in VL-01's text config): no shared expert. We refuse anything else
 // rather than silently ignoring a shared MLP.
+// Fields that would change the attention if honoured: a RoPE scaling (or a non-default rope_type in HF v5's
+// rope_parameters) and a sliding window. MiniMax-01 uses neither (null / "default"); anything else is
+// refused rather than silently computed without it.
+void check_no_unsupported_attention_variant(const json& j, const std::string& src) {
+  if (has(j, "rope_scaling"))
+    throw Error(where(src, "rope_scaling") + " = " + j.at("rope_scaling").dump() +
+                " is not supported (MiniMax-01 uses plain RoPE: null expected)");
+  if (has(j, "sliding_window"))
+    throw Error(where(src, "sliding_window") + " = " + j.at("sliding_window").dump() +
+                " is not supported (MiniMax-01 attends to the whole context: null expected)");
+  if (has(j, "rope_parameters") && j.at("rope_parameters").is_object() && has(j.at("rope_parameters"), "rope_type")) {
+    const json& t = j.at("rope_parameters").at("rope_type");
+    if (!t.is_string() || t.get<std::string>() != "default")
+      throw Error(where(src, "rope_parameters.rope_type") + " = " + t.dump() + " is not supported (\"default\" expected)");
+  }
+}
+
 void check_no_shared_expert(const json& j, const std::string& src) {
   if (!has(j, "shared_intermediate_size")) return;
   const json& v = j.at("shared_intermediate_size");
@@ -265,6 +282,7 @@ ModelConfig config_from_json(const json& root, const std::string& src) {
   c.rms_norm_eps = get_pos_num_or(j, "rms_norm_eps", 1e-5, src);
   c.tie_word_embeddings = get_bool_or(j, "tie_word_embeddings", false, src);
   check_no_shared_expert(j, src);
+  check_no_unsupported_attention_variant(j, src);
 
   const bool official = has(j, "attn_type_list");
   const bool hf = has(j, "layer_types");

@@ -437,4 +437,21 @@ TEST(ConfigLimits, MemoryRefusalNamesTheBytes) {
             static_cast<uint64_t>(memory_plan(preset_config("minimax-text-01")).weight_bytes_bf16));
 }
 
+TEST(ConfigLimits, AttentionVariantsWeDoNotImplementAreRefused) {
+  nlohmann::json j = config_to_json(preset_config("tiny"), ConfigSpelling::Official);
+  j["sliding_window"] = nullptr;
+  j["rope_scaling"] = nullptr;
+  EXPECT_NO_THROW(config_from_json(j, "c.json"));  // null: the released configs' value
+  j["sliding_window"] = 4096;
+  EXPECT_MM_ERROR(config_from_json(j, "c.json"), "c.json", "'sliding_window' = 4096", "not supported");
+  j["sliding_window"] = nullptr;
+  j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  EXPECT_MM_ERROR(config_from_json(j, "c.json"), "'rope_scaling'", "not supported");
+  j.erase("rope_scaling");
+  j["rope_parameters"] = {{"rope_theta", 1e7}, {"rope_type", "yarn"}};
+  EXPECT_MM_ERROR(config_from_json(j, "c.json"), "'rope_parameters.rope_type' = \"yarn\"");
+  j["rope_parameters"]["rope_type"] = "default";
+  EXPECT_NO_THROW(config_from_json(j, "c.json"));
+}
+
 }  // namespace mm
