@@ -1,14 +1,27 @@
 // Minimal `--flag value` parser for the minimax01 subcommands; unknown flags are errors.
+//
+// Every value is validated when it is read: numbers must parse completely (no trailing characters, no
+// empty value), be finite, fit the target type without truncation and lie in the range the caller
+// gives; lists refuse empty elements. Errors are mm::Error naming the command, the option and what was
+// expected, e.g. "bench: --reps must be an integer in [1, 1000000], got '4294967297'".
 #pragma once
 #include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
 
 namespace mm::cli {
+
+// Bounds shared by several commands (documented in their --help).
+inline constexpr int64_t kMaxTokens = 100'000'000;        // prompt / context / decode lengths, counts of tokens
+inline constexpr uint64_t kMaxTokenFileBytes = 1ull << 30;  // --tokens-file & co.: 1 GiB (> 100M ids)
+
+// Which ends of a number range are excluded.
+enum class Bounds { Closed, OpenLow, OpenHigh, Open };
 
 class Args {
  public:
@@ -16,16 +29,45 @@ class Args {
   Args(const std::string& cmd, const std::vector<std::string>& argv, const std::set<std::string>& flags,
        const std::set<std::string>& switches = {});
   bool has(const std::string& k) const { return v_.count(k) > 0; }
+  const std::string& cmd() const { return cmd_; }
   std::string str(const std::string& k, const std::string& def) const;
   std::string required(const std::string& k) const;
-  int64_t integer(const std::string& k, int64_t def) const;
-  double number(const std::string& k, double def) const;
-  // "1,2,3" -> {1,2,3}; empty string -> {}
+  // A decimal integer in [lo, hi] (def when the option is absent; def itself is not checked).
+  int64_t integer(const std::string& k, int64_t def, int64_t lo, int64_t hi) const;
+  // The same for an int-typed setting: the range is an int range, so nothing is truncated.
+  int integer32(const std::string& k, int def, int lo, int hi) const;
+  // A seed: a decimal integer in [0, 2^64 - 1] (a negative value is an error, not wrapped around).
+  uint64_t seed(const std::string& k, uint64_t def = 0) const;
+  // A finite number in the range given by lo, hi and `b` (NaN, Inf and out-of-double-range values
+  // such as 1e400 are errors).
+  double number(const std::string& k, double def, double lo, double hi, Bounds b = Bounds::Closed) const;
+  // "1,2,3" -> {1,2,3}; empty string -> {}. An empty element ("1,,2", "1,2,", ",1") or a non-integer
+  // is an error naming the option and the element's 1-based position.
   std::vector<int64_t> int_list(const std::string& k) const;
+  // The same with every element in [lo, hi]; here an empty value is an error too.
+  std::vector<int64_t> int_list(const std::string& k, int64_t lo, int64_t hi) const;
+  // The value of a comma-separated list option (--backends a,b, --inject ...) after checking that it is
+  // not empty and has no empty element (errors as in int_list); the elements are checked by its parser.
+  std::string list_text(const std::string& k) const;
+  // A token list given either inline (--list_key 1,2,3) or through a file (--file_key PATH, '-' for
+  // standard input; format: see parse_token_text). Giving both is an error; neither gives {}.
+  std::vector<int64_t> tokens(const std::string& list_key, const std::string& file_key) const;
+  // Throws unless the integer options lo_key <= hi_key (after defaults).
+  void require_ordered(const std::string& lo_key, int64_t lo, const std::string& hi_key, int64_t hi) const;
 
  private:
   std::string cmd_;
   std::map<std::string, std::string> v_;
 };
+
+// Token ids as text: decimal integers separated by whitespace and/or single commas, nothing else
+// ("1 2 3", "1,2,3", "1, 2,\n3"). An empty element (",,", a leading or trailing comma) or anything
+// that is not a decimal integer in the int64 range is an error naming `source` and the element's
+// 1-based index. Ranges (0 <= id < vocab_size) are checked by the model.
+std::vector<int64_t> parse_token_text(std::string_view text, const std::string& source);
+
+// The content of `path` ('-': standard input), at most max_bytes; a FIFO, directory or device path is
+// refused by name (mm::read_regular_file). `what` names the option in errors.
+std::string read_input_text(const std::string& path, const std::string& what, uint64_t max_bytes);
 
 }  // namespace mm::cli

@@ -12,23 +12,24 @@ int cmd_bench(const std::vector<std::string>& argv) {
          {"model", "preset", "weight-seed", "backends", "prompt-lens", "context-lens", "decode-steps", "reps", "warmup",
           "seed", "report"});
   harness::BenchOptions opt;
-  if (a.has("backends")) opt.backends = harness::parse_backend_list(a.str("backends", ""));
-  if (a.has("prompt-lens")) opt.prompt_lens = a.int_list("prompt-lens");
-  if (a.has("context-lens")) opt.context_lens = a.int_list("context-lens");
-  opt.decode_steps = static_cast<int>(a.integer("decode-steps", opt.decode_steps));
-  opt.reps = static_cast<int>(a.integer("reps", opt.reps));
-  opt.warmup = static_cast<int>(a.integer("warmup", opt.warmup));
-  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  if (a.has("backends")) opt.backends = harness::parse_backend_list(a.list_text("backends"));
+  if (a.has("prompt-lens")) opt.prompt_lens = a.int_list("prompt-lens", 1, kMaxTokens);
+  if (a.has("context-lens")) opt.context_lens = a.int_list("context-lens", 1, kMaxTokens);
+  opt.decode_steps = a.integer32("decode-steps", opt.decode_steps, 1, 1'000'000);
+  opt.reps = a.integer32("reps", opt.reps, 1, 1'000'000);
+  opt.warmup = a.integer32("warmup", opt.warmup, 0, 1'000'000);
+  opt.seed = a.seed("seed");
   opt.progress = true;
+  const std::string report_out = report_output(a, "reports/bench.json");  // checked before the run
   const auto src = harness_model(a);
   std::printf("model: %s\n", src.label.c_str());
   const auto r = harness::run_bench(src, opt);
   std::fputs(harness::summary(r).c_str(), stdout);
   auto rep = harness::new_report("bench", command_line("bench", argv));
   rep["model"] = harness::model_json(src.model, src.label);
-  rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.integer("weight-seed", 0)}};
+  rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = harness::to_json(r, opt);
-  finish_report(rep, a.str("report", "reports/bench.json"));
+  finish_report(rep, report_out);
   return 0;
 }
 

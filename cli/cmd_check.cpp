@@ -13,17 +13,17 @@ int cmd_check(const std::vector<std::string>& argv) {
          {"model", "preset", "weight-seed", "golden", "backends", "prompt-len", "decode-steps", "seed", "report", "k",
           "floor", "perturb"});
   harness::CheckOptions opt;
-  if (a.has("backends")) opt.backends = harness::parse_backend_list(a.str("backends", ""));
-  opt.prompt_len = a.integer("prompt-len", 300);
-  opt.decode_steps = a.integer("decode-steps", 4);
-  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
-  opt.tol.k = a.number("k", 2.0);
-  opt.tol.floor_rel = a.number("floor", 1e-6);
-  if (opt.tol.k <= 0 || opt.tol.floor_rel < 0) throw Error("check: --k must be > 0 and --floor >= 0");
-  if (a.has("perturb")) opt.perturb = harness::parse_perturbation(a.str("perturb", ""));
+  if (a.has("backends")) opt.backends = harness::parse_backend_list(a.list_text("backends"));
+  opt.prompt_len = a.integer("prompt-len", 300, 1, kMaxTokens);
+  opt.decode_steps = a.integer("decode-steps", 4, 0, kMaxTokens);
+  opt.seed = a.seed("seed");
+  opt.tol.k = a.number("k", 2.0, 0.0, 1e6, Bounds::OpenLow);
+  opt.tol.floor_rel = a.number("floor", 1e-6, 0.0, 1.0);
+  if (a.has("perturb")) opt.perturb = harness::parse_perturbation(a.str("perturb", ""));  // layer: run_check
   opt.golden_dir = a.str("golden", "");
   opt.progress = true;
   // --golden alone: the case's own checkpoint; with --model/--preset the configs must agree.
+  const std::string report_out = report_output(a, "reports/check.json");  // checked before the run
   harness::ModelSource src;
   if (!opt.golden_dir.empty() && !a.has("model") && !a.has("preset")) {
     const auto c = golden::load_case(opt.golden_dir);
@@ -37,9 +37,9 @@ int cmd_check(const std::vector<std::string>& argv) {
   std::fputs(harness::summary(r).c_str(), stdout);
   auto rep = harness::new_report("check", command_line("check", argv));
   rep["model"] = harness::model_json(src.model, src.label);
-  rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.integer("weight-seed", 0)}};
+  rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = harness::to_json(r, opt);
-  finish_report(rep, a.str("report", "reports/check.json"));
+  finish_report(rep, report_out);
   return r.pass ? 0 : 1;
 }
 

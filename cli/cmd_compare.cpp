@@ -12,11 +12,10 @@ int cmd_compare(const std::vector<std::string>& argv) {
     throw Error("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F]");
   Args a("compare", std::vector<std::string>(argv.begin() + 2, argv.end()), {"alpha", "threshold", "num-factor", "uptime-drop"});
   harness::CompareOptions opt;
-  opt.alpha = a.number("alpha", opt.alpha);
-  opt.time_threshold = a.number("threshold", opt.time_threshold);
-  opt.num_factor = a.number("num-factor", opt.num_factor);
-  opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop);
-  if (!(opt.alpha > 0 && opt.alpha < 1)) throw Error("compare: --alpha must be in (0, 1)");
+  opt.alpha = a.number("alpha", opt.alpha, 0.0, 1.0, Bounds::Open);
+  opt.time_threshold = a.number("threshold", opt.time_threshold, 0.0, 100.0);
+  opt.num_factor = a.number("num-factor", opt.num_factor, 1.0, 1e6);
+  opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop, 0.0, 100.0);
   const auto o = harness::read_report(argv[0]);
   const auto n = harness::read_report(argv[1]);
   const auto r = harness::compare_reports(o, n, opt);

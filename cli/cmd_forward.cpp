@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_loader.h"
+#include "cli/output_guard.h"
 #if defined(MM_HAVE_CUDA_MODEL)
 #include "optimized/model/cuda_model_loader.h"
 #endif
@@ -53,12 +54,26 @@ static int report(const Args& a, const ForwardRun& r) {
   return 0;
 }
 
+// The prompt (--tokens or --tokens-file) and the decode tokens (--decode-tokens or --decode-tokens-file).
+struct ForwardTokens {
+  std::vector<int64_t> prompt, decode;
+};
+static ForwardTokens forward_tokens(const Args& a) {
+  if (a.str("tokens-file", "") == "-" && a.str("decode-tokens-file", "") == "-")
+    throw Error("forward: --tokens-file and --decode-tokens-file cannot both read standard input ('-')");
+  ForwardTokens t;
+  t.prompt = a.tokens("tokens", "tokens-file");
+  t.decode = a.tokens("decode-tokens", "decode-tokens-file");
+  if (t.prompt.empty())
+    throw Error(std::string("forward: ") + (a.has("tokens-file") ? "--tokens-file holds no token" : "--tokens is empty") +
+                " (the prompt needs at least one token)");
+  return t;
+}
+
 template <class P>
 static int run_forward(const Args& a) {
   using T = typename P::T;
-  const auto prompt = a.int_list("tokens");
-  const auto decode = a.int_list("decode-tokens");
-  if (prompt.empty()) throw Error("forward: --tokens is empty (the prompt needs at least one token)");
+  const auto [prompt, decode] = forward_tokens(a);
   const auto t0 = std::chrono::steady_clock::now();
   auto model = load_model<P>(a.required("model"));
   const auto& c = model.config();
@@ -90,9 +105,7 @@ static int run_forward(const Args& a) {
 #if defined(MM_HAVE_CUDA_MODEL)
 // The optimized kernels (`cuda` on the GPU, `cuda-sim` on the CPU): same runs, same dump contract.
 static int run_forward_cuda(const Args& a, const std::string& backend) {
-  const auto prompt = a.int_list("tokens");
-  const auto decode = a.int_list("decode-tokens");
-  if (prompt.empty()) throw Error("forward: --tokens is empty (the prompt needs at least one token)");
+  const auto [prompt, decode] = forward_tokens(a);
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = a.required("model");
   const ModelConfig c = load_config(dir);
@@ -126,9 +139,12 @@ static int run_forward_cuda(const Args& a, const std::string& backend) {
 #endif
 
 int cmd_forward(const std::vector<std::string>& argv) {
-  Args a("forward", argv, {"model", "tokens", "decode-tokens", "backend", "dump"});
+  Args a("forward", argv,
+         {"model", "tokens", "tokens-file", "decode-tokens", "decode-tokens-file", "backend", "dump"});
   a.required("model");
-  a.required("tokens");
+  if (!a.has("tokens") && !a.has("tokens-file"))
+    throw Error("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");
+  if (a.has("dump")) refuse_input_as_output(a, "dump", a.str("dump", ""));  // before the run, not after
 #if defined(MM_HAVE_CUDA_MODEL)
   const std::string backend = a.str("backend", "ref-f32");
   if (backend == "cuda" || backend == "cuda-sim") return run_forward_cuda(a, backend);

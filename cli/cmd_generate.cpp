@@ -2,6 +2,8 @@
 // on the reference (ref-*) or on the optimized kernels (cuda on a GPU, cuda-sim on the CPU).
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <string>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -23,30 +25,53 @@ struct Request {
 
 Request parse(const Args& a) {
   Request r;
-  r.prompt = a.int_list("prompt-tokens");
-  if (r.prompt.empty()) throw Error("generate: --prompt-tokens is empty (the prompt needs at least one token)");
-  r.n_new = a.integer("max-new-tokens", 16);
-  if (r.n_new < 0) throw Error("generate: --max-new-tokens must be >= 0");
-  r.sp.temperature = a.number("temperature", 0.0);
-  r.sp.top_k = static_cast<int>(a.integer("top-k", 0));
-  r.sp.top_p = a.number("top-p", 1.0);
-  r.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  r.prompt = a.tokens("prompt-tokens", "prompt-tokens-file");
+  if (r.prompt.empty())
+    throw Error(std::string("generate: ") +
+                (a.has("prompt-tokens-file") ? "--prompt-tokens-file holds no token" : "--prompt-tokens is empty") +
+                " (the prompt needs at least one token)");
+  r.n_new = a.integer("max-new-tokens", 16, 0, kMaxTokens);
+  r.sp.temperature = a.number("temperature", 0.0, 0.0, 1000.0);
+  r.sp.top_k = a.integer32("top-k", 0, 0, std::numeric_limits<int>::max());
+  r.sp.top_p = a.number("top-p", 1.0, 0.0, 1.0, Bounds::OpenLow);
+  r.seed = a.seed("seed");
   return r;
 }
 
 // The generation loop for every backend: run(tokens) runs one step (the prompt as one prefill, then
 // one token per decode step), choose() picks the next token from that step's last logits row. Prints
 // the new tokens and the throughput (prefill time includes choosing the first token).
+// A step that fails part-way (the context limit max_position_embeddings, bad logits, a device error)
+// ends the generation: the tokens made before it are printed first, then the error is passed on (exit 1).
 template <class Run, class Choose>
 void generate(const std::string& backend, const Request& r, Run&& run, Choose&& choose) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<int64_t> out;
-  run(r.prompt);
-  if (r.n_new > 0) out.push_back(choose());
-  const auto t1 = std::chrono::steady_clock::now();
-  while (static_cast<int64_t>(out.size()) < r.n_new) {
-    run({out.back()});
-    out.push_back(choose());
+  auto t1 = t0;
+  auto print_partial = [&] {
+    if (out.empty()) return;
+    std::printf("backend %s; generated %zu of %lld tokens before the error:", backend.c_str(), out.size(),
+                static_cast<long long>(r.n_new));
+    for (auto t : out) std::printf(" %lld", static_cast<long long>(t));
+    std::printf("\n");
+    std::fflush(stdout);
+  };
+  try {
+    run(r.prompt);
+    if (r.n_new > 0) out.push_back(choose());
+    t1 = std::chrono::steady_clock::now();
+    while (static_cast<int64_t>(out.size()) < r.n_new) {
+      run({out.back()});
+      out.push_back(choose());
+    }
+  } catch (const Error& e) {
+    print_partial();
+    if (out.empty()) throw;
+    throw Error("generate: stopped after " + std::to_string(out.size()) + " of " + std::to_string(r.n_new) +
+                " new tokens (printed above): " + e.what());
+  } catch (...) {
+    print_partial();
+    throw;
   }
   const auto t2 = std::chrono::steady_clock::now();
   const double pre = std::chrono::duration<double>(t1 - t0).count(), dec = std::chrono::duration<double>(t2 - t1).count();
@@ -100,9 +125,12 @@ int run_generate_cuda(const Args& a, const std::string& backend) {
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
-  Args a("generate", argv, {"model", "prompt-tokens", "max-new-tokens", "temperature", "top-k", "top-p", "seed", "backend"});
+  Args a("generate", argv,
+         {"model", "prompt-tokens", "prompt-tokens-file", "max-new-tokens", "temperature", "top-k", "top-p", "seed",
+          "backend"});
   a.required("model");
-  a.required("prompt-tokens");
+  if (!a.has("prompt-tokens") && !a.has("prompt-tokens-file"))
+    throw Error("generate: missing required option --prompt-tokens (or --prompt-tokens-file PATH, '-' for standard input)");
   const std::string backend = a.str("backend", "ref-f32");
 #if defined(MM_HAVE_CUDA_MODEL)
   if (backend == "cuda" || backend == "cuda-sim") return run_generate_cuda(a, backend);

@@ -1,5 +1,6 @@
 // minimax01 init: seeded synthetic checkpoint for a preset.
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -7,14 +8,27 @@
 
 namespace mm::cli {
 
+// init writes a directory: never into a file, and into a directory that holds anything only with --force
+// (it replaces config.json and the safetensors files there: someone's checkpoint).
+static void refuse_to_replace(const std::string& out, bool force) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(out, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st)) throw Error("init: --out " + out + " exists and is not a directory (expected a new or empty directory)");
+  if (!force && !fs::is_empty(out, ec))
+    throw Error("init: --out " + out + " is not empty (it may hold a checkpoint); choose a new directory, or add --force "
+                "to replace the checkpoint files in it");
+}
+
 int cmd_init(const std::vector<std::string>& argv) {
-  Args a("init", argv, {"preset", "out", "seed", "dtype", "spelling", "max-shard-mb"});
+  Args a("init", argv, {"preset", "out", "seed", "dtype", "spelling", "max-shard-mb"}, {"force"});
   const std::string name = a.required("preset");
   ModelConfig cfg = preset_config(name);
   if (name == "minimax-text-01")
     throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset minimax-text-01'");
   ref::SyntheticOptions opt;
-  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
+  opt.seed = a.seed("seed");
   const std::string dt = a.str("dtype", "bf16");
   if (dt == "bf16") opt.dtype = DType::BF16;
   else if (dt == "f32") opt.dtype = DType::F32;
@@ -24,10 +38,10 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (sp == "official") opt.spelling = ConfigSpelling::Official;
   else if (sp == "hf") opt.spelling = ConfigSpelling::HF;
   else throw Error("init: --spelling must be official or hf, got '" + sp + "'");
-  const int64_t mb = a.integer("max-shard-mb", 2048);
-  if (mb <= 0) throw Error("init: --max-shard-mb must be positive");
+  const int64_t mb = a.integer("max-shard-mb", 2048, 1, 1 << 20);  // 1 MiB .. 1 TiB per shard
   opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
   const std::string out = a.required("out");
+  refuse_to_replace(out, a.has("force"));
   ref::write_synthetic_checkpoint(out, cfg, opt);
   std::printf("wrote %s checkpoint for preset '%s' (seed %llu, %s, %lld parameters) to %s\n",
               sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),

@@ -1,6 +1,5 @@
 // minimax01 report: render harness reports into one self-contained HTML page.
 #include <cstdio>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
@@ -20,11 +19,11 @@ int cmd_report(const std::vector<std::string>& argv) {
   Args a("report", flags, {"out"});
   if (files.empty()) throw Error("report: give at least one report JSON file (usage: report FILE... --out page.html)");
   const std::string out = a.str("out", "reports/report.html");
+  refuse_input_as_output(a, "out", out, files);
   std::vector<std::pair<std::string, nlohmann::json>> reps;
   for (const auto& f : files) reps.emplace_back(f, harness::read_report(f));
   const std::string html = harness::render_html(reps);
-  std::ofstream o(out, std::ios::trunc);
-  if (!o || !(o << html)) throw Error(out + ": cannot write the HTML page");
+  write_file_atomic(out, [&](std::ostream& o) { o << html; });
   std::printf("wrote %s (%zu reports, %zu bytes, self-contained)\n", out.c_str(), reps.size(), html.size());
   return 0;
 }

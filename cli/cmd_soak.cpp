@@ -7,35 +7,55 @@
 
 namespace mm::cli {
 
+// --duration / --window: a positive time with an optional unit (harness::parse_duration), at most 30 days.
+static double soak_duration(const Args& a, const std::string& k) {
+  double s = 0;
+  try {
+    s = harness::parse_duration(a.required(k));
+  } catch (const Error& e) {
+    if (k == "duration") throw;
+    std::string m = e.what();  // parse_duration names --duration
+    for (auto at = m.find("--duration"); at != std::string::npos; at = m.find("--duration", at + 1)) m.replace(at, 10, "--" + k);
+    throw Error(m);
+  }
+  if (!(s <= 30 * 86400.0)) throw Error("soak: --" + k + " must be at most 30 days, got '" + a.str(k, "") + "'");
+  return s;
+}
+
 int cmd_soak(const std::vector<std::string>& argv) {
   Args a("soak", argv,
          {"model", "preset", "weight-seed", "backend", "duration", "window", "min-prompt", "max-prompt", "min-decode",
           "max-decode", "check-rate", "min-requests", "slo-ttft-ms", "slo-tpot-ms", "inject", "seed", "report"});
   harness::SoakOptions opt;
-  opt.duration_s = harness::parse_duration(a.required("duration"));
-  opt.window_s = a.has("window") ? harness::parse_duration(a.str("window", "")) : 0;
+  opt.duration_s = soak_duration(a, "duration");
+  opt.window_s = a.has("window") ? soak_duration(a, "window") : 0;
   opt.backend = a.str("backend", opt.backend);
+  if (opt.backend.find(',') != std::string::npos)
+    throw Error("soak: --backend takes one backend name, got '" + opt.backend + "'");
   harness::parse_backend_list(opt.backend);  // unknown names fail here, with the list
-  opt.min_prompt = a.integer("min-prompt", opt.min_prompt);
-  opt.max_prompt = a.integer("max-prompt", opt.max_prompt);
-  opt.min_decode = a.integer("min-decode", opt.min_decode);
-  opt.max_decode = a.integer("max-decode", opt.max_decode);
-  opt.check_rate = a.number("check-rate", opt.check_rate);
-  opt.min_requests = a.integer("min-requests", 0);
-  opt.slo_ttft_ms = a.number("slo-ttft-ms", 0);
-  opt.slo_tpot_ms = a.number("slo-tpot-ms", 0);
-  opt.seed = static_cast<uint64_t>(a.integer("seed", 0));
-  if (a.has("inject")) opt.inject = harness::parse_inject(a.str("inject", ""));
+  opt.min_prompt = a.integer("min-prompt", opt.min_prompt, 1, kMaxTokens);
+  opt.max_prompt = a.integer("max-prompt", opt.max_prompt, 1, kMaxTokens);
+  a.require_ordered("min-prompt", opt.min_prompt, "max-prompt", opt.max_prompt);
+  opt.min_decode = a.integer("min-decode", opt.min_decode, 0, kMaxTokens);
+  opt.max_decode = a.integer("max-decode", opt.max_decode, 0, kMaxTokens);
+  a.require_ordered("min-decode", opt.min_decode, "max-decode", opt.max_decode);
+  opt.check_rate = a.number("check-rate", opt.check_rate, 0.0, 1.0);
+  opt.min_requests = a.integer("min-requests", 0, 0, 1'000'000'000);
+  opt.slo_ttft_ms = a.number("slo-ttft-ms", 0, 0.0, 3.6e6);
+  opt.slo_tpot_ms = a.number("slo-tpot-ms", 0, 0.0, 3.6e6);
+  opt.seed = a.seed("seed");
+  if (a.has("inject")) opt.inject = harness::parse_inject(a.list_text("inject"));
   opt.progress = true;
+  const std::string report_out = report_output(a, "reports/soak.json");  // checked before the run
   const auto src = harness_model(a);
   std::printf("model: %s\n", src.label.c_str());
   const auto r = harness::run_soak(src, opt);
   std::fputs(harness::soak_summary(r.result).c_str(), stdout);
   auto rep = harness::new_report("soak", command_line("soak", argv));
   rep["model"] = harness::model_json(src.model, src.label);
-  rep["seeds"] = {{"stream", opt.seed}, {"weights", a.integer("weight-seed", 0)}};
+  rep["seeds"] = {{"stream", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = r.result;
-  finish_report(rep, a.str("report", "reports/soak.json"));
+  finish_report(rep, report_out);
   return r.pass ? 0 : 1;
 }
 

@@ -8,26 +8,36 @@ const std::vector<Command>& commands() {
        "usage: minimax01 init --preset NAME --out DIR [--seed S] [--dtype bf16|f16|f32] [--spelling official|hf]\n"
        "                      [--max-shard-mb N]\n"
        "Writes DIR/config.json and DIR/model.safetensors (or shards + model.safetensors.index.json)\n"
-       "with seeded synthetic weights. Presets: tiny, small (minimax-text-01 is refused: 912 GB).\n",
+       "with seeded synthetic weights. Presets: tiny, small (minimax-text-01 is refused: 912 GB).\n"
+       "--seed: 0 .. 2^64-1 (default 0); --max-shard-mb: 1 .. 1048576 (default 2048).\n",
        cmd_init},
       {"info",
        "usage: minimax01 info (--model DIR | --preset NAME)\n"
        "Prints the layer pattern, parameter counts and the memory plan without loading weights.\n",
        cmd_info},
       {"forward",
-       "usage: minimax01 forward --model DIR --tokens 1,2,3 [--decode-tokens 4,5]\n"
+       "usage: minimax01 forward --model DIR (--tokens 1,2,3 | --tokens-file PATH)\n"
+       "                         [--decode-tokens 4,5 | --decode-tokens-file PATH]\n"
        "                         [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim] [--dump OUT.safetensors]\n"
        "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
+       "Token files (PATH '-' = standard input; at most 1 GiB): decimal token ids separated by whitespace\n"
+       "and/or commas, nothing else (\"1 2 3\", \"1,2,3\", one per line); an empty element (\",,\", a leading\n"
+       "or trailing comma) or a non-integer is an error naming the file and the element's 1-based index.\n"
+       "An inline list and a file for the same tokens cannot both be given.\n"
        "The dump holds F32 tensors: logits [S, V] (every prompt position), hidden_states [L, S, H]\n"
        "(the tensor leaving each decoder layer) and decode_logits [N, V]. Default backend: ref-f32.\n",
        cmd_forward},
       {"generate",
-       "usage: minimax01 generate --model DIR --prompt-tokens 1,2,3 --max-new-tokens N\n"
-       "                          [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+       "usage: minimax01 generate --model DIR (--prompt-tokens 1,2,3 | --prompt-tokens-file PATH)\n"
+       "                          [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
        "                          [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim]\n"
        "Greedy when the temperature is 0 (default). Prints the new token ids and tokens/s. On cuda /\n"
        "cuda-sim (the optimized kernels on the GPU / on the CPU) the tokens are sampled on the device,\n"
-       "drawing from the seed as the reference does, and the kernels used are printed. Default: ref-f32.\n",
+       "drawing from the seed as the reference does, and the kernels used are printed. Default: ref-f32.\n"
+       "Ranges: --max-new-tokens 0 .. 100000000 (default 16), --temperature 0 .. 1000, --top-k 0 .. 2^31-1\n"
+       "(0 = off), --top-p (0, 1] (1 = off), --seed 0 .. 2^64-1. --prompt-tokens-file: as forward's\n"
+       "--tokens-file (PATH '-' = standard input). A step that fails part-way (e.g. the prompt plus the new\n"
+       "tokens reach max_position_embeddings) prints the tokens generated so far, then the error (exit 1).\n",
        cmd_generate},
       {"check",
        "usage: minimax01 check [--model DIR | --preset tiny|small] [--golden CASE_DIR] [--backends a,b]\n"
@@ -45,7 +55,9 @@ const std::vector<Command>& commands() {
        "  end to end (e2e.*, free running): the same numbers reported; fails only on NaN/Inf or a\n"
        "    cosine below 0.95 (MoE routing makes two correct bf16 runs diverge chaotically).\n"
        "Details: docs/harness.md. Default model: preset tiny. --perturb adds noise after one layer (to\n"
-       "show a failure). Exit 1 on failure.\n"
+       "show a failure; LAYER must exist in the model, REL finite and >= 0). Exit 1 on failure.\n"
+       "Ranges: --prompt-len 1 .. 100000000, --decode-steps 0 .. 100000000 (prompt + decode must also fit\n"
+       "max_position_embeddings), --k (0, 1e6], --floor [0, 1], seeds 0 .. 2^64-1.\n"
        "Report: reports/check.json unless --report.\n",
        cmd_check},
       {"bench",
@@ -56,6 +68,8 @@ const std::vector<Command>& commands() {
        "context length, p50/p90/p99 over the repetitions after warm-up (monotonic clock), tokens/s, per layer\n"
        "type (lightning, softmax, head) and end to end; analytic FLOP and bytes (harness/flops.h) give GFLOP/s,\n"
        "GB/s and the fraction of the roof measured in the same run (memcpy, sgemm/dgemm).\n"
+       "Ranges: lengths 1 .. 100000000 (no empty element), --decode-steps 1 .. 1000000, --reps 1 .. 1000000,\n"
+       "--warmup 0 .. 1000000, seeds 0 .. 2^64-1.\n"
        "Report: reports/bench.json unless --report.\n",
        cmd_bench},
       {"soak",
@@ -68,7 +82,10 @@ const std::vector<Command>& commands() {
        "numerical failure (non-finite logits, or a sampled check against ref-f64), error (exception),\n"
        "SLO breach. Reports uptime = successful / (successful + errored) (OpenRouter; numerical failures\n"
        "are errored, SLO breaches successful), errors by class, latency percentiles and goodput per window.\n"
-       "--inject plants faults: nan, bitflip, alloc, slow; every one must be caught (exit 1 otherwise).\n",
+       "--inject plants faults: nan, bitflip, alloc, slow; every one must be caught (exit 1 otherwise).\n"
+       "Ranges: --duration / --window up to 30 days, 1 <= --min-prompt <= --max-prompt <= 100000000,\n"
+       "0 <= --min-decode <= --max-decode <= 100000000, --check-rate [0, 1], --min-requests 0 .. 1e9,\n"
+       "--slo-ttft-ms / --slo-tpot-ms 0 .. 3600000 (0 = 10x the calibration request), seeds 0 .. 2^64-1.\n",
        cmd_soak},
       {"report",
        "usage: minimax01 report FILE.json... [--out page.html]\n"
@@ -81,7 +98,8 @@ const std::vector<Command>& commands() {
        "Exit 1 on a regression: check - a tensor pass -> fail or rel_fro grown > factor x; bench - a slowdown\n"
        "of the median > threshold that a two-sided Mann-Whitney U test on the repetitions finds\n"
        "significant (p < alpha, as Google Benchmark's compare.py); soak - uptime lower by > uptime-drop\n"
-       "points, more missed faults or unexplained failures. Prints what regressed.\n",
+       "points, more missed faults or unexplained failures. Prints what regressed.\n"
+       "Ranges: --alpha (0, 1), --threshold [0, 100], --num-factor [1, 1e6], --uptime-drop [0, 100].\n",
        cmd_compare},
   };
   return table;

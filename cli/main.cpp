@@ -2,11 +2,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/safetensors.h"
 
 namespace {
 
@@ -26,6 +28,7 @@ commands:
   compare   regression gate between two reports (numerics, or timings with a U test)
 
 run 'minimax01 <command> --help' for the options of a command.
+--allow-nonfinite-weights (any command): load a checkpoint holding NaN/Inf weights instead of refusing it.
 )";
 
 }  // namespace
@@ -36,7 +39,13 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
-  std::vector<std::string> rest(argv + 2, argv + argc);
+  std::vector<std::string> rest;
+  for (int i = 2; i < argc; ++i) {
+    // Global switch, accepted by every command that loads weights: load NaN/Inf weights instead of
+    // refusing the checkpoint (for debugging a broken one).
+    if (!std::strcmp(argv[i], "--allow-nonfinite-weights")) mm::Checkpoint::default_allow_nonfinite() = true;
+    else rest.emplace_back(argv[i]);
+  }
   const bool help = !rest.empty() && (rest[0] == "--help" || rest[0] == "-h");
   try {
     for (const auto& c : mm::cli::commands()) {
@@ -48,6 +57,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const mm::Error& e) {
     std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // Sizes are checked against the machine's memory before the large allocations (core/config.h
+    // require_memory); this is the last resort for whatever still does not fit.
+    std::fprintf(stderr, "minimax01 %s: error: out of memory: the model or input is too large for this machine\n",
+                 cmd.c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "minimax01 %s: internal error: %s\n", cmd.c_str(), e.what());

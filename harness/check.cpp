@@ -42,6 +42,8 @@ Perturbation parse_perturbation(const std::string& spec) {
   } catch (...) {
     throw Error("--perturb expects LAYER:REL (e.g. 3:1e-2), got '" + spec + "'");
   }
+  if (p.layer < 0) throw Error("--perturb: LAYER must be >= 0, got '" + spec + "'");
+  if (!(std::isfinite(p.rel) && p.rel >= 0)) throw Error("--perturb: REL must be a finite number >= 0, got '" + spec + "'");
   return p;
 }
 
@@ -267,6 +269,14 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   CheckResult r;
   const LoadedModel& m = src.model;
   const ModelConfig& cfg = m.config;
+  if (opt.perturb) {
+    const Perturbation& p = *opt.perturb;
+    require(p.layer >= 0 && p.layer < cfg.num_hidden_layers,
+            "check: --perturb layer " + std::to_string(p.layer) + " does not exist: the model has " +
+                std::to_string(cfg.num_hidden_layers) + " layers (0.." + std::to_string(cfg.num_hidden_layers - 1) + ")");
+    require(std::isfinite(p.rel) && p.rel >= 0,
+            "check: --perturb REL must be a finite number >= 0, got " + std::to_string(p.rel));
+  }
   TensorMap ref;
   if (!opt.golden_dir.empty()) {
     const golden::Case c = golden::load_case(opt.golden_dir);

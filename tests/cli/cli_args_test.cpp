@@ -1,0 +1,122 @@
+// Option validation (cli/args.h): range-checked numbers, seeds, lists without empty elements, and the
+// token-file format (parse_token_text), including a million-token prompt.
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cli/args.h"
+#include "tests/core/test_util.h"
+
+namespace mm::cli {
+namespace {
+
+Args args(const std::vector<std::string>& argv) {
+  return Args("t", argv, {"n", "x", "s", "l", "tokens", "tokens-file"});
+}
+
+// The message of the mm::Error that f throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CliArgs, IntegerRangeAndSyntax) {
+  EXPECT_EQ(args({"--n", "7"}).integer("n", 0, 1, 10), 7);
+  EXPECT_EQ(args({}).integer("n", 3, 1, 10), 3);
+  EXPECT_EQ(args({"--n=-5"}).integer("n", 0, -10, 10), -5);
+  for (const char* bad : {"11", "0", "4294967297", "99999999999999999999", "", "5x", " 5", "1e3", "0x10", "5.0", "+5"})
+    EXPECT_NE(error_of([&] { args({"--n", bad}).integer("n", 0, 1, 10); }).find("t: --n must be an integer in [1, 10]"),
+              std::string::npos)
+        << bad;
+  // an int setting: 2^32 + 1 is refused, not truncated to 1
+  EXPECT_NE(error_of([] { args({"--n", "4294967297"}).integer32("n", 0, 1, 1000000); }), "");
+  EXPECT_EQ(args({"--n", "2147483647"}).integer32("n", 0, 0, std::numeric_limits<int>::max()), 2147483647);
+}
+
+TEST(CliArgs, Seed) {
+  EXPECT_EQ(args({"--s", "18446744073709551615"}).seed("s"), UINT64_MAX);
+  EXPECT_EQ(args({}).seed("s", 9), 9u);
+  for (const char* bad : {"-1", "18446744073709551616", "", "1.5", "x"})
+    EXPECT_NE(error_of([&] { args({"--s", bad}).seed("s"); }).find("--s must be an integer in [0, 18446744073709551615]"),
+              std::string::npos)
+        << bad;
+}
+
+TEST(CliArgs, NumberFiniteAndInRange) {
+  EXPECT_DOUBLE_EQ(args({"--x", "0.25"}).number("x", 0, 0, 1), 0.25);
+  EXPECT_DOUBLE_EQ(args({"--x", "1e-3"}).number("x", 0, 0, 1), 1e-3);
+  for (const char* bad : {"nan", "NaN", "inf", "-inf", "1e400", "-1", "2", "", "0.5x", "0.5 "})
+    EXPECT_NE(error_of([&] { args({"--x", bad}).number("x", 0, 0, 1); }).find("t: --x must be a finite number in [0, 1]"),
+              std::string::npos)
+        << bad;
+  EXPECT_NE(error_of([] { args({"--x", "0"}).number("x", 1, 0, 1, Bounds::OpenLow); }).find("(0, 1]"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--x", "1"}).number("x", 0.5, 0, 1, Bounds::Open); }).find("(0, 1)"), std::string::npos);
+}
+
+TEST(CliArgs, ListsRefuseEmptyElements) {
+  EXPECT_EQ(args({"--l", "1,2,3"}).int_list("l"), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(args({"--l="}).int_list("l"), (std::vector<int64_t>{}));
+  EXPECT_NE(error_of([] { args({"--l", "1,2,"}).int_list("l"); }).find("t: --l: element 3 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--l", ",1"}).int_list("l"); }).find("t: --l: element 1 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--l", "1,,2"}).int_list("l"); }).find("t: --l: element 2 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--l", "1,x"}).int_list("l"); }).find("expects comma-separated integers, got 'x'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { args({"--l", "4,0"}).int_list("l", 1, 9); }).find("element 2 is 0"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--l="}).int_list("l", 1, 9); }).find("--l is empty"), std::string::npos);
+  EXPECT_EQ(args({"--l", "a,b"}).list_text("l"), "a,b");
+  EXPECT_NE(error_of([] { args({"--l", "a,"}).list_text("l"); }).find("element 2 is empty"), std::string::npos);
+}
+
+TEST(CliArgs, TokenText) {
+  EXPECT_EQ(parse_token_text("1 2,3\n4,\n 5\t6\r\n", "f"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(parse_token_text("", "f"), (std::vector<int64_t>{}));
+  EXPECT_EQ(parse_token_text(" \n", "f"), (std::vector<int64_t>{}));
+  EXPECT_NE(error_of([] { parse_token_text("1,,2", "f.txt"); }).find("f.txt: element 2 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text("1, ,2", "f.txt"); }).find("f.txt: element 2 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text(",1", "f.txt"); }).find("f.txt: element 1 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text("1 2,", "f.txt"); }).find("f.txt: element 3 is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text("1 2 3x 4", "f.txt"); }).find("f.txt: element 3 '3x' is not a decimal integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text("1;2", "f.txt"); }).find("element 1 '1;2'"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_token_text("99999999999999999999", "f.txt"); }).find("out of the int64 range"),
+            std::string::npos);
+}
+
+// A million-token prompt parses in well under a second.
+TEST(CliArgs, MillionTokenText) {
+  std::string text;
+  for (int i = 0; i < 1000000; ++i) text += std::to_string(i % 200064) + (i % 16 == 15 ? "\n" : " ");
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ids = parse_token_text(text, "big");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(ids.size(), 1000000u);
+  EXPECT_EQ(ids[999999], 999999 % 200064);
+  EXPECT_LT(s, 2.0);
+}
+
+TEST(CliArgs, TokensFromFileOrInlineNotBoth) {
+  test::TempDir d;
+  test::write_bytes(d.file("t.txt"), "5 6\n7\n");
+  EXPECT_EQ(args({"--tokens-file", d.file("t.txt")}).tokens("tokens", "tokens-file"), (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(args({"--tokens", "1,2"}).tokens("tokens", "tokens-file"), (std::vector<int64_t>{1, 2}));
+  EXPECT_NE(error_of([&] { args({"--tokens", "1", "--tokens-file", d.file("t.txt")}).tokens("tokens", "tokens-file"); })
+                .find("give either --tokens or --tokens-file, not both"),
+            std::string::npos);
+  test::write_bytes(d.file("bad.txt"), "5 6,,7");
+  EXPECT_NE(error_of([&] { args({"--tokens-file", d.file("bad.txt")}).tokens("tokens", "tokens-file"); })
+                .find("bad.txt (--tokens-file): element 3 is empty"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { args({"--tokens-file", d.path.string()}).tokens("tokens", "tokens-file"); }), "");
+}
+
+}  // namespace
+}  // namespace mm::cli
