@@ -18,7 +18,7 @@ int cmd_compare(const std::vector<std::string>& argv) {
   opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop, 0.0, 100.0);
   const auto o = harness::read_report(argv[0]);
   const auto n = harness::read_report(argv[1]);
-  const auto r = harness::compare_reports(o, n, opt);
+  const auto r = harness::compare_reports(o, n, opt, argv[0], argv[1]);
   std::fputs(harness::summary(r).c_str(), stdout);
   return r.regressions ? 1 : 0;
 }

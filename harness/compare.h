@@ -5,7 +5,8 @@
 //          Mann-Whitney U test (Google Benchmark tools/compare.py, alpha 0.05); a regression is a
 //          significant (p < alpha) slowdown of the median by more than `time_threshold` (5 %). With fewer
 //          than 9 repetitions a side the test is weak (compare.py's warning) and we say so.
-//   soak:  uptime lower by more than `uptime_drop` percentage points, or fewer injected faults caught.
+//   soak:  uptime lower by more than `uptime_drop` percentage points (or none: null, no request had an
+//          outcome), more injected faults missed, or more failures no injection explains.
 #pragma once
 #include <string>
 #include <vector>
@@ -35,7 +36,12 @@ struct CompareResult {
   int regressions = 0;
 };
 
-CompareResult compare_reports(const nlohmann::json& old_r, const nlohmann::json& new_r, const CompareOptions& opt);
+// Reads both reports through harness/report_schema.h's JsonView: a missing key or a wrong type is an
+// mm::Error naming the report (`old_name` / `new_name`) and the JSON path, even for a report that did
+// not come through read_report. Reports of different kinds or schema versions are refused.
+CompareResult compare_reports(const nlohmann::json& old_r, const nlohmann::json& new_r, const CompareOptions& opt,
+                              const std::string& old_name = "the old report",
+                              const std::string& new_name = "the new report");
 std::string summary(const CompareResult& r);
 
 }  // namespace mm::harness

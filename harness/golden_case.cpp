@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/safetensors.h"
 #include "harness/backend.h"
 
@@ -30,15 +30,14 @@ Case load_case(const std::string& dir) {
   c.name = fs::path(dir).filename().string();
   if (c.name.empty()) c.name = fs::path(dir).parent_path().filename().string();
   if (!fs::is_directory(dir)) throw Error(dir + ": no such golden case directory");
-  std::ifstream mf(fs::path(dir) / "manifest.json"), inf(fs::path(dir) / "inputs.json");
-  if (!mf || !inf) throw Error(dir + ": golden case needs manifest.json and inputs.json");
+  const std::string mf = (fs::path(dir) / "manifest.json").string(), inf = (fs::path(dir) / "inputs.json").string();
+  c.manifest = read_json_file(mf, "golden manifest");
+  const nlohmann::json in = read_json_file(inf, "golden inputs");
   try {
-    c.manifest = nlohmann::json::parse(mf);
-    const auto in = nlohmann::json::parse(inf);
     c.prompt = in.at("prompt_tokens").get<std::vector<int64_t>>();
     c.decode = in.at("decode_tokens").get<std::vector<int64_t>>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error(dir + ": malformed golden case (manifest.json / inputs.json): " + e.what());
+    throw Error(inf + ": expected integer lists prompt_tokens and decode_tokens: " + e.what());
   }
   return c;
 }

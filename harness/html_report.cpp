@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/report_schema.h"
+
 namespace mm::harness {
 namespace {
 
@@ -32,7 +34,8 @@ std::string f(const char* fmt, double a = 0, double b = 0, double c = 0, double 
 
 const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
 
-double val(const json& j) { return j.is_number() ? j.get<double>() : NAN; }
+// A number or null (NaN: not drawn, printed "nan").
+double val(const JsonView& j) { return j.number_or_null().value_or(NAN); }
 
 // A chart frame: W x H pixels, plot area inset; returns the opening <svg> with axes and a title.
 struct Frame {
@@ -79,32 +82,33 @@ std::string log_ticks(const Frame& fr, double lo, double hi, bool vertical) {
   return s;
 }
 
-std::string check_section(const json& r) {
-  const json& res = r["result"];
-  std::string s = "<p>reference <b>" + esc(res.value("reference", "")) + "</b>, budget ref-bf16, k = " +
-                  f("%.3g", val(res["rule"]["k"])) + ". Verdict: <b>" + (res.value("pass", false) ? "PASS" : "FAIL") + "</b></p><ul>";
+std::string check_section(const JsonView& r) {
+  const JsonView res = r.at("result");
+  std::string s = "<p>reference <b>" + esc(res.at("reference").str()) + "</b>, budget ref-bf16, k = " +
+                  f("%.3g", val(res.at("rule").at("k"))) + ". Verdict: <b>" + (res.at("pass").boolean() ? "PASS" : "FAIL") + "</b></p><ul>";
   // ratio = rel_fro / tol_rel_fro, worst over each prefill layer's continuous tensors
   std::vector<std::string> names;
-  std::vector<std::map<int, double>> ratio;
-  int L = 0;
-  for (const auto& b : res["backends"]) {
-    s += "<li>" + esc(b["name"].get<std::string>()) + ": " + esc(b["status"].get<std::string>());
-    if (b.contains("reason")) s += " &mdash; " + esc(b["reason"].get<std::string>());
-    if (b.contains("first_diverging"))
-      s += " &mdash; first diverging layer " + std::to_string(b["first_diverging"]["layer"].get<int>()) + " (" +
-           esc(b["first_diverging"]["tensor"].get<std::string>()) + ")";
+  std::vector<std::map<int64_t, double>> ratio;
+  int64_t L = 0;
+  for (const auto& b : res.at("backends").elements()) {
+    s += "<li>" + esc(b.at("name").str()) + ": " + esc(b.at("status").str());
+    if (const auto reason = b.find("reason")) s += " &mdash; " + esc(reason->str());
+    if (const auto fd = b.find("first_diverging"))
+      s += " &mdash; first diverging layer " + std::to_string(fd->at("layer").integer(-1, kMaxReportLayer)) + " (" +
+           esc(fd->at("tensor").str()) + ")";
     s += "</li>";
-    if (!b.contains("tensors") || b["tensors"].empty()) continue;
-    std::map<int, double> m;
-    for (const auto& t : b["tensors"]) {
-      if (t["phase"] != "prefill" || t["layer"].get<int>() < 0 || t.contains("choices")) continue;
-      const double tol = val(t["tol_rel_fro"]), e = val(t["error"]["rel_fro"]);
+    const auto tensors = b.find("tensors");
+    if (!tensors || tensors->size() == 0) continue;
+    std::map<int64_t, double> m;
+    for (const auto& t : tensors->elements()) {
+      const int64_t l = t.at("layer").integer(-1, kMaxReportLayer);
+      if (t.at("phase").str() != "prefill" || l < 0 || t.has("choices")) continue;
+      const double tol = val(t.at("tol_rel_fro")), e = val(t.at("error").at("rel_fro"));
       const double q = std::isfinite(e) ? (tol > 0 ? e / tol : 0) : 1e6;
-      const int l = t["layer"].get<int>();
       m[l] = std::max(m.count(l) ? m[l] : 0.0, q);
       L = std::max(L, l + 1);
     }
-    names.push_back(b["name"].get<std::string>());
+    names.push_back(b.at("name").str());
     ratio.push_back(m);
   }
   s += "</ul>";
@@ -114,16 +118,19 @@ std::string check_section(const json& r) {
   s += open_svg(fr, "per-layer error / tolerance (worst rel_fro over the layer's tensors; pass below the red line)",
                 "layer (prefill)", "log10 scale");
   s += log_ticks(fr, lo, hi, true);
-  const double slot = (fr.x1() - fr.x0()) / L, bw = slot * 0.8 / static_cast<double>(names.size());
+  const double slot = (fr.x1() - fr.x0()) / static_cast<double>(L), bw = slot * 0.8 / static_cast<double>(names.size());
   for (std::size_t i = 0; i < names.size(); ++i)
     for (const auto& [l, q] : ratio[i]) {
       const double lv = std::clamp(std::log10(std::max(q, 1e-300)), lo, hi);
       const double y = fr.y0() - (lv - lo) / (hi - lo) * (fr.y0() - fr.y1());
-      const double x = fr.x0() + slot * l + slot * 0.1 + bw * static_cast<double>(i);
+      const double x = fr.x0() + slot * static_cast<double>(l) + slot * 0.1 + bw * static_cast<double>(i);
       s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", x, y, bw, fr.y0() - y) + kColors[i % 6] + "'/>";
     }
-  for (int l = 0; l < L; ++l)
-    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.0f</text>", fr.x0() + slot * (l + 0.5), fr.y0() + 14, l);
+  // at most ~64 layer labels, however many layers
+  const int64_t step = std::max<int64_t>(1, (L + 63) / 64);
+  for (int64_t l = 0; l < L; l += step)
+    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.0f</text>", fr.x0() + slot * (static_cast<double>(l) + 0.5),
+           fr.y0() + 14, static_cast<double>(l));
   const double ytol = fr.y0() - (0 - lo) / (hi - lo) * (fr.y0() - fr.y1());
   s += f("<line x1='%.0f' y1='%.1f' x2='%.0f' y2='%.1f' stroke='red' stroke-width='2' stroke-dasharray='6 3'/>", fr.x0(), ytol, fr.x1(), ytol);
   s += legend(fr, names) + "</svg>";
@@ -137,8 +144,8 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
   double xmax = 0, ymax = 0;
   for (const auto& p : pts)
     for (const auto& [x, y] : p) xmax = std::max(xmax, x), ymax = std::max(ymax, std::isfinite(y) ? y : 0);
-  if (xmax <= 0 || ymax <= 0) return "";
   ymax *= 1.1;
+  if (!(xmax > 0) || !(ymax > 0) || !std::isfinite(xmax) || !std::isfinite(ymax)) return "";  // nothing to draw
   std::string s = open_svg(fr, title, xlabel, ylabel);
   for (int i = 0; i <= 4; ++i) {
     const double yv = ymax * i / 4, y = fr.y0() - (fr.y0() - fr.y1()) * i / 4;
@@ -167,60 +174,62 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
   return s;
 }
 
-std::string bench_section(const json& r) {
-  const json& res = r["result"];
-  const json& roof = res["roof"];
+std::string bench_section(const JsonView& r) {
+  const JsonView res = r.at("result");
+  const JsonView roof = res.at("roof");
   // bandwidth_gbps / read_gbps since the read-only measurement was added; older reports have memcpy only
-  const double bw = roof.contains("bandwidth_gbps") ? val(roof["bandwidth_gbps"]) : val(roof["memcpy_gbps"]);
+  const auto bandwidth = roof.find("bandwidth_gbps");
+  const double bw = val(bandwidth ? *bandwidth : roof.at("memcpy_gbps"));
   std::string s = "<p>roof (measured in the run): bandwidth " +
-                  f("%.1f GB/s (memcpy %.1f), sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s", bw, val(roof["memcpy_gbps"]),
-                    val(roof["sgemm_gflops"]), val(roof["dgemm_gflops"])) +
+                  f("%.1f GB/s (memcpy %.1f), sgemm %.1f GFLOP/s, dgemm %.1f GFLOP/s", bw, val(roof.at("memcpy_gbps")),
+                    val(roof.at("sgemm_gflops")), val(roof.at("dgemm_gflops"))) +
                   "</p>";
+  const std::vector<JsonView> series = res.at("series").elements();
   for (const char* phase : {"ttft", "tpot"}) {
     std::vector<std::string> names;
     std::vector<std::vector<std::pair<double, double>>> pts;
     std::map<std::string, std::size_t> idx;
-    for (const auto& x : res["series"]) {
-      if (x["phase"] != phase) continue;
-      const std::string b = x["backend"];
+    for (const auto& x : series) {
+      if (x.at("phase").str() != phase) continue;
+      const std::string& b = x.at("backend").str();
       if (!idx.count(b)) {
         idx[b] = pts.size();
         for (const char* q : {"p50", "p90", "p99"}) names.push_back(b + " " + q), pts.emplace_back();
       }
       const std::size_t i = idx[b];
-      const double len = static_cast<double>(x["length"].get<int64_t>());
-      pts[i].push_back({len, val(x["p50"]) * 1e3});
-      pts[i + 1].push_back({len, val(x["p90"]) * 1e3});
-      pts[i + 2].push_back({len, val(x["p99"]) * 1e3});
+      const double len = static_cast<double>(x.at("length").integer(0));
+      pts[i].push_back({len, val(x.at("p50")) * 1e3});
+      pts[i + 1].push_back({len, val(x.at("p90")) * 1e3});
+      pts[i + 2].push_back({len, val(x.at("p99")) * 1e3});
     }
     std::vector<std::string> legend_names;
     for (std::size_t i = 0; i < names.size(); i += 3) legend_names.push_back(names[i].substr(0, names[i].size() - 4) + " (p50 solid, p90/p99 dashed)");
-    std::vector<std::vector<std::pair<double, double>>> ordered = pts;
     s += line_chart(std::string(phase) == "ttft" ? "TTFT (prefill latency) vs prompt length" : "TPOT (time per output token) vs context length",
-                    std::string(phase) == "ttft" ? "prompt tokens" : "context tokens", "ms", legend_names, ordered, true);
+                    std::string(phase) == "ttft" ? "prompt tokens" : "context tokens", "ms", legend_names, pts, true);
   }
   // throughput vs roof: achieved GFLOP/s and the attainable roof per series (bars)
   Frame fr;
-  std::vector<const json*> ser;
-  for (const auto& x : res["series"]) ser.push_back(&x);
-  if (!ser.empty()) {
+  if (!series.empty()) {
     double ymax = 0;
-    for (auto* x : ser) ymax = std::max({ymax, val((*x)["gflops"]), val((*x)["roof_gflops"])});
+    for (const auto& x : series) ymax = std::max({ymax, val(x.at("gflops")), val(x.at("roof_gflops"))});  // NaN never wins
     ymax *= 1.1;
+    if (!(ymax > 0) || !std::isfinite(ymax)) ymax = 1;  // nothing measured (or absurd): an empty frame, not NaN coordinates
     s += open_svg(fr, "throughput vs roof: achieved GFLOP/s (bar) and attainable roof (black tick)", "series", "GFLOP/s");
-    const double slot = (fr.x1() - fr.x0()) / static_cast<double>(ser.size());
+    const double slot = (fr.x1() - fr.x0()) / static_cast<double>(series.size());
     std::map<std::string, int> color;
-    for (std::size_t i = 0; i < ser.size(); ++i) {
-      const json& x = *ser[i];
-      const std::string b = x["backend"];
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const JsonView& x = series[i];
+      const std::string& b = x.at("backend").str();
       if (!color.count(b)) color[b] = static_cast<int>(color.size());
-      const double g = val(x["gflops"]), roofv = val(x["roof_gflops"]);
+      const double g = std::clamp(val(x.at("gflops")), 0.0, ymax), roofv = std::clamp(val(x.at("roof_gflops")), 0.0, ymax);
       const double xl = fr.x0() + slot * static_cast<double>(i) + slot * 0.15;
       const double yg = fr.y0() - g / ymax * (fr.y0() - fr.y1()), yr = fr.y0() - roofv / ymax * (fr.y0() - fr.y1());
-      s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", xl, yg, slot * 0.7, fr.y0() - yg) + kColors[color[b] % 6] + "'/>";
-      s += f("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#000' stroke-width='3'/>", xl, yr, xl + slot * 0.7, yr);
+      if (std::isfinite(yg))
+        s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", xl, yg, slot * 0.7, fr.y0() - yg) + kColors[color[b] % 6] + "'/>";
+      if (std::isfinite(yr))
+        s += f("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#000' stroke-width='3'/>", xl, yr, xl + slot * 0.7, yr);
       s += f("<text x='%.1f' y='%.0f' font-size='9' text-anchor='middle'>", xl + slot * 0.35, fr.y0() + 12) +
-           (x["phase"] == "ttft" ? "S" : "C") + std::to_string(x["length"].get<int64_t>()) + "</text>";
+           (x.at("phase").str() == "ttft" ? "S" : "C") + std::to_string(x.at("length").integer(0)) + "</text>";
     }
     for (int i = 0; i <= 4; ++i)
       s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>", fr.x0() - 4,
@@ -229,36 +238,43 @@ std::string bench_section(const json& r) {
     for (const auto& [n, c] : color) names[static_cast<std::size_t>(c)] = n;
     s += legend(fr, names) + "</svg>";
   }
-  for (const auto& k : res["skipped"]) s += "<p>skipped " + esc(k["backend"].get<std::string>()) + ": " + esc(k["reason"].get<std::string>()) + "</p>";
+  for (const auto& k : res.at("skipped").elements())
+    s += "<p>skipped " + esc(k.at("backend").str()) + ": " + esc(k.at("reason").str()) + "</p>";
   return s;
 }
 
-std::string soak_section(const json& r) {
-  const json& res = r["result"];
-  const json& o = res["overall"];
-  std::string s = "<p>backend " + esc(res["backend"].get<std::string>()) + f(", %.1f s, %.0f requests, uptime %.2f%%, goodput %.1f req/s", val(res["elapsed_s"]),
-                                                                       val(o["requests"]), val(o["uptime_percent"]), val(o["goodput_rps"])) +
-                  "; faults injected " + esc(res["faults"]["injected"].dump()) + ", caught " + esc(res["faults"]["caught"].dump()) + "</p>";
+std::string soak_section(const JsonView& r) {
+  const JsonView res = r.at("result");
+  const JsonView o = res.at("overall"), faults = res.at("faults");
+  auto dump = [](const JsonView& j) { return j.raw().dump(-1, ' ', false, json::error_handler_t::replace); };
+  std::string s = "<p>backend " + esc(res.at("backend").str()) +
+                  f(", %.1f s, %.0f requests, uptime %.2f%%, goodput %.1f req/s", val(res.at("elapsed_s")),
+                    static_cast<double>(o.at("requests").integer(0)), val(o.at("uptime_percent")), val(o.at("goodput_rps"))) +
+                  "; faults injected " + esc(dump(faults.at("injected").object())) + ", caught " +
+                  esc(dump(faults.at("caught").object())) + "</p>";
   Frame fr;
-  const json& w = res["windows"];
+  const std::vector<JsonView> w = res.at("windows").elements();
   if (w.empty()) return s;
   s += open_svg(fr, "uptime per window (line, %) and failures per window (bars: red error, orange numerical, grey SLO breach)",
                 "time (s)", "uptime %");
   const double n = static_cast<double>(w.size()), slot = (fr.x1() - fr.x0()) / n;
+  auto count = [](const JsonView& x, const char* k) { return static_cast<double>(x.at(k).integer(0)); };
   double cmax = 1;
-  for (const auto& x : w) cmax = std::max(cmax, val(x["error"]) + val(x["numerical"]) + val(x["slo_breach"]));
+  for (const auto& x : w) cmax = std::max(cmax, count(x, "error") + count(x, "numerical") + count(x, "slo_breach"));
   std::string path;
   for (std::size_t i = 0; i < w.size(); ++i) {
     const double xl = fr.x0() + slot * static_cast<double>(i);
     double base = fr.y0();
     for (auto [k, col] : {std::pair{"error", "#d62728"}, {"numerical", "#ff7f0e"}, {"slo_breach", "#999"}}) {
-      const double h = val(w[i][k]) / cmax * (fr.y0() - fr.y1()) * 0.5;
+      const double h = count(w[i], k) / cmax * (fr.y0() - fr.y1()) * 0.5;
       if (h > 0) s += f("<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='", xl + slot * 0.2, base - h, slot * 0.6, h) + col + "'/>";
       base -= h;
     }
-    const double u = val(w[i]["uptime_percent"]);
-    if (std::isfinite(u)) path += f("%.1f,%.1f ", xl + slot / 2, fr.y0() - u / 100 * (fr.y0() - fr.y1()));
-    s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.1f</text>", xl + slot / 2, fr.y0() + 14, val(w[i]["start_s"]));
+    const double u = val(w[i].at("uptime_percent"));
+    if (std::isfinite(u)) path += f("%.1f,%.1f ", xl + slot / 2, fr.y0() - std::clamp(u, 0.0, 100.0) / 100 * (fr.y0() - fr.y1()));
+    const double t0 = val(w[i].at("start_s"));
+    if (std::isfinite(t0))
+      s += f("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>%.1f</text>", xl + slot / 2, fr.y0() + 14, t0);
   }
   for (int i = 0; i <= 4; ++i)
     s += f("<text x='%.0f' y='%.1f' font-size='10' text-anchor='end'>%.0f</text>", fr.x0() - 4, fr.y0() - (fr.y0() - fr.y1()) * i / 4 + 3, 25.0 * i);
@@ -274,12 +290,21 @@ std::string render_html(const std::vector<std::pair<std::string, json>>& reports
       "body{font-family:sans-serif;margin:24px;color:#222;background:#fff}h2{border-bottom:1px solid #ccc}"
       "svg{display:block;margin:12px 0;border:1px solid #eee}.meta{color:#555;font-size:12px}</style></head><body>"
       "<h1>minimax01 harness report</h1>";
-  for (const auto& [file, r] : reports) {
-    const std::string kind = r["kind"];
-    s += "<h2>" + esc(kind) + ": " + esc(file) + "</h2><p class='meta'>" + esc(r.value("created_utc", "")) + " &middot; commit " +
-         esc(r["tool"].value("git_commit", "?")) + (r["tool"].value("git_dirty", false) ? " (dirty)" : "") + " &middot; " +
-         esc(r["machine"].value("cpu", "")) + " &middot; model " + esc(r.contains("model") ? r["model"].value("source", "") : "") +
-         "</p>";
+  for (const auto& [file, rep] : reports) {
+    const JsonView r(rep, file);
+    const std::string& kind = r.at("kind").str_in({"check", "bench", "soak"});
+    // envelope fields shown here are optional (validate_report types them when present)
+    auto opt_str = [](const std::optional<JsonView>& obj, const char* key, const std::string& dflt) {
+      if (!obj) return dflt;
+      const auto v = obj->find(key);
+      return v ? v->str() : dflt;
+    };
+    const auto tool = r.find("tool"), machine = r.find("machine"), model = r.find("model");
+    const auto created = r.find("created_utc");
+    const auto dirty = tool ? tool->find("git_dirty") : std::nullopt;
+    s += "<h2>" + esc(kind) + ": " + esc(file) + "</h2><p class='meta'>" + esc(created ? created->str() : "") + " &middot; commit " +
+         esc(opt_str(tool, "git_commit", "?")) + (dirty && dirty->boolean() ? " (dirty)" : "") + " &middot; " +
+         esc(opt_str(machine, "cpu", "")) + " &middot; model " + esc(opt_str(model, "source", "")) + "</p>";
     if (kind == "check") s += check_section(r);
     else if (kind == "bench") s += bench_section(r);
     else s += soak_section(r);

@@ -13,7 +13,10 @@
 
 namespace mm::harness {
 
-// reports: (file name, parsed report) pairs, already validated by read_report.
+// reports: (file name, parsed report) pairs, validated by read_report / parse_report_text. Every field
+// is read through harness/report_schema.h's JsonView, so an unvalidated report gives an mm::Error naming
+// the file and JSON path, never undefined behaviour; a validated one always renders (empty arrays, zero
+// or null numbers draw empty charts, never NaN coordinates).
 std::string render_html(const std::vector<std::pair<std::string, nlohmann::json>>& reports);
 
 }  // namespace mm::harness

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "harness/report_schema.h"
 
 namespace mm::harness {
 namespace {
@@ -103,34 +105,18 @@ void write_report(const std::string& path, const nlohmann::json& report) {
   const fs::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) throw Error(path + ": cannot write the report");
-  f << report.dump(1) << "\n";
-  if (!f) throw Error(path + ": writing the report failed");
+  // Atomic: a failed write leaves any earlier report at `path` intact and no partial file.
+  write_file_atomic(path, [&](std::ostream& f) { f << report.dump(1) << "\n"; });
+}
+
+nlohmann::json parse_report_text(std::string_view text, const std::string& name) {
+  nlohmann::json j = parse_json_text(text, name);
+  validate_report(j, name);
+  return j;
 }
 
 nlohmann::json read_report(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot read the report (no such file?)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(f);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": malformed report JSON (" + std::string(e.what()) + ")");
-  }
-  if (!j.is_object() || !j.contains("schema") || j["schema"] != kReportSchema)
-    throw Error(path + ": not a minimax01 report (expected \"schema\": \"" + kReportSchema + "\")");
-  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
-    throw Error(path + ": report has no integer \"schema_version\"");
-  if (j["schema_version"].get<int>() > kReportSchemaVersion)
-    throw Error(path + ": report schema version " + j["schema_version"].dump() + " is newer than this tool's (" +
-                std::to_string(kReportSchemaVersion) + ")");
-  for (const char* k : {"kind", "result"})
-    if (!j.contains(k)) throw Error(path + ": report lacks \"" + std::string(k) + "\"");
-  const std::string kind = j["kind"].is_string() ? j["kind"].get<std::string>() : "";
-  if (kind != "check" && kind != "bench" && kind != "soak")
-    throw Error(path + ": unknown report kind " + j["kind"].dump() + " (expected check, bench or soak)");
-  return j;
+  return parse_report_text(read_regular_file(path, "the report", JsonLimits{}.max_bytes), path);
 }
 
 }  // namespace mm::harness
