@@ -487,7 +487,15 @@ json config_to_json(const ModelConfig& c, ConfigSpelling spelling) {
     j["mlp_alpha_factor"] = c.alpha_mlp;
     j["mlp_beta_factor"] = c.beta_mlp;
     j["block_size"] = c.block_size;
-    j["partial_rotary_factor"] = static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim);
+    // HF stores the rotary width as a fraction and recovers it as int(factor * head_dim). For some pairs
+    // (30 / 44) that product is 29.999999999999996 in double arithmetic: HF would truncate to 29 and our
+    // reader refuses the file. Such a config cannot be written in this spelling without changing it.
+    const double f = static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim);
+    if (f * static_cast<double>(c.head_dim) != static_cast<double>(c.rotary_dim))
+      throw Error(c.source + ": rotary_dim = " + std::to_string(c.rotary_dim) + " with head_dim = " +
+                  std::to_string(c.head_dim) + " has no exact partial_rotary_factor (factor x head_dim is not an "
+                  "integer in double arithmetic); write this config in the official spelling");
+    j["partial_rotary_factor"] = f;
   }
   return j;
 }

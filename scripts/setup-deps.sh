@@ -12,6 +12,7 @@ pkgs=(
   libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)
   zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
   chromium             # harness test: renders the HTML report headless and screenshots it
+  clang libclang-rt-14-dev  # fuzz/run.sh: libFuzzer + ASan + UBSan (docs/fuzzing.md)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -454,4 +454,16 @@ TEST(ConfigLimits, AttentionVariantsWeDoNotImplementAreRefused) {
   EXPECT_NO_THROW(config_from_json(j, "c.json"));
 }
 
+// HF recovers the rotary width as int(partial_rotary_factor * head_dim); 30 / 44 * 44 is 29.999999999999996
+// in double arithmetic, so writing that config in the HF spelling would change it (found by fuzz/config).
+TEST(ConfigLimits, HfSpellingRefusesARotaryWidthItCannotExpress) {
+  ModelConfig c = preset_config("tiny");
+  c.head_dim = 44;
+  c.rotary_dim = 30;
+  c.validate();
+  EXPECT_MM_ERROR(config_to_json(c, ConfigSpelling::HF), "rotary_dim = 30", "head_dim = 44", "official spelling");
+  const ModelConfig back = config_from_json(config_to_json(c, ConfigSpelling::Official), "official");
+  EXPECT_EQ(back.rotary_dim, 30);
+}
+
 }  // namespace mm
