@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "minimax01: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const mm::Error& e) {
+    std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the file system refuses (a symlink loop, a name too long, no permission): its message
+    // names the operation and the path.
     std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
     return 1;
   } catch (const std::bad_alloc&) {

@@ -22,8 +22,11 @@ inline const std::vector<std::string>& input_options() {
 inline void refuse_input_as_output(const Args& a, const std::string& option, const std::string& out,
                                    const std::vector<std::string>& extra_inputs = {}) {
   InputSet in;
-  for (const auto& k : input_options())
-    if (a.has(k) && a.str(k, "") != "-") in.add(a.str(k, ""), 2);
+  for (const auto& k : input_options()) {
+    if (!a.has(k)) continue;
+    if (a.str(k, "") == "-") in.add_stdin();  // `--tokens-file - < file`: that file
+    else in.add(a.str(k, ""), 2);
+  }
   for (const auto& f : extra_inputs) in.add(f, 0);
   in.check_output(out, "--" + option);
 }

@@ -71,8 +71,9 @@ double get_num_or(const json& j, const char* key, double def, const std::string&
 // A real field that must be finite, positive and representable as fp32 (the kernels use it as float).
 double get_pos_num_or(const json& j, const char* key, double def, const std::string& src) {
   const double d = get_num_or(j, key, def, src);
-  if (!(d > 0) || d > static_cast<double>(FLT_MAX))
-    throw Error(where(src, key) + " must be a positive number that fits an fp32, got " + num_str(d));
+  if (!(d >= static_cast<double>(FLT_MIN)) || d > static_cast<double>(FLT_MAX))
+    throw Error(where(src, key) + " must be a positive number that fits an fp32 (a normal float in [" +
+                num_str(FLT_MIN) + ", " + num_str(FLT_MAX) + "]), got " + num_str(d));
   return d;
 }
 bool get_bool_or(const json& j, const char* key, bool def, const std::string& src) {
@@ -237,8 +238,11 @@ void ModelConfig::validate() const {
       {beta_mlp, "layernorm_mlp_beta (mlp_beta_factor)"},
   };
   for (const auto& [v, f] : reals)
-    if (!(v > 0) || v > static_cast<double>(FLT_MAX))  // NaN fails the first test, +inf the second
-      throw Error(where(source, f) + " must be a positive number that fits an fp32, got " + num_str(v));
+    // NaN fails the first test, +inf the second; below FLT_MIN the value would flush to 0 or lose
+    // precision as the float the bf16 reference and the kernels use.
+    if (!(v >= static_cast<double>(FLT_MIN)) || v > static_cast<double>(FLT_MAX))
+      throw Error(where(source, f) + " must be a positive number that fits an fp32 (a normal float in [" +
+                  num_str(FLT_MIN) + ", " + num_str(FLT_MAX) + "]), got " + num_str(v));
   if (static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
     throw Error(where(source, "attn_type_list/layer_types") + " has " + std::to_string(layer_types.size()) +
                 " entries, expected num_hidden_layers = " + std::to_string(num_hidden_layers));

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <streambuf>
 #include <set>
 
 #include "core/error.h"
@@ -193,6 +193,8 @@ json read_json_file(const std::string& path, const std::string& what, const Json
 // --- Outputs --------------------------------------------------------------------------------------
 
 namespace {
+// Every regular file under `p` (to `depth` levels of subdirectories). No cap on the count: a cut-short
+// listing could leave out the very file an output would overwrite; listing is linear and cheap.
 void add_tree(const fs::path& p, int depth, std::vector<std::string>& out) {
   std::error_code ec;
   const auto st = fs::status(p, ec);
@@ -200,13 +202,11 @@ void add_tree(const fs::path& p, int depth, std::vector<std::string>& out) {
   if (fs::is_regular_file(st)) {
     out.push_back(p.string());
   } else if (fs::is_directory(st) && depth > 0) {
-    std::size_t seen = 0;
-    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
-      if (++seen > 100000) break;  // a directory that large is no checkpoint; the reader refuses it
-      add_tree(it->path(), depth - 1, out);
-    }
+    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) add_tree(it->path(), depth - 1, out);
   }
 }
+
+constexpr std::size_t kTempSuffix = 13;  // "." + name + ".tmp-XXXXXX"
 }  // namespace
 
 void InputSet::add(const std::string& path, int dir_depth) {
@@ -219,52 +219,125 @@ void InputSet::add(const std::string& path, int dir_depth) {
   }
 }
 
+void InputSet::add_stdin() {
+  struct stat st{};
+  if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode))  // `< file`: that file is an input like any other
+    ids_.push_back({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), "standard input"});
+}
+
 void InputSet::check_output(const std::string& out, const std::string& option) const {
   if (out.empty()) throw Error(option + ": the output path is empty");
+  const fs::path p(out);
+  const std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw Error(option + " " + out + ": expected a file path, not a directory");
+  if (name.size() + kTempSuffix > 255)
+    throw Error(option + " " + out + ": the file name is " + std::to_string(name.size()) +
+                " bytes; at most " + std::to_string(255 - kTempSuffix) +
+                " fit (the output is written through a temporary file beside it)");
   struct stat st{};
-  if (::stat(out.c_str(), &st) != 0) return;  // does not exist (yet): cannot be an input
-  if (!S_ISREG(st.st_mode))
-    throw Error(option + " " + out + ": is " + kind_of(st.st_mode) + ", expected a path for a regular output file");
-  for (const auto& id : ids_)
-    if (id.dev == static_cast<uint64_t>(st.st_dev) && id.ino == static_cast<uint64_t>(st.st_ino))
-      throw Error(option + " " + out + ": this is an input of the run (" + id.path +
-                  "); refusing to overwrite it. Choose another output path");
+  if (::stat(out.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      throw Error(option + " " + out + ": is " + kind_of(st.st_mode) + ", expected a path for a regular output file");
+    for (const auto& id : ids_)
+      if (id.dev == static_cast<uint64_t>(st.st_dev) && id.ino == static_cast<uint64_t>(st.st_ino))
+        throw Error(option + " " + out + ": this is an input of the run (" + id.path +
+                    "); refusing to overwrite it. Choose another output path");
+  }
+  // The directory it goes in: the nearest existing ancestor must be a writable directory (missing
+  // directories below it are created by the writers that create them), checked now rather than after
+  // the run.
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  while (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOTDIR) throw Error(option + " " + out + ": a component of " + dir.string() + " is not a directory");
+    if (errno != ENOENT || dir == "." || dir == dir.root_path())
+      throw Error(option + " " + out + ": cannot use directory " + dir.string() + ": " + std::strerror(errno));
+    dir = dir.has_parent_path() && dir.parent_path() != dir ? dir.parent_path() : fs::path(".");
+  }
+  if (!S_ISDIR(st.st_mode))
+    throw Error(option + " " + out + ": " + dir.string() + " is " + kind_of(st.st_mode) + ", not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(option + " " + out + ": directory " + dir.string() + " is not writable: " + std::strerror(errno));
 }
+
+namespace {
+// An output stream over a file descriptor (the temporary file mkstemp opened): writing through the
+// descriptor rather than reopening the name leaves no window in which another name could be swapped in.
+class FdStreambuf : public std::streambuf {
+ public:
+  explicit FdStreambuf(int fd) : fd_(fd), buf_(1 << 16) { setp(buf_.data(), buf_.data() + buf_.size()); }
+  bool failed() const { return failed_; }
+  int error() const { return errno_; }
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+
+ private:
+  bool flush_buffer() {
+    const char* q = pbase();
+    while (q < pptr()) {
+      const ssize_t n = ::write(fd_, q, static_cast<std::size_t>(pptr() - q));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failed_ = true;
+        errno_ = errno;
+        return false;
+      }
+      q += n;
+    }
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return true;
+  }
+  int fd_;
+  std::vector<char> buf_;
+  bool failed_ = false;
+  int errno_ = 0;
+};
+}  // namespace
 
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const fs::path p(path);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) fs::create_directories(dir, ec);  // as InputSet::check_output allowed
+  if (ec) throw Error(path + ": cannot create the directory " + dir.string() + ": " + ec.message());
   std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw Error(path + ": cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  ::close(fd);
-  auto fail = [&](const std::string& why) {
-    std::error_code ec;
-    fs::remove(tmpl, ec);
-    throw Error(path + ": " + why);
-  };
+  FileHandle h(fd);
+  auto fail = [&](const std::string& why) { throw Error(path + ": " + why); };
   try {
-    std::ofstream f(tmpl, std::ios::binary | std::ios::trunc);
-    if (!f) fail("cannot open a temporary file for writing");
+    FdStreambuf sb(fd);
+    std::ostream f(&sb);
     write(f);
     f.flush();
-    if (!f) fail("writing failed (disk full?)");
-    f.close();
-    if (!f) fail("closing the written file failed");
+    if (!f || sb.failed()) fail(std::string("writing failed: ") + std::strerror(sb.failed() ? sb.error() : EIO));
+    // An existing output keeps its permissions; a new one gets the usual ones (mkstemp made it 0600).
+    struct stat st{};
+    mode_t mode = 0;
+    if (::stat(path.c_str(), &st) == 0) {
+      mode = st.st_mode & 07777;
+    } else {
+      const mode_t um = ::umask(0);
+      ::umask(um);
+      mode = 0666 & ~um;
+    }
+    if (::fchmod(fd, mode) != 0) fail(std::string("cannot set the file mode: ") + std::strerror(errno));
+    // On disk before the rename: after a crash the path holds the old content or the new, never an empty file.
+    if (::fsync(fd) != 0) fail(std::string("flushing to disk failed: ") + std::strerror(errno));
+    if (std::rename(tmpl.c_str(), path.c_str()) != 0)
+      fail(std::string("cannot move the written file into place: ") + std::strerror(errno));
   } catch (...) {  // the writer's own error, or ours above: no temporary file is left behind
-    std::error_code ec;
     fs::remove(tmpl, ec);
     throw;
-  }
-  // mkstemp creates the file 0600; an output gets the usual permissions (umask applied).
-  const mode_t um = ::umask(0);
-  ::umask(um);
-  ::chmod(tmpl.c_str(), 0666 & ~um);
-  if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::error_code ec;
-    fs::remove(tmpl, ec);
-    throw Error(path + ": cannot move the written file into place: " + why);
   }
 }
 

@@ -79,8 +79,12 @@ class InputSet {
   // (a checkpoint: config.json, the safetensors files, the index). Paths that do not exist are skipped
   // (the read itself will report them).
   void add(const std::string& path, int dir_depth = 1);
+  // Standard input, when it is a regular file (`< tokens.txt` with `--tokens-file -`).
+  void add_stdin();
   // Throws mm::Error when `out` (given through option `option`, e.g. "--dump") is one of the inputs
-  // (same device + inode: symlinks, `..` and hard links included), or exists and is not a regular file.
+  // (same device + inode: symlinks, `..` and hard links included), exists and is not a regular file,
+  // has a name too long for its temporary file, or cannot be written (its nearest existing ancestor is
+  // not a writable directory): all checked before a run, not found out after it.
   void check_output(const std::string& out, const std::string& option) const;
   std::size_t size() const { return ids_.size(); }
 
@@ -92,7 +96,8 @@ class InputSet {
   std::vector<Id> ids_;
 };
 
-// Writes `path` through `write` into a temporary file beside it, then renames it over `path`.
+// Writes `path` (creating missing parent directories) through `write` into a temporary file beside it (written through the descriptor
+// mkstemp opened, given the old file's mode or the umask's, fsync'ed), then renames it over `path`.
 // On any failure (the writer throws, the disk fills) the temporary file is removed and `path` is left
 // as it was. Throws mm::Error naming `path`.
 void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);

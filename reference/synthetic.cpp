@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -64,13 +65,48 @@ void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t see
   for (auto& v : out) v = std * rng.normal();
 }
 
+namespace {
+// The files of a checkpoint already in `dir` (what init --force replaces): its index, the shards that
+// index names, model.safetensors, and shards named in the HF pattern model-NNNNN-of-NNNNN.safetensors.
+// Nothing else: a dump or a golden file beside the checkpoint is the user's and stays.
+std::vector<std::string> old_checkpoint_files(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  auto regular = [&](const std::string& n) { return fs::is_regular_file(fs::symlink_status(dir / n, ec)); };
+  if (regular("model.safetensors.index.json")) {
+    out.push_back("model.safetensors.index.json");
+    try {
+      const nlohmann::json idx = read_json_file((dir / "model.safetensors.index.json").string(), "checkpoint index");
+      if (idx.is_object() && idx.contains("weight_map") && idx["weight_map"].is_object())
+        for (const auto& [k, v] : idx["weight_map"].items())
+          if (v.is_string()) {
+            const std::string n = v.get<std::string>();
+            if (n.find('/') == std::string::npos && n != "." && n != ".." && !n.empty() && regular(n)) out.push_back(n);
+          }
+    } catch (const Error&) {  // a corrupt index: its shards are found by their names below, if they follow the pattern
+    }
+  }
+  if (regular("model.safetensors")) out.push_back("model.safetensors");
+  const std::regex hf_shard(R"(model-\d{5}-of-\d{5}\.safetensors)");
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    if (std::regex_match(n, hf_shard) && regular(n)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+}  // namespace
+
 void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt) {
   require(opt.dtype == DType::BF16 || opt.dtype == DType::F32 || opt.dtype == DType::F16,
           "init: --dtype must be bf16, f16 or f32");
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir)) throw Error(dir + ": cannot create the checkpoint directory" + (ec ? ": " + ec.message() : ""));
+  if (!fs::is_directory(dir, ec)) throw Error(dir + ": cannot create the checkpoint directory" + (ec ? ": " + ec.message() : ""));
+  const std::vector<std::string> old = old_checkpoint_files(dir);
   nlohmann::json j = config_to_json(cfg, opt.spelling);
   j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
   write_file_atomic((fs::path(dir) / "config.json").string(), [&](std::ostream& f) { f << j.dump(2) << "\n"; });
@@ -78,12 +114,12 @@ void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, 
   const auto written = write_checkpoint_shards(
       dir, specs, [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
       opt.max_shard_bytes);
-  // Rewriting a directory that held another checkpoint (init --force): safetensors files and an index
-  // that this write did not produce would make the directory ambiguous to a loader, so they go.
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string n = e.path().filename().string();
-    const bool ours = std::find(written.begin(), written.end(), n) != written.end();
-    if (!ours && (e.path().extension() == ".safetensors" || n == "model.safetensors.index.json")) fs::remove(e.path());
+  // Replacing a checkpoint (init --force): the old one's index and shards that the new one did not
+  // overwrite would make the directory ambiguous to a loader, so they go; nothing else is touched.
+  for (const auto& n : old) {
+    if (std::find(written.begin(), written.end(), n) != written.end()) continue;
+    if (!fs::remove(fs::path(dir) / n, ec) && ec)
+      throw Error((fs::path(dir) / n).string() + ": cannot remove the replaced checkpoint's file: " + ec.message());
   }
 }
 

@@ -144,4 +144,45 @@ TEST(CliNoOverwrite, AFailedDumpLeavesNoPartialFile) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
+// init --force replaces the checkpoint (config, index, the shards it names, model.safetensors) and
+// nothing else: a dump or any other file beside it stays.
+TEST(CliNoOverwrite, InitForceRemovesOnlyTheOldCheckpointsFiles) {
+  test::TempDir d;
+  const std::string m = make_checkpoint(d, "tiny", true);
+  test::write_bytes(m + "/mydump.safetensors", "a dump of the user's");
+  test::write_bytes(m + "/notes.txt", "notes");
+  fs::create_directory(m + "/x.safetensors");
+  std::string err;
+  ASSERT_EQ(run_cli("init --preset tiny --seed 9 --force --out " + m, d, &err), 0) << err;
+  EXPECT_EQ(sha256_file(m + "/mydump.safetensors"), sha256_hex("a dump of the user's"));
+  EXPECT_TRUE(fs::exists(m + "/notes.txt"));
+  EXPECT_TRUE(fs::is_directory(m + "/x.safetensors"));
+  EXPECT_FALSE(fs::exists(m + "/model.safetensors.index.json"));
+  for (auto& e : fs::directory_iterator(m))
+    EXPECT_EQ(e.path().filename().string().find("-of-"), std::string::npos) << "a shard of the old checkpoint: " << e.path();
+  EXPECT_NO_THROW(Checkpoint{m});
+}
+
+TEST(CliNoOverwrite, StandardInputRedirectedFromTheDumpPathIsProtected) {
+  test::TempDir d;
+  const std::string m = make_checkpoint(d, "tiny", false);
+  fs::create_directory(d.file("toks"));
+  test::write_bytes(d.file("toks/t.txt"), "1 2 3");
+  expect_refused(d, d.file("toks"),
+                 "forward --model " + m + " --tokens-file - --dump " + d.file("toks/t.txt") + " < " + d.file("toks/t.txt"),
+                 "--dump");
+}
+
+TEST(CliNoOverwrite, AnUnwritableOutputFailsBeforeTheRun) {
+  test::TempDir d;
+  const std::string m = make_checkpoint(d, "tiny", false);
+  std::string err;
+  EXPECT_EQ(run_cli("check --model " + m + " --report " + m + "/config.json/x.json", d, &err), 1);
+  EXPECT_NE(err.find("not a directory"), std::string::npos) << err;
+  EXPECT_EQ(err.find("PASS"), std::string::npos) << "refused before the check ran";
+  // A dump into directories that do not exist yet: created.
+  ASSERT_EQ(run_cli("forward --model " + m + " --tokens 1,2 --dump " + d.file("a/b/out.safetensors"), d, &err), 0) << err;
+  EXPECT_TRUE(fs::exists(d.file("a/b/out.safetensors")));
+}
+
 }  // namespace mm

@@ -466,4 +466,14 @@ TEST(ConfigLimits, HfSpellingRefusesARotaryWidthItCannotExpress) {
   EXPECT_EQ(back.rotary_dim, 30);
 }
 
+TEST(ConfigLimits, EpsThatVanishesAsAFloatIsRefused) {
+  nlohmann::json j = config_to_json(preset_config("tiny"), ConfigSpelling::Official);
+  for (double eps : {5e-324, 1e-45, 1e-39}) {  // 0, a denormal, a denormal as fp32
+    j["rms_norm_eps"] = eps;
+    EXPECT_MM_ERROR(config_from_json(j, "c.json"), "c.json", "'rms_norm_eps'", "normal float");
+  }
+  j["rms_norm_eps"] = 1e-37;
+  EXPECT_NO_THROW(config_from_json(j, "c.json"));
+}
+
 }  // namespace mm

@@ -2,6 +2,7 @@
 // overflowing numbers, linear time on wide documents), outputs never resolving to an input, atomic writes.
 #include "core/file_io.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +78,7 @@ TEST(FileIo, JsonBuildsTheSameValueAsNlohmann) {
 
 // A wide document (a safetensors header of 200k tensors) parses in linear time: nlohmann's callback
 // parser, used before, rescanned the parent object at every object end (100k tensors took minutes).
-// The ctest timeout of this suite catches a quadratic regression.
+// The ctest TIMEOUT of this suite (60 s, tests/core/CMakeLists.txt) fails a quadratic regression.
 TEST(FileIo, WideDocumentParsesInLinearTime) {
   std::string text = "{";
   for (int i = 0; i < 200000; ++i)
@@ -141,6 +142,45 @@ TEST(FileIo, AtomicWriteThroughASymlinkReplacesTheLinkNotItsTarget) {
   write_file_atomic(d.file("out"), [](std::ostream& o) { o << "new"; });
   EXPECT_EQ(read_regular_file(d.file("target"), "t", 100), "keep me");
   EXPECT_EQ(read_regular_file(d.file("out"), "o", 100), "new");
+}
+
+TEST(FileIo, OutputDirectoryProblemsAreFoundBeforeTheRun) {
+  test::TempDir d;
+  InputSet in;
+  test::write_bytes(d.file("afile"), "x");
+  EXPECT_MM_ERROR(in.check_output(d.file("afile/out.json"), "--report"), "--report", "afile", "not a directory");
+  EXPECT_MM_ERROR(in.check_output(d.file("afile/new/out.json"), "--report"), "not a directory");
+  EXPECT_MM_ERROR(in.check_output(d.file(std::string(250, 'n')), "--dump"), "--dump", "250 bytes", "at most 242");
+  EXPECT_MM_ERROR(in.check_output(d.file("sub/.."), "--out"), "not a directory");
+  // Missing directories below a writable one are fine: the writer creates them.
+  EXPECT_NO_THROW(in.check_output(d.file("new/deeper/out.json"), "--report"));
+  write_file_atomic(d.file("new/deeper/out.json"), [](std::ostream& o) { o << "{}"; });
+  EXPECT_EQ(read_regular_file(d.file("new/deeper/out.json"), "out", 10), "{}");
+}
+
+TEST(FileIo, StandardInputRedirectedFromAFileIsAnInput) {
+  test::TempDir d;
+  test::write_bytes(d.file("tokens.txt"), "1 2 3");
+  const int saved = ::dup(0);
+  const int fd = ::open(d.file("tokens.txt").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ::dup2(fd, 0);
+  ::close(fd);
+  InputSet in;
+  in.add_stdin();
+  ::dup2(saved, 0);
+  ::close(saved);
+  EXPECT_MM_ERROR(in.check_output(d.file("tokens.txt"), "--dump"), "standard input");
+}
+
+TEST(FileIo, AtomicWriteKeepsTheModeOfTheFileItReplaces) {
+  test::TempDir d;
+  test::write_bytes(d.file("private.json"), "old");
+  ASSERT_EQ(::chmod(d.file("private.json").c_str(), 0600), 0);
+  write_file_atomic(d.file("private.json"), [](std::ostream& o) { o << "new"; });
+  struct stat st{};
+  ASSERT_EQ(::stat(d.file("private.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 }  // namespace mm
