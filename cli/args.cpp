@@ -1,21 +1,34 @@
 #include "cli/args.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <system_error>
 
 #include "core/file_io.h"
+#include "core/strict_number.h"
 
 namespace mm::cli {
 namespace {
 
-// The value as quoted in an error: long values (a pasted token list) are cut.
+// The value as quoted in an error: long values (a pasted token list) are cut, and bytes that are not
+// printable ASCII (a NUL or a binary byte in a token file, an escape sequence) are shown escaped as \xNN,
+// never echoed raw to the terminal.
 std::string shown(std::string_view s) {
-  if (s.size() > 48) return "'" + std::string(s.substr(0, 40)) + "...' (" + std::to_string(s.size()) + " characters)";
-  return "'" + std::string(s) + "'";
+  const bool cut = s.size() > 48;
+  std::string out = "'";
+  for (const char ch : cut ? s.substr(0, 40) : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += ch;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  out += cut ? "...' (" + std::to_string(s.size()) + " bytes)" : "'";
+  return out;
 }
 
 std::string fmt_num(double v) {
@@ -24,17 +37,7 @@ std::string fmt_num(double v) {
   return buf;
 }
 
-enum class Parse { Ok, Bad, OutOfRange };
-
-// Decimal integer, all of s: an optional '-' then digits (no '+', spaces, hex or exponent).
-template <class I>
-Parse parse_int(std::string_view s, I& v) {
-  if (s.empty()) return Parse::Bad;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), v, 10);
-  if (r.ec == std::errc::result_out_of_range) return Parse::OutOfRange;
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return Parse::Bad;
-  return Parse::Ok;
-}
+using Parse = NumParse;  // core/strict_number.h: the strict parsers, shared with the harness
 
 // One comma-separated list: calls item(element, 1-based index) for each element; an empty element is
 // an error naming `what` and the index.
@@ -65,13 +68,24 @@ Args::Args(const std::string& cmd, const std::vector<std::string>& argv, const s
     std::string k = a.substr(2), val;
     const auto eq = k.find('=');
     if (eq != std::string::npos) { val = k.substr(eq + 1); k = k.substr(0, eq); }
-    if (switches.count(k)) { v_[k] = "1"; continue; }
+    // Given twice, which one is meant? (A script that appends an option must not silently override.)
+    if (v_.count(k)) throw Error(cmd + ": option '--" + k + "' is given more than once");
+    if (switches.count(k)) {
+      if (eq != std::string::npos)
+        throw Error(cmd + ": option '--" + k + "' is a switch and takes no value, got " + shown(a) +
+                    " (give --" + k + " alone to turn it on, leave it out to keep it off)");
+      v_.emplace(k, "1");  // k is new (repeats refused above)
+      continue;
+    }
     if (!flags.count(k)) throw Error(cmd + ": unknown option '--" + k + "' (see --help)");
     if (eq == std::string::npos) {
       if (i + 1 >= argv.size()) throw Error(cmd + ": option '--" + k + "' needs a value");
       val = argv[++i];
     }
-    v_[k] = val;
+    // No option has a meaning for an empty value: `--model ""` must not fall back to the default.
+    if (val.empty())
+      throw Error(cmd + ": option '--" + k + "' is empty (give it a value, or leave the option out for its default)");
+    v_.emplace(k, std::move(val));
   }
 }
 
@@ -92,7 +106,7 @@ int64_t Args::integer(const std::string& k, int64_t def, int64_t lo, int64_t hi)
   const std::string expect =
       cmd_ + ": --" + k + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got ";
   int64_t v = 0;
-  switch (parse_int(s, v)) {
+  switch (parse_decimal_int(s, v)) {
     case Parse::Ok: break;
     case Parse::OutOfRange: throw Error(expect + shown(s) + " (out of range)");
     case Parse::Bad: throw Error(expect + (s.empty() ? std::string("an empty value") : shown(s)));
@@ -110,7 +124,7 @@ uint64_t Args::seed(const std::string& k, uint64_t def) const {
   if (!has(k)) return def;
   const std::string s = str(k, "");
   uint64_t v = 0;
-  const Parse p = parse_int(s, v);
+  const Parse p = parse_decimal_int(s, v);
   if (p != Parse::Ok)
     throw Error(cmd_ + ": --" + k + " must be an integer in [0, 18446744073709551615], got " +
                 (s.empty() ? std::string("an empty value") : shown(s)) + (p == Parse::OutOfRange ? " (out of range)" : ""));
@@ -125,9 +139,9 @@ double Args::number(const std::string& k, double def, double lo, double hi, Boun
                              ", " + fmt_num(hi) + (hi_open ? ")" : "]") + ", got ";
   if (s.empty()) throw Error(expect + "an empty value");
   double v = 0;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec == std::errc::result_out_of_range) throw Error(expect + shown(s) + " (beyond the range of a double)");
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) throw Error(expect + shown(s));
+  const Parse p = parse_decimal(s, v);
+  if (p == Parse::OutOfRange) throw Error(expect + shown(s) + " (beyond the range of a double)");
+  if (p != Parse::Ok) throw Error(expect + shown(s));
   if (!std::isfinite(v) || (lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi)))
     throw Error(expect + shown(s));
   return v;
@@ -148,7 +162,7 @@ std::vector<int64_t> Args::int_list(const std::string& k, int64_t lo, int64_t hi
                 (ranged ? " in [" + std::to_string(lo) + ", " + std::to_string(hi) + "])" : std::string(")")));
   split_list(what, s, [&](std::string_view e, std::size_t i) {
     int64_t v = 0;
-    const Parse p = parse_int(e, v);
+    const Parse p = parse_decimal_int(e, v);
     if (p != Parse::Ok)
       throw Error(what + " expects comma-separated integers, got " + shown(e) + " at element " + std::to_string(i) +
                   (p == Parse::OutOfRange ? " (out of the int64 range)" : ""));
@@ -174,7 +188,20 @@ std::vector<int64_t> Args::tokens(const std::string& list_key, const std::string
   const std::string path = str(file_key, "");
   if (path.empty()) throw Error(cmd_ + ": --" + file_key + " needs a path ('-' for standard input)");
   const std::string text = read_input_text(path, "--" + file_key, kMaxTokenFileBytes);
-  return parse_token_text(text, (path == "-" ? std::string("standard input") : path) + " (--" + file_key + ")");
+  return parse_token_text(text, file_source(file_key));
+}
+
+std::string Args::file_source(const std::string& file_key) const {
+  const std::string path = str(file_key, "");
+  return (path == "-" ? std::string("standard input") : path) + " (--" + file_key + ")";
+}
+
+void Args::check_file_token_ids(const std::string& file_key, const std::vector<int64_t>& ids, int64_t vocab_size) const {
+  if (!has(file_key)) return;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= vocab_size)
+      throw Error(cmd_ + ": " + file_source(file_key) + ": element " + std::to_string(i + 1) + " is token id " +
+                  std::to_string(ids[i]) + ", out of range [0, vocab_size = " + std::to_string(vocab_size) + ")");
 }
 
 void Args::require_ordered(const std::string& lo_key, int64_t lo, const std::string& hi_key, int64_t hi) const {
@@ -208,7 +235,7 @@ std::vector<int64_t> parse_token_text(std::string_view s, const std::string& sou
     while (j < n && s[j] != ',' && !space(s[j])) ++j;
     const std::string_view e = s.substr(i, j - i);
     int64_t v = 0;
-    const Parse p = parse_int(e, v);
+    const Parse p = parse_decimal_int(e, v);
     if (p != Parse::Ok)
       throw Error(source + ": element " + std::to_string(out.size() + 1) + " " + shown(e) +
                   (p == Parse::OutOfRange ? " is out of the int64 range" : " is not a decimal integer") + expected);

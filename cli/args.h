@@ -18,7 +18,9 @@ namespace mm::cli {
 
 // Bounds shared by several commands (documented in their --help).
 inline constexpr int64_t kMaxTokens = 100'000'000;        // prompt / context / decode lengths, counts of tokens
-inline constexpr uint64_t kMaxTokenFileBytes = 1ull << 30;  // --tokens-file & co.: 1 GiB (> 100M ids)
+// --tokens-file & co.: 128 MiB. A 10M-token prompt of 7-digit ids is ~80 MB; every id costs 8 bytes once
+// parsed, so the bound also caps the parsed prompt (1 GiB of text would be ~7 GB of int64 ids).
+inline constexpr uint64_t kMaxTokenFileBytes = 128ull << 20;
 
 // Which ends of a number range are excluded.
 enum class Bounds { Closed, OpenLow, OpenHigh, Open };
@@ -52,10 +54,15 @@ class Args {
   // A token list given either inline (--list_key 1,2,3) or through a file (--file_key PATH, '-' for
   // standard input; format: see parse_token_text). Giving both is an error; neither gives {}.
   std::vector<int64_t> tokens(const std::string& list_key, const std::string& file_key) const;
+  // Once the model's vocab_size is known: when `ids` came from --file_key (tokens()), throws unless every
+  // id lies in [0, vocab_size), naming the file, the option and the element's 1-based index. Inline ids
+  // are left to the model, whose error names the position.
+  void check_file_token_ids(const std::string& file_key, const std::vector<int64_t>& ids, int64_t vocab_size) const;
   // Throws unless the integer options lo_key <= hi_key (after defaults).
   void require_ordered(const std::string& lo_key, int64_t lo, const std::string& hi_key, int64_t hi) const;
 
  private:
+  std::string file_source(const std::string& file_key) const;  // "PATH (--file_key)", "standard input (--file_key)"
   std::string cmd_;
   std::map<std::string, std::string> v_;
 };
@@ -63,7 +70,8 @@ class Args {
 // Token ids as text: decimal integers separated by whitespace and/or single commas, nothing else
 // ("1 2 3", "1,2,3", "1, 2,\n3"). An empty element (",,", a leading or trailing comma) or anything
 // that is not a decimal integer in the int64 range is an error naming `source` and the element's
-// 1-based index. Ranges (0 <= id < vocab_size) are checked by the model.
+// 1-based index (the element quoted with non-printable bytes escaped, e.g. '1\x002'). Ranges
+// (0 <= id < vocab_size) are checked by Args::check_file_token_ids and the model.
 std::vector<int64_t> parse_token_text(std::string_view text, const std::string& source);
 
 // The content of `path` ('-': standard input), at most max_bytes; a FIFO, directory or device path is

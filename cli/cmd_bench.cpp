@@ -20,6 +20,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   opt.warmup = a.integer32("warmup", opt.warmup, 0, 1'000'000);
   opt.seed = a.seed("seed");
   opt.progress = true;
+  harness::check_bench_options(opt);  // the size of the run, before the model is made
   const std::string report_out = report_output(a, "reports/bench.json");  // checked before the run
   const auto src = harness_model(a);
   std::printf("model: %s\n", src.label.c_str());

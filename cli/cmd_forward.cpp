@@ -70,6 +70,13 @@ static ForwardTokens forward_tokens(const Args& a) {
   return t;
 }
 
+// Ids read from token files are range-checked here, naming the file; inline ones by the model.
+static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode,
+                           int64_t vocab_size) {
+  a.check_file_token_ids("tokens-file", prompt, vocab_size);
+  a.check_file_token_ids("decode-tokens-file", decode, vocab_size);
+}
+
 template <class P>
 static int run_forward(const Args& a) {
   using T = typename P::T;
@@ -77,6 +84,7 @@ static int run_forward(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   auto model = load_model<P>(a.required("model"));
   const auto& c = model.config();
+  check_file_ids(a, prompt, decode, c.vocab_size);
   auto cache = model.new_cache();
   ref::ForwardTrace<T> trace;
   const auto t1 = std::chrono::steady_clock::now();
@@ -109,6 +117,7 @@ static int run_forward_cuda(const Args& a, const std::string& backend) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = a.required("model");
   const ModelConfig c = load_config(dir);
+  check_file_ids(a, prompt, decode, c.vocab_size);
   auto model = cuda_model::open_model(backend, c, dir);
   const auto t1 = std::chrono::steady_clock::now();
   cuda_model::check_tokens(c, prompt, 0);

@@ -88,6 +88,7 @@ int run_generate(const Args& a) {
   const Request r = parse(a);
   Rng rng(r.seed);
   auto model = load_model<P>(a.required("model"));
+  a.check_file_token_ids("prompt-tokens-file", r.prompt, model.config().vocab_size);
   auto cache = model.new_cache();
   ref::Mat<T> last;
   generate(P::kName, r, [&](const std::vector<int64_t>& tokens) { last = model.forward(tokens, cache); },
@@ -110,6 +111,7 @@ int run_generate_cuda(const Args& a, const std::string& backend) {
   Rng rng(r.seed);
   const std::string dir = a.required("model");
   const ModelConfig c = load_config(dir);
+  a.check_file_token_ids("prompt-tokens-file", r.prompt, c.vocab_size);
   auto model = cuda_model::open_model(backend, c, dir);
   generate(backend, r,
            [&](const std::vector<int64_t>& tokens) {

@@ -20,9 +20,10 @@ const std::vector<Command>& commands() {
        "                         [--decode-tokens 4,5 | --decode-tokens-file PATH]\n"
        "                         [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim] [--dump OUT.safetensors]\n"
        "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
-       "Token files (PATH '-' = standard input; at most 1 GiB): decimal token ids separated by whitespace\n"
+       "Token files (PATH '-' = standard input; at most 128 MiB): decimal token ids separated by whitespace\n"
        "and/or commas, nothing else (\"1 2 3\", \"1,2,3\", one per line); an empty element (\",,\", a leading\n"
-       "or trailing comma) or a non-integer is an error naming the file and the element's 1-based index.\n"
+       "or trailing comma), a non-integer or an id outside [0, vocab_size) is an error naming the file and\n"
+       "the element's 1-based index (bytes that are not printable are shown escaped, e.g. \\x00).\n"
        "An inline list and a file for the same tokens cannot both be given.\n"
        "The dump holds F32 tensors: logits [S, V] (every prompt position), hidden_states [L, S, H]\n"
        "(the tensor leaving each decoder layer) and decode_logits [N, V]. Default backend: ref-f32.\n",
@@ -55,7 +56,8 @@ const std::vector<Command>& commands() {
        "  end to end (e2e.*, free running): the same numbers reported; fails only on NaN/Inf or a\n"
        "    cosine below 0.95 (MoE routing makes two correct bf16 runs diverge chaotically).\n"
        "Details: docs/harness.md. Default model: preset tiny. --perturb adds noise after one layer (to\n"
-       "show a failure; LAYER must exist in the model, REL finite and >= 0). Exit 1 on failure.\n"
+       "show a failure; LAYER (decimal) must exist in the model, REL a finite decimal number >= 0). Exit 1\n"
+       "on failure.\n"
        "Ranges: --prompt-len 1 .. 100000000, --decode-steps 0 .. 100000000 (prompt + decode must also fit\n"
        "max_position_embeddings), --k (0, 1e6], --floor [0, 1], seeds 0 .. 2^64-1.\n"
        "Report: reports/check.json unless --report.\n",
@@ -68,8 +70,9 @@ const std::vector<Command>& commands() {
        "context length, p50/p90/p99 over the repetitions after warm-up (monotonic clock), tokens/s, per layer\n"
        "type (lightning, softmax, head) and end to end; analytic FLOP and bytes (harness/flops.h) give GFLOP/s,\n"
        "GB/s and the fraction of the roof measured in the same run (memcpy, sgemm/dgemm).\n"
-       "Ranges: lengths 1 .. 100000000 (no empty element), --decode-steps 1 .. 1000000, --reps 1 .. 1000000,\n"
-       "--warmup 0 .. 1000000, seeds 0 .. 2^64-1.\n"
+       "Ranges: lengths 1 .. 100000000 (no empty element, at most 64 per list), --decode-steps 1 .. 1000000,\n"
+       "--reps 1 .. 1000000, --warmup 0 .. 1000000, seeds 0 .. 2^64-1; (--warmup + --reps) x (number of\n"
+       "prompt + context lengths) at most 1000000 series runs per backend.\n"
        "Report: reports/bench.json unless --report.\n",
        cmd_bench},
       {"soak",

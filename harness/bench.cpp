@@ -78,13 +78,31 @@ int first_of(const ModelConfig& c, LayerType t) {
 
 }  // namespace
 
-BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
-  require(opt.reps >= 1, "bench: --reps must be >= 1");
-  require(opt.warmup >= 0, "bench: --warmup must be >= 0");
+void check_bench_options(const BenchOptions& opt) {
+  require(opt.reps >= 1 && opt.reps <= 1'000'000, "bench: --reps must be in [1, 1000000], got " + std::to_string(opt.reps));
+  require(opt.warmup >= 0 && opt.warmup <= 1'000'000,
+          "bench: --warmup must be in [0, 1000000], got " + std::to_string(opt.warmup));
   require(opt.decode_steps >= 1, "bench: --decode-steps must be >= 1 (TPOT needs at least one decode step)");
-  const ModelConfig& cfg = src.model.config;
   for (auto v : opt.prompt_lens) require(v >= 1, "bench: prompt lengths must be >= 1");
   for (auto v : opt.context_lens) require(v >= 1, "bench: context lengths must be >= 1");
+  require(opt.prompt_lens.size() <= kMaxBenchLengths,
+          "bench: --prompt-lens has " + std::to_string(opt.prompt_lens.size()) + " entries, at most " +
+              std::to_string(kMaxBenchLengths) + " are allowed");
+  require(opt.context_lens.size() <= kMaxBenchLengths,
+          "bench: --context-lens has " + std::to_string(opt.context_lens.size()) + " entries, at most " +
+              std::to_string(kMaxBenchLengths) + " are allowed");
+  // every factor is bounded above, so the product fits an int64 with room to spare
+  const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;
+  const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
+  require(per * lengths <= kMaxBenchCalls,
+          "bench: (--warmup + --reps) x (entries of --prompt-lens + --context-lens) = (" + std::to_string(opt.warmup) +
+              " + " + std::to_string(opt.reps) + ") x " + std::to_string(lengths) + " = " + std::to_string(per * lengths) +
+              " runs per backend, more than the limit of " + std::to_string(kMaxBenchCalls));
+}
+
+BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
+  check_bench_options(opt);
+  const ModelConfig& cfg = src.model.config;
   for (auto v : opt.prompt_lens)
     require(v <= cfg.max_position_embeddings, "bench: prompt length " + std::to_string(v) + " exceeds max_position_embeddings");
   for (auto v : opt.context_lens)
@@ -100,12 +118,12 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   for (auto v : opt.prompt_lens) maxlen = std::max(maxlen, v);
   for (auto v : opt.context_lens) maxlen = std::max(maxlen, v);
   const std::vector<int64_t> tokens = rng.tokens(maxlen, cfg.vocab_size);
-  const int per = opt.warmup + opt.reps;
-  int total = 0;
+  const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;  // check_bench_options: per x lengths <= 1e6
+  int64_t total = 0;
   for (const auto& n : names) {
     const BackendEntry* e = registry().find(n);
     if (e && !(e->unavailable_reason && !e->unavailable_reason().empty()))
-      total += per * static_cast<int>(opt.prompt_lens.size() + opt.context_lens.size());
+      total += per * static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
   }
   Progress prog("bench", total, opt.progress);
   const int L_light = first_of(cfg, LayerType::Lightning), L_soft = first_of(cfg, LayerType::Softmax);
@@ -130,7 +148,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       std::vector<int64_t> prompt(tokens.begin(), tokens.begin() + S);
       std::vector<double> samples;
       LayerSamples ls;
-      for (int i = 0; i < per; ++i) {
+      for (int64_t i = 0; i < per; ++i) {
         prog.step(name + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
         b->reset();
         const auto t0 = Clock::now();
@@ -154,7 +172,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       std::vector<int64_t> ctx(tokens.begin(), tokens.begin() + C);
       std::vector<double> samples;
       LayerSamples ls;
-      for (int i = 0; i < per; ++i) {
+      for (int64_t i = 0; i < per; ++i) {
         prog.step(name + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
         b->reset();
         const auto t0 = Clock::now();

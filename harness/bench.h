@@ -37,6 +37,15 @@ struct BenchResult {
   nlohmann::json skipped;  // [{backend, reason}]
 };
 
+// Bounds on the size of a run, checked before anything runs: at most kMaxBenchLengths entries in each of
+// prompt_lens and context_lens; reps and warmup at most 1e6; and (warmup + reps) x (number of prompt
+// lengths + number of context lengths) at most kMaxBenchCalls series runs (warm-up or timed) per backend.
+inline constexpr std::size_t kMaxBenchLengths = 64;
+inline constexpr int64_t kMaxBenchCalls = 1'000'000;
+// Throws mm::Error naming the options (--reps, --warmup, --prompt-lens, --context-lens, --decode-steps)
+// when `opt` is out of those bounds or malformed (a length < 1, reps < 1, ...). run_bench calls it too.
+void check_bench_options(const BenchOptions& opt);
+
 BenchResult run_bench(const ModelSource& src, const BenchOptions& opt);
 nlohmann::json to_json(const BenchResult& r, const BenchOptions& opt);
 std::string summary(const BenchResult& r);

@@ -1,6 +1,10 @@
 #include "harness/capture.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <string_view>
+
+#include "core/strict_number.h"
 
 namespace mm::harness {
 
@@ -48,7 +52,12 @@ bool is_decode_tensor(const std::string& name) { return without_e2e(name).rfind(
 int tensor_layer(const std::string& name_in) {
   const std::string name = without_e2e(name_in);
   const auto p = name.find("layers.");
-  return p == std::string::npos ? -1 : std::stoi(name.substr(p + 7));
+  if (p == std::string::npos) return -1;
+  // the digits after "layers." (a name from a golden case's file may hold anything: no digits, or too many,
+  // is no layer, never an exception)
+  const std::size_t from = p + 7, to = std::min(name.find('.', from), name.size());
+  int layer = -1;
+  return parse_decimal_int(std::string_view(name).substr(from, to - from), layer) == NumParse::Ok && layer >= 0 ? layer : -1;
 }
 
 std::string tensor_kind(const std::string& name_in) {

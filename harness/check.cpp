@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/strict_number.h"
 #include "harness/capture.h"
 #include "harness/golden_case.h"
 #include "harness/progress.h"
@@ -32,16 +33,11 @@ LayerHook perturbation_hook(const Perturbation& p) {
 Perturbation parse_perturbation(const std::string& spec) {
   const auto c = spec.find(':');
   Perturbation p;
-  try {
-    std::size_t pos = 0;
-    if (c == std::string::npos) throw 0;
-    p.layer = std::stoi(spec.substr(0, c), &pos);
-    if (pos != c) throw 0;
-    p.rel = std::stod(spec.substr(c + 1), &pos);
-    if (pos != spec.size() - c - 1) throw 0;
-  } catch (...) {
-    throw Error("--perturb expects LAYER:REL (e.g. 3:1e-2), got '" + spec + "'");
-  }
+  const std::string_view text(spec);
+  // strict decimal (core/strict_number.h): no '+', spaces or hex
+  if (c == std::string::npos || parse_decimal_int(text.substr(0, c), p.layer) != NumParse::Ok ||
+      parse_decimal(text.substr(c + 1), p.rel) != NumParse::Ok)
+    throw Error("--perturb expects LAYER:REL, a decimal layer index and a decimal number (e.g. 3:1e-2), got '" + spec + "'");
   if (p.layer < 0) throw Error("--perturb: LAYER must be >= 0, got '" + spec + "'");
   if (!(std::isfinite(p.rel) && p.rel >= 0)) throw Error("--perturb: REL must be a finite number >= 0, got '" + spec + "'");
   return p;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -24,21 +25,61 @@ std::vector<std::string> case_dirs(const std::string& golden_root) {
   return out;
 }
 
+namespace {
+
+// A JSON value as quoted in an error, cut when long.
+std::string quoted(const nlohmann::json& v) {
+  std::string d = v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  if (d.size() > 40) d = d.substr(0, 32) + "... (" + std::to_string(d.size()) + " characters)";
+  return d;
+}
+
+// inputs.json's `key`: an array of integers in the int64 range. A fraction (1.5), a number written with a
+// fraction or exponent (2.0, 1e300) or an integer beyond int64 (18446744073709551615) is refused, naming
+// the file, the key and the element's index, never truncated or wrapped.
+std::vector<int64_t> token_array(const nlohmann::json& in, const char* key, const std::string& file) {
+  const auto it = in.find(key);
+  if (it == in.end()) throw Error(file + ": missing '" + key + "' (expected an array of integer token ids)");
+  if (!it->is_array())
+    throw Error(file + ": " + key + ": expected an array of integer token ids, got " + it->type_name() + " " +
+                quoted(*it));
+  std::vector<int64_t> out;
+  out.reserve(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const nlohmann::json& e = (*it)[i];
+    const bool fits = e.is_number_integer() &&
+                      (!e.is_number_unsigned() ||
+                       e.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+    if (!fits)
+      throw Error(file + ": " + key + "[" + std::to_string(i) + "]: expected an integer token id in the int64 range, got " +
+                  quoted(e));
+    out.push_back(e.get<int64_t>());
+  }
+  return out;
+}
+
+}  // namespace
+
 Case load_case(const std::string& dir) {
   Case c;
   c.dir = dir;
   c.name = fs::path(dir).filename().string();
   if (c.name.empty()) c.name = fs::path(dir).parent_path().filename().string();
-  if (!fs::is_directory(dir)) throw Error(dir + ": no such golden case directory");
+  if (dir.empty()) throw Error("golden case directory: the path is empty");
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found) throw Error(dir + ": no such golden case directory");
+  if (ec) throw Error(dir + ": cannot access the golden case directory: " + ec.message());
+  if (!fs::is_directory(st))
+    throw Error(dir + ": not a directory (a golden case is a directory holding manifest.json, inputs.json, "
+                      "config.json, the checkpoint and expected.safetensors)");
   const std::string mf = (fs::path(dir) / "manifest.json").string(), inf = (fs::path(dir) / "inputs.json").string();
   c.manifest = read_json_file(mf, "golden manifest");
   const nlohmann::json in = read_json_file(inf, "golden inputs");
-  try {
-    c.prompt = in.at("prompt_tokens").get<std::vector<int64_t>>();
-    c.decode = in.at("decode_tokens").get<std::vector<int64_t>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(inf + ": expected integer lists prompt_tokens and decode_tokens: " + e.what());
-  }
+  if (!in.is_object())
+    throw Error(inf + ": expected an object with prompt_tokens and decode_tokens, got " + in.type_name());
+  c.prompt = token_array(in, "prompt_tokens", inf);
+  c.decode = token_array(in, "decode_tokens", inf);
   return c;
 }
 

@@ -1,6 +1,7 @@
 // Progress for long runs: one rewritten line on stderr, only when stderr is a terminal (never in logs
 // or tests).
 #pragma once
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -10,12 +11,15 @@ namespace mm::harness {
 
 class Progress {
  public:
-  Progress(std::string what, int total, bool enabled = true)
+  Progress(std::string what, int64_t total, bool enabled = true)
       : what_(std::move(what)), total_(total), on_(enabled && isatty(2)) {}
   ~Progress() { done(); }
   void step(const std::string& label) {
     ++i_;
-    if (on_) std::fprintf(stderr, "\r\033[K[%s %d/%d] %s", what_.c_str(), i_, total_, label.c_str()), std::fflush(stderr);
+    if (!on_) return;
+    std::fprintf(stderr, "\r\033[K[%s %lld/%lld] %s", what_.c_str(), static_cast<long long>(i_),
+                 static_cast<long long>(total_), label.c_str());
+    std::fflush(stderr);
   }
   void done() {
     if (on_ && i_ > 0) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
@@ -24,7 +28,7 @@ class Progress {
 
  private:
   std::string what_;
-  int total_, i_ = 0;
+  int64_t total_, i_ = 0;
   bool on_;
 };
 

@@ -116,6 +116,7 @@ nlohmann::json parse_report_text(std::string_view text, const std::string& name)
 }
 
 nlohmann::json read_report(const std::string& path) {
+  if (path.empty()) throw Error("a report file argument is empty (expected the path of a report JSON file)");
   return parse_report_text(read_regular_file(path, "the report", JsonLimits{}.max_bytes), path);
 }
 

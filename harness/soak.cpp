@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/strict_number.h"
 #include "harness/metrics.h"
 #include "harness/progress.h"
 #include "harness/stats.h"
@@ -97,11 +98,9 @@ json window_json(const std::vector<json>& reqs, double t0, double t1) {
 double parse_duration(const std::string& s) {
   std::size_t pos = 0;
   double v = 0;
-  try {
-    v = std::stod(s, &pos);
-  } catch (...) {
-    throw Error("soak: --duration expects a number with an optional unit (500ms, 30s, 2m, 1h), got '" + s + "'");
-  }
+  // strict decimal (core/strict_number.h): no '+', spaces or hex ("0x10" is 0 with the unit 'x10')
+  if (parse_decimal_prefix(s, v, pos) != NumParse::Ok)
+    throw Error("soak: --duration expects a decimal number with an optional unit (500ms, 30s, 2m, 1h), got '" + s + "'");
   const std::string unit = s.substr(pos);
   double mult = 0;
   if (unit.empty() || unit == "s") mult = 1;
@@ -109,7 +108,8 @@ double parse_duration(const std::string& s) {
   else if (unit == "m" || unit == "min") mult = 60;
   else if (unit == "h") mult = 3600;
   else throw Error("soak: --duration has an unknown unit '" + unit + "' (use ms, s, m or h)");
-  if (!(v > 0) || !std::isfinite(v))
+  if (!std::isfinite(v)) throw Error("soak: --duration must be a finite number with an optional unit, got '" + s + "'");
+  if (!(v > 0))
     throw Error("soak: --duration must be positive, got '" + s + "' (a soak of zero or negative length measures nothing)");
   return v * mult;
 }
@@ -121,20 +121,16 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
     const std::size_t end = std::min(s.find(',', start), s.size());
     const std::string item = s.substr(start, end - start);
     start = end + 1;
-    if (item.empty()) continue;
+    if (item.empty())
+      throw Error("soak: --inject: element " + std::to_string(out.size() + 1) + " is empty (in '" + s +
+                  "'; expected KIND:RATE[,KIND:RATE...])");
     const auto c = item.find(':');
     FaultRate f;
     f.kind = item.substr(0, c);
     if (f.kind != "nan" && f.kind != "bitflip" && f.kind != "alloc" && f.kind != "slow")
       throw Error("soak: unknown fault kind '" + f.kind + "' in --inject (expected nan, bitflip, alloc or slow)");
-    try {
-      std::size_t pos = 0;
-      if (c == std::string::npos) throw 0;
-      f.rate = std::stod(item.substr(c + 1), &pos);
-      if (pos != item.size() - c - 1) throw 0;
-    } catch (...) {
-      throw Error("soak: --inject expects KIND:RATE, got '" + item + "'");
-    }
+    if (c == std::string::npos || parse_decimal(std::string_view(item).substr(c + 1), f.rate) != NumParse::Ok)
+      throw Error("soak: --inject expects KIND:RATE with RATE a decimal number in [0, 1], got '" + item + "'");
     if (!(f.rate >= 0 && f.rate <= 1)) throw Error("soak: fault rate must be in [0, 1], got '" + item + "'");
     out.push_back(f);
   }
@@ -142,7 +138,7 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
 }
 
 SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
-  require(opt.duration_s > 0, "soak: --duration must be positive");
+  require(opt.duration_s > 0 && opt.duration_s <= 30 * 86400.0, "soak: --duration must be positive and at most 30 days");
   const ModelConfig& cfg = src.model.config;
   require(opt.min_prompt >= 1 && opt.max_prompt >= opt.min_prompt, "soak: need 1 <= --min-prompt <= --max-prompt");
   require(opt.min_decode >= 0 && opt.max_decode >= opt.min_decode, "soak: need 0 <= --min-decode <= --max-decode");
@@ -176,7 +172,7 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   bool flip_out = false;
   int64_t flip_req = 0;
   std::string flip_desc;
-  Progress prog("soak", static_cast<int>(opt.duration_s), opt.progress);
+  Progress prog("soak", static_cast<int64_t>(opt.duration_s), opt.progress);
   int shown = 0;
   const auto start = Clock::now();
   int64_t caught_final = 0;  // bit flips found only by the verification request after the stream ended

@@ -1,6 +1,7 @@
 // Option validation (cli/args.h): range-checked numbers, seeds, lists without empty elements, and the
 // token-file format (parse_token_text), including a million-token prompt.
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -15,7 +16,7 @@ namespace mm::cli {
 namespace {
 
 Args args(const std::vector<std::string>& argv) {
-  return Args("t", argv, {"n", "x", "s", "l", "tokens", "tokens-file"});
+  return Args("t", argv, {"n", "x", "s", "l", "tokens", "tokens-file"}, {"force"});
 }
 
 // The message of the mm::Error that f throws ("" when it throws none).
@@ -33,7 +34,7 @@ TEST(CliArgs, IntegerRangeAndSyntax) {
   EXPECT_EQ(args({"--n", "7"}).integer("n", 0, 1, 10), 7);
   EXPECT_EQ(args({}).integer("n", 3, 1, 10), 3);
   EXPECT_EQ(args({"--n=-5"}).integer("n", 0, -10, 10), -5);
-  for (const char* bad : {"11", "0", "4294967297", "99999999999999999999", "", "5x", " 5", "1e3", "0x10", "5.0", "+5"})
+  for (const char* bad : {"11", "0", "4294967297", "99999999999999999999", "5x", " 5", "1e3", "0x10", "5.0", "+5"})
     EXPECT_NE(error_of([&] { args({"--n", bad}).integer("n", 0, 1, 10); }).find("t: --n must be an integer in [1, 10]"),
               std::string::npos)
         << bad;
@@ -42,10 +43,37 @@ TEST(CliArgs, IntegerRangeAndSyntax) {
   EXPECT_EQ(args({"--n", "2147483647"}).integer32("n", 0, 0, std::numeric_limits<int>::max()), 2147483647);
 }
 
+// No option has a meaning for an empty value: `--model ""`, `--golden=` are refused by name, never
+// taken as "not given" (which would fall back to a default model).
+TEST(CliArgs, EmptyValuesAreRefused) {
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"--n", ""}, {"--n="}, {"--x", "1", "--n", ""}, {"--tokens-file="}, {"--l=", "--n", "1"}}) {
+    const std::string e = error_of([&] { args(argv); });
+    EXPECT_NE(e.find("t: option '--"), std::string::npos) << e;
+    EXPECT_NE(e.find("' is empty"), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of([] { args({"--n", ""}); }).find("option '--n' is empty"), std::string::npos);
+  EXPECT_NE(error_of([] { args({"--tokens-file="}); }).find("option '--tokens-file' is empty"), std::string::npos);
+  EXPECT_EQ(error_of([] { args({"--n", "-"}); }), "");  // '-' (standard input) is a value
+}
+
+// A switch takes no value: `--force=no` must not turn it on.
+TEST(CliArgs, SwitchRefusesAValue) {
+  EXPECT_TRUE(args({"--force"}).has("force"));
+  EXPECT_FALSE(args({}).has("force"));
+  for (const char* bad : {"--force=no", "--force=1", "--force=", "--force=yes"})
+    EXPECT_NE(error_of([&] { args({bad}); }).find("t: option '--force' is a switch and takes no value, got '" +
+                                                  std::string(bad) + "'"),
+              std::string::npos)
+        << bad;
+  // the word after a switch is not its value: it is parsed as the next argument
+  EXPECT_NE(error_of([] { args({"--force", "no"}); }).find("unexpected argument 'no'"), std::string::npos);
+}
+
 TEST(CliArgs, Seed) {
   EXPECT_EQ(args({"--s", "18446744073709551615"}).seed("s"), UINT64_MAX);
   EXPECT_EQ(args({}).seed("s", 9), 9u);
-  for (const char* bad : {"-1", "18446744073709551616", "", "1.5", "x"})
+  for (const char* bad : {"-1", "18446744073709551616", "1.5", "x"})
     EXPECT_NE(error_of([&] { args({"--s", bad}).seed("s"); }).find("--s must be an integer in [0, 18446744073709551615]"),
               std::string::npos)
         << bad;
@@ -54,7 +82,7 @@ TEST(CliArgs, Seed) {
 TEST(CliArgs, NumberFiniteAndInRange) {
   EXPECT_DOUBLE_EQ(args({"--x", "0.25"}).number("x", 0, 0, 1), 0.25);
   EXPECT_DOUBLE_EQ(args({"--x", "1e-3"}).number("x", 0, 0, 1), 1e-3);
-  for (const char* bad : {"nan", "NaN", "inf", "-inf", "1e400", "-1", "2", "", "0.5x", "0.5 "})
+  for (const char* bad : {"nan", "NaN", "inf", "-inf", "1e400", "-1", "2", "0.5x", "0.5 ", " 0.5", "+0.5", "0x0.1", "0x1p-3"})
     EXPECT_NE(error_of([&] { args({"--x", bad}).number("x", 0, 0, 1); }).find("t: --x must be a finite number in [0, 1]"),
               std::string::npos)
         << bad;
@@ -64,14 +92,12 @@ TEST(CliArgs, NumberFiniteAndInRange) {
 
 TEST(CliArgs, ListsRefuseEmptyElements) {
   EXPECT_EQ(args({"--l", "1,2,3"}).int_list("l"), (std::vector<int64_t>{1, 2, 3}));
-  EXPECT_EQ(args({"--l="}).int_list("l"), (std::vector<int64_t>{}));
   EXPECT_NE(error_of([] { args({"--l", "1,2,"}).int_list("l"); }).find("t: --l: element 3 is empty"), std::string::npos);
   EXPECT_NE(error_of([] { args({"--l", ",1"}).int_list("l"); }).find("t: --l: element 1 is empty"), std::string::npos);
   EXPECT_NE(error_of([] { args({"--l", "1,,2"}).int_list("l"); }).find("t: --l: element 2 is empty"), std::string::npos);
   EXPECT_NE(error_of([] { args({"--l", "1,x"}).int_list("l"); }).find("expects comma-separated integers, got 'x'"),
             std::string::npos);
   EXPECT_NE(error_of([] { args({"--l", "4,0"}).int_list("l", 1, 9); }).find("element 2 is 0"), std::string::npos);
-  EXPECT_NE(error_of([] { args({"--l="}).int_list("l", 1, 9); }).find("--l is empty"), std::string::npos);
   EXPECT_EQ(args({"--l", "a,b"}).list_text("l"), "a,b");
   EXPECT_NE(error_of([] { args({"--l", "a,"}).list_text("l"); }).find("element 2 is empty"), std::string::npos);
 }
@@ -89,6 +115,23 @@ TEST(CliArgs, TokenText) {
   EXPECT_NE(error_of([] { parse_token_text("1;2", "f.txt"); }).find("element 1 '1;2'"), std::string::npos);
   EXPECT_NE(error_of([] { parse_token_text("99999999999999999999", "f.txt"); }).find("out of the int64 range"),
             std::string::npos);
+}
+
+// A byte that is not printable is shown escaped (\xNN) with the element's index, never echoed raw.
+TEST(CliArgs, TokenTextEscapesBinaryBytes) {
+  using namespace std::string_literals;
+  const std::string nul = error_of([] { parse_token_text("1 2\0x 3"s, "f.txt"); });
+  EXPECT_NE(nul.find("f.txt: element 2 '2\\x00x' is not a decimal integer"), std::string::npos) << nul;
+  EXPECT_EQ(nul.find('\0'), std::string::npos);
+  const std::string esc = error_of([] { parse_token_text("7 \x1b[2J\xff", "f.txt"); });
+  EXPECT_NE(esc.find("element 2 '\\x1b[2J\\xff'"), std::string::npos) << esc;
+  EXPECT_EQ(esc.find('\x1b'), std::string::npos);
+  EXPECT_EQ(esc.find('\xff'), std::string::npos);
+  // a long element is cut, and escaped all the same
+  const std::string lng = error_of([] { parse_token_text(std::string(100, '\x01'), "f.txt"); });
+  EXPECT_NE(lng.find("element 1 '\\x01\\x01"), std::string::npos) << lng;
+  EXPECT_NE(lng.find("...' (100 bytes)"), std::string::npos) << lng;
+  EXPECT_EQ(lng.find('\x01'), std::string::npos);
 }
 
 // A million-token prompt parses in well under a second.
@@ -116,6 +159,40 @@ TEST(CliArgs, TokensFromFileOrInlineNotBoth) {
                 .find("bad.txt (--tokens-file): element 3 is empty"),
             std::string::npos);
   EXPECT_NE(error_of([&] { args({"--tokens-file", d.path.string()}).tokens("tokens", "tokens-file"); }), "");
+}
+
+// Token files: at most 128 MiB (a 10M-token prompt of 7-digit ids is ~80 MB); a larger file is refused
+// by its size before it is read (sparse here: no disk used).
+TEST(CliArgs, TokenFileSizeBound) {
+  EXPECT_EQ(kMaxTokenFileBytes, 128u << 20);
+  test::TempDir d;
+  const std::string big = d.file("big.txt");
+  test::write_bytes(big, "1 2 3\n");
+  std::filesystem::resize_file(big, kMaxTokenFileBytes + 1);
+  const std::string e = error_of([&] { args({"--tokens-file", big}).tokens("tokens", "tokens-file"); });
+  EXPECT_NE(e.find("big.txt"), std::string::npos) << e;
+  EXPECT_NE(e.find("134217729 bytes, more than the limit of 134217728 bytes"), std::string::npos) << e;
+}
+
+// Ids from a file are range-checked once vocab_size is known, naming the file and the element; inline
+// ids are left to the model.
+TEST(CliArgs, FileTokenIdsInRange) {
+  test::TempDir d;
+  test::write_bytes(d.file("t.txt"), "5 6\n512\n");
+  const Args a = args({"--tokens-file", d.file("t.txt")});
+  const auto ids = a.tokens("tokens", "tokens-file");
+  EXPECT_EQ(error_of([&] { a.check_file_token_ids("tokens-file", ids, 513); }), "");
+  const std::string e = error_of([&] { a.check_file_token_ids("tokens-file", ids, 512); });
+  EXPECT_NE(e.find("t: " + d.file("t.txt") + " (--tokens-file): element 3 is token id 512, out of range [0, vocab_size = 512)"),
+            std::string::npos)
+      << e;
+  test::write_bytes(d.file("neg.txt"), "-1");
+  const Args n = args({"--tokens-file", d.file("neg.txt")});
+  EXPECT_NE(error_of([&] { n.check_file_token_ids("tokens-file", n.tokens("tokens", "tokens-file"), 512); })
+                .find("element 1 is token id -1"),
+            std::string::npos);
+  const Args inl = args({"--tokens", "999"});
+  EXPECT_EQ(error_of([&] { inl.check_file_token_ids("tokens-file", inl.tokens("tokens", "tokens-file"), 512); }), "");
 }
 
 }  // namespace
