@@ -423,6 +423,8 @@ ModelConfig load_config(const std::string& path_in) {
   fs::path p(path_in);
   std::error_code ec;
   const fs::file_status st = fs::status(p, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+    throw Error(path_in + ": cannot use the model directory or config.json: " + ec.message());  // e.g. no permission
   if (!fs::exists(st)) throw Error(path_in + ": no such model directory or config.json");
   if (fs::is_directory(st)) p /= "config.json";
   const std::string file = p.string();
