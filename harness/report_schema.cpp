@@ -157,13 +157,21 @@ std::optional<double> JsonView::number_or_null() const {
   return d;
 }
 
+std::optional<double> JsonView::measure_or_null(double hi) const {
+  const auto v = number_or_null();
+  if (v && !(*v >= 0 && *v <= hi))
+    fail(hi == std::numeric_limits<double>::infinity() ? "a number >= 0, or null"
+                                                       : "a number in [0, " + json(hi).dump() + "], or null");
+  return v;
+}
+
 // --- The shape compare and html_report read (docs/report-schema.md) -------------------------------
 
 namespace {
 
 void validate_check(const JsonView& res) {
   res.at("reference").str();
-  res.at("rule").at("k").number_or_null();
+  res.at("rule").at("k").measure_or_null();
   res.at("pass").boolean();
   for (const JsonView& b : res.at("backends").elements()) {
     b.at("name").str();
@@ -178,8 +186,8 @@ void validate_check(const JsonView& res) {
         t.at("name").str();
         t.at("pass").boolean();
         if (const auto w = t.find("why")) w->str();
-        t.at("error").at("rel_fro").number_or_null();
-        t.at("tol_rel_fro").number_or_null();
+        t.at("error").at("rel_fro").measure_or_null();  // errors and tolerances are magnitudes: a
+        t.at("tol_rel_fro").measure_or_null();          // negative one would invert compare's "grew by > x"
         t.at("phase").str_in({"prefill", "decode"});
         t.at("layer").integer(-1, kMaxReportLayer);
         if (const auto c = t.find("choices")) c->object();
@@ -189,14 +197,15 @@ void validate_check(const JsonView& res) {
 
 void validate_bench(const JsonView& res) {
   const JsonView roof = res.at("roof");
-  if (const auto bw = roof.find("bandwidth_gbps")) bw->number_or_null();  // since the read-only measurement
-  for (const char* k : {"memcpy_gbps", "sgemm_gflops", "dgemm_gflops"}) roof.at(k).number_or_null();
+  if (const auto bw = roof.find("bandwidth_gbps")) bw->measure_or_null();  // since the read-only measurement
+  for (const char* k : {"memcpy_gbps", "sgemm_gflops", "dgemm_gflops"}) roof.at(k).measure_or_null();
   for (const JsonView& s : res.at("series").elements()) {
     s.at("backend").str();
     s.at("phase").str_in({"ttft", "tpot"});
     s.at("length").integer(0);
-    for (const JsonView& x : s.at("samples").elements()) x.number();  // compare sorts and ranks them
-    for (const char* k : {"p50", "p90", "p99", "gflops", "roof_gflops"}) s.at(k).number_or_null();
+    for (const JsonView& x : s.at("samples").elements())  // times: compare sorts and ranks them
+      if (x.number() < 0) x.fail("a time >= 0");
+    for (const char* k : {"p50", "p90", "p99", "gflops", "roof_gflops"}) s.at(k).measure_or_null();
   }
   for (const JsonView& k : res.at("skipped").elements()) {
     k.at("backend").str();
@@ -206,11 +215,11 @@ void validate_bench(const JsonView& res) {
 
 void validate_soak(const JsonView& res) {
   res.at("backend").str();
-  res.at("elapsed_s").number_or_null();
+  res.at("elapsed_s").measure_or_null();
   const JsonView o = res.at("overall");
   o.at("requests").integer(0);
-  o.at("uptime_percent").number_or_null();
-  o.at("goodput_rps").number_or_null();
+  o.at("uptime_percent").measure_or_null(100);
+  o.at("goodput_rps").measure_or_null();
   o.at("unexplained_failures").integer(0);
   const JsonView f = res.at("faults");
   f.at("missed").integer();
@@ -218,8 +227,8 @@ void validate_soak(const JsonView& res) {
   f.at("caught").object();
   for (const JsonView& w : res.at("windows").elements()) {
     for (const char* k : {"error", "numerical", "slo_breach"}) w.at(k).integer(0);
-    w.at("uptime_percent").number_or_null();
-    w.at("start_s").number_or_null();
+    w.at("uptime_percent").measure_or_null(100);
+    w.at("start_s").measure_or_null();
   }
 }
 

@@ -56,6 +56,8 @@ class JsonView {
   // A finite number, or nullopt for null: writers store a non-finite value (NaN, Inf) as null, and a
   // non-finite double in an in-memory document counts the same.
   std::optional<double> number_or_null() const;
+  // number_or_null() that must also lie in [0, hi]: a magnitude (an error, a time, a rate, a percentage).
+  std::optional<double> measure_or_null(double hi = std::numeric_limits<double>::infinity()) const;
 
   // Throws mm::Error "FILE: PATH: expected EXPECTED, got WHAT-IS-THERE".
   [[noreturn]] void fail(const std::string& expected) const;

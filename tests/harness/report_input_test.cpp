@@ -252,6 +252,12 @@ TEST(ReportInput, WrongTypesNameThePathAndTheExpectation) {
   expect_parse_error(with(bench_fixture(), P("/result/series/1/length"), -5), {"result.series[1].length: expected an integer >= 0"});
   expect_parse_error(with(soak_fixture(), P("/result/windows/0/error"), true), {"result.windows[0].error: expected an integer >= 0, got true"});
   expect_parse_error(with(soak_fixture(), P("/result/faults/injected"), "nan:1"), {"result.faults.injected: expected an object"});
+  // magnitudes are >= 0: a negative rel_fro compared with itself read as "grew by > 2x" (found by fuzz/report)
+  expect_parse_error(with(check_fixture(), P("/result/backends/0/tensors/3/error/rel_fro"), -20.0),
+                     {"result.backends[0].tensors[3].error.rel_fro: expected a number >= 0, or null, got -20"});
+  expect_parse_error(with(bench_fixture(), P("/result/series/0/samples/1"), -0.5), {"result.series[0].samples[1]: expected a time >= 0"});
+  expect_parse_error(with(soak_fixture(), P("/result/overall/uptime_percent"), 100.5),
+                     {"result.overall.uptime_percent: expected a number in [0, 100.0], or null"});
   // the envelope's own checks keep their messages
   expect_parse_error(with(check_fixture(), P("/schema_version"), "2"), {"report has no integer \"schema_version\""});
   expect_parse_error(with(check_fixture(), P("/schema_version"), 0), {"schema_version: expected an integer >= 1, got 0"});
