@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU kit: validate everything on a borrowed GPU in ONE device call (docs/perf/gpu-runbook.md).
+# The GPU kit: a self-contained bundle that runs the GPU tests and benchmarks on any CUDA machine (docs/perf/gpu-runbook.md).
 #
 #   scripts/gpu-kit.sh prepare          on the build machine (nvcc, no GPU needed): configure and build
 #                                       build/gpu-kit-work (Release, no OpenBLAS) with only the GPU-test,
@@ -8,7 +8,7 @@
 #                                       kitlib/ (shared libraries a CUDA image lacks) and KIT_INFO.
 #   scripts/gpu-kit.sh run [--quick] [--budget SECONDS] [--out DIR]
 #                                       on the device, from the repository root of the copied tree
-#                                       (carry: ["build/gpu-kit"]): ctest -L gpu|optimized, every bench/gpu
+#                                       (build/gpu-kit copied along): ctest -L gpu|optimized, every bench/gpu
 #                                       benchmark (JSON), minimax01 check / bench on cuda; writes
 #                                       $OUT/summary.md, $OUT/raw.tar.gz and $OUT/run.log, and prints the
 #                                       summary last. Without $OUT: out/gpu-kit. Without a GPU it skips the
@@ -172,7 +172,7 @@ prepare() {
 
   local kit_b tree_b total_b
   kit_b=$(du -sb "$KIT_ABS" | cut -f1)
-  # What the device call copies: tracked and untracked-not-ignored files (deleted ones left out).
+  # What is copied to the CUDA machine: tracked and untracked-not-ignored files (deleted ones left out).
   tree_b=$(git ls-files -co --exclude-standard 2>/dev/null | while IFS= read -r f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
            du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1 || true)
   total_b=$((kit_b + ${tree_b:-0}))
@@ -181,10 +181,10 @@ prepare() {
   sed -n '/^commit=/p;/^nvcc=/p;/^cuda_flags=/p;/^glibc/p;/^kitlib=/p' "$KIT_ABS/KIT_INFO.partial"
   du -sh "$KIT_ABS"/kitlib "$KIT_ABS"/bench "$KIT_ABS"/tests "$KIT_ABS"/cli | sed 's/^/  /'
   say "$(awk -v k="$kit_b" -v t="${tree_b:-0}" -v l="$BUDGET_LIMIT_MIB" 'BEGIN {
-        printf "kit %.1f MiB + tree %.1f MiB = %.1f MiB of the %d MiB the device call may carry", k/1048576, t/1048576, (k+t)/1048576, l }')"
-  say "prepared in $((SECONDS - t0)) s (build $build_s s). Device call: command 'bash scripts/gpu-kit.sh run', carry [\"$KIT\"], timeout_s 600"
+        printf "kit %.1f MiB + tree %.1f MiB = %.1f MiB of the %d MiB transfer limit", k/1048576, t/1048576, (k+t)/1048576, l }')"
+  say "prepared in $((SECONDS - t0)) s (build $build_s s). On the CUDA machine: copy the tree with $KIT, then 'bash scripts/gpu-kit.sh run'"
   if [ "$total_b" -gt $((BUDGET_LIMIT_MIB * 1048576)) ]; then
-    die "kit + tree exceed $BUDGET_LIMIT_MIB MiB: the device call would refuse to carry them"
+    die "kit + tree exceed $BUDGET_LIMIT_MIB MiB: too large to transfer together"
   elif [ "$total_b" -gt $(((BUDGET_LIMIT_MIB - 8) * 1048576)) ]; then
     say "WARNING: less than 8 MiB left under the $BUDGET_LIMIT_MIB MiB limit"
   fi
@@ -231,7 +231,7 @@ stage() {
 STAGE_NOTE=""
 
 refuse_no_kit() {
-  local msg="no prepared kit at $KIT (KIT_INFO missing). Run 'scripts/gpu-kit.sh prepare' on the build machine first, then give the device call carry: [\"$KIT\"]"
+  local msg="no prepared kit at $KIT (KIT_INFO missing). Run 'scripts/gpu-kit.sh prepare' on the build machine first, then copy $KIT along with the tree"
   if [ -n "${OUT:-}" ] && [ -d "${OUT:-}" ]; then
     printf '# GPU kit run: refused\n\n%s\n' "$msg" >"$OUT/summary.md" 2>/dev/null || true
   fi
