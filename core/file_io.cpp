@@ -82,6 +82,10 @@ std::string read_regular_file(const std::string& path, const std::string& what, 
   return out;
 }
 
+bool is_plain_file_name(const std::string& n) {
+  return !n.empty() && n != "." && n != ".." && n.find_first_of(std::string("/\\\0", 3)) == std::string::npos;
+}
+
 // --- JSON -----------------------------------------------------------------------------------------
 
 namespace {
@@ -309,7 +313,10 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
   std::error_code ec;
   if (!fs::exists(dir, ec)) fs::create_directories(dir, ec);  // as InputSet::check_output allowed
   if (ec) throw Error(path + ": cannot create the directory " + dir.string() + ": " + ec.message());
-  std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";  // built by appending: GCC 12 warns falsely (-Wrestrict) on "." + string + "..."
+  name += p.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string tmpl = (dir / name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw Error(path + ": cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
   FileHandle h(fd);

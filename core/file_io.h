@@ -54,6 +54,10 @@ FileHandle open_regular_file(const std::string& path, const std::string& what, u
 // The whole content of a regular file of at most max_bytes (else an error naming the size and limit).
 std::string read_regular_file(const std::string& path, const std::string& what, uint64_t max_bytes);
 
+// True when `name` names a file directly inside a directory: not empty, not "." or "..", no path
+// separator ('/' or '\\') and no NUL. Names read from a file (a shard index) must pass before use.
+bool is_plain_file_name(const std::string& name);
+
 // --- JSON -----------------------------------------------------------------------------------------
 
 struct JsonLimits {

@@ -183,7 +183,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
   uint64_t size = 0;
   const FileHandle fh = open_regular_file(path, "safetensors file", &size);
   map_size_ = static_cast<std::size_t>(size);
-  if (map_size_ < 8)
+  if (map_size_ < 8)  // before mmap, which cannot map 0 bytes; the same refusal as parse_safetensors'
     throw Error(path + ": truncated safetensors file (" + std::to_string(map_size_) + " bytes, need at least the 8-byte header length)");
   map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_PRIVATE, fh.fd(), 0);
   if (map_ == MAP_FAILED) {
@@ -213,8 +213,7 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
 namespace {
 // A shard file name from an index must name a file in the checkpoint directory itself.
 void require_plain_shard_name(const std::string& s, const std::string& index) {
-  if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
-      s.find('\0') != std::string::npos)
+  if (!is_plain_file_name(s))
     throw Error(index + ": shard name '" + s + "' must be a plain file name in the checkpoint directory");
 }
 }  // namespace

@@ -82,7 +82,7 @@ std::vector<std::string> old_checkpoint_files(const std::filesystem::path& dir) 
         for (const auto& [k, v] : idx["weight_map"].items())
           if (v.is_string()) {
             const std::string n = v.get<std::string>();
-            if (n.find('/') == std::string::npos && n != "." && n != ".." && !n.empty() && regular(n)) out.push_back(n);
+            if (is_plain_file_name(n) && regular(n)) out.push_back(n);
           }
     } catch (const Error&) {  // a corrupt index: its shards are found by their names below, if they follow the pattern
     }
