@@ -7,15 +7,14 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_loader.h"
 #include "cli/output_guard.h"
-#if defined(MM_HAVE_CUDA_MODEL)
-#include "optimized/model/cuda_model_loader.h"
-#endif
+#include "core/config.h"
+#include "core/safetensors.h"
+#include "harness/backend.h"
 
 namespace mm::cli {
 
-// What either path hands to the common report and dump: row-major logits [S, V], layer outputs
+// What the run hands to the report and dump: row-major logits [S, V], layer outputs
 // [L, S, H] and decode logits [N, V] (values as the backend produced them, widened to double).
 struct ForwardRun {
   std::string backend, kernels;  // kernels: empty for the reference
@@ -77,75 +76,45 @@ static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, co
   a.check_file_token_ids("decode-tokens-file", decode, vocab_size);
 }
 
-template <class P>
-static int run_forward(const Args& a) {
-  using T = typename P::T;
+// Any registered backend: the prefill captures every layer's output (the dump's hidden_states) and
+// makes every logits row; each decode step makes its one row.
+static int run_forward(const Args& a, const std::string& backend) {
   const auto [prompt, decode] = forward_tokens(a);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto model = load_model<P>(a.required("model"));
-  const auto& c = model.config();
-  check_file_ids(a, prompt, decode, c.vocab_size);
-  auto cache = model.new_cache();
-  ref::ForwardTrace<T> trace;
-  const auto t1 = std::chrono::steady_clock::now();
-  const ref::Mat<T> logits = model.forward(prompt, cache, &trace);
-  const auto t2 = std::chrono::steady_clock::now();
-  ForwardRun r;
-  r.backend = P::kName;
-  r.S = static_cast<int64_t>(prompt.size());
-  r.N = static_cast<int64_t>(decode.size());
-  r.L = c.num_hidden_layers;
-  r.H = c.hidden_size;
-  r.V = c.vocab_size;
-  for (int64_t t : decode) {
-    const ref::Mat<T> row = model.forward({t}, cache);
-    r.dec.insert(r.dec.end(), row.data(), row.data() + row.size());
-  }
-  const auto t3 = std::chrono::steady_clock::now();
-  r.logits.assign(logits.data(), logits.data() + logits.size());
-  for (const auto& l : trace.layers) r.hidden.insert(r.hidden.end(), l.output.data(), l.output.data() + l.output.size());
-  r.load_s = secs(t0, t1);
-  r.prefill_s = secs(t1, t2);
-  r.decode_s = secs(t2, t3);
-  return report(a, r);
-}
-
-#if defined(MM_HAVE_CUDA_MODEL)
-// The optimized kernels (`cuda` on the GPU, `cuda-sim` on the CPU): same runs, same dump contract.
-static int run_forward_cuda(const Args& a, const std::string& backend) {
-  const auto [prompt, decode] = forward_tokens(a);
+  harness::registry().require_available(backend);  // an unknown backend before loading anything
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = a.required("model");
-  const ModelConfig c = load_config(dir);
+  const harness::LoadedModel m{dir, load_config(dir)};
+  const ModelConfig& c = m.config;
   check_file_ids(a, prompt, decode, c.vocab_size);
-  auto model = cuda_model::open_model(backend, c, dir);
+  const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
   const auto t1 = std::chrono::steady_clock::now();
-  cuda_model::check_tokens(c, prompt, 0);
-  const cuda_model::StepOutput pre = model->step(prompt, true);
+  harness::StepRequest capture;
+  capture.capture = true;
+  const harness::StepResult pre = b->step(prompt, capture);
   const auto t2 = std::chrono::steady_clock::now();
   ForwardRun r;
   r.backend = backend;
-  r.kernels = model->kernels();
+  r.kernels = b->kernels();
   r.S = static_cast<int64_t>(prompt.size());
   r.N = static_cast<int64_t>(decode.size());
   r.L = c.num_hidden_layers;
   r.H = c.hidden_size;
   r.V = c.vocab_size;
   for (int64_t t : decode) {
-    const std::vector<int64_t> tok = {t};
-    cuda_model::check_tokens(c, tok, model->position());
-    const auto d = model->step(tok, false);
-    r.dec.insert(r.dec.end(), d.logits.begin(), d.logits.end());
+    const harness::StepResult d = b->step({t}, {});
+    r.dec.insert(r.dec.end(), d.logits.values.begin(), d.logits.values.end());
   }
   const auto t3 = std::chrono::steady_clock::now();
-  r.logits.assign(pre.logits.begin(), pre.logits.end());
-  for (const auto& l : pre.layers) r.hidden.insert(r.hidden.end(), l.output.begin(), l.output.end());
+  r.logits = pre.logits.values;
+  for (int64_t l = 0; l < r.L; ++l) {
+    const harness::Tensor& h = pre.tensors.at("layers." + std::to_string(l) + ".output");
+    r.hidden.insert(r.hidden.end(), h.values.begin(), h.values.end());
+  }
   r.load_s = secs(t0, t1);
   r.prefill_s = secs(t1, t2);
   r.decode_s = secs(t2, t3);
   return report(a, r);
 }
-#endif
 
 int cmd_forward(const std::vector<std::string>& argv) {
   Args a("forward", argv,
@@ -154,11 +123,7 @@ int cmd_forward(const std::vector<std::string>& argv) {
   if (!a.has("tokens") && !a.has("tokens-file"))
     throw Error("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");
   if (a.has("dump")) refuse_input_as_output(a, "dump", a.str("dump", ""));  // before the run, not after
-#if defined(MM_HAVE_CUDA_MODEL)
-  const std::string backend = a.str("backend", "ref-f32");
-  if (backend == "cuda" || backend == "cuda-sim") return run_forward_cuda(a, backend);
-#endif
-  return with_reference_backend(a.str("backend", "ref-f32"), [&](auto p) { return run_forward<decltype(p)>(a); });
+  return run_forward(a, a.str("backend", "ref-f32"));
 }
 
 }  // namespace mm::cli

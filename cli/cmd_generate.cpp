@@ -1,5 +1,5 @@
 // minimax01 generate: prefill the prompt, then decode token by token with greedy or seeded sampling,
-// on the reference (ref-*) or on the optimized kernels (cuda on a GPU, cuda-sim on the CPU).
+// on any registered backend (the reference ref-*, the kernels cuda on a GPU and cuda-sim on the CPU).
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -7,11 +7,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/model_loader.h"
-#include "reference/sampling.h"
-#if defined(MM_HAVE_CUDA_MODEL)
-#include "optimized/model/cuda_model_loader.h"
-#endif
+#include "core/config.h"
+#include "core/sampling_params.h"
+#include "harness/backend.h"
 
 namespace mm::cli {
 namespace {
@@ -19,7 +17,7 @@ namespace {
 struct Request {
   std::vector<int64_t> prompt;
   int64_t n_new = 0;
-  ref::SamplingParams sp;
+  SamplingParams sp;
   uint64_t seed = 0;
 };
 
@@ -82,47 +80,26 @@ void generate(const std::string& backend, const Request& r, Run&& run, Choose&& 
   std::printf("\n");
 }
 
-template <class P>
-int run_generate(const Args& a) {
-  using T = typename P::T;
+// Any registered backend. Steps make only their last logits row (StepRequest::all_logits = false), the
+// one the next token is chosen from: a long prompt's prefill runs the lm_head on one row. The backend
+// chooses (Backend::next_token): the reference on the host, the kernels on the device, both drawing the
+// same seeded uniforms, so equal logits give equal tokens.
+int run_generate(const Args& a, const std::string& backend) {
   const Request r = parse(a);
-  Rng rng(r.seed);
-  auto model = load_model<P>(a.required("model"));
-  a.check_file_token_ids("prompt-tokens-file", r.prompt, model.config().vocab_size);
-  auto cache = model.new_cache();
-  ref::Mat<T> last;
-  generate(P::kName, r, [&](const std::vector<int64_t>& tokens) { last = model.forward(tokens, cache); },
-           [&] {
-             std::vector<double> row(static_cast<std::size_t>(last.cols()));
-             for (Eigen::Index j = 0; j < last.cols(); ++j) row[static_cast<std::size_t>(j)] = last(last.rows() - 1, j);
-             return ref::sample_token(row, r.sp, rng);
-           });
-  return 0;
-}
-
-#if defined(MM_HAVE_CUDA_MODEL)
-// The optimized kernels: each step's next token is chosen on the device (Model::sample, the fastest
-// optimized/sampling version) from the step's bf16 logits, with the uniforms drawn from the same seeded
-// Rng as the reference draws them (cuda_model::sample_next), so equal logits give equal tokens. Steps
-// make only their last logits row (Logits::last_row), the one sampled: the prefill runs the lm_head on
-// one row and copies V values back, not S x V.
-int run_generate_cuda(const Args& a, const std::string& backend) {
-  const Request r = parse(a);
+  harness::registry().require_available(backend);  // an unknown backend before loading anything
   Rng rng(r.seed);
   const std::string dir = a.required("model");
-  const ModelConfig c = load_config(dir);
-  a.check_file_token_ids("prompt-tokens-file", r.prompt, c.vocab_size);
-  auto model = cuda_model::open_model(backend, c, dir);
-  generate(backend, r,
-           [&](const std::vector<int64_t>& tokens) {
-             cuda_model::check_tokens(c, tokens, model->position());
-             model->step(tokens, false, {}, false, cuda_model::Logits::last_row);
-           },
-           [&] { return cuda_model::sample_next(*model, r.sp, rng); });
-  std::printf("kernels: %s\n", model->kernels().c_str());
+  const harness::LoadedModel m{dir, load_config(dir)};
+  a.check_file_token_ids("prompt-tokens-file", r.prompt, m.config.vocab_size);
+  const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
+  harness::StepRequest last_row;
+  last_row.all_logits = false;
+  harness::StepResult last;
+  generate(backend, r, [&](const std::vector<int64_t>& tokens) { last = b->step(tokens, last_row); },
+           [&] { return b->next_token(last, r.sp, rng); });
+  if (!b->kernels().empty()) std::printf("kernels: %s\n", b->kernels().c_str());
   return 0;
 }
-#endif
 
 }  // namespace
 
@@ -133,11 +110,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   a.required("model");
   if (!a.has("prompt-tokens") && !a.has("prompt-tokens-file"))
     throw Error("generate: missing required option --prompt-tokens (or --prompt-tokens-file PATH, '-' for standard input)");
-  const std::string backend = a.str("backend", "ref-f32");
-#if defined(MM_HAVE_CUDA_MODEL)
-  if (backend == "cuda" || backend == "cuda-sim") return run_generate_cuda(a, backend);
-#endif
-  return with_reference_backend(backend, [&](auto p) { return run_generate<decltype(p)>(a); });
+  return run_generate(a, a.str("backend", "ref-f32"));
 }
 
 }  // namespace mm::cli

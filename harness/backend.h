@@ -2,7 +2,8 @@
 // precisions today, the CUDA kernels (`cuda`, and `cuda-sim` = the same kernels on the CPU) later.
 // A backend runs one sequence at a time: step(prompt) is the prefill, step({token}) a decode step.
 // Everything it computes comes back as a TensorMap named like the goldens, so check/bench/soak never
-// look inside a backend. New backends are added to the registry (backend_registry.cpp), nothing else.
+// look inside a backend. Every command (forward, generate, check, bench, soak) takes its backends from
+// the registry (backend_registry.cpp): a backend added there runs in all of them with no command change.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,9 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/model_input.h"
+#include "core/rng.h"
+#include "core/sampling_params.h"
 #include "harness/tensor.h"
 
 namespace mm::harness {
@@ -55,7 +59,15 @@ class Backend {
   virtual int bytes_per_element() const = 0;
   virtual const ModelConfig& config() const = 0;
   virtual void reset() = 0;  // start a new sequence (empty caches)
-  virtual StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) = 0;
+  // Runs `in` at the next positions; mm::Error for an input check_model_input refuses, before anything runs.
+  virtual StepResult step(const ModelInput& in, const StepRequest& req) = 0;
+  // The next token after `last` (this backend's latest step): greedy when p.temperature == 0, else
+  // seeded sampling drawing from `rng` as ref::sample_token draws. Default: ref::sample_token on the
+  // last logits row on the host; the kernels choose on the device from their own logits.
+  virtual int64_t next_token(const StepResult& last, const SamplingParams& p, Rng& rng);
+  // The implementation's parts in use, for the run's description (the kernels' versions); empty: nothing
+  // beyond the name to say.
+  virtual std::string kernels() const { return {}; }
   // Caches after the last step: "layers.L.lightning_state" [n_h, d, d] (key dim, value dim) for
   // lightning layers, "layers.L.k_cache" / "layers.L.v_cache" [tokens, n_kv, d] (K post-RoPE) otherwise.
   virtual TensorMap caches() const = 0;
@@ -86,6 +98,8 @@ class Registry {
   std::vector<std::string> names() const;  // registration order
   // Throws mm::Error for an unknown name (listing the known ones) or an unavailable backend (with why).
   std::unique_ptr<Backend> make(const std::string& name, const LoadedModel& m) const;
+  // The same checks as make() without a model: a command calls it before loading anything.
+  void require_available(const std::string& name) const;
 
  private:
   std::vector<BackendEntry> entries_;

@@ -1,12 +1,14 @@
 // The registry and its built-in entries: the reference in three precisions, and `cuda` / `cuda-sim`
 // (harness/cuda_backend.cpp, the model path in optimized/model/) when the SIMT layer is built. To plug in
 // a backend, implement harness::Backend and add an entry with a factory and an availability probe;
-// check, bench, soak, compare and report do not change.
+// forward, generate, check, bench, soak, compare and report do not change (tests/harness/
+// registry_backend_test.cpp registers a test-only backend and runs every command on it).
 #include <sstream>
 
 #include "core/error.h"
 #include "harness/backend.h"
 #include "harness/ref_backend.h"
+#include "reference/sampling.h"
 #if defined(MM_HAVE_CUDA_MODEL)
 #include "harness/cuda_backend.h"
 #endif
@@ -17,6 +19,14 @@ std::string Backend::corrupt_weight(uint64_t) {
   throw Error("backend '" + name() + "' does not support weight corruption (fault injection)");
 }
 void Backend::restore_weights() {}
+
+int64_t Backend::next_token(const StepResult& last, const SamplingParams& p, Rng& rng) {
+  const Tensor& l = last.logits;
+  require(l.shape.size() == 2 && l.shape[0] > 0, "backend '" + name() + "': no logits to choose the next token from");
+  const auto V = static_cast<std::ptrdiff_t>(l.shape[1]);
+  const std::vector<double> row(l.values.end() - V, l.values.end());
+  return ref::sample_token(row, p, rng);
+}
 
 void Registry::add(BackendEntry e) {
   for (auto& x : entries_)
@@ -42,12 +52,16 @@ static std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-std::unique_ptr<Backend> Registry::make(const std::string& name, const LoadedModel& m) const {
+void Registry::require_available(const std::string& name) const {
   const BackendEntry* e = find(name);
   if (!e) throw Error("unknown backend '" + name + "' (known: " + join(names()) + ")");
   const std::string why = e->unavailable_reason ? e->unavailable_reason() : "";
   if (!why.empty()) throw Error("backend '" + name + "' is not available: " + why);
-  return e->make(m);
+}
+
+std::unique_ptr<Backend> Registry::make(const std::string& name, const LoadedModel& m) const {
+  require_available(name);
+  return find(name)->make(m);
 }
 
 Registry& registry() {

@@ -30,10 +30,12 @@ class CudaBackend final : public Backend {
   void reset() override { model_->reset(); }
   std::vector<std::string> not_produced() const override { return {"router_probs"}; }
 
-  StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) override {
-    cuda_model::check_tokens(cfg_, tokens, model_->position());
+  std::string kernels() const override { return model_->kernels(); }
+
+  StepResult step(const ModelInput& in, const StepRequest& req) override {
+    check_model_input(cfg_, in, model_->position());
     const auto rows = req.all_logits ? cuda_model::Logits::all_rows : cuda_model::Logits::last_row;
-    cuda_model::StepOutput o = model_->step(tokens, req.capture, req.after_layer, req.time_layers, rows);
+    cuda_model::StepOutput o = model_->step(in, req.capture, req.after_layer, req.time_layers, rows);
     StepResult r;
     const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
     // per layer from device-timeline marks (CUDA events on the GPU, recorded without synchronising; read
@@ -62,6 +64,13 @@ class CudaBackend final : public Backend {
       r.tensors["final_norm"] = make({S, H}, o.final_norm);
     }
     return r;
+  }
+
+  // Chosen on the device (Model::sample, the fastest optimized/sampling version) from the last step's
+  // bf16 logits, with the uniform drawn from `rng` as the reference draws it (cuda_model::sample_next),
+  // so equal logits give equal tokens.
+  int64_t next_token(const StepResult&, const SamplingParams& p, Rng& rng) override {
+    return cuda_model::sample_next(*model_, p, rng);
   }
 
   TensorMap caches() const override {

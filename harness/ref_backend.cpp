@@ -1,26 +1,17 @@
-// The reference model driven layer by layer (the same calls, in the same order, as ref::Model::forward:
-// embedding rows, decoder_layer per layer with the Recurrent continuation, final RMSNorm, lm_head), so
-// the harness can time each layer, capture its sub-outputs and run a hook between layers. The golden
-// tests run through this path, so any drift from Model::forward shows up there. With all_logits = false
-// the final RMSNorm and lm_head run on the last row only (both are row by row, so that row's values are
-// Model::forward's up to the lm_head's summation order: BLAS takes a matrix-vector product for one row).
+// The reference model as a harness backend: a thin adapter over ref::Model::forward, the one layer
+// loop of the reference (its ForwardOptions carry the harness's hook, per-layer timing and last-row
+// logits; its trace the captured sub-outputs). This file only converts to and from harness tensors.
 #include "harness/ref_backend.h"
 
-#include <chrono>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
-#include "reference/linear.h"
 #include "reference/model.h"
-#include "reference/rmsnorm.h"
 
 namespace mm::harness {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 template <class T> Tensor to_tensor(const ref::Mat<T>& m) {
   Tensor t;
@@ -40,7 +31,8 @@ template <class T> Tensor router_ids(const ref::RouterChoice<T>& r, int k) {
 template <class P> class RefBackend final : public Backend {
  public:
   using T = typename P::T;
-  explicit RefBackend(const LoadedModel& m) : cfg_(m.config), w_(ref::load_weights<P>(Checkpoint(m.dir), m.config)) {
+  explicit RefBackend(const LoadedModel& m)
+      : model_(m.config, ref::load_weights<P>(Checkpoint(m.dir), m.config)), cfg_(model_.config()) {
     reset();
   }
   std::string name() const override { return P::kName; }
@@ -50,63 +42,41 @@ template <class P> class RefBackend final : public Backend {
   // ref-bf16 keeps bf16 values in float storage: it moves 4 bytes per element.
   int bytes_per_element() const override { return static_cast<int>(sizeof(T)); }
   const ModelConfig& config() const override { return cfg_; }
-  void reset() override {
-    cache_ = {};
-    cache_.layers.resize(static_cast<std::size_t>(cfg_.num_hidden_layers));
-  }
+  void reset() override { cache_ = model_.new_cache(); }
 
-  StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) override {
-    require(!tokens.empty(), "forward: empty token list (the prompt must have at least one token)");
-    const int64_t S = static_cast<int64_t>(tokens.size()), H = cfg_.hidden_size;
-    require(cache_.position + S <= cfg_.max_position_embeddings,
-            "forward: position " + std::to_string(cache_.position + S) + " exceeds max_position_embeddings = " +
-                std::to_string(cfg_.max_position_embeddings));
+  StepResult step(const ModelInput& in, const StepRequest& req) override {
     StepResult out;
-    auto t0 = Clock::now();
-    ref::Mat<T> h(S, H);
-    for (int64_t i = 0; i < S; ++i) {
-      const int64_t id = tokens[static_cast<std::size_t>(i)];
-      if (id < 0 || id >= cfg_.vocab_size)
-        throw Error("forward: token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                    " is out of range [0, vocab_size = " + std::to_string(cfg_.vocab_size) + ")");
-      h.row(i) = w_.embed.row(id);
+    ref::ForwardTrace<T> tr;
+    ref::ForwardOptions<T> opt;
+    opt.last_row_only = !req.all_logits;
+    if (req.time_layers) {
+      opt.layer_seconds = &out.layer_seconds;
+      opt.head_seconds = &out.head_seconds;
     }
-    if (req.time_layers) out.head_seconds += since(t0);
-    const int k = static_cast<int>(cfg_.num_experts_per_tok);
     std::vector<double> buf;
-    for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-      const auto li = static_cast<std::size_t>(l);
-      ref::LayerTrace<T> tr;
-      t0 = Clock::now();
-      h = ref::decoder_layer<P>(h, w_.layers[li], cfg_, static_cast<int>(l), cache_.layers[li],
-                                ref::Continuation::Recurrent, req.capture ? &tr : nullptr);
-      if (req.after_layer) {  // the hook sees (and may change) the layer output in doubles
+    if (req.after_layer)  // the hook sees (and may change) the layer output in doubles
+      opt.after_layer = [&](int l, ref::Mat<T>& h) {
         buf.assign(h.data(), h.data() + h.size());
-        req.after_layer(static_cast<int>(l), S, H, buf.data());
+        req.after_layer(l, h.rows(), h.cols(), buf.data());
         for (Eigen::Index i = 0; i < h.size(); ++i) h.data()[i] = static_cast<T>(buf[static_cast<std::size_t>(i)]);
-      }
-      if (req.time_layers) out.layer_seconds.push_back(since(t0));
-      if (req.capture) {
+      };
+    out.logits = to_tensor(model_.forward(in, cache_, req.capture ? &tr : nullptr, opt));
+    if (req.capture) {
+      const int k = static_cast<int>(cfg_.num_experts_per_tok);
+      for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+        const auto& t = tr.layers[static_cast<std::size_t>(l)];
         const std::string p = "layers." + std::to_string(l) + ".";
-        out.tensors[p + "attn_out"] = to_tensor(tr.attn_out);
-        out.tensors[p + "moe_out"] = to_tensor(tr.moe_out);
-        out.tensors[p + "output"] = to_tensor(h);
-        out.tensors[p + "router_logits"] = to_tensor(tr.router.logits);
-        out.tensors[p + "router_probs"] = to_tensor(tr.router.probs);
-        out.tensors[p + "router_experts"] = router_ids(tr.router, k);
-        if (w_.layers[li].type == LayerType::Lightning) out.tensors[p + "lightning_attn"] = to_tensor(tr.lightning.attn);
+        out.tensors[p + "attn_out"] = to_tensor(t.attn_out);
+        out.tensors[p + "moe_out"] = to_tensor(t.moe_out);
+        out.tensors[p + "output"] = to_tensor(t.output);
+        out.tensors[p + "router_logits"] = to_tensor(t.router.logits);
+        out.tensors[p + "router_probs"] = to_tensor(t.router.probs);
+        out.tensors[p + "router_experts"] = router_ids(t.router, k);
+        if (cfg_.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning)
+          out.tensors[p + "lightning_attn"] = to_tensor(t.lightning.attn);
       }
+      out.tensors["final_norm"] = to_tensor(tr.final_norm);
     }
-    cache_.position += S;
-    t0 = Clock::now();
-    // Final norm on every row (or, when neither all logits nor the capture need them, on row S-1), then
-    // the lm_head on all rows or on the last one.
-    const ref::Mat<T> n = ref::rmsnorm<P>(h.bottomRows(req.all_logits || req.capture ? S : 1), w_.final_norm,
-                                          cfg_.rms_norm_eps);
-    const ref::Mat<T> logits = ref::linear<P>(n.bottomRows(req.all_logits ? n.rows() : 1), w_.lm_head);
-    if (req.time_layers) out.head_seconds += since(t0);
-    out.logits = to_tensor(logits);
-    if (req.capture) out.tensors["final_norm"] = to_tensor(n);
     return out;
   }
 
@@ -138,7 +108,7 @@ template <class P> class RefBackend final : public Backend {
     restore_weights();
     Rng rng(seed);
     flipped_layer_ = rng.below(cfg_.num_hidden_layers);
-    auto& w = w_.layers[static_cast<std::size_t>(flipped_layer_)].input_norm;
+    auto& w = model_.mutable_weights().layers[static_cast<std::size_t>(flipped_layer_)].input_norm;
     flipped_index_ = rng.below(w.size());
     T& v = w(flipped_index_);
     saved_ = v;
@@ -158,13 +128,13 @@ template <class P> class RefBackend final : public Backend {
   }
   void restore_weights() override {
     if (flipped_layer_ < 0) return;
-    w_.layers[static_cast<std::size_t>(flipped_layer_)].input_norm(flipped_index_) = saved_;
+    model_.mutable_weights().layers[static_cast<std::size_t>(flipped_layer_)].input_norm(flipped_index_) = saved_;
     flipped_layer_ = -1;
   }
 
  private:
-  ModelConfig cfg_;
-  ref::ModelWeights<T> w_;
+  ref::Model<P> model_;
+  const ModelConfig& cfg_;  // model_'s
   ref::ModelCache<T> cache_;
   int64_t flipped_layer_ = -1, flipped_index_ = 0;
   T saved_ = 0;

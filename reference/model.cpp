@@ -1,28 +1,31 @@
 #include "reference/model.h"
 
+#include <chrono>
+
 #include "core/error.h"
+#include "core/text_weights.h"
 #include "reference/linear.h"
 #include "reference/rmsnorm.h"
 
 namespace mm::ref {
 namespace {
 
-// Copies a checkpoint tensor (any float dtype) into a row-major matrix of the precision's scalar.
+// Copies a checkpoint block (any float dtype) into a row-major matrix of the precision's scalar; the
+// BF16 mode rounds to bf16 (what loading the official model in bf16 does).
 template <class P>
-Mat<typename P::T> to_mat(const TensorInfo& t, int64_t rows, int64_t cols, std::size_t offset = 0) {
+Mat<typename P::T> to_mat(const WeightBlock& b) {
   using T = typename P::T;
-  std::vector<double> all = read_f64(t);
-  Mat<T> m(rows, cols);
-  for (int64_t i = 0; i < rows * cols; ++i) {
-    const double v = all[offset + static_cast<std::size_t>(i)];
-    m.data()[i] = P::kBf16 ? round_bf16(static_cast<float>(v)) : static_cast<T>(v);
+  const std::vector<double> v = b.read_f64();
+  Mat<T> m(b.rows, b.cols);
+  for (int64_t i = 0; i < b.numel(); ++i) {
+    const double x = v[static_cast<std::size_t>(i)];
+    m.data()[i] = P::kBf16 ? round_bf16(static_cast<float>(x)) : static_cast<T>(x);
   }
   return m;
 }
 template <class P>
-Vec<typename P::T> to_vec(const TensorInfo& t) {
-  Mat<typename P::T> m = to_mat<P>(t, 1, t.numel());
-  return m.row(0).transpose();
+Vec<typename P::T> to_vec(const WeightBlock& b) {
+  return to_mat<P>(b).row(0).transpose();
 }
 
 }  // namespace
@@ -33,61 +36,32 @@ ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig
   constexpr uint64_t kBytes = sizeof(typename P::T);
   require_memory(estimate_model_bytes(c, kBytes, kBytes),
                  c.source + ": the reference model (" + std::to_string(8 * kBytes) + "-bit weights and state)");
+  const TextWeightMap m = map_text_weights(ck, c);
   ModelWeights<typename P::T> w;
-  const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, E = c.num_local_experts;
-  const int64_t inner = c.inner_dim(), kvd = c.kv_dim();
-  // VL-01 stores the text model under language_model.
-  const std::string pre = ck.find("model.embed_tokens.weight") ? "" :
-                          ck.find("language_model.model.embed_tokens.weight") ? "language_model." : "";
-  auto get = [&](const std::string& n, std::vector<int64_t> shape) -> const TensorInfo& { return ck.get(pre + n, shape); };
-
-  w.embed = to_mat<P>(get("model.embed_tokens.weight", {V, H}), V, H);
-  w.final_norm = to_vec<P>(get("model.norm.weight", {H}));
-  if (ck.find(pre + "lm_head.weight") || !c.tie_word_embeddings) w.lm_head = to_mat<P>(get("lm_head.weight", {V, H}), V, H);
-  else w.lm_head = w.embed;
-
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
+  w.embed = to_mat<P>(m.embed);
+  w.final_norm = to_vec<P>(m.final_norm);
+  w.lm_head = m.lm_head_tied ? w.embed : to_mat<P>(m.lm_head);
+  for (const TextLayerWeightMap& M : m.layers) {
     LayerWeights<typename P::T> L;
-    L.type = c.layer_types[static_cast<std::size_t>(l)];
-    L.input_norm = to_vec<P>(get(p + "input_layernorm.weight", {H}));
-    L.post_norm = to_vec<P>(get(p + "post_attention_layernorm.weight", {H}));
+    L.type = M.type;
+    L.input_norm = to_vec<P>(M.input_norm);
+    L.post_norm = to_vec<P>(M.post_norm);
     if (L.type == LayerType::Lightning) {
-      L.lightning.qkv = to_mat<P>(get(p + "self_attn.qkv_proj.weight", {3 * inner, H}), 3 * inner, H);
-      L.lightning.gate = to_mat<P>(get(p + "self_attn.output_gate.weight", {inner, H}), inner, H);
-      L.lightning.norm = to_vec<P>(get(p + "self_attn.norm.weight", {inner}));
-      L.lightning.out = to_mat<P>(get(p + "self_attn.out_proj.weight", {H, inner}), H, inner);
+      L.lightning.qkv = to_mat<P>(M.qkv);
+      L.lightning.gate = to_mat<P>(M.gate);
+      L.lightning.norm = to_vec<P>(M.norm);
+      L.lightning.out = to_mat<P>(M.out);
     } else {
-      L.softmax.q = to_mat<P>(get(p + "self_attn.q_proj.weight", {inner, H}), inner, H);
-      L.softmax.k = to_mat<P>(get(p + "self_attn.k_proj.weight", {kvd, H}), kvd, H);
-      L.softmax.v = to_mat<P>(get(p + "self_attn.v_proj.weight", {kvd, H}), kvd, H);
-      L.softmax.o = to_mat<P>(get(p + "self_attn.o_proj.weight", {H, inner}), H, inner);
+      L.softmax.q = to_mat<P>(M.q);
+      L.softmax.k = to_mat<P>(M.k);
+      L.softmax.v = to_mat<P>(M.v);
+      L.softmax.o = to_mat<P>(M.o);
     }
-    L.moe.experts.resize(static_cast<std::size_t>(E));
-    if (ck.find(pre + p + "block_sparse_moe.gate.weight") || !ck.find(pre + p + "mlp.gate.weight")) {
-      L.moe.gate = to_mat<P>(get(p + "block_sparse_moe.gate.weight", {E, H}), E, H);
-      for (int64_t e = 0; e < E; ++e) {
-        const std::string q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
-        auto& X = L.moe.experts[static_cast<std::size_t>(e)];
-        X.w1 = to_mat<P>(get(q + "w1.weight", {I, H}), I, H);
-        X.w3 = to_mat<P>(get(q + "w3.weight", {I, H}), I, H);
-        X.w2 = to_mat<P>(get(q + "w2.weight", {H, I}), H, I);
-      }
-    } else {  // HF v5 fused layout: gate_up_proj [E, 2I, H] (rows 0..I-1 = w1, I..2I-1 = w3), down_proj [E, H, I]
-      L.moe.gate = to_mat<P>(get(p + "mlp.gate.weight", {E, H}), E, H);
-      const TensorInfo& gu = get(p + "mlp.experts.gate_up_proj", {E, 2 * I, H});
-      const TensorInfo& dn = get(p + "mlp.experts.down_proj", {E, H, I});
-      for (int64_t e = 0; e < E; ++e) {
-        auto& X = L.moe.experts[static_cast<std::size_t>(e)];
-        const std::size_t base = static_cast<std::size_t>(e * 2 * I * H);
-        X.w1 = to_mat<P>(gu, I, H, base);
-        X.w3 = to_mat<P>(gu, I, H, base + static_cast<std::size_t>(I * H));
-        X.w2 = to_mat<P>(dn, H, I, static_cast<std::size_t>(e * H * I));
-      }
-    }
+    L.moe.gate = to_mat<P>(M.router);
+    for (std::size_t e = 0; e < M.w1.size(); ++e)
+      L.moe.experts.push_back({to_mat<P>(M.w1[e]), to_mat<P>(M.w3[e]), to_mat<P>(M.w2[e])});
     w.layers.push_back(std::move(L));
   }
-  ck.require_all_used(pre.empty() ? std::vector<std::string>{} : vl_non_text_prefixes());
   return w;
 }
 
@@ -99,34 +73,39 @@ ModelCache<typename P::T> Model<P>::new_cache() const {
 }
 
 template <class P>
-Mat<typename P::T> Model<P>::forward(const std::vector<int64_t>& tokens, ModelCache<T>& cache, ForwardTrace<T>* trace,
-                                     Continuation cont) const {
-  require(!tokens.empty(), "forward: empty token list (the prompt must have at least one token)");
+Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace,
+                                     const ForwardOptions<T>& opt) const {
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   require(cache.layers.size() == static_cast<std::size_t>(cfg_.num_hidden_layers),
           "forward: cache has " + std::to_string(cache.layers.size()) + " layers, expected " +
               std::to_string(cfg_.num_hidden_layers) + " (use Model::new_cache)");
-  const int64_t S = static_cast<int64_t>(tokens.size());
-  require(cache.position + S <= cfg_.max_position_embeddings,
-          "forward: position " + std::to_string(cache.position + S) + " exceeds max_position_embeddings = " +
-              std::to_string(cfg_.max_position_embeddings));
+  check_model_input(cfg_, in, cache.position);
+  const int64_t S = in.length();
+  auto t0 = Clock::now();
   Mat<T> h(S, cfg_.hidden_size);
-  for (int64_t i = 0; i < S; ++i) {
-    const int64_t id = tokens[static_cast<std::size_t>(i)];
-    if (id < 0 || id >= cfg_.vocab_size)
-      throw Error("forward: token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                  " is out of range [0, vocab_size = " + std::to_string(cfg_.vocab_size) + ")" +
-                  (cache.position ? " (absolute position " + std::to_string(cache.position + i) + ")" : ""));
-    h.row(i) = w_.embed.row(id);
-  }
+  for (int64_t i = 0; i < S; ++i) h.row(i) = w_.embed.row(in.tokens[static_cast<std::size_t>(i)]);
+  if (opt.head_seconds) *opt.head_seconds += since(t0);
   if (trace) trace->layers.assign(static_cast<std::size_t>(cfg_.num_hidden_layers), {});
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const auto li = static_cast<std::size_t>(l);
-    h = decoder_layer<P>(h, w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], cont,
+    t0 = Clock::now();
+    h = decoder_layer<P>(h, w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
                          trace ? &trace->layers[li] : nullptr);
+    if (opt.after_layer) {
+      opt.after_layer(static_cast<int>(l), h);
+      if (trace) trace->layers[li].output = h;
+    }
+    if (opt.layer_seconds) opt.layer_seconds->push_back(since(t0));
   }
   cache.position += S;
-  Mat<T> n = rmsnorm<P>(h, w_.final_norm, cfg_.rms_norm_eps);
-  Mat<T> logits = linear<P>(n, w_.lm_head);  // bf16 GEMM, then .float() (exact)
+  t0 = Clock::now();
+  // Final norm on every row (or, when neither all logits nor a trace need them, on row S-1), then the
+  // lm_head on all rows or on the last one: bf16 GEMM, then .float() (exact).
+  const bool all_rows = !opt.last_row_only;
+  Mat<T> n = rmsnorm<P>(h.bottomRows(all_rows || trace ? S : 1), w_.final_norm, cfg_.rms_norm_eps);
+  Mat<T> logits = linear<P>(n.bottomRows(all_rows ? n.rows() : 1), w_.lm_head);
+  if (opt.head_seconds) *opt.head_seconds += since(t0);
   if (trace) trace->final_norm = std::move(n);
   return logits;
 }

@@ -4,10 +4,12 @@
 // (lightning state, fp32 in the bf16 mode; post-RoPE KV cache). Batch of one sequence.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/model_input.h"
 #include "core/safetensors.h"
 #include "reference/decoder_layer.h"
 
@@ -20,10 +22,10 @@ template <class T> struct ModelWeights {
   std::vector<LayerWeights<T>> layers;
 };
 
-// Loads every tensor, checked by name and shape, converting to the precision's scalar; in the BF16
-// mode non-bf16 checkpoints are rounded to bf16 (what loading the official model in bf16 does).
-// Accepts the official names, the VL-01 prefix `language_model.` and the HF v5 in-memory MoE names
-// (`mlp.gate`, fused `mlp.experts.gate_up_proj` [E, 2I, H] / `mlp.experts.down_proj` [E, H, I]).
+// Loads every tensor through the one checkpoint-name mapping (core/text_weights.h: official names, the
+// VL-01 prefix `language_model.`, the HF v5 fused MoE names; checked by name, shape and finiteness),
+// converting to the precision's scalar; in the BF16 mode non-bf16 checkpoints are rounded to bf16 (what
+// loading the official model in bf16 does).
 template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ckpt, const ModelConfig& cfg);
 
@@ -37,18 +39,39 @@ template <class T> struct ForwardTrace {
   Mat<T> final_norm;  // [S, H]
 };
 
+// What a driver asks of one forward call beyond the logits: the harness's hooks, per-layer timing and
+// last-row logits all live here, so there is one layer loop (Model::forward) for every caller.
+template <class T> struct ForwardOptions {
+  // A multi-token call on a non-empty cache continues with `cont` in the lightning layers (Recurrent =
+  // the official model's behaviour).
+  Continuation cont = Continuation::Recurrent;
+  // true: the final RMSNorm and the lm_head run on the last row only and the logits are [1, V] (all
+  // that choosing the next token reads). A trace still gets every row of final_norm. Both are row by
+  // row, so that row's values are the full call's up to the lm_head's summation order (BLAS takes a
+  // matrix-vector product for one row).
+  bool last_row_only = false;
+  // Runs after decoder layer `layer` on its output [S, H]; may change it (perturbation, NaN injection),
+  // sleep or throw. What it leaves is what the next layer reads and what the trace records as output.
+  std::function<void(int layer, Mat<T>& hidden)> after_layer;
+  // When set: seconds per decoder layer (hook included; steady clock), appended [L], and the rest of the
+  // call (embedding, final norm, lm_head) added to *head_seconds.
+  std::vector<double>* layer_seconds = nullptr;
+  double* head_seconds = nullptr;
+};
+
 template <class P> class Model {
  public:
   using T = typename P::T;
   Model(ModelConfig cfg, ModelWeights<T> w) : cfg_(std::move(cfg)), w_(std::move(w)) {}
   const ModelConfig& config() const { return cfg_; }
   const ModelWeights<T>& weights() const { return w_; }
+  ModelWeights<T>& mutable_weights() { return w_; }  // fault injection (harness soak) only
   ModelCache<T> new_cache() const;
-  // Runs `tokens` (positions cache.position ...) and returns logits [S, V]. Throws mm::Error on an
-  // empty input or an out-of-range token id. A multi-token call on a non-empty cache continues with
-  // `cont` in the lightning layers (Recurrent = official).
-  Mat<T> forward(const std::vector<int64_t>& tokens, ModelCache<T>& cache, ForwardTrace<T>* trace = nullptr,
-                 Continuation cont = Continuation::Recurrent) const;
+  // Runs `in` (positions cache.position ...) and returns logits [S, V] ([1, V] with last_row_only).
+  // Throws mm::Error for an input check_model_input refuses (empty, id out of range, past
+  // max_position_embeddings), before anything runs. With a trace, fills every layer's sub-outputs.
+  Mat<T> forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace = nullptr,
+                 const ForwardOptions<T>& opt = {}) const;
 
  private:
   ModelConfig cfg_;

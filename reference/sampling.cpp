@@ -10,9 +10,7 @@ namespace mm::ref {
 
 int64_t sample_token(const std::vector<double>& logits, const SamplingParams& p, Rng& rng) {
   require(!logits.empty(), "sample: empty logits");
-  require(p.temperature >= 0 && std::isfinite(p.temperature), "sample: temperature must be >= 0");
-  require(p.top_k >= 0, "sample: top_k must be >= 0");
-  require(p.top_p > 0 && p.top_p <= 1, "sample: top_p must be in (0, 1]");
+  check_sampling_params(p);
   for (double v : logits) require(!std::isnan(v), "sample: logits contain NaN");
   if (p.temperature == 0.0)
     return std::max_element(logits.begin(), logits.end()) - logits.begin();

@@ -5,14 +5,11 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "core/sampling_params.h"
 
 namespace mm::ref {
 
-struct SamplingParams {
-  double temperature = 0.0;  // 0 = greedy (argmax, ties to the lowest id)
-  int top_k = 0;             // 0 = off
-  double top_p = 1.0;        // 1 = off
-};
+using mm::SamplingParams;
 
 int64_t sample_token(const std::vector<double>& logits, const SamplingParams& p, Rng& rng);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/sampling_params.h"
 #include "optimized/common/device.cuh"
 #include "optimized/common/device_memory.h"
 #include "optimized/common/event_timer.h"
@@ -176,8 +177,9 @@ class ModelImpl final : public Model {
     return c;
   }
 
-  StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook, bool time_layers,
+  StepOutput step(const ModelInput& in, bool capture, const LayerHook& hook, bool time_layers,
                   Logits logits) override {
+    const std::vector<int64_t>& tokens = in.tokens;
     const Dims& c = d_;
     const int S = static_cast<int>(tokens.size());
     if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
@@ -324,9 +326,7 @@ class ModelImpl final : public Model {
 
   int64_t sample(double temperature, int top_k, double top_p, double u) override {
     // the reference's checks (ref::sample_token), with its messages
-    mm::require(temperature >= 0 && std::isfinite(temperature), "sample: temperature must be >= 0");
-    mm::require(top_k >= 0, "sample: top_k must be >= 0");
-    mm::require(top_p > 0 && top_p <= 1, "sample: top_p must be in (0, 1]");
+    mm::check_sampling_params(temperature, top_k, top_p);
     mm::require(temperature == 0 || (u >= 0 && u < 1), "sample: uniform must be in [0, 1)");
     mm::require(last_logit_rows_ > 0, "sample: no logits to sample from (no step completed since reset)");
     const int V = d_.V;

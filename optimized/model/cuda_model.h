@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model_input.h"
+
 namespace mm::cuda_model {
 
 struct Dims {
@@ -91,9 +93,10 @@ class Model {
   virtual const Dims& dims() const = 0;
   virtual void reset() = 0;  // empty caches, position 0
   virtual int64_t position() const = 0;
-  // Runs `tokens` at positions position() ...; ids must be in [0, V) (validated by the caller).
+  // Runs `in` at positions position() ...; the caller validates it first (check_model_input; the ids
+  // are checked again before the embedding kernel, which would give a zero row for a bad id).
   // `logits` picks the rows of StepOutput::logits (captures have every row either way).
-  virtual StepOutput step(const std::vector<int64_t>& tokens, bool capture, const LayerHook& hook = {},
+  virtual StepOutput step(const ModelInput& in, bool capture, const LayerHook& hook = {},
                           bool time_layers = false, Logits logits = Logits::all_rows) = 0;
   virtual Caches caches() const = 0;
   // The next token from the last logits row of the last step, whichever its Logits mode (its bf16

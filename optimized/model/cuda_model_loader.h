@@ -14,15 +14,13 @@
 
 namespace mm::cuda_model {
 
-// Every tensor rounded to bf16 (what loading the official model in bf16 does), checked by name and shape
-// like ref::load_weights (official names, VL-01 `language_model.` prefix, HF v5 fused MoE names).
+// Every tensor rounded to bf16 (what loading the official model in bf16 does), through the one
+// checkpoint-name mapping (core/text_weights.h), as ref::load_weights.
 HostWeights load_host_weights(const ModelConfig& cfg, const Checkpoint& ck);
 // Empty when `backend` ("cuda" or "cuda-sim") can run here, else why not (e.g. "no CUDA device").
 std::string unavailable_reason(const std::string& backend);
 // Loads the weights onto the backend's device; mm::Error when unavailable.
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir);
-// The reference's input checks (empty prompt, id range, max_position_embeddings), as mm::Error.
-void check_tokens(const ModelConfig& cfg, const std::vector<int64_t>& tokens, int64_t position);
 // Model::sample with the uniform drawn from `rng` as ref::sample_token draws it: none when greedy, one
 // rng.uniform() otherwise, after the parameter checks. So a generation seeded like the reference's
 // consumes the same stream and, for equal logits, picks the same tokens. (NaN logits: the reference

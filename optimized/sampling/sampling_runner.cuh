@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/sampling_params.h"
 #include "optimized/common/device_memory.h"
 #include "optimized/common/launch.h"
 #include "optimized/sampling/sampling.cuh"
@@ -87,9 +88,7 @@ MM_SAMPLING_RUNNER std::vector<int> run_sample(int version, const std::vector<fl
                                                const std::vector<double>& uniforms) {
   // the reference's checks (sample_token), with its messages
   mm::require(V > 0 && rows > 0 && logits.size() == static_cast<size_t>(rows) * V, "sample: empty logits");
-  mm::require(temperature >= 0 && std::isfinite(temperature), "sample: temperature must be >= 0");
-  mm::require(top_k >= 0, "sample: top_k must be >= 0");
-  mm::require(top_p > 0 && top_p <= 1, "sample: top_p must be in (0, 1]");
+  mm::check_sampling_params(temperature, top_k, top_p);
   for (float v : logits) mm::require(!std::isnan(v), "sample: logits contain NaN");
   mm::require(uniforms.size() == static_cast<size_t>(rows), "sample: one uniform per row");
   for (double u : uniforms) mm::require(u >= 0 && u < 1, "sample: uniform must be in [0, 1)");

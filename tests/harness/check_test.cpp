@@ -113,7 +113,7 @@ class NoisyBackend final : public Backend {
   int bytes_per_element() const override { return 4; }
   const ModelConfig& config() const override { return inner_->config(); }
   void reset() override { inner_->reset(); }
-  StepResult step(const std::vector<int64_t>& tokens, const StepRequest& req) override {
+  StepResult step(const ModelInput& tokens, const StepRequest& req) override {
     StepRequest r = req;
     r.after_layer = [outer = req.after_layer](int l, int64_t rows, int64_t cols, double* h) {
       if (l == 4) {

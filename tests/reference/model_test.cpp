@@ -16,6 +16,13 @@ namespace {
 
 using ref::BF16;
 using ref::Continuation;
+
+// Forward options that only choose the lightning layers' continuation.
+template <class T> ref::ForwardOptions<T> continuing(Continuation c) {
+  ref::ForwardOptions<T> o;
+  o.cont = c;
+  return o;
+}
 using ref::F32;
 using ref::F64;
 
@@ -53,8 +60,9 @@ class ModelTest : public ::testing::Test {
                                                 std::size_t prompt, Continuation cont) {
     auto cache = m.new_cache();
     Mat<typename P::T> out(static_cast<Eigen::Index>(all.size()), m.config().vocab_size);
-    out.topRows(Eigen::Index(prompt)) = m.forward({all.begin(), all.begin() + std::ptrdiff_t(prompt)}, cache, nullptr, cont);
-    for (std::size_t t = prompt; t < all.size(); ++t) out.row(Eigen::Index(t)) = m.forward({all[t]}, cache, nullptr, cont);
+    const auto opt = continuing<typename P::T>(cont);
+    out.topRows(Eigen::Index(prompt)) = m.forward({all.begin(), all.begin() + std::ptrdiff_t(prompt)}, cache, nullptr, opt);
+    for (std::size_t t = prompt; t < all.size(); ++t) out.row(Eigen::Index(t)) = m.forward({all[t]}, cache, nullptr, opt);
     EXPECT_EQ(cache.position, int64_t(all.size()));
     return out;
   }
@@ -119,9 +127,9 @@ TEST_F(ModelTest, PrefillThenDecodeEqualsOneShotBlock16) {
     // multi-token continuation chunks (20 + 17 + 6)
     auto cache = m.new_cache();
     Mat<double> ch(43, m.config().vocab_size);
-    ch.topRows(20) = m.forward({all.begin(), all.begin() + 20}, cache, nullptr, cont);
-    ch.middleRows(20, 17) = m.forward({all.begin() + 20, all.begin() + 37}, cache, nullptr, cont);
-    ch.bottomRows(6) = m.forward({all.begin() + 37, all.end()}, cache, nullptr, cont);
+    ch.topRows(20) = m.forward({all.begin(), all.begin() + 20}, cache, nullptr, continuing<double>(cont));
+    ch.middleRows(20, 17) = m.forward({all.begin() + 20, all.begin() + 37}, cache, nullptr, continuing<double>(cont));
+    ch.bottomRows(6) = m.forward({all.begin() + 37, all.end()}, cache, nullptr, continuing<double>(cont));
     EXPECT_REL_LE("model<F64>: chunked prefill vs one-shot (block 16)", rel_err(ch, full), 1e-10);
   }
   // the logits are not degenerate: several different argmaxes along the sequence
@@ -218,7 +226,8 @@ TEST_F(ModelTest, PostnormFalseRunsAndContinues) {
 }
 
 
-// The loader also takes the VL-01 prefix `language_model.` and the HF v5 fused MoE names (spec §7.2):
+// The loader also takes the VL-01 prefix `language_model.` and the HF v5 fused MoE names
+// (docs/semantics/text-01-model.md#weight-names):
 // mlp.gate.weight [E, H]; mlp.experts.gate_up_proj [E, 2I, H] (rows 0..I-1 = w1, I..2I-1 = w3);
 // mlp.experts.down_proj [E, H, I]. Same values -> same weights -> same logits.
 TEST_F(ModelTest, LoadsHfV5FusedNamesWithVlPrefix) {
