@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/safetensors.h"
 #include "harness/backend.h"
+#include "harness/tensor_id.h"
 
 namespace mm::cli {
 
@@ -107,7 +108,7 @@ static int run_forward(const Args& a, const std::string& backend) {
   const auto t3 = std::chrono::steady_clock::now();
   r.logits = pre.logits.values;
   for (int64_t l = 0; l < r.L; ++l) {
-    const harness::Tensor& h = pre.tensors.at("layers." + std::to_string(l) + ".output");
+    const harness::Tensor& h = pre.tensors.at(harness::TensorId::decoder(static_cast<int>(l), "output").name());
     r.hidden.insert(r.hidden.end(), h.values.begin(), h.values.end());
   }
   r.load_s = secs(t0, t1);

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/sampling_params.h"
 #include "harness/backend.h"
+#include "harness/generation.h"
 
 namespace mm::cli {
 namespace {
@@ -36,16 +37,26 @@ Request parse(const Args& a) {
   return r;
 }
 
-// The generation loop for every backend: run(tokens) runs one step (the prompt as one prefill, then
-// one token per decode step), choose() picks the next token from that step's last logits row. Prints
-// the new tokens and the throughput (prefill time includes choosing the first token).
+// Generates on `b` through the one generation loop (harness/generation.h). Steps make only their last
+// logits row (StepRequest::all_logits = false), the one the next token is chosen from: a long prompt's
+// prefill runs the lm_head on one row. The backend chooses (Backend::next_token): the reference on the
+// host, the kernels on the device, both drawing the same seeded uniforms, so equal logits give equal
+// tokens. Prints the new tokens and the throughput (prefill time includes choosing the first token).
 // A step that fails part-way (the context limit max_position_embeddings, bad logits, a device error)
 // ends the generation: the tokens made before it are printed first, then the error is passed on (exit 1).
-template <class Run, class Choose>
-void generate(const std::string& backend, const Request& r, Run&& run, Choose&& choose) {
-  const auto t0 = std::chrono::steady_clock::now();
+void generate(harness::Backend& b, const Request& r) {
+  Rng rng(r.seed);
+  harness::GenerationSteps g;
+  g.prefill.all_logits = g.decode.all_logits = false;
+  g.choose = [&](const harness::StepResult& last) { return b.next_token(last, r.sp, rng); };
   std::vector<int64_t> out;
+  g.on_token = [&](int64_t, int64_t t) { out.push_back(t); };
+  const auto t0 = std::chrono::steady_clock::now();
   auto t1 = t0;
+  g.on_step = [&](int64_t step, const harness::StepResult&) {
+    if (step == 0) t1 = std::chrono::steady_clock::now();
+  };
+  const std::string& backend = b.name();
   auto print_partial = [&] {
     if (out.empty()) return;
     std::printf("backend %s; generated %zu of %lld tokens before the error:", backend.c_str(), out.size(),
@@ -55,13 +66,7 @@ void generate(const std::string& backend, const Request& r, Run&& run, Choose&& 
     std::fflush(stdout);
   };
   try {
-    run(r.prompt);
-    if (r.n_new > 0) out.push_back(choose());
-    t1 = std::chrono::steady_clock::now();
-    while (static_cast<int64_t>(out.size()) < r.n_new) {
-      run({out.back()});
-      out.push_back(choose());
-    }
+    harness::generate_tokens(b, r.prompt, r.n_new, g);
   } catch (const Error& e) {
     print_partial();
     if (out.empty()) throw;
@@ -80,23 +85,15 @@ void generate(const std::string& backend, const Request& r, Run&& run, Choose&& 
   std::printf("\n");
 }
 
-// Any registered backend. Steps make only their last logits row (StepRequest::all_logits = false), the
-// one the next token is chosen from: a long prompt's prefill runs the lm_head on one row. The backend
-// chooses (Backend::next_token): the reference on the host, the kernels on the device, both drawing the
-// same seeded uniforms, so equal logits give equal tokens.
+// Any registered backend.
 int run_generate(const Args& a, const std::string& backend) {
   const Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
-  Rng rng(r.seed);
   const std::string dir = a.required("model");
   const harness::LoadedModel m{dir, load_config(dir)};
   a.check_file_token_ids("prompt-tokens-file", r.prompt, m.config.vocab_size);
   const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
-  harness::StepRequest last_row;
-  last_row.all_logits = false;
-  harness::StepResult last;
-  generate(backend, r, [&](const std::vector<int64_t>& tokens) { last = b->step(tokens, last_row); },
-           [&] { return b->next_token(last, r.sp, rng); });
+  generate(*b, r);
   if (!b->kernels().empty()) std::printf("kernels: %s\n", b->kernels().c_str());
   return 0;
 }

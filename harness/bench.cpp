@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "harness/flops.h"
+#include "harness/generation.h"
 #include "harness/progress.h"
 #include "harness/stats.h"
 
@@ -174,19 +175,25 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       LayerSamples ls;
       for (int64_t i = 0; i < per; ++i) {
         prog.step(name + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
-        b->reset();
-        const auto t0 = Clock::now();
-        StepResult res = b->step(ctx, last_row);
-        int64_t tok = argmax_last_row(res.logits);
-        const auto t1 = Clock::now();  // first token out: TTFT
         std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
         double head_sum = 0;
-        for (int s = 0; s < opt.decode_steps; ++s) {
-          StepResult d = b->step({tok}, req);
-          tok = argmax_last_row(d.logits);
+        // Greedy, through the one generation loop: the prefill, then decode_steps timed decode steps.
+        GenerationSteps g;
+        g.prefill = last_row;
+        g.decode = req;
+        g.choose = [](const StepResult& x) { return argmax_last_row(x.logits); };
+        auto t1 = Clock::now();
+        g.on_token = [&](int64_t index, int64_t) {
+          if (index == 0) t1 = Clock::now();  // first token out: TTFT
+        };
+        g.on_step = [&](int64_t step, const StepResult& d) {
+          if (step == 0) return;
           for (std::size_t l = 0; l < layer_sum.size(); ++l) layer_sum[l] += d.layer_seconds[l];
           head_sum += d.head_seconds;
-        }
+        };
+        b->reset();
+        const auto t0 = Clock::now();
+        generate_tokens(*b, ctx, opt.decode_steps + 1, g);
         const auto t2 = Clock::now();
         if (i < opt.warmup) continue;
         const int n_out = opt.decode_steps + 1;

@@ -20,7 +20,9 @@ TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std
 // router, MoE, output; the end-to-end "e2e." tensors last), so the first failing tensor in this order
 // is the first diverging one.
 std::string order_key(const std::string& name);
-// The layer a tensor belongs to (-1 for final_norm / logits), and whether it is from the decode phase.
+// Shorthands over TensorId::parse (harness/tensor_id.h), the structured identity of a tensor name.
+// The text decoder layer a tensor belongs to (-1 for final_norm / logits and for any vision tensor), and
+// whether it is from the decode phase.
 int tensor_layer(const std::string& name);
 bool is_decode_tensor(const std::string& name);
 // "e2e.<name>": <name> from the free-running end-to-end run of check (the rest are teacher-forced).

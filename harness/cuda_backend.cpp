@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "harness/tensor_id.h"
 #include "optimized/model/cuda_model_loader.h"
 
 namespace mm::harness {
@@ -50,18 +51,18 @@ class CudaBackend final : public Backend {
     if (req.capture) {
       for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
         const auto& c = o.layers[static_cast<std::size_t>(l)];
-        const std::string p = "layers." + std::to_string(l) + ".";
-        r.tensors[p + "attn_out"] = make({S, H}, c.attn_out);
-        r.tensors[p + "moe_out"] = make({S, H}, c.moe_out);
-        r.tensors[p + "output"] = make({S, H}, c.output);
-        r.tensors[p + "router_logits"] = make({S, E}, c.router_logits);
+        const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
+        r.tensors[p("attn_out")] = make({S, H}, c.attn_out);
+        r.tensors[p("moe_out")] = make({S, H}, c.moe_out);
+        r.tensors[p("output")] = make({S, H}, c.output);
+        r.tensors[p("router_logits")] = make({S, E}, c.router_logits);
         Tensor ids;
         ids.shape = {S, k};
         ids.values.assign(c.router_experts.begin(), c.router_experts.end());
-        r.tensors[p + "router_experts"] = std::move(ids);
-        if (!c.lightning_attn.empty()) r.tensors[p + "lightning_attn"] = make({S, cfg_.inner_dim()}, c.lightning_attn);
+        r.tensors[p("router_experts")] = std::move(ids);
+        if (!c.lightning_attn.empty()) r.tensors[p("lightning_attn")] = make({S, cfg_.inner_dim()}, c.lightning_attn);
       }
-      r.tensors["final_norm"] = make({S, H}, o.final_norm);
+      r.tensors[TensorId::head("final_norm").name()] = make({S, H}, o.final_norm);
     }
     return r;
   }
@@ -79,12 +80,12 @@ class CudaBackend final : public Backend {
     const int64_t d = cfg_.head_dim, n = model_->position();
     for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
       const auto li = static_cast<std::size_t>(l);
-      const std::string p = "layers." + std::to_string(l) + ".";
+      const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
       if (cfg_.layer_types[li] == LayerType::Lightning) {
-        m[p + "lightning_state"] = make({cfg_.num_attention_heads, d, d}, c.lightning_state[li]);
+        m[p("lightning_state")] = make({cfg_.num_attention_heads, d, d}, c.lightning_state[li]);
       } else {
-        m[p + "k_cache"] = make({n, cfg_.num_key_value_heads, d}, c.k[li]);
-        m[p + "v_cache"] = make({n, cfg_.num_key_value_heads, d}, c.v[li]);
+        m[p("k_cache")] = make({n, cfg_.num_key_value_heads, d}, c.k[li]);
+        m[p("v_cache")] = make({n, cfg_.num_key_value_heads, d}, c.v[li]);
       }
     }
     return m;

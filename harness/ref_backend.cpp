@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "harness/tensor_id.h"
 #include "reference/model.h"
 
 namespace mm::harness {
@@ -65,17 +66,17 @@ template <class P> class RefBackend final : public Backend {
       const int k = static_cast<int>(cfg_.num_experts_per_tok);
       for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
         const auto& t = tr.layers[static_cast<std::size_t>(l)];
-        const std::string p = "layers." + std::to_string(l) + ".";
-        out.tensors[p + "attn_out"] = to_tensor(t.attn_out);
-        out.tensors[p + "moe_out"] = to_tensor(t.moe_out);
-        out.tensors[p + "output"] = to_tensor(t.output);
-        out.tensors[p + "router_logits"] = to_tensor(t.router.logits);
-        out.tensors[p + "router_probs"] = to_tensor(t.router.probs);
-        out.tensors[p + "router_experts"] = router_ids(t.router, k);
+        const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
+        out.tensors[p("attn_out")] = to_tensor(t.attn_out);
+        out.tensors[p("moe_out")] = to_tensor(t.moe_out);
+        out.tensors[p("output")] = to_tensor(t.output);
+        out.tensors[p("router_logits")] = to_tensor(t.router.logits);
+        out.tensors[p("router_probs")] = to_tensor(t.router.probs);
+        out.tensors[p("router_experts")] = router_ids(t.router, k);
         if (cfg_.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning)
-          out.tensors[p + "lightning_attn"] = to_tensor(t.lightning.attn);
+          out.tensors[p("lightning_attn")] = to_tensor(t.lightning.attn);
       }
-      out.tensors["final_norm"] = to_tensor(tr.final_norm);
+      out.tensors[TensorId::head("final_norm").name()] = to_tensor(tr.final_norm);
     }
     return out;
   }
@@ -84,19 +85,19 @@ template <class P> class RefBackend final : public Backend {
     TensorMap m;
     const int64_t d = cfg_.head_dim;
     for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-      const std::string p = "layers." + std::to_string(l) + ".";
+      const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
       const auto& lc = cache_.layers[static_cast<std::size_t>(l)];
       if (cfg_.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning) {
         Tensor t;
         t.shape = {cfg_.num_attention_heads, d, d};
         for (const auto& s : lc.lightning.state) t.values.insert(t.values.end(), s.data(), s.data() + s.size());
         if (lc.lightning.state.empty()) t.values.assign(static_cast<std::size_t>(t.numel()), 0.0);
-        m[p + "lightning_state"] = std::move(t);
+        m[p("lightning_state")] = std::move(t);
       } else {
         Tensor tk = to_tensor(lc.kv.k), tv = to_tensor(lc.kv.v);
         tk.shape = tv.shape = {lc.kv.length(), cfg_.num_key_value_heads, d};
-        m[p + "k_cache"] = std::move(tk);
-        m[p + "v_cache"] = std::move(tv);
+        m[p("k_cache")] = std::move(tk);
+        m[p("v_cache")] = std::move(tv);
       }
     }
     return m;

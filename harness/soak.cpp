@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <new>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
+#include "harness/generation.h"
 #include "harness/metrics.h"
 #include "harness/progress.h"
 #include "harness/stats.h"
@@ -39,20 +41,18 @@ struct Served {
 // them, and the oracle tolerance is calibrated on all of them. A decode step's one row is its last.
 Served serve(Backend& b, const std::vector<int64_t>& prompt, int64_t n_decode, const LayerHook& hook) {
   Served s;
-  StepRequest req;
-  req.after_layer = hook;
+  GenerationSteps g;
+  g.prefill.after_layer = hook;
+  g.choose = [](const StepResult& r) { return argmax_last_row(r.logits); };
   const auto t0 = Clock::now();
+  g.on_token = [&](int64_t index, int64_t) {
+    if (index == 0) s.ttft = secs(t0, Clock::now());
+  };
+  g.on_step = [&](int64_t, const StepResult& r) { append_rows(s.logits, r.logits); };
   b.reset();
-  StepResult r = b.step(prompt, req);
-  int64_t tok = argmax_last_row(r.logits);
-  s.ttft = secs(t0, Clock::now());
-  append_rows(s.logits, r.logits);
-  for (int64_t i = 0; i < n_decode; ++i) {
-    s.generated.push_back(tok);
-    StepResult d = b.step({tok}, {});
-    append_rows(s.logits, d.logits);
-    tok = argmax_last_row(d.logits);
-  }
+  // n_decode decode steps; the token chosen after the last one is not fed, nor kept
+  s.generated = generate_tokens(b, prompt, n_decode + 1, g);
+  s.generated.pop_back();
   s.e2e = secs(t0, Clock::now());
   return s;
 }
@@ -65,18 +65,70 @@ Tensor oracle_logits(Backend& o, const std::vector<int64_t>& prompt, const std::
   return out;
 }
 
-json window_json(const std::vector<json>& reqs, double t0, double t1) {
+// How a request ended (the header's classes), in the report's spelling.
+enum class RequestClass : uint8_t { Success, SloBreach, Numerical, Error };
+const char* to_string(RequestClass c) {
+  switch (c) {
+    case RequestClass::Success: return "success";
+    case RequestClass::SloBreach: return "slo_breach";
+    case RequestClass::Numerical: return "numerical";
+    case RequestClass::Error: return "error";
+  }
+  return "?";
+}
+
+// One served request, as the report lists it.
+struct RequestRecord {
+  double t_s = 0;  // start, seconds since the stream began
+  int64_t prompt = 0, decode = 0;
+  std::optional<FaultKind> fault;
+  bool checked = false;                   // compared with the oracle
+  bool served = false;                    // completed: the timings are set
+  double ttft_ms = 0, e2e_ms = 0, tpot_ms = 0;
+  std::optional<double> oracle_rel_fro;   // checked and finite
+  RequestClass cls = RequestClass::Success;
+  bool alloc_failure = false;             // the error was std::bad_alloc
+  std::string why;                        // empty on success
+
+  json to_json() const {
+    json r = {{"t_s", t_s}, {"prompt", prompt}, {"decode", decode},
+              {"fault", fault ? json(to_string(*fault)) : json(nullptr)}, {"checked", checked}};
+    if (served) {
+      r["ttft_ms"] = ttft_ms;
+      r["e2e_ms"] = e2e_ms;
+      r["tpot_ms"] = tpot_ms;
+    }
+    if (oracle_rel_fro) r["oracle_rel_fro"] = *oracle_rel_fro;
+    r["class"] = to_string(cls);
+    if (!why.empty()) r["why"] = why;
+    return r;
+  }
+};
+
+// Per fault kind, in the report's object form {"alloc": n, "bitflip": n, "nan": n, "slow": n}.
+struct PerFault {
+  int64_t n[4] = {0, 0, 0, 0};
+  int64_t& operator[](FaultKind k) { return n[static_cast<int>(k)]; }
+  int64_t operator[](FaultKind k) const { return n[static_cast<int>(k)]; }
+  int64_t total() const { return n[0] + n[1] + n[2] + n[3]; }
+  json to_json() const {
+    json j = json::object();
+    for (FaultKind k : kFaultKinds) j[to_string(k)] = (*this)[k];
+    return j;
+  }
+};
+
+json window_json(const std::vector<const RequestRecord*>& reqs, double t0, double t1) {
   int64_t ok = 0, num = 0, err = 0, slo = 0;
   std::vector<double> e2e, ttft;
-  for (const auto& r : reqs) {
-    const std::string c = r["class"];
-    ok += c == "success";
-    num += c == "numerical";
-    err += c == "error";
-    slo += c == "slo_breach";
-    if (c != "error") {
-      e2e.push_back(r["e2e_ms"].get<double>());
-      ttft.push_back(r["ttft_ms"].get<double>());
+  for (const RequestRecord* r : reqs) {
+    ok += r->cls == RequestClass::Success;
+    num += r->cls == RequestClass::Numerical;
+    err += r->cls == RequestClass::Error;
+    slo += r->cls == RequestClass::SloBreach;
+    if (r->cls != RequestClass::Error) {
+      e2e.push_back(r->e2e_ms);
+      ttft.push_back(r->ttft_ms);
     }
   }
   const int64_t n = static_cast<int64_t>(reqs.size());
@@ -93,7 +145,167 @@ json window_json(const std::vector<json>& reqs, double t0, double t1) {
   return w;
 }
 
+// The run's fixed points, from one calibration request of the longest prompt: its timings set the
+// default SLOs and its ref-bf16 error the oracle tolerance.
+struct Calibration {
+  std::vector<int64_t> prompt;  // [max_prompt], reused by the final verification
+  int64_t decode = 0;
+  Served served;                // the backend's second (warm) run
+  double budget_err = 0, tol = 0;
+  double slo_ttft = 0, slo_tpot = 0, tpot = 0;  // seconds
+};
+
+Calibration calibrate(Backend& b, Backend& oracle, Backend& budget, const SoakOptions& opt, const ModelConfig& cfg,
+                      Rng& rng) {
+  Calibration c;
+  c.prompt.resize(static_cast<std::size_t>(opt.max_prompt));
+  for (auto& t : c.prompt) t = rng.below(cfg.vocab_size);
+  c.decode = std::max<int64_t>(opt.max_decode, 1);
+  serve(b, c.prompt, c.decode, {});  // warm-up
+  c.served = serve(b, c.prompt, c.decode, {});
+  const Served cb = serve(budget, c.prompt, c.decode, {});
+  c.budget_err = error_stats(cb.logits, oracle_logits(oracle, c.prompt, cb.generated)).rel_fro;
+  c.tol = opt.k * c.budget_err + opt.floor_rel;
+  c.slo_ttft = opt.slo_ttft_ms > 0 ? opt.slo_ttft_ms / 1e3 : std::max(10 * c.served.ttft, 0.020);
+  c.tpot = (c.served.e2e - c.served.ttft) / static_cast<double>(c.decode);
+  c.slo_tpot = opt.slo_tpot_ms > 0 ? opt.slo_tpot_ms / 1e3 : std::max(10 * c.tpot, 0.005);
+  return c;
+}
+
+// One request of the seeded stream, drawn in a fixed order (the stream depends on the seed alone).
+struct DrawnRequest {
+  std::vector<int64_t> prompt;
+  int64_t decode = 0;
+  bool checked = false;
+  std::optional<FaultKind> fault;  // the first kind whose draw hits
+  int fault_layer = 0;
+  uint64_t fault_seed = 0;
+};
+
+DrawnRequest draw_request(Rng& rng, const SoakOptions& opt, const ModelConfig& cfg) {
+  DrawnRequest d;
+  const int64_t S = opt.min_prompt + rng.below(opt.max_prompt - opt.min_prompt + 1);
+  d.decode = opt.min_decode + rng.below(opt.max_decode - opt.min_decode + 1);
+  d.prompt.resize(static_cast<std::size_t>(S));
+  for (auto& t : d.prompt) t = rng.below(cfg.vocab_size);
+  d.checked = rng.uniform() < opt.check_rate;
+  for (const auto& f : opt.inject)  // every kind draws, whether or not an earlier one hit
+    if (rng.uniform() < f.rate && !d.fault) d.fault = f.kind;
+  d.fault_layer = static_cast<int>(rng.below(cfg.num_hidden_layers));
+  d.fault_seed = rng.next();
+  return d;
+}
+
+// The hook that plants a nan, alloc or slow fault after layer `layer` (none for the others).
+LayerHook fault_hook(std::optional<FaultKind> fault, int layer, uint64_t seed, double slo_ttft) {
+  if (!fault || *fault == FaultKind::Bitflip) return {};
+  const FaultKind k = *fault;
+  return [k, layer, seed, slo_ttft](int l, int64_t rows, int64_t cols, double* h) {
+    if (l != layer) return;
+    if (k == FaultKind::Nan) h[seed % static_cast<uint64_t>(rows * cols)] = NAN;
+    else if (k == FaultKind::Alloc) throw std::bad_alloc();
+    else std::this_thread::sleep_for(std::chrono::duration<double>(1.5 * slo_ttft));
+  };
+}
+
+// Serves the request and classifies it: error (any exception), numerical (non-finite logits, or oracle
+// error over the tolerance when checked), slo_breach, success.
+void serve_and_classify(RequestRecord& r, Backend& b, Backend& oracle, const DrawnRequest& d, const LayerHook& hook,
+                        const Calibration& cal) {
+  const int64_t N = d.decode;
+  try {
+    const Served s = serve(b, d.prompt, N, hook);
+    r.served = true;
+    r.ttft_ms = s.ttft * 1e3;
+    r.e2e_ms = s.e2e * 1e3;
+    r.tpot_ms = N > 0 ? (s.e2e - s.ttft) / static_cast<double>(N) * 1e3 : 0.0;
+    bool numerical = false;
+    if (!all_finite(s.logits)) numerical = true, r.why = "non-finite logits";
+    else if (d.checked) {
+      const double e = error_stats(s.logits, oracle_logits(oracle, d.prompt, s.generated)).rel_fro;
+      r.oracle_rel_fro = e;
+      if (!(e <= cal.tol)) numerical = true, r.why = "logits differ from ref-f64";
+    }
+    const bool late = s.ttft > cal.slo_ttft || (N > 0 && (s.e2e - s.ttft) / static_cast<double>(N) > cal.slo_tpot);
+    r.cls = numerical ? RequestClass::Numerical : late ? RequestClass::SloBreach : RequestClass::Success;
+  } catch (const std::bad_alloc&) {
+    r.cls = RequestClass::Error, r.why = "alloc", r.alloc_failure = true;
+  } catch (const Error& e) {
+    r.cls = RequestClass::Error, r.why = std::string("mm::Error: ") + e.what();
+  } catch (const std::exception& e) {
+    r.cls = RequestClass::Error, r.why = std::string("exception: ") + e.what();
+  }
+}
+
+// A weight bit flip in flight: one at a time, persistent until a numerical failure detects it.
+struct BitflipState {
+  bool out = false;          // a corruption is outstanding
+  int64_t injected_at = 0;   // its request
+  std::string weight;        // what was flipped
+  json flips = json::array();
+  int64_t caught_final = 0;  // found only by the verification request after the stream ended
+};
+
+// Which outcomes the injected faults explain; counts what was caught and what was not.
+struct FaultLedger {
+  PerFault injected, caught, not_injectable;
+  int64_t unexplained = 0;     // failures no injected fault of the matching class explains
+  int64_t served_corrupt = 0;  // successes served while a bit flip was outstanding (not checked)
+  BitflipState flip;
+
+  void detect_flip(Backend& b, int64_t request, bool at_final_verification) {
+    flip.flips.push_back({{"weight", flip.weight}, {"injected_at_request", flip.injected_at},
+                          {"detected_at_request", request}, {"latency_requests", request - flip.injected_at},
+                          {"at_final_verification", at_final_verification}});
+    if (at_final_verification) ++flip.caught_final;
+    else ++caught[FaultKind::Bitflip];
+    b.restore_weights();
+    flip.out = false;
+  }
+
+  // Was this outcome the injected fault, caught as its class?
+  void attribute(Backend& b, int64_t i, const RequestRecord& r) {
+    const std::optional<FaultKind> f = r.fault;
+    const bool flip_active = flip.out;
+    const bool numerical = r.cls == RequestClass::Numerical, error = r.cls == RequestClass::Error;
+    if (flip_active && numerical) detect_flip(b, i, false);
+    else if (flip_active && f != FaultKind::Bitflip && r.cls == RequestClass::Success) ++served_corrupt;
+    const bool nan_caught = f == FaultKind::Nan && numerical;
+    const bool alloc_caught = f == FaultKind::Alloc && error && r.alloc_failure;
+    const bool slow_caught = f == FaultKind::Slow && r.cls == RequestClass::SloBreach;
+    if (nan_caught) ++caught[FaultKind::Nan];
+    if (alloc_caught) ++caught[FaultKind::Alloc];
+    if (slow_caught) ++caught[FaultKind::Slow];
+    // A failure is explained only by an injected fault of the matching class; anything else (e.g. an
+    // exception while a NaN was injected) is a real, unexplained failure.
+    const bool explained = nan_caught || alloc_caught || slow_caught || (flip_active && numerical);
+    if (!explained && (numerical || error)) ++unexplained;
+  }
+};
+
+// The windows of `window` seconds over [0, total), then the overall one.
+json windows_json(const std::vector<RequestRecord>& reqs, double total, double window) {
+  json windows = json::array();
+  for (double w0 = 0; w0 < total; w0 += window) {
+    std::vector<const RequestRecord*> in;
+    for (const auto& r : reqs)
+      if (r.t_s >= w0 && r.t_s < w0 + window) in.push_back(&r);
+    windows.push_back(window_json(in, w0, std::min(w0 + window, total)));
+  }
+  return windows;
+}
+
 }  // namespace
+
+const char* to_string(FaultKind k) {
+  switch (k) {
+    case FaultKind::Nan: return "nan";
+    case FaultKind::Bitflip: return "bitflip";
+    case FaultKind::Alloc: return "alloc";
+    case FaultKind::Slow: return "slow";
+  }
+  return "?";
+}
 
 double parse_duration(const std::string& s) {
   std::size_t pos = 0;
@@ -126,9 +338,11 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
                   "'; expected KIND:RATE[,KIND:RATE...])");
     const auto c = item.find(':');
     FaultRate f;
-    f.kind = item.substr(0, c);
-    if (f.kind != "nan" && f.kind != "bitflip" && f.kind != "alloc" && f.kind != "slow")
-      throw Error("soak: unknown fault kind '" + f.kind + "' in --inject (expected nan, bitflip, alloc or slow)");
+    const std::string kind = item.substr(0, c);
+    bool known = false;
+    for (FaultKind k : kFaultKinds)
+      if (kind == to_string(k)) f.kind = k, known = true;
+    if (!known) throw Error("soak: unknown fault kind '" + kind + "' in --inject (expected nan, bitflip, alloc or slow)");
     if (c == std::string::npos || parse_decimal(std::string_view(item).substr(c + 1), f.rate) != NumParse::Ok)
       throw Error("soak: --inject expects KIND:RATE with RATE a decimal number in [0, 1], got '" + item + "'");
     if (!(f.rate >= 0 && f.rate <= 1)) throw Error("soak: fault rate must be in [0, 1], got '" + item + "'");
@@ -137,152 +351,26 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
   return out;
 }
 
-SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
+namespace {
+
+void check_options(const SoakOptions& opt, const ModelConfig& cfg) {
   require(opt.duration_s > 0 && opt.duration_s <= 30 * 86400.0, "soak: --duration must be positive and at most 30 days");
-  const ModelConfig& cfg = src.model.config;
   require(opt.min_prompt >= 1 && opt.max_prompt >= opt.min_prompt, "soak: need 1 <= --min-prompt <= --max-prompt");
   require(opt.min_decode >= 0 && opt.max_decode >= opt.min_decode, "soak: need 0 <= --min-decode <= --max-decode");
   require(opt.max_prompt + opt.max_decode <= cfg.max_position_embeddings, "soak: prompt + decode exceed max_position_embeddings");
   require(opt.check_rate >= 0 && opt.check_rate <= 1, "soak: --check-rate must be in [0, 1]");
-  auto b = registry().make(opt.backend, src.model);
-  auto oracle = registry().make("ref-f64", src.model);
-  auto budget = registry().make("ref-bf16", src.model);
+}
 
-  // Calibration: one request of the longest prompt; its timings set the default SLOs and its ref-bf16
-  // error the oracle tolerance.
-  Rng rng(opt.seed);
-  std::vector<int64_t> cal(static_cast<std::size_t>(opt.max_prompt));
-  for (auto& t : cal) t = rng.below(cfg.vocab_size);
-  const int64_t cal_dec = std::max<int64_t>(opt.max_decode, 1);
-  serve(*b, cal, cal_dec, {});  // warm-up
-  const Served c1 = serve(*b, cal, cal_dec, {});
-  const Served cb = serve(*budget, cal, cal_dec, {});
-  const double budget_err = error_stats(cb.logits, oracle_logits(*oracle, cal, cb.generated)).rel_fro;
-  const double tol = opt.k * budget_err + opt.floor_rel;
-  const double slo_ttft = opt.slo_ttft_ms > 0 ? opt.slo_ttft_ms / 1e3 : std::max(10 * c1.ttft, 0.020);
-  const double tpot_cal = (c1.e2e - c1.ttft) / static_cast<double>(cal_dec);
-  const double slo_tpot = opt.slo_tpot_ms > 0 ? opt.slo_tpot_ms / 1e3 : std::max(10 * tpot_cal, 0.005);
-  const double window = opt.window_s > 0 ? opt.window_s : std::max(opt.duration_s / 10, 0.25);
-
-  std::vector<json> reqs;
-  json injected = {{"nan", 0}, {"bitflip", 0}, {"alloc", 0}, {"slow", 0}};
-  json caught = injected, not_injectable = injected;
-  json flips = json::array();
-  int64_t unexplained = 0, served_corrupt = 0;
-  bool flip_out = false;
-  int64_t flip_req = 0;
-  std::string flip_desc;
-  Progress prog("soak", static_cast<int64_t>(opt.duration_s), opt.progress);
-  int shown = 0;
-  const auto start = Clock::now();
-  int64_t caught_final = 0;  // bit flips found only by the verification request after the stream ended
-  auto detect_flip = [&](int64_t i, bool at_final_verification) {
-    flips.push_back({{"weight", flip_desc}, {"injected_at_request", flip_req}, {"detected_at_request", i},
-                     {"latency_requests", i - flip_req}, {"at_final_verification", at_final_verification}});
-    if (at_final_verification) ++caught_final;
-    else caught["bitflip"] = caught["bitflip"].get<int>() + 1;
-    b->restore_weights();
-    flip_out = false;
-  };
-  for (int64_t i = 0;; ++i) {
-    const double t_start = secs(start, Clock::now());
-    if (t_start >= opt.duration_s && i >= opt.min_requests) break;
-    while (opt.progress && shown < static_cast<int>(t_start)) prog.step(std::to_string(i) + " requests"), ++shown;
-    const int64_t S = opt.min_prompt + rng.below(opt.max_prompt - opt.min_prompt + 1);
-    const int64_t N = opt.min_decode + rng.below(opt.max_decode - opt.min_decode + 1);
-    std::vector<int64_t> prompt(static_cast<std::size_t>(S));
-    for (auto& t : prompt) t = rng.below(cfg.vocab_size);
-    const bool checked = rng.uniform() < opt.check_rate;
-    std::string fault;
-    for (const auto& f : opt.inject)
-      if (rng.uniform() < f.rate && fault.empty()) fault = f.kind;
-    const int fault_layer = static_cast<int>(rng.below(cfg.num_hidden_layers));
-    const uint64_t fault_seed = rng.next();
-    if (flip_out) fault.clear();  // one fault in flight: nothing else is injected while a corruption is outstanding
-    if (fault == "bitflip") {
-      try {
-        flip_desc = b->corrupt_weight(fault_seed);
-        flip_out = true;
-        flip_req = i;
-      } catch (const Error&) {
-        not_injectable["bitflip"] = not_injectable["bitflip"].get<int>() + 1;
-        fault.clear();
-      }
-    }
-    if (!fault.empty()) injected[fault] = injected[fault].get<int>() + 1;
-    LayerHook hook;
-    if (fault == "nan" || fault == "alloc" || fault == "slow")
-      hook = [&, fault_layer, fault_seed](int layer, int64_t rows, int64_t cols, double* h) {
-        if (layer != fault_layer) return;
-        if (fault == "nan") h[fault_seed % static_cast<uint64_t>(rows * cols)] = NAN;
-        else if (fault == "alloc") throw std::bad_alloc();
-        else std::this_thread::sleep_for(std::chrono::duration<double>(1.5 * slo_ttft));
-      };
-    json r = {{"t_s", t_start}, {"prompt", S}, {"decode", N}, {"fault", fault.empty() ? json(nullptr) : json(fault)},
-              {"checked", checked}};
-    std::string cls, why;
-    Served s;
-    try {
-      s = serve(*b, prompt, N, hook);
-      r["ttft_ms"] = s.ttft * 1e3;
-      r["e2e_ms"] = s.e2e * 1e3;
-      r["tpot_ms"] = N > 0 ? (s.e2e - s.ttft) / static_cast<double>(N) * 1e3 : 0.0;
-      if (!all_finite(s.logits)) cls = "numerical", why = "non-finite logits";
-      else if (checked) {
-        const double e = error_stats(s.logits, oracle_logits(*oracle, prompt, s.generated)).rel_fro;
-        r["oracle_rel_fro"] = e;
-        if (!(e <= tol)) cls = "numerical", why = "logits differ from ref-f64";
-      }
-      if (cls.empty()) {
-        const bool late = s.ttft > slo_ttft || (N > 0 && (s.e2e - s.ttft) / static_cast<double>(N) > slo_tpot);
-        cls = late ? "slo_breach" : "success";
-      }
-    } catch (const std::bad_alloc&) {
-      cls = "error", why = "alloc";
-    } catch (const Error& e) {
-      cls = "error", why = std::string("mm::Error: ") + e.what();
-    } catch (const std::exception& e) {
-      cls = "error", why = std::string("exception: ") + e.what();
-    }
-    r["class"] = cls;
-    if (!why.empty()) r["why"] = why;
-    // Attribution: was this outcome the injected fault, caught as its class?
-    const bool flip_active = flip_out;
-    if (flip_active && cls == "numerical") detect_flip(i, false);
-    else if (flip_active && fault != "bitflip" && cls == "success") ++served_corrupt;
-    if (fault == "nan" && cls == "numerical") caught["nan"] = caught["nan"].get<int>() + 1;
-    if (fault == "alloc" && cls == "error" && why == "alloc") caught["alloc"] = caught["alloc"].get<int>() + 1;
-    if (fault == "slow" && cls == "slo_breach") caught["slow"] = caught["slow"].get<int>() + 1;
-    // A failure is explained only by an injected fault of the matching class; anything else (e.g. an
-    // exception while a NaN was injected) is a real, unexplained failure.
-    const bool explained = (fault == "nan" && cls == "numerical") ||
-                           (fault == "alloc" && cls == "error" && why == "alloc") ||
-                           (fault == "slow" && cls == "slo_breach") || (flip_active && cls == "numerical");
-    if (!explained && (cls == "numerical" || cls == "error")) ++unexplained;
-    reqs.push_back(std::move(r));
-  }
-  prog.done();
-  // A corruption still outstanding at the end: one verification request against the oracle.
-  if (flip_out) {
-    const Served s = serve(*b, cal, 1, {});
-    const bool bad = !all_finite(s.logits) ||
-                     !(error_stats(s.logits, oracle_logits(*oracle, cal, s.generated)).rel_fro <= tol);
-    if (bad) detect_flip(static_cast<int64_t>(reqs.size()), true);
-    else b->restore_weights();
-  }
-  const double total = secs(start, Clock::now());
-  json windows = json::array();
-  for (double w0 = 0; w0 < total; w0 += window) {
-    std::vector<json> in;
-    for (const auto& r : reqs)
-      if (r["t_s"].get<double>() >= w0 && r["t_s"].get<double>() < w0 + window) in.push_back(r);
-    windows.push_back(window_json(in, w0, std::min(w0 + window, total)));
-  }
-  json overall = window_json(reqs, 0, total);
-  overall["unexplained_failures"] = unexplained;
-  overall["served_while_corrupt_unchecked"] = served_corrupt;
-  int64_t inj = 0, cau = 0;
-  for (auto& [k, v] : injected.items()) inj += v.get<int64_t>(), cau += caught[k].get<int64_t>();
+// The report's "result" (docs/report-schema.md).
+json result_json(const SoakOptions& opt, const Calibration& cal, const std::vector<RequestRecord>& reqs,
+                 const FaultLedger& led, double total, double window) {
+  json overall = window_json([&] {
+    std::vector<const RequestRecord*> all;
+    for (const auto& r : reqs) all.push_back(&r);
+    return all;
+  }(), 0, total);
+  overall["unexplained_failures"] = led.unexplained;
+  overall["served_while_corrupt_unchecked"] = led.served_corrupt;
   json res;
   res["backend"] = opt.backend;
   res["duration_s"] = opt.duration_s;
@@ -295,26 +383,89 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
       {"goodput", "requests that are correct and meet both SLOs, per second"},
       {"tpot", "(E2E - TTFT) / N_decode"},
       {"numerical", "non-finite logits (every request) or oracle rel_fro > k * err(ref-bf16) + floor (sampled)"}};
-  res["slo"] = {{"ttft_ms", slo_ttft * 1e3}, {"tpot_ms", slo_tpot * 1e3},
+  res["slo"] = {{"ttft_ms", cal.slo_ttft * 1e3}, {"tpot_ms", cal.slo_tpot * 1e3},
                 {"source", opt.slo_ttft_ms > 0 ? "given" : "10x the calibration request (min 20 / 5 ms)"}};
-  res["calibration"] = {{"prompt", opt.max_prompt}, {"decode", cal_dec}, {"ttft_ms", c1.ttft * 1e3},
-                        {"tpot_ms", tpot_cal * 1e3}, {"bf16_logits_rel_fro", budget_err}, {"oracle_tol_rel_fro", tol}};
+  res["calibration"] = {{"prompt", opt.max_prompt}, {"decode", cal.decode}, {"ttft_ms", cal.served.ttft * 1e3},
+                        {"tpot_ms", cal.tpot * 1e3}, {"bf16_logits_rel_fro", cal.budget_err}, {"oracle_tol_rel_fro", cal.tol}};
   res["stream"] = {{"seed", opt.seed}, {"prompt", {opt.min_prompt, opt.max_prompt}}, {"decode", {opt.min_decode, opt.max_decode}},
                    {"check_rate", opt.check_rate}};
   json inject_opt = json::object();
-  for (const auto& f : opt.inject) inject_opt[f.kind] = f.rate;
-  res["faults"] = {{"rates", inject_opt}, {"injected", injected}, {"caught", caught}, {"not_injectable", not_injectable},
-                   {"caught_at_final_verification", caught_final}, {"missed", inj - cau - caught_final},
-                   {"bitflips", flips}};
+  for (const auto& f : opt.inject) inject_opt[to_string(f.kind)] = f.rate;
+  res["faults"] = {{"rates", inject_opt}, {"injected", led.injected.to_json()}, {"caught", led.caught.to_json()},
+                   {"not_injectable", led.not_injectable.to_json()},
+                   {"caught_at_final_verification", led.flip.caught_final},
+                   {"missed", led.injected.total() - led.caught.total() - led.flip.caught_final},
+                   {"bitflips", led.flip.flips}};
   res["overall"] = overall;
-  res["windows"] = windows;
-  if (reqs.size() <= 5000) res["requests"] = reqs;
+  res["windows"] = windows_json(reqs, total, window);
+  if (reqs.size() <= 5000) {
+    json list = json::array();
+    for (const auto& r : reqs) list.push_back(r.to_json());
+    res["requests"] = std::move(list);
+  }
+  return res;
+}
+
+}  // namespace
+
+SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
+  const ModelConfig& cfg = src.model.config;
+  check_options(opt, cfg);
+  auto b = registry().make(opt.backend, src.model);
+  auto oracle = registry().make("ref-f64", src.model);
+  auto budget = registry().make("ref-bf16", src.model);
+  Rng rng(opt.seed);
+  const Calibration cal = calibrate(*b, *oracle, *budget, opt, cfg, rng);
+  const double window = opt.window_s > 0 ? opt.window_s : std::max(opt.duration_s / 10, 0.25);
+
+  std::vector<RequestRecord> reqs;
+  FaultLedger led;
+  Progress prog("soak", static_cast<int64_t>(opt.duration_s), opt.progress);
+  int shown = 0;
+  const auto start = Clock::now();
+  for (int64_t i = 0;; ++i) {
+    const double t_start = secs(start, Clock::now());
+    if (t_start >= opt.duration_s && i >= opt.min_requests) break;
+    while (opt.progress && shown < static_cast<int>(t_start)) prog.step(std::to_string(i) + " requests"), ++shown;
+    const DrawnRequest d = draw_request(rng, opt, cfg);
+    RequestRecord r;
+    r.t_s = t_start;
+    r.prompt = static_cast<int64_t>(d.prompt.size());
+    r.decode = d.decode;
+    r.checked = d.checked;
+    // One fault in flight: nothing else is injected while a corruption is outstanding.
+    r.fault = led.flip.out ? std::nullopt : d.fault;
+    if (r.fault == FaultKind::Bitflip) {
+      try {
+        led.flip.weight = b->corrupt_weight(d.fault_seed);
+        led.flip.out = true;
+        led.flip.injected_at = i;
+      } catch (const Error&) {
+        ++led.not_injectable[FaultKind::Bitflip];
+        r.fault.reset();
+      }
+    }
+    if (r.fault) ++led.injected[*r.fault];
+    serve_and_classify(r, *b, *oracle, d, fault_hook(r.fault, d.fault_layer, d.fault_seed, cal.slo_ttft), cal);
+    led.attribute(*b, i, r);
+    reqs.push_back(std::move(r));
+  }
+  prog.done();
+  // A corruption still outstanding at the end: one verification request against the oracle.
+  if (led.flip.out) {
+    const Served s = serve(*b, cal.prompt, 1, {});
+    const bool bad = !all_finite(s.logits) ||
+                     !(error_stats(s.logits, oracle_logits(*oracle, cal.prompt, s.generated)).rel_fro <= cal.tol);
+    if (bad) led.detect_flip(*b, static_cast<int64_t>(reqs.size()), true);
+    else b->restore_weights();
+  }
+  const double total = secs(start, Clock::now());
   SoakResult out;
+  out.result = result_json(opt, cal, reqs, led, total, window);
   // Every injected fault must be caught in the stream, or (bit flips still outstanding at the end) by the
   // final verification; the report keeps the two apart.
-  out.pass = inj == cau + caught_final && unexplained == 0;
-  res["pass"] = out.pass;
-  out.result = std::move(res);
+  out.pass = led.injected.total() == led.caught.total() + led.flip.caught_final && led.unexplained == 0;
+  out.result["pass"] = out.pass;
   return out;
 }
 

@@ -14,18 +14,26 @@
 // detected; alloc: std::bad_alloc thrown mid-forward; slow: a sleep of 1.5x the TTFT budget); every
 // injected fault must be caught as its class, and the report says injected vs caught.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/acceptance.h"
 #include "harness/model_source.h"
 
 namespace mm::harness {
 
+// What soak can inject (see above), and the class of outcome that catches each: nan -> numerical,
+// bitflip -> numerical (now or at a later request), alloc -> error (std::bad_alloc), slow -> slo_breach.
+enum class FaultKind : uint8_t { Nan, Bitflip, Alloc, Slow };
+constexpr FaultKind kFaultKinds[] = {FaultKind::Nan, FaultKind::Bitflip, FaultKind::Alloc, FaultKind::Slow};
+const char* to_string(FaultKind k);  // "nan", "bitflip", "alloc", "slow" (the --inject and report names)
+
 struct FaultRate {
-  std::string kind;  // nan | bitflip | alloc | slow
-  double rate = 0;   // probability per request
+  FaultKind kind = FaultKind::Nan;
+  double rate = 0;  // probability per request
 };
 
 struct SoakOptions {
@@ -35,7 +43,7 @@ struct SoakOptions {
   std::string backend = "ref-f32";
   int64_t min_prompt = 8, max_prompt = 300, min_decode = 1, max_decode = 16;
   double check_rate = 0.25;
-  double k = 2, floor_rel = 1e-6;
+  double k = acceptance::kK, floor_rel = acceptance::kCheckFloorRel;  // check's rule (core/acceptance.h)
   double slo_ttft_ms = 0, slo_tpot_ms = 0;  // 0: 10x the calibration request's time (at least 20 / 5 ms)
   uint64_t seed = 0;
   std::vector<FaultRate> inject;

@@ -146,6 +146,8 @@ TEST(StrictNumbers, Inject) {
   const auto f = parse_inject("nan:0.1,slow:0.5,alloc:1,bitflip:0");
   ASSERT_EQ(f.size(), 4u);
   EXPECT_DOUBLE_EQ(f[1].rate, 0.5);
+  EXPECT_EQ(f[1].kind, FaultKind::Slow);
+  EXPECT_EQ(f[3].kind, FaultKind::Bitflip);
   for (const char* bad : {"nan: 0x0.1", "nan:0x0.1", "nan:+0.1", "nan: 0.1", "nan:0.1 ", "nan:", "nan:1e400", "slow"}) {
     const std::string got = "got '" + std::string(bad) + "'";
     EXPECT_MM_ERROR(parse_inject(bad), "--inject expects KIND:RATE", got.c_str());

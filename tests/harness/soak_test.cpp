@@ -26,7 +26,7 @@ SoakOptions quick() {
 
 TEST(Soak, EveryInjectedFaultIsCaught) {
   SoakOptions o = quick();
-  o.inject = {{"nan", 0.12}, {"bitflip", 0.12}, {"alloc", 0.12}, {"slow", 0.06}};
+  o.inject = {{FaultKind::Nan, 0.12}, {FaultKind::Bitflip, 0.12}, {FaultKind::Alloc, 0.12}, {FaultKind::Slow, 0.06}};
   const SoakResult r = run_soak(tiny(), o);
   const auto& f = r.result["faults"];
   for (const char* k : {"nan", "bitflip", "alloc", "slow"}) {
