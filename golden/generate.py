@@ -802,7 +802,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "cases"), help="output root (default golden/cases)")
     ap.add_argument("--case", action="append", help="only this case (repeatable)")
     args = ap.parse_args()
-    # sanity: the official slope recursion reproduces the spec's table for n = 64 (head 0 and 63)
+    # sanity: the official slope recursion gives the known values for n = 64 (head 0: 2^(-1/8), head 63: 2^-8)
     s64 = np.array(official_slopes(64), dtype=np.float64).astype(np.float32)
     assert s64[0].view(np.uint32) == 0x3F6AC0C7 and s64[63] == np.float32(2.0**-8)
     os.makedirs(args.out, exist_ok=True)

@@ -1,4 +1,4 @@
-// One decoder layer with DeepNorm residuals (official MiniMaxText01DecoderLayer, spec §2.2):
+// One decoder layer with DeepNorm residuals (docs/semantics/text-01-model.md#decoder-layer):
 //   n1 = LN1(x);  r1 = postnorm ? n1 : x;  y   = alpha_attn * r1 + beta_attn * Attn(n1)
 //   n2 = LN2(y);  r2 = postnorm ? n2 : y;  out = alpha_mlp  * r2 + beta_mlp  * MoE(n2)
 // BF16 mode: y = bf16(bf16(r1 * fl32(alpha)) + bf16(a * fl32(beta))), likewise for out.

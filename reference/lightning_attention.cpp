@@ -56,7 +56,8 @@ Mat<typename P::T> lightning_recurrent(const Mat<typename P::T>& q, const Mat<ty
   for (Eigen::Index t = 0; t < q.rows(); ++t) {
     // kv = ratio*kv + bf16(k_t^T v_t)  (the einsum is a bf16 op; kv stays fp32)
     kv = ratio * kv + stored<P>(k.row(t).transpose() * v.row(t));
-    // o_t = q_t @ kv.to(bf16): a bf16 GEMM on the rounded state (official decode asymmetry, spec §9)
+    // o_t = q_t @ kv.to(bf16): a bf16 GEMM on the rounded state (official decode asymmetry,
+    // docs/semantics/text-01-numerics.md#lightning-recurrence)
     out.row(t) = stored<P>(q.row(t) * stored<P>(kv));
   }
   return out;

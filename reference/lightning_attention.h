@@ -6,7 +6,8 @@
 // Three formulations, which agree in exact arithmetic:
 //   naive      o_t = sum_{j<=t} lambda^{t-j} (q_t . k_j) v_j + lambda^{t+1} q_t S_{-1}      O(S^2 d)
 //   recurrent  the recurrence above, token by token (official decode / continuation path)
-//   block      official 256-block prefill (spec §3.4), optionally continuing from a state:
+//   block      official 256-block prefill (docs/semantics/text-01-model.md#block-prefill),
+//              optionally continuing from a state:
 //                o_inter = (Q_i * lambda^{j+1}) KV;  o_intra = ((Q_i K_i^T) . M) V_i,
 //                M_ab = lambda^{a-b} (a >= b), 0 otherwise;  KV <- lambda^m KV + (K_i * lambda^{m-1-j})^T V_i
 //              every decay computed directly as exp(-s*n), never as a ratio (lambda^-n overflows).

@@ -1,4 +1,4 @@
-// Sparse MoE block (official MiniMaxText01SparseMoeBlock, spec §5.2), no shared expert.
+// Sparse MoE block (official MiniMaxText01SparseMoeBlock, docs/semantics/text-01-model.md#moe), no shared expert.
 //   logits = x Wg^T [T, E] (bf16 Linear);  p = softmax(logits) in fp32          (softmax FIRST)
 //   (w, idx) = top-k(p), ties to the lower expert index;  w = w / sum(w);  w -> bf16
 //   expert_e(x) = W2 (silu(W1 x) * (W3 x))                                      (SwiGLU)

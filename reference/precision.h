@@ -2,7 +2,7 @@
 //   F64  - the oracle: every value and every operation in double.
 //   F32  - the fp32 reference: float storage and arithmetic, no extra rounding.
 //   BF16 - "official bf16": float arithmetic, values rounded to bf16 exactly where the official
-//          bf16 PyTorch model stores a bf16 tensor (spec §2.2, 2.3, 3.4-3.6, 4.3, 5.2, 6).
+//          bf16 PyTorch model stores a bf16 tensor (docs/semantics/text-01-numerics.md#bf16-rounding-points).
 //          GEMMs take bf16 inputs, accumulate in fp32 and round their output, as cuBLAS does.
 // The harness uses BF16's error against F64 as the "naive low-precision" budget for kernels.
 #pragma once

@@ -1,4 +1,4 @@
-// Partial NeoX-style RoPE on the first rotary_dim dims of each head (official semantics, spec §4.3).
+// Partial NeoX-style RoPE on the first rotary_dim dims of each head (docs/semantics/text-01-model.md#rope).
 // For i < rd/2, the pair (x_i, x_{i+rd/2}) is rotated by angle pos * inv_freq_i:
 //   x_i'        = x_i * cos - x_{i+rd/2} * sin
 //   x_{i+rd/2}' = x_{i+rd/2} * cos + x_i * sin

@@ -1,4 +1,5 @@
-// Embedding gather (spec §6: plain lookup, no padding_idx, no scaling): out[t, :] = table[ids[t], :].
+// Embedding gather (docs/semantics/text-01-model.md#embedding-and-head: plain lookup, no padding_idx, no scaling):
+// out[t, :] = table[ids[t], :].
 // An id outside [0, vocab) never reads the table: its row is written as zeros and the smallest such
 // position is recorded in *bad (atomicMin; pass nullptr to skip). The host runners validate the ids
 // first and throw mm::Error naming the id and its position, so the guard is a second line of defence.

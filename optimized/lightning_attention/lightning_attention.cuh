@@ -1,10 +1,12 @@
-// Lightning attention kernels (spec §3.3-3.5): per head with decay rate s (lambda = exp(-s)),
+// Lightning attention kernels (docs/semantics/text-01-model.md#lightning-attention): per head with decay
+// rate s (lambda = exp(-s)),
 //   S_t = lambda S_{t-1} + k_t^T v_t,  o_t = q_t S_t   (S: rows = key dim, cols = value dim, fp32)
 // Layouts and the host interface: lightning_attention_runner.h. Every decay exp(-s*n) is computed
 // directly (never a ratio or a power of a rounded lambda, except the per-step lambda of the recurrence).
 //   v1 (prefill + decode)  one thread per (sequence, head, value column): the exact token recurrence, the
 //                          column S[:, c] in registers/local memory. fp32 throughout.
-//   v2 (prefill)           the block algorithm (spec §3.4) with shared-memory tiles, fp32 SIMT math; one CTA
+//   v2 (prefill)           the block algorithm (text-01-model.md#block-prefill) in shared-memory tiles,
+//                          fp32 SIMT math; one CTA
 //                          per (sequence, head, 32-column value slice) walks the blocks in order.
 //   v3 (prefill)           the block algorithm on tensor cores: lightning_attention_mma.cuh (4- and 8-warp variants)
 //   decode v2              one CTA per (sequence, head, column slice): float4 columns, rows split over the 8

@@ -1,4 +1,5 @@
-// Lightning attention prefill v3: the block algorithm (spec §3.4) on tensor cores, d = 64 or 128.
+// Lightning attention prefill v3: the block algorithm (docs/semantics/text-01-model.md#block-prefill) on tensor
+// cores, d = 64 or 128.
 // One CTA of W warps (W = 4 or 8) per (sequence, head, 64-column value slice) walks the blocks of B rows
 // (B a multiple of the 16 W-row query tile) in order; a block is cut into query tiles of 16 W rows (16 per
 // warp), and each query tile streams the block's 64-row key/value tiles up to the diagonal

@@ -1,4 +1,5 @@
-// Host-side entry points of the lightning-attention kernels (spec §3.3-3.5), plain types only (bf16 as
+// Host-side entry points of the lightning-attention kernels (docs/semantics/text-01-model.md#lightning-attention),
+// plain types only (bf16 as
 // raw uint16_t bits) so that one program can declare both builds side by side: the emulator's
 // (backend_simt, defined by including lightning_attention_runner.cuh in a host TU) and the GPU's
 // (backend_cuda, compiled by nvcc in lightning_attention.cu).

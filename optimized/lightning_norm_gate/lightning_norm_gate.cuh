@@ -1,4 +1,5 @@
-// Lightning attention output path (spec §3.6) and the qkv activation (§3.2):
+// Lightning attention output path (docs/semantics/text-01-model.md#output-norm-and-gate) and the qkv
+// activation (docs/semantics/text-01-model.md#projection-and-head-layout):
 //   norm-gate: out = bf16(bf16(sigmoid(g)) * bf16(w * bf16(o * inv))), inv = 1/sqrt(mean(o^2) + eps) over
 //              all n_h*d features of a row (heads concatenated), eps 1e-6; g = the output_gate projection.
 //              The kernels are the row-norm kernels of optimized/rmsnorm in mode kGate.

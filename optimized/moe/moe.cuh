@@ -1,4 +1,4 @@
-// Sparse MoE block kernels (spec §5.2, reference/moe.{h,cpp}):
+// Sparse MoE block kernels (docs/semantics/text-01-model.md#moe, reference/moe.{h,cpp}):
 //   router_kernel        bf16 logits -> fp32 softmax -> top-k (ties to the lower index) -> renorm -> bf16 w
 //   permute_kernel       counts per expert, offsets, stable permuted row list (one block, deterministic)
 //   gather_kernel        x rows -> contiguous [T*k, H] buffer in permuted order

@@ -1,10 +1,10 @@
-// Row-wise RMSNorm kernels (official MiniMaxText01RMSNorm, spec §2.3) in three modes, shared with the
+// Row-wise RMSNorm kernels (docs/semantics/text-01-numerics.md#rmsnorm) in three modes, shared with the
 // lightning output path (optimized/lightning_norm_gate):
 //   kPlain:    n = bf16(w * bf16(x * inv))                         inv = 1/sqrt(mean(x^2) + eps)
-//   kResidual: y = bf16(bf16(r*alpha) + bf16(a*beta)); n = RMSNorm(y)   (DeepNorm residual, §2.2)
+//   kResidual: y = bf16(bf16(r*alpha) + bf16(a*beta)); n = RMSNorm(y)   (text-01-numerics.md#deepnorm-residual)
 //              the caller passes r = the previous norm output (postnorm) or the raw input (prenorm)
 //              and alpha/beta as fp32 (the official opmath: fl32(3.5565588200778455)).
-//   kGate:     out = bf16(bf16(sigmoid(g)) * RMSNorm(o))            (lightning output gate, §3.6)
+//   kGate:     out = bf16(bf16(sigmoid(g)) * RMSNorm(o))            (text-01-numerics.md#lightning-output)
 // Statistics in fp32; 1/sqrtf (IEEE sqrt and division, as the reference) rather than rsqrtf.
 // Versions:
 //   v1: one thread per row, a direct port of the reference loops (two passes over the row).

@@ -1,5 +1,5 @@
-// Softmax (full) attention layer core (spec §4): partial NeoX RoPE + KV-cache append, causal GQA prefill
-// attention and split-KV decode attention. bf16 storage, fp32 math.
+// Softmax (full) attention layer core (docs/semantics/text-01-model.md#softmax-attention): partial NeoX RoPE
+// + KV-cache append, causal GQA prefill attention and split-KV decode attention. bf16 storage, fp32 math.
 //
 // Layouts (row-major, bf16 unless stated):
 //   q [rows, n_h*D], k/v [rows, n_kv*D]      projections (from optimized/common/gemm.h)

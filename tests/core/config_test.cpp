@@ -18,7 +18,7 @@
 namespace mm {
 using nlohmann::json;
 
-// The released MiniMax-Text-01 config.json (spec §1.1), official spelling.
+// The released MiniMax-Text-01 config.json (docs/semantics/text-01-model.md#configuration), official spelling.
 static json official_text01() {
   json a = json::array();
   for (int l = 0; l < 80; ++l) a.push_back((l + 1) % 8 == 0 ? 1 : 0);
@@ -34,7 +34,7 @@ static json official_text01() {
               {"vocab_size", 200064}};
 }
 
-// The -hf repo's spelling (spec §1.2), v5 style with rope_parameters.
+// The -hf repo's spelling (docs/semantics/text-01-model.md#config-spellings), v5 style with rope_parameters.
 static json hf_text01() {
   json j = official_text01();
   json lt = json::array();

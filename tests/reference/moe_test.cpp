@@ -1,4 +1,5 @@
-// Sparse MoE (spec §5): router softmax FIRST, then top-k (ties to the lower expert index), then
+// Sparse MoE (docs/semantics/text-01-model.md#moe): router softmax FIRST, then top-k (ties to the lower
+// expert index), then
 // renormalise the k weights to sum 1; SwiGLU experts w2(silu(w1 x) * (w3 x)); y = sum_j w_j expert_{id_j}(x).
 #include <algorithm>
 #include <map>
@@ -189,7 +190,8 @@ TEST(MoeBlock, F32AndBf16CloseToF64) {
 }
 
 
-// bf16 combine (spec §5.2): per token y = bf16(y + bf16(expert_e(x) * w)) over the chosen experts in ASCENDING
+// bf16 combine (docs/semantics/text-01-numerics.md#moe-experts-and-combine): per token
+// y = bf16(y + bf16(expert_e(x) * w)) over the chosen experts in ASCENDING
 // expert index (index_add_ order), not in rank order. With top-3 the order changes the rounding.
 TEST(MoeBf16, CombineInAscendingExpertOrder) {
   ModelConfig c = small_config(16, 2, 1, 8, 2, 6, 3, 24);

@@ -1,5 +1,5 @@
-// Partial NeoX RoPE (spec §4.3): rotate_half on the first rotary_dim dims of each head, pairs (i, i+rd/2),
-// angle pos * inv_freq_i; dims rd..d_h-1 pass through. Table convention (reference/rope.h):
+// Partial NeoX RoPE (docs/semantics/text-01-model.md#rope): rotate_half on the first rotary_dim dims of each
+// head, pairs (i, i+rd/2), angle pos * inv_freq_i; dims rd..d_h-1 pass through. Table convention (reference/rope.h):
 // inv_freq_i = fl32(1/theta^(2i/rd)), angle = fl32(fl32(pos) * inv_freq_i), cos/sin of that fp32 angle.
 #include <cstring>
 
@@ -12,7 +12,7 @@ namespace {
 using ref::F32;
 using ref::F64;
 
-// The spec's formula, written independently: q' = q*cos + rotate_half(q)*sin on [0, rd), rotate_half(x) =
+// The official formula, written independently: q' = q*cos + rotate_half(q)*sin on [0, rd), rotate_half(x) =
 // cat(-x[rd/2:rd], x[0:rd/2]), emb = cat(freqs, freqs).
 Mat<double> rope_by_hand(const Mat<double>& x, int heads, int d, int rd, double theta, int64_t pos0) {
   Mat<double> y = x;
@@ -136,7 +136,7 @@ TEST(Rope, TableConvention) {
       }
     }
   }
-  // spec example values: inv_freq_0 = 1, inv_freq_16 = 1e7^-0.5 for rd = 64
+  // known values: inv_freq_0 = 1, inv_freq_16 = 1e7^-0.5 for rd = 64
   EXPECT_EQ(ref::rope_inv_freq(0, 64, 1e7), 1.0);
   EXPECT_EQ(ref::rope_inv_freq(16, 64, 1e7), double(float(1.0 / std::sqrt(1e7))));
   // a unit vector on dim i rotates to (cos(angle), sin(angle)) on dims (i, i + rd/2); F64 takes cos of the
@@ -176,7 +176,8 @@ TEST(Rope, PositionZeroIsIdentityAndRowsUseConsecutivePositions) {
 
 
 // OFFICIAL computes inv_freq = 1.0 / (base ** (arange(0, rd, 2).float() / rd)): an fp32 pow and an fp32
-// reciprocal (spec §4.3). The bits below are what torch 2.9.1 (CPU, AVX512) gives for the released config
+// reciprocal (docs/semantics/text-01-numerics.md#non-reproducible-points).
+// The bits below are what torch 2.9.1 (CPU, AVX512) gives for the released config
 // (rd = 64, theta = 1e7). The reference instead rounds the exact value once (reference/rope.h), which differs
 // by one ulp in 15 of the 32 frequencies; at position 1e6 that moves an angle by up to 0.031 rad
 // (|cos| difference 0.031), at 8192 by 2.4e-4 rad. A plain C powf-then-reciprocal chain differs from torch in
@@ -208,7 +209,8 @@ TEST(Rope, InvFreqWithinOneUlpOfTorchFp32Chain) {
 
 
 
-// bf16 mode: bf16 inputs rotated in fp32 with fp32 cos/sin, result stored as bf16 (spec §4.3).
+// bf16 mode: bf16 inputs rotated in fp32 with fp32 cos/sin, result stored as bf16
+// (docs/semantics/text-01-numerics.md#rope).
 TEST(Rope, Bf16RotationRoundsOnceAfterFp32Math) {
   Rng rng(26);
   const int heads = 2, d = 16, rd = 8;

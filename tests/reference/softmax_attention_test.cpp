@@ -1,4 +1,5 @@
-// Softmax attention (spec §4): GQA (query head h reads kv head h / (n_h/n_kv)), partial NeoX RoPE on q and
+// Softmax attention (docs/semantics/text-01-model.md#softmax-attention): GQA (query head h reads kv head
+// h / (n_h/n_kv)), partial NeoX RoPE on q and
 // k at positions past..past+S-1, causal (bottom-right aligned with the cache), scale 1/sqrt(d_h), and a
 // KV cache holding post-RoPE k. Checked against a brute-force per-query loop written here.
 #include "ref_test_util.h"
@@ -12,7 +13,8 @@ using ref::BF16;
 using ref::F32;
 using ref::F64;
 
-// Partial NeoX rotation of one head vector (spec §4.3), angle = fl32(fl32(pos) * fl32(inv_freq)).
+// Partial NeoX rotation of one head vector (docs/semantics/text-01-model.md#rope),
+// angle = fl32(fl32(pos) * fl32(inv_freq)).
 void rope_vec(double* v, int rd, double theta, int64_t pos) {
   const int half = rd / 2;
   for (int i = 0; i < half; ++i) {

@@ -3,8 +3,8 @@
 //      PTX text's own case form (conditions on the element index), and
 //  (2) individual cells of the fragment-layout figures, and of the ldmatrix section's figure and
 //      address table ("Warp-level matrix load instruction: ldmatrix").
-// The kernels and the emulator share layouts.h, so a consistent-but-wrong map would pass every other
-// test; this file is the check against the specification.
+// The emulator takes its maps from layouts.h and the kernels are written to the same maps, so a
+// consistent-but-wrong map would pass every other test; this file is the check against the specification.
 #include <gtest/gtest.h>
 
 #include <set>
