@@ -101,14 +101,128 @@ void check_bench_options(const BenchOptions& opt) {
               " runs per backend, more than the limit of " + std::to_string(kMaxBenchCalls));
 }
 
-BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
-  check_bench_options(opt);
-  const ModelConfig& cfg = src.model.config;
+namespace {
+
+// What every series of one backend shares.
+struct SeriesContext {
+  const ModelConfig& cfg;
+  const BenchOptions& opt;
+  const Roof& roof;
+  Progress& prog;
+  std::string backend, precision;
+  int eb = 4, sb = 4;           // bytes per weight/activation element; per state/score element
+  int L_light = -1, L_soft = -1;  // the first layer of each type (its cost stands for all of them)
+  int64_t per = 0;              // warm-up + measured repetitions
+};
+
+// Generation reads only the last logits row: every step makes that row alone (the lm_head on one row),
+// as a server would, and the head costs count one row.
+StepRequest last_row_step(bool time_layers) {
+  StepRequest r;
+  r.time_layers = time_layers;
+  r.all_logits = false;
+  return r;
+}
+
+// TTFT at prompt length S: the prefill call (with the first output token chosen), per repetition.
+json ttft_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>& prompt) {
+  const ModelConfig& cfg = x.cfg;
+  const int64_t S = static_cast<int64_t>(prompt.size());
+  std::vector<double> samples;
+  LayerSamples ls;
+  for (int64_t i = 0; i < x.per; ++i) {
+    x.prog.step(x.backend + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    b.reset();
+    const auto t0 = Clock::now();
+    StepResult res = b.step(prompt, last_row_step(true));
+    (void)argmax_last_row(res.logits);  // the first output token is part of TTFT
+    const double t = secs(t0, Clock::now());
+    if (i < x.opt.warmup) continue;
+    samples.push_back(t);
+    add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
+  }
+  json s = {{"backend", x.backend}, {"precision", x.precision}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
+  s.update(dist(samples));
+  s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
+  add_rates(s, forward_cost(cfg, S, 0, 1, x.eb, x.sb), percentile(samples, 50), x.roof, x.precision);
+  s["layers"] = layer_json(ls, cfg, x.L_light >= 0 ? layer_cost(cfg, x.L_light, S, 0, x.eb, x.sb) : Cost{},
+                           x.L_soft >= 0 ? layer_cost(cfg, x.L_soft, S, 0, x.eb, x.sb) : Cost{},
+                           head_cost(cfg, S, 1, x.eb), x.roof, x.precision);
+  return s;
+}
+
+// TPOT at context length C: greedy through the one generation loop (the prefill of the context, then
+// decode_steps timed decode steps), TPOT = (E2E - TTFT) / (N_out - 1) per repetition.
+json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>& ctx) {
+  const ModelConfig& cfg = x.cfg;
+  const int64_t C = static_cast<int64_t>(ctx.size());
+  const int steps = x.opt.decode_steps;
+  std::vector<double> samples;
+  LayerSamples ls;
+  for (int64_t i = 0; i < x.per; ++i) {
+    x.prog.step(x.backend + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
+    double head_sum = 0;
+    GenerationSteps g;
+    g.prefill = last_row_step(false);
+    g.decode = last_row_step(true);
+    g.choose = [](const StepResult& r) { return argmax_last_row(r.logits); };
+    auto t1 = Clock::now();
+    g.on_token = [&](int64_t index, int64_t) {
+      if (index == 0) t1 = Clock::now();  // first token out: TTFT
+    };
+    g.on_step = [&](int64_t step, const StepResult& d) {
+      if (step == 0) return;
+      for (std::size_t l = 0; l < layer_sum.size(); ++l) layer_sum[l] += d.layer_seconds[l];
+      head_sum += d.head_seconds;
+    };
+    b.reset();
+    const auto t0 = Clock::now();
+    generate_tokens(b, ctx, steps + 1, g);
+    const auto t2 = Clock::now();
+    if (i < x.opt.warmup) continue;
+    samples.push_back((secs(t0, t2) - secs(t0, t1)) / steps);  // (E2E - TTFT) / (N_out - 1)
+    add_layer_sample(ls, cfg, layer_sum, head_sum, 1.0 / steps);
+  }
+  // The cost of the average decode step over contexts C .. C+steps-1.
+  Cost step, light, soft, head;
+  for (int s = 0; s < steps; ++s) {
+    const double w = 1.0 / steps;
+    auto add = [w](Cost& acc, const Cost& c) { acc.flops += w * c.flops; acc.bytes += w * c.bytes; };
+    add(step, forward_cost(cfg, 1, C + s, 1, x.eb, x.sb));
+    if (x.L_light >= 0) add(light, layer_cost(cfg, x.L_light, 1, C + s, x.eb, x.sb));
+    if (x.L_soft >= 0) add(soft, layer_cost(cfg, x.L_soft, 1, C + s, x.eb, x.sb));
+    add(head, head_cost(cfg, 1, 1, x.eb));
+  }
+  json s = {{"backend", x.backend}, {"precision", x.precision}, {"phase", "tpot"},
+            {"length", C},          {"decode_steps", steps},       {"unit", "s"}};
+  s.update(dist(samples));
+  s["tokens_per_s"] = 1.0 / percentile(samples, 50);
+  add_rates(s, step, percentile(samples, 50), x.roof, x.precision);
+  s["layers"] = layer_json(ls, cfg, light, soft, head, x.roof, x.precision);
+  return s;
+}
+
+void check_lengths_fit(const BenchOptions& opt, const ModelConfig& cfg) {
   for (auto v : opt.prompt_lens)
     require(v <= cfg.max_position_embeddings, "bench: prompt length " + std::to_string(v) + " exceeds max_position_embeddings");
   for (auto v : opt.context_lens)
     require(v + opt.decode_steps <= cfg.max_position_embeddings,
             "bench: context length " + std::to_string(v) + " + decode steps exceeds max_position_embeddings");
+}
+
+// Why `name` cannot run here ("" when it can).
+std::string unavailable(const std::string& name) {
+  const BackendEntry* e = registry().find(name);
+  return e && e->unavailable_reason ? e->unavailable_reason() : "";
+}
+
+}  // namespace
+
+BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
+  check_bench_options(opt);
+  const ModelConfig& cfg = src.model.config;
+  check_lengths_fit(opt, cfg);
   BenchResult r;
   r.roof = measure_roof();
   r.series = json::array();
@@ -120,103 +234,26 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   for (auto v : opt.context_lens) maxlen = std::max(maxlen, v);
   const std::vector<int64_t> tokens = rng.tokens(maxlen, cfg.vocab_size);
   const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;  // check_bench_options: per x lengths <= 1e6
+  const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
   int64_t total = 0;
-  for (const auto& n : names) {
-    const BackendEntry* e = registry().find(n);
-    if (e && !(e->unavailable_reason && !e->unavailable_reason().empty()))
-      total += per * static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
-  }
+  for (const auto& n : names)
+    if (registry().find(n) && unavailable(n).empty()) total += per * lengths;
   Progress prog("bench", total, opt.progress);
-  const int L_light = first_of(cfg, LayerType::Lightning), L_soft = first_of(cfg, LayerType::Softmax);
   for (const auto& name : names) {
-    const BackendEntry* e = registry().find(name);
-    const std::string why = e && e->unavailable_reason ? e->unavailable_reason() : "";
+    const std::string why = unavailable(name);
     if (!why.empty()) {
       r.skipped.push_back({{"backend", name}, {"reason", why}});
       continue;
     }
     auto b = registry().make(name, src.model);
-    const std::string prec = b->precision();
-    const int eb = b->bytes_per_element(), sb = prec == "f64" ? 8 : 4;
-    // Generation reads only the last logits row: every step makes that row alone (the lm_head on one
-    // row), as a server would, and the head costs below count one row.
-    StepRequest req;
-    req.time_layers = true;
-    req.all_logits = false;
-    StepRequest last_row;
-    last_row.all_logits = false;
-    for (int64_t S : opt.prompt_lens) {
-      std::vector<int64_t> prompt(tokens.begin(), tokens.begin() + S);
-      std::vector<double> samples;
-      LayerSamples ls;
-      for (int64_t i = 0; i < per; ++i) {
-        prog.step(name + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
-        b->reset();
-        const auto t0 = Clock::now();
-        StepResult res = b->step(prompt, req);
-        (void)argmax_last_row(res.logits);  // the first output token is part of TTFT
-        const double t = secs(t0, Clock::now());
-        if (i < opt.warmup) continue;
-        samples.push_back(t);
-        add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
-      }
-      json s = {{"backend", name}, {"precision", prec}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
-      s.update(dist(samples));
-      s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
-      add_rates(s, forward_cost(cfg, S, 0, 1, eb, sb), percentile(samples, 50), r.roof, prec);
-      s["layers"] = layer_json(ls, cfg, L_light >= 0 ? layer_cost(cfg, L_light, S, 0, eb, sb) : Cost{},
-                               L_soft >= 0 ? layer_cost(cfg, L_soft, S, 0, eb, sb) : Cost{}, head_cost(cfg, S, 1, eb),
-                               r.roof, prec);
-      r.series.push_back(std::move(s));
-    }
-    for (int64_t C : opt.context_lens) {
-      std::vector<int64_t> ctx(tokens.begin(), tokens.begin() + C);
-      std::vector<double> samples;
-      LayerSamples ls;
-      for (int64_t i = 0; i < per; ++i) {
-        prog.step(name + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(per));
-        std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
-        double head_sum = 0;
-        // Greedy, through the one generation loop: the prefill, then decode_steps timed decode steps.
-        GenerationSteps g;
-        g.prefill = last_row;
-        g.decode = req;
-        g.choose = [](const StepResult& x) { return argmax_last_row(x.logits); };
-        auto t1 = Clock::now();
-        g.on_token = [&](int64_t index, int64_t) {
-          if (index == 0) t1 = Clock::now();  // first token out: TTFT
-        };
-        g.on_step = [&](int64_t step, const StepResult& d) {
-          if (step == 0) return;
-          for (std::size_t l = 0; l < layer_sum.size(); ++l) layer_sum[l] += d.layer_seconds[l];
-          head_sum += d.head_seconds;
-        };
-        b->reset();
-        const auto t0 = Clock::now();
-        generate_tokens(*b, ctx, opt.decode_steps + 1, g);
-        const auto t2 = Clock::now();
-        if (i < opt.warmup) continue;
-        const int n_out = opt.decode_steps + 1;
-        samples.push_back((secs(t0, t2) - secs(t0, t1)) / (n_out - 1));  // (E2E - TTFT) / (N_out - 1)
-        add_layer_sample(ls, cfg, layer_sum, head_sum, 1.0 / opt.decode_steps);
-      }
-      Cost step, light, soft, head;
-      for (int s = 0; s < opt.decode_steps; ++s) {
-        const double w = 1.0 / opt.decode_steps;
-        auto add = [w](Cost& acc, const Cost& c) { acc.flops += w * c.flops; acc.bytes += w * c.bytes; };
-        add(step, forward_cost(cfg, 1, C + s, 1, eb, sb));
-        if (L_light >= 0) add(light, layer_cost(cfg, L_light, 1, C + s, eb, sb));
-        if (L_soft >= 0) add(soft, layer_cost(cfg, L_soft, 1, C + s, eb, sb));
-        add(head, head_cost(cfg, 1, 1, eb));
-      }
-      json s = {{"backend", name}, {"precision", prec},           {"phase", "tpot"},
-                {"length", C},     {"decode_steps", opt.decode_steps}, {"unit", "s"}};
-      s.update(dist(samples));
-      s["tokens_per_s"] = 1.0 / percentile(samples, 50);
-      add_rates(s, step, percentile(samples, 50), r.roof, prec);
-      s["layers"] = layer_json(ls, cfg, light, soft, head, r.roof, prec);
-      r.series.push_back(std::move(s));
-    }
+    SeriesContext x{cfg, opt, r.roof, prog, name, b->precision()};
+    x.eb = b->bytes_per_element();
+    x.sb = x.precision == "f64" ? 8 : 4;
+    x.L_light = first_of(cfg, LayerType::Lightning);
+    x.L_soft = first_of(cfg, LayerType::Softmax);
+    x.per = per;
+    for (int64_t S : opt.prompt_lens) r.series.push_back(ttft_series(*b, x, {tokens.begin(), tokens.begin() + S}));
+    for (int64_t C : opt.context_lens) r.series.push_back(tpot_series(*b, x, {tokens.begin(), tokens.begin() + C}));
   }
   prog.done();
   return r;
