@@ -1,6 +1,5 @@
 // minimax01 forward: prefill + decode, dumping the outside-check contract
 // (F32 logits [S,V], hidden_states [L,S,H], decode_logits [N,V]); see docs/forward-dump.md.
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/output_guard.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/safetensors.h"
 #include "harness/backend.h"
@@ -24,9 +24,7 @@ struct ForwardRun {
   double load_s = 0, prefill_s = 0, decode_s = 0;
 };
 
-static double secs(std::chrono::steady_clock::time_point x, std::chrono::steady_clock::time_point y) {
-  return std::chrono::duration<double>(y - x).count();
-}
+constexpr auto secs = seconds_between;
 
 // The summary lines and, with --dump, the contract file (docs/forward-dump.md).
 static int report(const Args& a, const ForwardRun& r) {
@@ -82,17 +80,17 @@ static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, co
 static int run_forward(const Args& a, const std::string& backend) {
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");
   const harness::LoadedModel m{dir, load_config(dir)};
   const ModelConfig& c = m.config;
   check_file_ids(a, prompt, decode, c.vocab_size);
   const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
-  const auto t1 = std::chrono::steady_clock::now();
+  const auto t1 = SteadyClock::now();
   harness::StepRequest capture;
   capture.capture = true;
   const harness::StepResult pre = b->step(prompt, capture);
-  const auto t2 = std::chrono::steady_clock::now();
+  const auto t2 = SteadyClock::now();
   ForwardRun r;
   r.backend = backend;
   r.kernels = b->kernels();
@@ -105,7 +103,7 @@ static int run_forward(const Args& a, const std::string& backend) {
     const harness::StepResult d = b->step({t}, {});
     r.dec.insert(r.dec.end(), d.logits.values.begin(), d.logits.values.end());
   }
-  const auto t3 = std::chrono::steady_clock::now();
+  const auto t3 = SteadyClock::now();
   r.logits = pre.logits.values;
   for (int64_t l = 0; l < r.L; ++l) {
     const harness::Tensor& h = pre.tensors.at(harness::TensorId::decoder(static_cast<int>(l), "output").name());

@@ -1,12 +1,12 @@
 // minimax01 generate: prefill the prompt, then decode token by token with greedy or seeded sampling,
 // on any registered backend (the reference ref-*, the kernels cuda on a GPU and cuda-sim on the CPU).
-#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <string>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/sampling_params.h"
 #include "harness/backend.h"
@@ -51,10 +51,10 @@ void generate(harness::Backend& b, const Request& r) {
   g.choose = [&](const harness::StepResult& last) { return b.next_token(last, r.sp, rng); };
   std::vector<int64_t> out;
   g.on_token = [&](int64_t, int64_t t) { out.push_back(t); };
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   auto t1 = t0;
   g.on_step = [&](int64_t step, const harness::StepResult&) {
-    if (step == 0) t1 = std::chrono::steady_clock::now();
+    if (step == 0) t1 = SteadyClock::now();
   };
   const std::string& backend = b.name();
   auto print_partial = [&] {
@@ -76,8 +76,8 @@ void generate(harness::Backend& b, const Request& r) {
     print_partial();
     throw;
   }
-  const auto t2 = std::chrono::steady_clock::now();
-  const double pre = std::chrono::duration<double>(t1 - t0).count(), dec = std::chrono::duration<double>(t2 - t1).count();
+  const auto t2 = SteadyClock::now();
+  const double pre = seconds_between(t0, t1), dec = seconds_between(t1, t2);
   std::printf("backend %s; generated %zu tokens:", backend.c_str(), out.size());
   for (auto t : out) std::printf(" %lld", static_cast<long long>(t));
   std::printf("\nprefill: %zu tokens in %.3f s (%.1f tokens/s)", r.prompt.size(), pre, r.prompt.size() / pre);

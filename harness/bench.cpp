@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "harness/flops.h"
@@ -15,9 +16,8 @@ namespace mm::harness {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+using Clock = SteadyClock;
+constexpr auto secs = seconds_between;
 
 json dist(const std::vector<double>& s) {
   return {{"samples", s}, {"p50", percentile(s, 50)}, {"p90", percentile(s, 90)}, {"p99", percentile(s, 99)},

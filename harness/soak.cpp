@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
@@ -19,8 +20,8 @@ namespace mm::harness {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+using Clock = SteadyClock;
+constexpr auto secs = seconds_between;
 
 bool all_finite(const Tensor& t) {
   for (double v : t.values)

@@ -1,7 +1,7 @@
 #include "reference/model.h"
 
-#include <chrono>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/text_weights.h"
 #include "reference/linear.h"
@@ -75,37 +75,35 @@ ModelCache<typename P::T> Model<P>::new_cache() const {
 template <class P>
 Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace,
                                      const ForwardOptions<T>& opt) const {
-  using Clock = std::chrono::steady_clock;
-  const auto since = [](Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); };
   require(cache.layers.size() == static_cast<std::size_t>(cfg_.num_hidden_layers),
           "forward: cache has " + std::to_string(cache.layers.size()) + " layers, expected " +
               std::to_string(cfg_.num_hidden_layers) + " (use Model::new_cache)");
   check_model_input(cfg_, in, cache.position);
   const int64_t S = in.length();
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   Mat<T> h(S, cfg_.hidden_size);
   for (int64_t i = 0; i < S; ++i) h.row(i) = w_.embed.row(in.tokens[static_cast<std::size_t>(i)]);
-  if (opt.head_seconds) *opt.head_seconds += since(t0);
+  if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);
   if (trace) trace->layers.assign(static_cast<std::size_t>(cfg_.num_hidden_layers), {});
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const auto li = static_cast<std::size_t>(l);
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     h = decoder_layer<P>(h, w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
                          trace ? &trace->layers[li] : nullptr);
     if (opt.after_layer) {
       opt.after_layer(static_cast<int>(l), h);
       if (trace) trace->layers[li].output = h;
     }
-    if (opt.layer_seconds) opt.layer_seconds->push_back(since(t0));
+    if (opt.layer_seconds) opt.layer_seconds->push_back(seconds_since(t0));
   }
   cache.position += S;
-  t0 = Clock::now();
+  t0 = SteadyClock::now();
   // Final norm on every row (or, when neither all logits nor a trace need them, on row S-1), then the
   // lm_head on all rows or on the last one: bf16 GEMM, then .float() (exact).
   const bool all_rows = !opt.last_row_only;
   Mat<T> n = rmsnorm<P>(h.bottomRows(all_rows || trace ? S : 1), w_.final_norm, cfg_.rms_norm_eps);
   Mat<T> logits = linear<P>(n.bottomRows(all_rows ? n.rows() : 1), w_.lm_head);
-  if (opt.head_seconds) *opt.head_seconds += since(t0);
+  if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);
   if (trace) trace->final_norm = std::move(n);
   return logits;
 }
