@@ -1,6 +1,7 @@
 // Reference (Eigen) throughput on this machine: whole-model prefill and decode, and each layer type,
 // for the tiny and small presets. Counters: tokens/s and, for the layers, achieved GFLOP/s from an
-// analytic FLOP count (2 flops per multiply-add of the GEMMs; the lightning core counted per §3.4).
+// analytic FLOP count (2 flops per multiply-add of the GEMMs; the lightning core counted per the block
+// algorithm, docs/semantics/text-01-model.md#block-prefill).
 //   ./reference_bench --benchmark_format=json --benchmark_out=ref.json
 #include <benchmark/benchmark.h>
 
@@ -10,7 +11,7 @@
 
 #include "core/rng.h"
 #include "reference/model.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 #include "reference/synthetic.h"
 
 namespace {

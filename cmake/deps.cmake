@@ -17,3 +17,27 @@ endif()
 include(CheckLanguage)
 check_language(CUDA)
 find_package(CUDAToolkit QUIET)
+
+# The two build switches (declared and described in the top-level CMakeLists.txt), resolved here.
+# MM_CUDA asks for the nvcc build; without nvcc or the CUDA libraries this configure turns it OFF (a
+# normal variable over the cached request, so a later configure asks again). scripts/gpu-kit.sh looks
+# for the "GPU build of the kernels disabled" line.
+if(MM_CUDA AND NOT (CMAKE_CUDA_COMPILER AND TARGET CUDA::cudart AND TARGET CUDA::cublas))
+  message(STATUS "mm: GPU build of the kernels disabled (nvcc or CUDA::cudart/cublas not found)")
+  set(MM_CUDA OFF)
+elseif(NOT MM_CUDA)
+  message(STATUS "mm: GPU build of the kernels disabled (MM_CUDA=OFF)")
+endif()
+# MM_SIMT: the SIMT build compiles kernels against CUDA's own host-usable headers (cuda_bf16.h,
+# vector_types.h), so it needs the toolkit's include directory, not nvcc and not a GPU; and Boost.Context.
+if(MM_SIMT)
+  find_path(MM_CUDA_INCLUDE_DIR cuda_bf16.h
+    HINTS ${CUDAToolkit_INCLUDE_DIRS} $ENV{CUDA_HOME}/include $ENV{CUDA_PATH}/include /usr/local/cuda/include)
+  find_package(Boost 1.74 QUIET COMPONENTS context)
+  if(NOT (MM_CUDA_INCLUDE_DIR AND Boost_CONTEXT_FOUND))
+    # Without the layer no kernel would be tested, and CI would pass having run none of them: refuse.
+    message(FATAL_ERROR "mm: the SIMT-on-CPU layer needs the CUDA headers (found: '${MM_CUDA_INCLUDE_DIR}') and "
+                        "libboost-context-dev (found: '${Boost_CONTEXT_FOUND}'); run scripts/setup-deps.sh, or "
+                        "configure with -DMM_SIMT=OFF to build without kernel tests")
+  endif()
+endif()

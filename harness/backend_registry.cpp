@@ -9,7 +9,7 @@
 #include "harness/backend.h"
 #include "harness/ref_backend.h"
 #include "reference/sampling.h"
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
 #include "harness/cuda_backend.h"
 #endif
 
@@ -75,7 +75,7 @@ Registry& registry() {
                                : "Eigen reference with official bf16 rounding: the error budget",
                nullptr, [prec](const LoadedModel& m) { return make_ref_backend(prec, m); }});
     }
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
     for (const char* n : {"cuda", "cuda-sim"}) {
       const std::string name = n;
       reg.add({name, name == "cuda" ? "CUDA kernels on the GPU" : "the same CUDA kernels on the CPU (SIMT layer)",

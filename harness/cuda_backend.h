@@ -1,5 +1,5 @@
 // The `cuda` and `cuda-sim` backends: the whole model on the optimized kernels (optimized/model/), on the
-// GPU or through the SIMT layer on the CPU. Only built with the SIMT layer (MM_HAVE_CUDA_MODEL).
+// GPU or through the SIMT layer on the CPU. Only built with the SIMT layer (MM_SIMT).
 #pragma once
 #include <memory>
 #include <string>

@@ -1,7 +1,7 @@
 #include "reference/decoder_layer.h"
 
 #include "reference/rmsnorm.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
 namespace mm::ref {
 

@@ -3,6 +3,8 @@
 //   host C++: the SIMT-on-CPU layer (optimized/simt), which gives the same spellings.
 // It also defines the few spellings that differ (shared memory declarations) and the inline
 // namespace that keeps the two builds' kernels apart when both are linked into one program.
+// MM_SIMT (the build switch, top-level CMakeLists.txt) is 0 under nvcc and 1 on the host; the mm_simt
+// target also defines it for host code that does not include this header (harness, tests).
 #pragma once
 
 #if defined(__CUDACC__)

@@ -5,7 +5,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/text_weights.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
 namespace mm::cuda_model {
 namespace {
@@ -52,7 +52,7 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
     d.softmax.push_back(soft ? 1 : 0);
     std::vector<float> s;
     if (!soft)
-      for (double x : ref::lightning_slopes(d.nh, static_cast<int>(l), d.L)) s.push_back(static_cast<float>(x));
+      for (double x : lightning_slopes(d.nh, static_cast<int>(l), d.L)) s.push_back(static_cast<float>(x));
     d.slopes.push_back(std::move(s));
     LayerHostWeights L;
     L.input_norm = bf16_of(M.input_norm);
@@ -80,7 +80,7 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
 std::string unavailable_reason(const std::string& backend) {
   if (backend == "cuda-sim") return "";
   if (backend == "cuda") {
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
     return cuda_device_present() ? "" : "no CUDA device";
 #else
     return "no CUDA device (this build has no nvcc build of the kernels)";
@@ -94,13 +94,13 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
   if (!why.empty()) throw Error("backend '" + backend + "' is not available: " + why);
   Checkpoint ck(dir);
   HostWeights w = load_host_weights(cfg, ck);
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   if (backend == "cuda") return make_cuda_model(w);
 #endif
   return make_simt_model(w);
 }
 
-int64_t sample_next(Model& m, const ref::SamplingParams& p, Rng& rng) {
+int64_t sample_next(Model& m, const SamplingParams& p, Rng& rng) {
   // ref::sample_token checks these before it draws; Model::sample checks them again (no draw on error)
   check_sampling_params(p);
   const double u = p.temperature == 0.0 ? 0.0 : rng.uniform();

@@ -9,8 +9,8 @@
 #include "core/config.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "core/sampling_params.h"
 #include "optimized/model/cuda_model.h"
-#include "reference/sampling.h"
 
 namespace mm::cuda_model {
 
@@ -25,6 +25,6 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
 // rng.uniform() otherwise, after the parameter checks. So a generation seeded like the reference's
 // consumes the same stream and, for equal logits, picks the same tokens. (NaN logits: the reference
 // throws before its draw, this after it; either way the generation ends with the error.)
-int64_t sample_next(Model& m, const ref::SamplingParams& p, Rng& rng);
+int64_t sample_next(Model& m, const SamplingParams& p, Rng& rng);
 
 }  // namespace mm::cuda_model

@@ -74,7 +74,7 @@ TEST(CliForward, DumpMatchesInProcessReference) {
 // The optimized kernels through the SIMT layer honour the same contract; values within the FA rule of the
 // in-process ref-f64 (budget: ref-bf16): max|got - f64| <= 2 max|bf16 - f64| + 1e-4 max|f64| + 1e-6.
 TEST(CliForward, CudaSimDumpHonoursTheContract) {
-#if !defined(MM_HAVE_CUDA_MODEL)
+#if !MM_SIMT
   GTEST_SKIP() << "built without the SIMT layer (no cuda-sim backend)";
 #else
   test::TempDir d;

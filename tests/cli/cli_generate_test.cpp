@@ -59,7 +59,7 @@ constexpr int kNew = 12;
 
 }  // namespace
 
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
 
 // Greedy generate on cuda-sim. Equal token sequences with the reference are not guaranteed: the kernels
 // round to bf16 where the official model does (as ref-bf16) but in their own order (split-KV,

@@ -36,7 +36,7 @@ TEST(Check, PassesOnTheBuiltInDefault) {
   EXPECT_EQ(find(r, "ref-bf16").status, "budget");
   EXPECT_EQ(find(r, "ref-f32").status, "pass");
   for (const char* n : {"ref-f64", "ref-f32", "ref-bf16"}) EXPECT_GT(find(r, n).tensors.size(), 100u) << n;
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
   // cuda-sim (the kernels through the SIMT layer) passes; router_probs is reported as not produced
   EXPECT_EQ(find(r, "cuda-sim").status, "pass") << summary(r);
   std::size_t not_produced = 0;
@@ -185,7 +185,7 @@ TEST_P(GoldenCheck, PassesAgainstTheGolden) {
   const ModelSource src = resolve_model(c.dir, "", 0);
   CheckOptions opt;
   opt.backends = {"ref-f64", "ref-f32", "ref-bf16"};
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
   opt.backends.push_back("cuda-sim");  // the CUDA kernels (on the CPU) against HF's outputs
 #endif
   opt.golden_dir = c.dir;
@@ -219,7 +219,7 @@ TEST(Check, MismatchedGoldenCaseIsRefused) {
 
 namespace mm::harness {
 namespace {
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
 // Seeds whose inputs put router margins at rounding level: with whole-tensor verdicts on the free-running
 // model these failed for cuda-sim (a token rerouted in cuda-sim but not in ref-bf16 moved later tokens
 // through attention); teacher forcing, rerouted-row masking and decode budget pooling make them pass

@@ -111,7 +111,7 @@ void check_backend(const std::string& name) {
 TEST(LastRowLogits, RefF64) { check_backend("ref-f64"); }
 TEST(LastRowLogits, RefF32) { check_backend("ref-f32"); }
 TEST(LastRowLogits, RefBf16) { check_backend("ref-bf16"); }
-#if defined(MM_HAVE_CUDA_MODEL)
+#if MM_SIMT
 TEST(LastRowLogits, CudaSimBitForBit) { check_backend("cuda-sim"); }
 #endif
 

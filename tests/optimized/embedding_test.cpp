@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "tests/simt/simt_test_util.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_EMBEDDING_DECLARE_CUDA 1
 #endif
 #include "optimized/embedding/embedding_runner.cuh"
@@ -104,7 +104,7 @@ TEST(OptEmbedding, EmptyAndBadShapes) {
   EXPECT_THROW(cpu::run_embedding(5, std::vector<uint16_t>(80), 10, 8, {1}), std::invalid_argument);
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 namespace gpu = mm::embedding_gpu::backend_cuda;
 TEST(OptEmbedding, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";

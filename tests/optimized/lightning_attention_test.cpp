@@ -11,9 +11,9 @@
 #include <string>
 
 #include "reference/lightning_attention.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_LIGHTNING_DECLARE_CUDA 1
 #endif
 #include "optimized/lightning_attention/lightning_attention_runner.cuh"
@@ -58,7 +58,7 @@ void note_ratio(const std::string& key, const std::vector<double>& oracle, const
 // Real decay rates: heads of layer `layer` of MiniMax-Text-01 (64 heads, 80 layers), spread from the
 // strongest (head 0, s = 0.917 at layer 0) to the weakest (head 63, s = 0.0039).
 std::vector<float> real_slopes(int n_h, int layer = 0) {
-  const std::vector<double> all = mm::ref::lightning_slopes(64, layer, 80);
+  const std::vector<double> all = mm::lightning_slopes(64, layer, 80);
   std::vector<float> s(n_h);
   for (int h = 0; h < n_h; ++h) s[h] = static_cast<float>(all[n_h == 1 ? 63 : h * 63 / (n_h - 1)]);
   return s;
@@ -394,7 +394,7 @@ TEST(LightningAttention, StridedBatchEmulator) {
   }
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 namespace gpu = mm::lightning::backend_cuda;
 #define MM_REQUIRE_GPU() \
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device"
@@ -414,7 +414,7 @@ TEST(LightningAttention, DecodeAllVersionsGpu) {
   report_ratios();
 }
 #else
-TEST(LightningAttention, GpuBuild) { GTEST_SKIP() << "built without nvcc (MM_HAVE_CUDA_BUILD undefined)"; }
+TEST(LightningAttention, GpuBuild) { GTEST_SKIP() << "built without nvcc (MM_CUDA off)"; }
 #endif
 
 }  // namespace

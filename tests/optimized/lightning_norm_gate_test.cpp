@@ -10,7 +10,7 @@
 #include "reference/rmsnorm.h"
 #include "tests/simt/simt_test_util.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_NORM_GATE_DECLARE_CUDA 1
 #endif
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.cuh"
@@ -124,7 +124,7 @@ TEST(OptLightningNormGate, RejectsBadShapes) {
   EXPECT_THROW(cpu::run_silu(9, std::vector<uint16_t>(8)), std::invalid_argument);
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 namespace gpu = mm::norm_gate_gpu::backend_cuda;
 TEST(OptLightningNormGate, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";

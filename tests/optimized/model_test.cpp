@@ -231,7 +231,7 @@ std::vector<int64_t> tokens(int n, int V, uint64_t seed) { return Rng(seed).toke
 
 // make_cuda_model exists only in the nvcc build; the GPU tests skip before reaching here without it.
 std::unique_ptr<cuda_model::Model> make_model(const cuda_model::HostWeights& w, bool gpu) {
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   if (gpu) return cuda_model::make_cuda_model(w);
 #else
   if (gpu) throw std::logic_error("make_model: this build has no nvcc model");
@@ -481,7 +481,7 @@ TEST(ModelSim, LastRowOnlyIsTheLastRowOfAllRows) { last_row_matches_all_rows(fal
 TEST(ModelSim, LastRowOnlyHoldsNoSByVLogits) { last_row_steps_hold_no_s_by_v_logits(false); }
 
 // The same on the GPU (nvcc build and a device, else skipped).
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_NEEDS_GPU() \
   if (!cuda_model::cuda_device_present()) GTEST_SKIP() << "no CUDA device"
 #else

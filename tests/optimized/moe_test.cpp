@@ -17,7 +17,7 @@
 #include "reference/moe.h"
 
 // kernel headers last
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_MOE_DECLARE_CUDA 1
 #endif
 #include "optimized/moe/moe_runner.cuh"
@@ -46,7 +46,7 @@ struct Backend {
 
 const Backend kSimt{"simt", true, &moe::backend_simt::run_router, &moe::backend_simt::run_permute,
                     &moe::backend_simt::run_grouped_ffn, &moe::backend_simt::run_moe};
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 const Backend kCuda{"cuda", false, &moe::backend_cuda::run_router, &moe::backend_cuda::run_permute,
                     &moe::backend_cuda::run_grouped_ffn, &moe::backend_cuda::run_moe};
 #define MM_REQUIRE_GPU()                                                                                \
@@ -194,7 +194,7 @@ void router_suite(const Backend& b) {
 TEST(MoeSimt, RouterIdsExact) { router_suite(kSimt); }
 TEST(MoeCuda, RouterIdsExact) {
   MM_REQUIRE_GPU();
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   router_suite(kCuda);
 #endif
 }
@@ -258,7 +258,7 @@ void permutation_suite(const Backend& b) {
 TEST(MoeSimt, PermutationExact) { permutation_suite(kSimt); }
 TEST(MoeCuda, PermutationExact) {
   MM_REQUIRE_GPU();
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   permutation_suite(kCuda);
 #endif
 }
@@ -338,7 +338,7 @@ void ffn_suite(const Backend& b) {
 TEST(MoeSimt, GroupedFfnVsReference) { ffn_suite(kSimt); }
 TEST(MoeCuda, GroupedFfnVsReference) {
   MM_REQUIRE_GPU();
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   ffn_suite(kCuda);
 #endif
 }
@@ -408,7 +408,7 @@ void block_suite(const Backend& b) {
 TEST(MoeSimt, BlockVsReference) { block_suite(kSimt); }
 TEST(MoeCuda, BlockVsReference) {
   MM_REQUIRE_GPU();
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
   block_suite(kCuda);
 #endif
 }

@@ -9,7 +9,7 @@
 #include "reference/rmsnorm.h"
 #include "tests/simt/simt_test_util.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_RMSNORM_DECLARE_CUDA 1
 #endif
 #include "optimized/rmsnorm/rmsnorm_runner.cuh"
@@ -166,7 +166,7 @@ TEST(OptRmsnorm, RejectsBadShapesAndVersions) {
   EXPECT_TRUE(cpu::run_rmsnorm(1, {}, std::vector<uint16_t>(4), 0, 4, 1e-5f).empty());
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 namespace gpu = mm::rmsnorm_gpu::backend_cuda;
 TEST(OptRmsnorm, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";

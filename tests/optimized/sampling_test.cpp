@@ -13,7 +13,7 @@
 #include "reference/sampling.h"
 #include "tests/simt/simt_test_util.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_SAMPLING_DECLARE_CUDA 1
 #endif
 #include "optimized/sampling/sampling_runner.cuh"
@@ -234,7 +234,7 @@ TEST(OptSampling, ValidatesLikeTheReference) {
   EXPECT_THROW(cpu::run_sample(0, {}, 1, 0, 1.0, 0, 1.0, {0.5}), mm::Error);
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 namespace gpu = mm::sampling_gpu::backend_cuda;
 TEST(OptSampling, CudaMatchesReferenceTokens) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";

@@ -10,7 +10,7 @@
 #include "reference/rope.h"
 #include "tests/simt/simt_test_util.h"
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 #define MM_SOFTMAX_ATTENTION_DECLARE_CUDA 1
 #endif
 #include "optimized/softmax_attention/softmax_attention_runner.cuh"
@@ -43,7 +43,7 @@ struct Backend {
 
 const Backend kSimt{"simt", true, &sa::backend_simt::device_present, &sa::backend_simt::run_prefill_layer,
                     &sa::backend_simt::run_decode_layer};
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 const Backend kCuda{"cuda", false, &sa::backend_cuda::device_present, &sa::backend_cuda::run_prefill_layer,
                     &sa::backend_cuda::run_decode_layer};
 #endif
@@ -361,7 +361,7 @@ TEST(SoftmaxAttention, RejectsBadShapes) {
   }
 }
 
-#if defined(MM_HAVE_CUDA_BUILD)
+#if MM_CUDA
 TEST(SoftmaxAttention, PrefillCuda) {
   if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
   prefill_suite(kCuda);

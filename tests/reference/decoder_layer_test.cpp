@@ -1,11 +1,12 @@
-// Decoder layer with DeepNorm residuals (spec §2.2), recomputed from the sub-functions:
+// Decoder layer with DeepNorm residuals (docs/semantics/text-01-model.md#decoder-layer), recomputed
+// from the sub-functions:
 //   n1 = LN1(x);  y = alpha_a * (postnorm ? n1 : x) + beta_a * Attn(n1);
 //   n2 = LN2(y);  out = alpha_m * (postnorm ? n2 : y) + beta_m * MoE(n2)
 // and decode / chunked continuation = prefill of the extended sequence, for both layer types.
 #include "ref_test_util.h"
 #include "reference/decoder_layer.h"
 #include "reference/rmsnorm.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
 namespace mm::reftest {
 namespace {
@@ -42,7 +43,7 @@ TEST(DecoderLayer, DeepNormClosedForm) {
       double alpha, beta;
       if (type == LayerType::Lightning) {
         ref::LightningCache<double> lc;
-        a = ref::lightning_attention<F64>(n1, w.lightning, c, ref::lightning_slopes(3, layer, 8), lc, Continuation::Recurrent);
+        a = ref::lightning_attention<F64>(n1, w.lightning, c, lightning_slopes(3, layer, 8), lc, Continuation::Recurrent);
         alpha = 1.7; beta = 0.6;
       } else {
         ref::KVCache<double> kv;
@@ -105,7 +106,7 @@ TEST(DecoderLayer, DecodeContinuationEqualsPrefill) {
 }
 
 
-// ---- bf16-official rounding points (spec §2.2, §2.3), bit for bit ------------------------------------------
+// ---- bf16-official rounding points (docs/semantics/text-01-numerics.md#deepnorm-residual, #rmsnorm) ----------
 float bf(float x) { return round_bf16(x); }
 
 // RMSNorm rounds twice: bf16(w * bf16(x * rsqrt(mean(x^2) + eps))). Integer inputs make the fp32 sum of
@@ -154,7 +155,7 @@ TEST(DecoderLayerBf16, ResidualRoundingFromSubFunctions) {
     const Mat<float> out = ref::decoder_layer<ref::BF16>(x, w, c, 1, cache, Continuation::Recurrent);
     const Mat<float> n1 = ref::rmsnorm<ref::BF16>(x, w.input_norm, c.rms_norm_eps);
     ref::LightningCache<float> lc;
-    const Mat<float> a = ref::lightning_attention<ref::BF16>(n1, w.lightning, c, ref::lightning_slopes(3, 1, 8), lc,
+    const Mat<float> a = ref::lightning_attention<ref::BF16>(n1, w.lightning, c, lightning_slopes(3, 1, 8), lc,
                                                              Continuation::Recurrent);
     const Mat<float>& r1 = postnorm ? n1 : x;
     Mat<float> y(x.rows(), x.cols());

@@ -1,4 +1,5 @@
-// Lightning attention (spec §3): the official block prefill, the token recurrence and the quadratic
+// Lightning attention (docs/semantics/text-01-model.md#lightning-attention): the official block prefill,
+// the token recurrence and the quadratic
 // masked-decay form must agree (fp64, ~1e-12) for every length / block size / decay / initial state;
 // chunked prefill with history (block path and recurrent path) must equal a one-shot prefill; the layer
 // function with both continuations must equal a one-shot call; the fused qkv projection is split PER HEAD.
@@ -6,7 +7,7 @@
 
 #include "ref_test_util.h"
 #include "reference/lightning_attention.h"
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
 namespace mm::reftest {
 namespace {
@@ -16,7 +17,7 @@ using ref::Continuation;
 using ref::F32;
 using ref::F64;
 
-// ---- independent fp64 formulations, written from the spec ----------------------------------------------
+// ---- independent fp64 formulations, written from docs/semantics/text-01-model.md -----------------------------
 
 // Exact recurrence S_t = lambda S_{t-1} + k_t^T v_t, o_t = q_t S_t (lambda = exp(-s) once).
 Mat<double> recurrence(const Mat<double>& q, const Mat<double>& k, const Mat<double>& v, double s,
@@ -193,7 +194,7 @@ ModelConfig layer_config(int64_t nh, int64_t d, int64_t H, int64_t block) {
   return c;
 }
 
-// Independent recomputation of the whole layer from the spec (§3.2-3.6, §11).
+// Independent recomputation of the whole layer (docs/semantics/text-01-model.md#lightning-attention).
 Mat<double> layer_by_hand(const Mat<double>& x, const ref::LightningWeights<double>& w, int64_t nh, int64_t d,
                           const std::vector<double>& slopes, std::vector<Mat<double>>* states) {
   const Eigen::Index S = x.rows();
@@ -226,7 +227,7 @@ TEST(LightningLayer, MatchesHandComputationFromSpec) {
     Rng rng(11);
     const auto w = random_lightning(c, rng);
     const Mat<double> x = randn(40, c.hidden_size, rng, xscale);
-    const auto slopes = ref::lightning_slopes(3, 2, 8);
+    const auto slopes = lightning_slopes(3, 2, 8);
     ref::LightningCache<double> cache;
     const Mat<double> y = ref::lightning_attention<F64>(x, w, c, slopes, cache, Continuation::Recurrent);
     std::vector<Mat<double>> st(3, Mat<double>::Zero(8, 8));
@@ -255,7 +256,7 @@ TEST(LightningLayer, PerHeadInterleavedQkvLayout) {
   const Mat<double> x = randn(6, 3 * inner, rng, 1.0);  // distinct value per (token, feature)
   ref::LightningCache<double> cache;
   ref::LightningTrace<double> tr;
-  (void)ref::lightning_attention<F64>(x, w, c, ref::lightning_slopes(int(nh), 0, 8), cache, Continuation::Recurrent, &tr);
+  (void)ref::lightning_attention<F64>(x, w, c, lightning_slopes(int(nh), 0, 8), cache, Continuation::Recurrent, &tr);
   for (Eigen::Index t = 0; t < x.rows(); ++t)
     for (int64_t h = 0; h < nh; ++h)
       for (int64_t i = 0; i < d; ++i) {
@@ -273,7 +274,7 @@ TEST(LightningLayer, PerHeadInterleavedQkvLayout) {
   wp.qkv = permuted;
   ref::LightningCache<double> c1, c2;
   const Mat<double> xr = randn(6, c.hidden_size, rng, 1.0);
-  const auto sl = ref::lightning_slopes(int(nh), 0, 8);
+  const auto sl = lightning_slopes(int(nh), 0, 8);
   EXPECT_GT(rel_err(ref::lightning_attention<F64>(xr, wr, c, sl, c1, Continuation::Recurrent),
                     ref::lightning_attention<F64>(xr, wp, c, sl, c2, Continuation::Recurrent)),
             1e-3);
@@ -288,7 +289,7 @@ TEST(LightningLayer, ContinuationsEqualOneShot) {
     const Eigen::Index S = block == 16 ? 70 : 300;
     const Mat<double> x = randn(S, c.hidden_size, rng, 1.0);
     for (int layer : {0, 3, 6}) {
-      const auto slopes = ref::lightning_slopes(int(nh), layer, 8);
+      const auto slopes = lightning_slopes(int(nh), layer, 8);
       ref::LightningCache<double> one;
       const Mat<double> y = ref::lightning_attention<F64>(x, w, c, slopes, one, Continuation::Recurrent);
       for (Eigen::Index p : {Eigen::Index(1), Eigen::Index(15), Eigen::Index(16), Eigen::Index(17), Eigen::Index(40),
@@ -328,7 +329,7 @@ TEST(LightningLayer, F32AndBf16CloseToF64) {
   // bf16-representable inputs and weights, so that all three precisions see the same values
   auto bf = [](auto& m) { m = m.unaryExpr([](double v) { return double(round_bf16(float(v))); }); };
   bf(x); bf(w.qkv); bf(w.gate); bf(w.norm); bf(w.out);
-  const auto slopes = ref::lightning_slopes(4, 1, 8);
+  const auto slopes = lightning_slopes(4, 1, 8);
   ref::LightningCache<double> c64;
   const Mat<double> y64 = ref::lightning_attention<F64>(x, w, c, slopes, c64, Continuation::Recurrent);
   ref::LightningWeights<float> wf{w.qkv.cast<float>(), w.gate.cast<float>(), w.norm.cast<float>(), w.out.cast<float>()};
@@ -342,7 +343,7 @@ TEST(LightningLayer, F32AndBf16CloseToF64) {
 }
 
 
-// ---- bf16-official rounding points (spec §3.4, §3.5), emulated bit for bit ---------------------------------
+// ---- bf16-official rounding points (docs/semantics/text-01-numerics.md), emulated bit for bit ----------------
 // With d_k = 1 and block 2 every product has inner dimension <= 2, so no accumulation order is involved and
 // the emulation below must agree with the reference exactly: it checks WHERE the bf16 mode rounds.
 float bf(float x) { return round_bf16(x); }
@@ -359,7 +360,7 @@ TEST(LightningBf16, BlockAndRecurrentMatchOfficialRoundingEmulation) {
   for (int c = 0; c < dv; ++c) s0(0, c) = float(rng.normal());  // the fp32 state is not bf16-valued
   for (double sd : {0.9170040488243103, 0.05}) {
     const float s = float(sd);
-    // block path, official §3.4 with fp32 decays
+    // block path (text-01-numerics.md#lightning-block-prefill), fp32 decays
     Mat<float> kv = s0, want(S, dv);
     for (int si = 0; si < S; si += B) {
       const int m = std::min(B, S - si);
@@ -390,7 +391,7 @@ TEST(LightningBf16, BlockAndRecurrentMatchOfficialRoundingEmulation) {
     const Mat<float> got = ref::lightning_block<BF16>(q, k, v, sd, B, st);
     EXPECT_EQ(rel_err(got, want), 0.0) << "block path, s=" << s;
     EXPECT_EQ(rel_err(st, kv), 0.0) << "block path state, s=" << s;
-    // recurrent path, official §3.5: kv = ratio*kv + bf16(k^T v);  o = bf16(q @ bf16(kv))
+    // recurrent path (text-01-numerics.md#lightning-recurrence): kv = ratio*kv + bf16(k^T v);  o = bf16(q @ bf16(kv))
     Mat<float> kr = s0, wr(S, dv);
     const float ratio = std::exp(-s);
     for (int t = 0; t < S; ++t)

@@ -1,10 +1,10 @@
-#include "reference/slopes.h"
+#include "core/slopes.h"
 
 #include <cmath>
 
 #include "core/error.h"
 
-namespace mm::ref {
+namespace mm {
 
 static std::vector<double> pow2_slopes(int n) {
   const double start = std::pow(2.0, -std::pow(2.0, -(std::log2(static_cast<double>(n)) - 3.0)));
@@ -32,4 +32,4 @@ std::vector<double> lightning_slopes(int heads, int layer, int num_layers) {
   return s;
 }
 
-}  // namespace mm::ref
+}  // namespace mm
