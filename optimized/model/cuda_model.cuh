@@ -177,141 +177,56 @@ class ModelImpl final : public Model {
     return c;
   }
 
+  // One step, in named stages: inputs and embedding, then per decoder layer the attention block (lightning
+  // or softmax), the DeepNorm residual + post-attention norm, the MoE block, the residual + next norm (and
+  // the hook), then the head (lm_head on the last R rows) and the step's one synchronisation.
   StepOutput step(const ModelInput& in, bool capture, const LayerHook& hook, bool time_layers,
                   Logits logits) override {
-    const std::vector<int64_t>& tokens = in.tokens;
     const Dims& c = d_;
-    const int S = static_cast<int>(tokens.size());
+    const int S = static_cast<int>(in.tokens.size());
     if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
     last_logit_rows_ = 0;  // the last step's logits are overwritten (or reallocated) from here on: a step
                            // that throws leaves none to sample
     // Timing marks (time_layers): 0 step start, 2l+1 / 2l+2 layer l start / end, 2L+1 step end. Events on
     // the GPU: recorded without waiting, read after the one synchronisation at the end of the step.
     if (time_layers) timer_.record(0);
-    const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d, E = c.E, K = c.k, I = c.I;
     const int past = static_cast<int>(pos_);
     // logits rows: all S, or the last only (its lm_head input is row S-1 of the final norm, in w.n1)
     const int R = logits == Logits::all_rows ? S : 1;
-    ensure_capacity(past + S);
-    ensure_logits(R);  // first: the fp32 scratch is then sized once for both needs when both grow
-    ensure_work(S);
-#if MM_SIMT
-    poison_step_buffers();
-#endif
-    Work& w = work_;
-    float* const f32 = f32_.data();
-    // The step's small inputs in one upload into the persistent w.in: [past, past + S, ids...]. The ids
-    // are checked here too: the embedding kernel would give a zero row for a bad id, not an error.
-    host_in_.assign({past, past + S});
-    for (int64_t t : tokens) {
-      if (t < 0 || t >= c.V)
-        throw mm::Error("cuda_model: token id " + std::to_string(t) + " is out of range [0, vocab_size = " +
-                        std::to_string(c.V) + ")");
-      host_in_.push_back(static_cast<int>(t));
-    }
-    mm::gpu::copy_to_device(w.in.data(), host_in_.data(), host_in_.size() * sizeof(int));
-    const int *dpast = w.in.data(), *dlens = w.in.data() + 1, *dids = w.in.data() + 2;
-    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids, w.x.data(), S, H, c.V, nullptr, nullptr);
-    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S, H,
-                                    static_cast<float>(c.rms_eps), nullptr);
+    embed_step(in.tokens, past, R);
     if (time_layers) timer_.record(1);
     StepOutput out;
     out.S = S;
     if (capture) out.layers.resize(static_cast<size_t>(c.L));
-    const size_t SH = static_cast<size_t>(S) * H;
+    const size_t SH = static_cast<size_t>(S) * c.H;
     const bool decode = S == 1 && past > 0;
     float* dws = decode ? decode_workspace(mm::softmax_attention::decode_workspace_floats(sd_, sh_, 1, capacity_, past + 1, 0))
                         : nullptr;
+    Work& w = work_;
     for (int l = 0; l < c.L; ++l) {
       Layer& L = layers_[static_cast<size_t>(l)];
-      double alpha, beta;
-      if (!L.softmax) {
-        project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, f32, w.t1.data());
-        mm::norm_gate_gpu::launch_silu(1, w.t1.data(), w.qkv.data(), static_cast<size_t>(S) * 3 * inner, nullptr);
-        mm::lightning::Args a;
-        a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
-        a.s = L.slopes.data(); a.state = L.state.data();
-        a.o = w.o.data(); a.ld_o = inner; a.seq_stride_o = 1LL * inner * S;
-        a.nb = 1; a.T = S; a.n_h = c.nh; a.d = c.d; a.block = c.block;
-        const mm::lightning::Version& v = decode ? mm::lightning::decode_versions()[static_cast<size_t>(ld_)]
-                                          : past == 0 ? mm::lightning::prefill_versions()[static_cast<size_t>(lp_)]
-                                                      : mm::lightning::prefill_versions()[0];  // token recurrence
-        if (!v.supports(a)) throw std::invalid_argument(std::string("cuda_model: lightning ") + v.name + " does not take the shape");
-        v.launch(a, nullptr);
-        if (capture) out.layers[static_cast<size_t>(l)].lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
-        project(w.n1.data(), L.gate.data(), S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
-        mm::norm_gate_gpu::launch_norm_gate(2, w.o.data(), w.t1.data(), L.norm.data(), w.t2.data(), S, inner,
-                                            static_cast<float>(c.lightning_eps), nullptr);
-        project(w.t2.data(), L.out.data(), S, H, inner, f32, w.a.data());
-        alpha = c.alpha_linear;
-        beta = c.beta_linear;
-      } else {
-        project(w.n1.data(), L.q.data(), S, inner, H, f32, w.t1.data());
-        project(w.n1.data(), L.k.data(), S, kvd, H, f32, w.kk.data());
-        project(w.n1.data(), L.v.data(), S, kvd, H, f32, w.vv.data());
-        mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
-                                                   L.kc.data(), L.vc.data(), dpast, inv_freq_.data(), S, S, capacity_);
-        if (decode) {
-          mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens,
-                                                w.o.data(), 1, capacity_, past + 1, 0, dws);
-        } else {
-          mm::softmax_attention::enqueue_prefill(sp_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
-                                                 past);
-        }
-        project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
-        alpha = c.alpha_full;
-        beta = c.beta_full;
-      }
-      if (capture) out.layers[static_cast<size_t>(l)].attn_out = download_f32(w.a, SH);
-      // y = deepnorm(postnorm ? n1 : x, a); n2 = LN2(y)
-      mm::rmsnorm_gpu::launch_residual_rmsnorm(2, c.postnorm ? w.n1.data() : w.x.data(), w.a.data(), L.post_norm.data(),
-                                               w.y.data(), w.n2.data(), S, H, static_cast<float>(alpha),
-                                               static_cast<float>(beta), static_cast<float>(c.rms_eps), nullptr);
-      // MoE on n2
-      const int n = S * K;
-      project_f32(w.n2.data(), L.router.data(), S, E, H, f32);
-      mm::moe::dev_router(f32, S, E, K, w.eids.data(), w.ewts.data(), nullptr);
-      if (capture) {
-        LayerCapture& lc = out.layers[static_cast<size_t>(l)];
-        lc.router_logits.resize(static_cast<size_t>(S) * E);
-        mm::gpu::copy_to_host(lc.router_logits.data(), f32, lc.router_logits.size() * sizeof(float));
-        for (float& x : lc.router_logits) x = bits_to_f32(f32_to_bits(x));  // the router kernel's bf16 view
-        lc.router_experts.resize(static_cast<size_t>(n));
-        mm::gpu::copy_to_host(lc.router_experts.data(), w.eids.data(), lc.router_experts.size() * sizeof(int));
-      }
-      mm::moe::dev_permute(w.eids.data(), S, E, K, w.counts.data(), w.offsets.data(), w.perm.data(), w.inv.data(), nullptr);
-      mm::moe::dev_gather(w.n2.data(), w.perm.data(), n, H, w.xperm.data(), nullptr);
-      mm::moe::dev_grouped_ffn(mm::moe::FfnVersion::v2, w.xperm.data(), w.offsets.data(), n, E, H, I, L.w1.data(),
-                               L.w3.data(), L.w2.data(), w.h.data(), w.ye.data(), nullptr);
-      mm::moe::dev_combine(w.ye.data(), w.eids.data(), w.ewts.data(), w.inv.data(), S, K, H, w.a.data(), nullptr);
-      if (capture) out.layers[static_cast<size_t>(l)].moe_out = download_f32(w.a, SH);
-      // out = deepnorm(postnorm ? n2 : y, m) -> x; n1 = next layer's LN1(out) (final norm after the last layer)
+      LayerCapture* lc = capture ? &out.layers[static_cast<size_t>(l)] : nullptr;
+      // a = attention(n1); y = deepnorm(postnorm ? n1 : x, a); n2 = LN2(y)
+      if (!L.softmax) lightning_block(L, S, past, decode, lc);
+      else softmax_block(L, S, past, decode, dws);
+      if (lc) lc->attn_out = download_f32(w.a, SH);
+      const double alpha = L.softmax ? c.alpha_full : c.alpha_linear, beta = L.softmax ? c.beta_full : c.beta_linear;
+      residual_norm(c.postnorm ? w.n1.data() : w.x.data(), L.post_norm.data(), w.y.data(), w.n2.data(), S, alpha, beta);
+      // a = MoE(n2); out = deepnorm(postnorm ? n2 : y, a) -> x; n1 = next layer's LN1(out) (the final norm
+      // after the last layer)
+      moe_block(L, S, lc);
+      if (lc) lc->moe_out = download_f32(w.a, SH);
       const u16* next_w = l + 1 < c.L ? layers_[static_cast<size_t>(l) + 1].input_norm.data() : final_norm_.data();
-      mm::rmsnorm_gpu::launch_residual_rmsnorm(2, c.postnorm ? w.n2.data() : w.y.data(), w.a.data(), next_w, w.x.data(),
-                                               w.n1.data(), S, H, static_cast<float>(c.alpha_mlp),
-                                               static_cast<float>(c.beta_mlp), static_cast<float>(c.rms_eps), nullptr);
-      if (hook) {  // the hook sees and may change the layer output; the next LN1 then reads what it left
-        std::vector<float> xf = download_f32(w.x, SH);
-        std::vector<double> buf(xf.begin(), xf.end());
-        hook(l, S, H, buf.data());
-        std::vector<u16> bits(SH);
-        for (size_t i = 0; i < SH; ++i) bits[i] = f32_to_bits(static_cast<float>(buf[i]));
-        mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
-        mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), next_w, w.n1.data(), S, H, static_cast<float>(c.rms_eps), nullptr);
-      }
+      residual_norm(c.postnorm ? w.n2.data() : w.y.data(), next_w, w.x.data(), w.n1.data(), S, c.alpha_mlp, c.beta_mlp);
+      if (hook) apply_hook(hook, l, S, next_w);
       // The layer ends before its output's capture download, which is not the layer's work (the mid-layer
       // capture downloads above do fall inside it: time without capture for clean numbers).
       if (time_layers) timer_.record(2 * static_cast<size_t>(l) + 2);
-      if (capture) out.layers[static_cast<size_t>(l)].output = download_f32(w.x, SH);
+      if (lc) lc->output = download_f32(w.x, SH);
       if (time_layers && l + 1 < c.L) timer_.record(2 * static_cast<size_t>(l) + 3);
     }
-    if (capture) {
-      out.final_norm = download_f32(w.n1, SH);
-    }
-    // lm_head on the last R rows of the final norm: [R, H] x [V, H]^T -> [R, V] (m = 1 for last_row)
-    project(w.n1.data() + static_cast<size_t>(S - R) * H, lm_head_.data(), R, c.V, H, f32, logits_.data());
-    out.logits.resize(static_cast<size_t>(R) * c.V);
-    download_f32(logits_, out.logits.size(), out.logits.data());
+    if (capture) out.final_norm = download_f32(w.n1, SH);
+    head(S, R, out);
     if (time_layers) timer_.record(2 * static_cast<size_t>(c.L) + 1);
     mm::gpu::synchronize();  // the step's one wait; every timing mark is complete after it
     if (time_layers) {
@@ -346,6 +261,136 @@ class ModelImpl final : public Model {
   }
 
  private:
+  // --- the stages of step() -------------------------------------------------------------------------
+
+  // Sizes the buffers for S tokens at `past` and R logits rows, uploads the step's small inputs, and
+  // runs the embedding and the first layer's input norm: x = embed[ids], n1 = LN1_0(x).
+  void embed_step(const std::vector<int64_t>& tokens, int past, int R) {
+    const Dims& c = d_;
+    const int S = static_cast<int>(tokens.size());
+    ensure_capacity(past + S);
+    ensure_logits(R);  // first: the fp32 scratch is then sized once for both needs when both grow
+    ensure_work(S);
+#if MM_SIMT
+    poison_step_buffers();
+#endif
+    Work& w = work_;
+    // The step's small inputs in one upload into the persistent w.in: [past, past + S, ids...]. The ids
+    // are checked here too: the embedding kernel would give a zero row for a bad id, not an error.
+    host_in_.assign({past, past + S});
+    for (int64_t t : tokens) {
+      if (t < 0 || t >= c.V)
+        throw mm::Error("cuda_model: token id " + std::to_string(t) + " is out of range [0, vocab_size = " +
+                        std::to_string(c.V) + ")");
+      host_in_.push_back(static_cast<int>(t));
+    }
+    mm::gpu::copy_to_device(w.in.data(), host_in_.data(), host_in_.size() * sizeof(int));
+    const int* dids = w.in.data() + 2;
+    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids, w.x.data(), S, c.H, c.V, nullptr, nullptr);
+    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S, c.H,
+                                    static_cast<float>(c.rms_eps), nullptr);
+  }
+
+  // Lightning attention on n1 -> a [S, H]: qkv = silu(n1 Wqkv^T); o = lightning(qkv) (block prefill from a
+  // zero state, token recurrence when continuing, the decode kernel for one token); a = Wout(norm_gate(o, g)).
+  void lightning_block(Layer& L, int S, int past, bool decode, LayerCapture* lc) {
+    const Dims& c = d_;
+    Work& w = work_;
+    float* const f32 = f32_.data();
+    const int H = c.H, inner = c.inner();
+    project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, f32, w.t1.data());
+    mm::norm_gate_gpu::launch_silu(1, w.t1.data(), w.qkv.data(), static_cast<size_t>(S) * 3 * inner, nullptr);
+    mm::lightning::Args a;
+    a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
+    a.s = L.slopes.data(); a.state = L.state.data();
+    a.o = w.o.data(); a.ld_o = inner; a.seq_stride_o = 1LL * inner * S;
+    a.nb = 1; a.T = S; a.n_h = c.nh; a.d = c.d; a.block = c.block;
+    const mm::lightning::Version& v = decode ? mm::lightning::decode_versions()[static_cast<size_t>(ld_)]
+                                      : past == 0 ? mm::lightning::prefill_versions()[static_cast<size_t>(lp_)]
+                                                  : mm::lightning::prefill_versions()[0];  // token recurrence
+    if (!v.supports(a)) throw std::invalid_argument(std::string("cuda_model: lightning ") + v.name + " does not take the shape");
+    v.launch(a, nullptr);
+    if (lc) lc->lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
+    project(w.n1.data(), L.gate.data(), S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
+    mm::norm_gate_gpu::launch_norm_gate(2, w.o.data(), w.t1.data(), L.norm.data(), w.t2.data(), S, inner,
+                                        static_cast<float>(c.lightning_eps), nullptr);
+    project(w.t2.data(), L.out.data(), S, H, inner, f32, w.a.data());
+  }
+
+  // Softmax attention (GQA, RoPE on half the head) on n1 -> a [S, H]: q, k, v projections, RoPE and the
+  // append of k, v to the layer's cache, then the prefill kernel (causal over past + S) or, for one
+  // token, the split-KV decode kernel (workspace `dws`).
+  void softmax_block(Layer& L, int S, int past, bool decode, float* dws) {
+    const Dims& c = d_;
+    Work& w = work_;
+    float* const f32 = f32_.data();
+    const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d;
+    const int *dpast = w.in.data(), *dlens = w.in.data() + 1;
+    project(w.n1.data(), L.q.data(), S, inner, H, f32, w.t1.data());
+    project(w.n1.data(), L.k.data(), S, kvd, H, f32, w.kk.data());
+    project(w.n1.data(), L.v.data(), S, kvd, H, f32, w.vv.data());
+    mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
+                                               L.kc.data(), L.vc.data(), dpast, inv_freq_.data(), S, S, capacity_);
+    if (decode) {
+      mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens,
+                                            w.o.data(), 1, capacity_, past + 1, 0, dws);
+    } else {
+      mm::softmax_attention::enqueue_prefill(sp_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
+                                             past);
+    }
+    project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
+  }
+
+  // DeepNorm residual and the next RMSNorm: y = bf16(bf16(r*alpha) + bf16(a*beta)) with a = w.a, n = RMSNorm_w(y).
+  void residual_norm(const u16* r, const u16* norm_w, u16* y, u16* n, int S, double alpha, double beta) {
+    mm::rmsnorm_gpu::launch_residual_rmsnorm(2, r, work_.a.data(), norm_w, y, n, S, d_.H, static_cast<float>(alpha),
+                                             static_cast<float>(beta), static_cast<float>(d_.rms_eps), nullptr);
+  }
+
+  // The top-k MoE on n2 -> a [S, H]: router GEMM (fp32 out), top-k + weights, permutation by expert,
+  // gather, the grouped expert FFN, and the weighted combine back to token order.
+  void moe_block(Layer& L, int S, LayerCapture* lc) {
+    const Dims& c = d_;
+    Work& w = work_;
+    float* const f32 = f32_.data();
+    const int H = c.H, E = c.E, K = c.k, n = S * K;
+    project_f32(w.n2.data(), L.router.data(), S, E, H, f32);
+    mm::moe::dev_router(f32, S, E, K, w.eids.data(), w.ewts.data(), nullptr);
+    if (lc) {
+      lc->router_logits.resize(static_cast<size_t>(S) * E);
+      mm::gpu::copy_to_host(lc->router_logits.data(), f32, lc->router_logits.size() * sizeof(float));
+      for (float& x : lc->router_logits) x = bits_to_f32(f32_to_bits(x));  // the router kernel's bf16 view
+      lc->router_experts.resize(static_cast<size_t>(n));
+      mm::gpu::copy_to_host(lc->router_experts.data(), w.eids.data(), lc->router_experts.size() * sizeof(int));
+    }
+    mm::moe::dev_permute(w.eids.data(), S, E, K, w.counts.data(), w.offsets.data(), w.perm.data(), w.inv.data(), nullptr);
+    mm::moe::dev_gather(w.n2.data(), w.perm.data(), n, H, w.xperm.data(), nullptr);
+    mm::moe::dev_grouped_ffn(mm::moe::FfnVersion::v2, w.xperm.data(), w.offsets.data(), n, E, H, c.I, L.w1.data(),
+                             L.w3.data(), L.w2.data(), w.h.data(), w.ye.data(), nullptr);
+    mm::moe::dev_combine(w.ye.data(), w.eids.data(), w.ewts.data(), w.inv.data(), S, K, H, w.a.data(), nullptr);
+  }
+
+  // The hook sees and may change the layer output x; the next norm (`next_w`) then reads what it left.
+  void apply_hook(const LayerHook& hook, int l, int S, const u16* next_w) {
+    Work& w = work_;
+    const size_t SH = static_cast<size_t>(S) * d_.H;
+    std::vector<float> xf = download_f32(w.x, SH);
+    std::vector<double> buf(xf.begin(), xf.end());
+    hook(l, S, d_.H, buf.data());
+    std::vector<u16> bits(SH);
+    for (size_t i = 0; i < SH; ++i) bits[i] = f32_to_bits(static_cast<float>(buf[i]));
+    mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
+    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), next_w, w.n1.data(), S, d_.H, static_cast<float>(d_.rms_eps), nullptr);
+  }
+
+  // lm_head on the last R rows of the final norm: [R, H] x [V, H]^T -> [R, V] (m = 1 for last_row).
+  void head(int S, int R, StepOutput& out) {
+    const Dims& c = d_;
+    project(work_.n1.data() + static_cast<size_t>(S - R) * c.H, lm_head_.data(), R, c.V, c.H, f32_.data(), logits_.data());
+    out.logits.resize(static_cast<size_t>(R) * c.V);
+    download_f32(logits_, out.logits.size(), out.logits.data());
+  }
+
   // Activations and the step's inputs for up to `rows` tokens, kept from step to step (ensure_work).
   // The logits and the fp32 GEMM scratch are apart (ensure_logits, ensure_f32): their rows follow the
   // logits rows asked for, not the step's tokens.
