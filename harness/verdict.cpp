@@ -68,17 +68,27 @@ TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& re
     v.budget_pooled_from = jo.pooled_from;
   }
   v.max_abs_gates = !jo.end_to_end && v.err.n >= tol.min_elements_for_max;
-  v.tol_max_abs = tol.k * v.budget.max_abs + tol.floor_rel * v.err.ref_max_abs;
-  v.tol_rel_fro = tol.k * v.budget.rel_fro + tol.floor_rel;
-  v.nmse_ceiling = tol.ceiling_for(precision);
+  // The acceptance rule (core/acceptance.h) with check's floor: relative only (floor_abs 0).
+  const acceptance::Rule ar{tol.k, tol.floor_rel, acceptance::kCheckFloorAbs, tol.ceiling_for(precision)};
+  const acceptance::Bounds bound = acceptance::bounds(v.budget.max_abs, v.budget.rel_fro, v.err.ref_max_abs, ar);
+  v.tol_max_abs = bound.max_abs;
+  v.tol_rel_fro = bound.rel_fro;
+  v.nmse_ceiling = ar.nmse_ceiling;
   // The flash-attention rule and the NMSE ceiling: the first bound violated, or "".
   std::string rule;
-  if (v.max_abs_gates && v.err.max_abs > v.tol_max_abs)
-    rule = fmt("max_abs %.3e > %.3e (k * ref-bf16 + floor)", v.err.max_abs, v.tol_max_abs);
-  else if (v.err.rel_fro > v.tol_rel_fro)
-    rule = fmt("rel_fro %.3e > %.3e (k * ref-bf16 + floor)", v.err.rel_fro, v.tol_rel_fro);
-  else if (v.err.nmse > v.nmse_ceiling)
-    rule = fmt("NMSE %.3e > ceiling %.3e", v.err.nmse, v.nmse_ceiling);
+  switch (acceptance::first_exceeded(v.err.max_abs, v.err.rel_fro, v.err.nmse, bound, v.nmse_ceiling, v.max_abs_gates)) {
+    case acceptance::Exceeded::max_abs:
+      rule = fmt("max_abs %.3e > %.3e (k * ref-bf16 + floor)", v.err.max_abs, v.tol_max_abs);
+      break;
+    case acceptance::Exceeded::rel_fro:
+      rule = fmt("rel_fro %.3e > %.3e (k * ref-bf16 + floor)", v.err.rel_fro, v.tol_rel_fro);
+      break;
+    case acceptance::Exceeded::nmse:
+      rule = fmt("NMSE %.3e > ceiling %.3e", v.err.nmse, v.nmse_ceiling);
+      break;
+    case acceptance::Exceeded::none:
+      break;
+  }
   if (kind == "logits") {
     v.argmax = argmax_agreement(got, ref, 2 * v.tol_max_abs);
     if (rule.empty() && v.argmax->disagree)

@@ -1,4 +1,6 @@
-// The pass/fail rule for one tensor of one backend (flash-attention's rule, anchors.md B/C.1):
+// The pass/fail rule for one tensor of one backend: the acceptance rule of core/acceptance.h (its one
+// definition and its constants; docs/testing.md, "The acceptance rule"; flash-attention's rule,
+// anchors.md B/C.1):
 //   err(backend, ref) <= k * err(ref-bf16, ref) + floor        for err = max_abs and err = rel_fro
 // with floor = floor_rel (rel_fro) and floor_rel * max|ref| (max_abs): the noise floor below which
 // differences are rounding. Second gate, ggml-style: NMSE <= a fixed ceiling per precision class, which
@@ -17,27 +19,22 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/acceptance.h"
 #include "harness/metrics.h"
 
 namespace mm::harness {
 
+// Defaults: core/acceptance.h (`check --k` and `--floor` override k and floor_rel).
 struct Tolerance {
-  double k = 2.0;
-  double floor_rel = 1e-6;
-  // NMSE ceiling by precision class. f32: ggml test-backend-ops' default 1e-7. bf16: 2e-3, 10x the worst
-  // NMSE the official-rounding reference itself reaches per teacher-forced layer with rerouted rows left
-  // out (reroute.h; 2.0e-4, moe_out, over 29 seeds of the tiny preset); docs/harness.md lists small and
-  // the goldens.
-  std::map<std::string, double> nmse_ceiling = {{"f64", 1e-20}, {"f32", 1e-7}, {"bf16", 2e-3}};
-  // End-to-end tensors (free running) fail only below this cosine with the reference, or with NaN/Inf:
-  // with MoE routing two correct bf16 runs diverge chaotically once a token flips (rel_fro up to 0.15 at
-  // 2-token prompts, cosine >= 0.988); wrong weights or a broken cache give cosines far below.
-  double e2e_min_cosine = 0.95;
-  // The max of fewer values than this is not a stable statistic: with 132-320 values (the golden cases'
-  // short prompts) cuda-sim's max_abs ranged 0.6-1.07 x of 2 x the budget's while with >= 1200 values it
-  // stayed <= 0.76 x (docs/harness.md). Smaller tensors are gated by rel_fro, NMSE and NaN; max_abs is
-  // reported (max_abs_gates false).
-  int64_t min_elements_for_max = 1024;
+  double k = acceptance::kK;
+  double floor_rel = acceptance::kCheckFloorRel;
+  std::map<std::string, double> nmse_ceiling = {{"f64", acceptance::kNmseCeilingF64},
+                                                {"f32", acceptance::kNmseCeilingF32},
+                                                {"bf16", acceptance::kNmseCeilingBf16}};
+  // End-to-end tensors (free running) fail only below this cosine with the reference, or with NaN/Inf.
+  double e2e_min_cosine = acceptance::kEndToEndMinCosine;
+  // Tensors of fewer values are gated by rel_fro, NMSE and NaN; max_abs is reported (max_abs_gates false).
+  int64_t min_elements_for_max = acceptance::kMinElementsForMax;
   double ceiling_for(const std::string& precision) const;  // mm::Error for an unknown class
 };
 

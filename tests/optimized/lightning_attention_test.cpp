@@ -281,7 +281,8 @@ TEST(LightningAttention, ChunkedPrefillEmulator) {
   report_ratios();
 }
 
-// The vLLM off-by-one (spec §3.7: inter-block term with exp(-s j) instead of exp(-s (j+1))) must fail the
+// The vLLM off-by-one (docs/semantics/text-01-deviations.md#vllm-prefill-off-by-one: inter-block term with
+// exp(-s j) instead of exp(-s (j+1))) must fail the
 // rule these tests apply: non-zero initial state, T > B, strong and weak decay.
 TEST(LightningAttention, OffByOneHistoryWouldBeCaught) {
   Case c{.nb = 1, .T = 150, .n_h = 2, .d = 32, .block = 64, .state = true, .seed = 5};

@@ -113,10 +113,11 @@ Run run_model(cuda_model::Model& m, const std::vector<int64_t>& prompt, const st
 }
 
 // Router choices, as the harness judges them (docs/harness.md): a row whose expert set differs from the
-// oracle's must have an oracle top-k margin within 2 x (that row's max probability error) + 1e-6, i.e. a
-// flip explained by rounding; otherwise it is an error. A flipped row (in the model or in the bf16 budget)
-// is left out of the value comparisons from that layer on, in both the model and the budget: one token
-// routed to another expert differs by O(1) there, which no elementwise bound can sensibly cover.
+// oracle's must have an oracle top-k margin within 2 x (that row's max probability error) + check's floor
+// (acceptance::kCheckFloorRel), i.e. a flip explained by rounding; otherwise it is an error. A flipped row
+// (in the model or in the bf16 budget) is left out of the value comparisons from that layer on, in both
+// the model and the budget: one token routed to another expert differs by O(1) there, which no
+// elementwise bound can sensibly cover.
 struct Flips {
   std::vector<std::vector<bool>> excluded;  // [L][rows], cumulative over layers
   int explained = 0;
@@ -136,7 +137,7 @@ Flips router_flips(const std::string& tag, const Run& f64, const Run& bf16, cons
         double d = 0;
         for (std::size_t e = 0; e < p.size(); ++e) d = std::max(d, std::abs(r->probs[l][t][e] - p[e]));
         if (r == &got) {
-          EXPECT_LE(margin, 2 * d + 1e-6) << tag << ": layer " << l << " row " << t
+          EXPECT_LE(margin, 2 * d + acceptance::kCheckFloorRel) << tag << ": layer " << l << " row " << t
                                           << " chose other experts with an oracle margin of " << margin;
           ++f.explained;
         }
@@ -163,19 +164,22 @@ double ratio(const std::vector<double>& oracle, const std::vector<double>& got, 
   return b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
 }
 
-// The whole-model form of the FA rule: k = 2 and the kernel tests' floor; the NMSE ceiling is the
-// harness's bf16 class (docs/harness.md), not the single-kernel 1e-4: eight bf16 layers compound.
-const kt::Rule kModelRule{2.0, 1e-4, 1e-6, 3e-2};
+// The whole-model form of the acceptance rule (core/acceptance.h): the kernel tests' k and floor, and the
+// whole-model NMSE ceiling (kNmseCeilingModel), not the single-kernel one: errors compound over the
+// layers of a free-running run.
+constexpr kt::Rule kModelRule = acceptance::kModelRule;
 
 void expect_matches(const std::string& tag, const Run& f64, const Run& bf16, const Run& got, int S, int N, int k) {
   const Flips fl = router_flips(tag, f64, bf16, got, k);
   const std::size_t rows = static_cast<std::size_t>(S + N);
   const auto& last = fl.excluded.back();
-  double worst_layer = 0;
+  double worst_layer = 0, worst_nmse = 0, worst_budget_nmse = 0;
   auto check = [&](const std::string& what, const std::vector<double>& o, const std::vector<double>& g,
                    const std::vector<double>& b, const std::vector<bool>& ex, std::size_t first, std::size_t n) {
     const auto O = keep_rows(o, ex, first, n), G = keep_rows(g, ex, first, n), B = keep_rows(b, ex, first, n);
     EXPECT_TRUE(kt::passes_fa_rule(tag + " " + what, O, G, as_f(B), kModelRule));
+    worst_nmse = std::max(worst_nmse, kt::error_stats(O, G).nmse);
+    worst_budget_nmse = std::max(worst_budget_nmse, kt::error_stats(O, B).nmse);
     return ratio(O, G, B);
   };
   for (std::size_t l = 0; l < f64.layers.size(); ++l)
@@ -196,8 +200,10 @@ void expect_matches(const std::string& tag, const Run& f64, const Run& bf16, con
   // (measured here: 6-16 %), so a kernel that scrambles routing cannot pass by masking.
   EXPECT_LE(4 * left_out, rows) << tag << ": " << left_out << " of " << rows << " rows left out after router flips";
   std::printf("%s: error ratio vs the bf16 budget (max_abs): logits %.3f, decode logits %.3f, worst layer output "
-              "%.3f; %d explained router flips, %zu of %zu rows left out after them\n",
-              tag.c_str(), rl, rd, worst_layer, fl.explained, left_out, rows);
+              "%.3f; worst NMSE %.3g (bf16 budget %.3g, ceiling %.3g); %d explained router flips, %zu of %zu rows left out "
+              "after them\n",
+              tag.c_str(), rl, rd, worst_layer, worst_nmse, worst_budget_nmse, kModelRule.nmse_ceiling, fl.explained,
+              left_out, rows);
 }
 
 struct Synthetic {
@@ -252,12 +258,12 @@ void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bo
   std::printf("%s: %d prompt + %d decode tokens in %.2f s (%s)\n", tag.c_str(), S, N,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), m->kernels().c_str());
   expect_matches(tag, f64, bf16, got, S, N, static_cast<int>(cfg.num_experts_per_tok));
-  // a second sequence on the same model starts from empty caches
-  m->reset();
-  const auto again = m->step({prompt.begin(), prompt.begin() + 5}, false);
-  const auto first = run_ref<ref::F64>(cfg, ck, {prompt.begin(), prompt.begin() + 5}, {});
-  const auto firstb = run_ref<ref::BF16>(cfg, ck, {prompt.begin(), prompt.begin() + 5}, {});
-  EXPECT_TRUE(kt::passes_fa_rule(tag + " after reset", first.logits, again.logits, as_f(firstb.logits), kModelRule));
+  // a second sequence on the same model (run_model resets it) starts from empty caches: the same
+  // comparison, router flips left out as above (on 5 rows one flip in the bf16 budget alone moves the
+  // NMSE of the logits to ~1e-2)
+  const std::vector<int64_t> p5(prompt.begin(), prompt.begin() + 5);
+  expect_matches(tag + " after reset", run_ref<ref::F64>(cfg, ck, p5, {}), run_ref<ref::BF16>(cfg, ck, p5, {}),
+                 run_model(*m, p5, {}), 5, 0, static_cast<int>(cfg.num_experts_per_tok));
 }
 
 }  // namespace
@@ -296,7 +302,11 @@ TEST(ModelSim, MultiTokenContinuationAfterPrefill) {
   auto m = cuda_model::make_simt_model(cuda_model::load_host_weights(cfg, ck));
   m->step(a, false);
   const auto o = m->step(b, false);
+  // 7 rows, router flips not left out: the rule holds with these seeds (NMSE 2.7e-4, the budget's 2.8e-4);
+  // one flipped row among a few would move the NMSE to ~1e-2
   EXPECT_TRUE(kt::passes_fa_rule("continuation logits", f64, o.logits, as_f(bf16), kModelRule));
+  std::printf("continuation logits: NMSE %.3g (bf16 budget %.3g, ceiling %.3g)\n", kt::error_stats(f64, o.logits).nmse,
+              kt::error_stats(f64, bf16).nmse, kModelRule.nmse_ceiling);
 }
 
 // Issue 5 item 6: activations, inputs and scratch persist across steps, so once a decode step has run

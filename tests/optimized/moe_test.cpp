@@ -1,4 +1,4 @@
-// MoE block kernels (optimized/moe) vs the reference (reference/moe.h), spec §5.2.
+// MoE block kernels (optimized/moe) vs the reference (reference/moe.h), docs/semantics/text-01-model.md#moe.
 //   router:       ids exact vs ref::route<BF16> on the same bf16 logits (clear margins, and exact ties)
 //   permutation:  counts, offsets, permuted rows, inverse map exact (integers)
 //   grouped FFN:  every version vs ref::expert_forward<F64>, budget ref::expert_forward<BF16>

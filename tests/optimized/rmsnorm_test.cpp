@@ -1,8 +1,11 @@
 // RMSNorm kernels (optimized/rmsnorm): plain RMSNorm and the DeepNorm residual fused with RMSNorm, every
-// version under several emulator schedules (identical bits required) and on the GPU when present,
-// against the fp64 reference with the bf16 reference as the error budget (kernel_test_util.h).
+// version under several emulator schedules (identical bits required) and on the GPU when present. Every
+// version computes the ref-bf16 formula, so each output is held to the ref-bf16 bits: the residual sum y
+// exactly, the normed outputs exactly up to the fp32 sum order of mean(x^2) (rownorm_exact.h). The
+// acceptance rule against the fp64 reference (kernel_test_util.h) is checked and reported as well.
 #include "tests/optimized/kernel_test_util.h"
 #include "tests/optimized/ref_convert.h"
+#include "tests/optimized/rownorm_exact.h"
 
 #include <iostream>
 
@@ -43,11 +46,19 @@ struct Inputs {
   int rows, H;
   std::vector<float> x, a, w1, w2;
 };
+// Every fourth row (1, 5, ...) is small (x ~ N(0, 3e-3^2): mean(x^2) ~ 0.9 eps), so that eps weighs as
+// much as the data there and a wrong eps changes the output; the other rows are O(1), where eps hardly
+// matters.
 Inputs make_inputs(int rows, int H, uint64_t seed) {
   Inputs in{rows, H, {}, {}, {}, {}};
   const size_t n = static_cast<size_t>(rows) * H;
   in.x = mm::kt::randn_bf16(n, seed, 2.0);
   in.a = mm::kt::randn_bf16(n, seed + 1, 1.5);
+  for (int r = 1; r < rows; r += 4)
+    for (size_t j = static_cast<size_t>(r) * H; j < static_cast<size_t>(r + 1) * H; ++j) {
+      in.x[j] = mm::round_bf16(in.x[j] * 1.5e-3f);
+      in.a[j] = mm::round_bf16(in.a[j] * 1.5e-3f);
+    }
   in.w1 = mm::kt::randn_bf16(static_cast<size_t>(H), seed + 2, 0.2);
   in.w2 = mm::kt::randn_bf16(static_cast<size_t>(H), seed + 3, 0.2);
   for (auto& v : in.w1) v = mm::round_bf16(1.0f + v);
@@ -85,13 +96,19 @@ void check_plain(const Backend& be, int rows, int H, uint64_t seed) {
   const auto oracle = flat(mm::ref::rmsnorm<mm::ref::F64>(to_mat<double>(in.x, rows, H), to_vec<double>(in.w1), kEps));
   const auto budget = flat(mm::ref::rmsnorm<mm::ref::BF16>(to_mat<float>(in.x, rows, H), to_vec<float>(in.w1), kEps));
   const auto xb = mm::kt::to_bf16_bits(in.x), wb = mm::kt::to_bf16_bits(in.w1);
+  const auto exact = mm::kt::rownorm_expect(in.x, in.w1, {}, rows, H, static_cast<float>(kEps));
+  const std::string shape = " rows=" + std::to_string(rows) + " H=" + std::to_string(H);
+  if (be.emulated) {  // the check itself (host only): the reference's own output (Eigen's fp32 sum order)
+                      // passes it, and sub-ulp bugs planted in a host copy of the formula fail it
+    EXPECT_TRUE(mm::kt::rownorm_bits_match("ref-bf16 plain" + shape, exact, mm::kt::to_bf16_bits(budget)));
+    mm::kt::expect_check_catches_planted_bugs("plain" + shape, exact, in.x, in.w1, {}, rows, H, static_cast<float>(kEps));
+  }
   for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " plain rows=" +
-                             std::to_string(rows) + " H=" + std::to_string(H);
+    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " plain" + shape;
     const auto got = run(be, [&] { return be.plain(v, xb, wb, rows, H, static_cast<float>(kEps)); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
+    EXPECT_TRUE(mm::kt::rownorm_bits_match(what, exact, got));
     expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
-    // the bf16 reference is the official rounding; the kernels reproduce it (up to the fp32 sum order)
   }
 }
 
@@ -110,27 +127,48 @@ void check_residual(const Backend& be, int rows, int H, bool postnorm, double be
   const auto budget = cat(flat(y16), flat(mm::ref::rmsnorm<BF16>(y16, to_vec<float>(in.w2), kEps)));
   const auto xb = mm::kt::to_bf16_bits(in.x), ab = mm::kt::to_bf16_bits(in.a);
   const auto w1b = mm::kt::to_bf16_bits(in.w1), w2b = mm::kt::to_bf16_bits(in.w2);
+  const size_t n = static_cast<size_t>(rows) * H;
+  const auto n1_exact = mm::kt::rownorm_expect(in.x, in.w1, {}, rows, H, static_cast<float>(kEps));
   for (int v = 0; v < cpu::num_versions(); ++v) {
     const std::string what = std::string(be.name) + " " + cpu::version_name(v) +
                              (postnorm ? " postnorm" : " prenorm") + " rows=" + std::to_string(rows) +
                              " H=" + std::to_string(H) + " beta=" + std::to_string(beta);
-    const auto got = run(be, [&] {
+    const auto got = run(be, [&] {  // [n1, y, n2]
       const auto n1 = be.plain(v, xb, w1b, rows, H, static_cast<float>(kEps));
       auto [y, n2] = be.residual(v, postnorm ? n1 : xb, ab, w2b, rows, H, static_cast<float>(kAlpha),
                                  static_cast<float>(beta), static_cast<float>(kEps));
-      return cat(y, n2);
+      return cat(cat(n1, y), n2);
     });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), budget);
+    const std::vector<uint16_t> n1(got.begin(), got.begin() + n), y_n2(got.begin() + n, got.end());
+    // Bits: n1 as in check_plain; y is pure bf16 arithmetic on the kernel's own inputs (its n1 when
+    // postnorm), so exactly deepnorm<BF16>'s bits; n2 is the ref-bf16 RMSNorm of that y.
+    EXPECT_TRUE(mm::kt::rownorm_bits_match(what + " n1", n1_exact, n1));
+    const Mat<float> r16 = postnorm ? to_mat<float>(mm::kt::from_bf16_bits(n1), rows, H) : x16;
+    const auto y_want = flat(Mat<float>(deepnorm<BF16>(r16, a16, kAlpha, beta)));
+    const std::vector<uint16_t> y(y_n2.begin(), y_n2.begin() + n), n2(y_n2.begin() + n, y_n2.end());
+    EXPECT_TRUE(mm::kt::same_bits(what + " y", mm::kt::to_bf16_bits(y_want), y));
+    EXPECT_TRUE(mm::kt::rownorm_bits_match(
+        what + " n2", mm::kt::rownorm_expect(y_want, in.w2, {}, rows, H, static_cast<float>(kEps)), n2));
+    expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(y_n2), budget);
   }
 }
 
 struct Shape {
   int rows, H;
 };
-// H: tiny, not a multiple of 8 (scalar path), 1/2/3/4 vectors per thread (6144 = hidden, 8192 = the
-// lightning norm width) and one past the register cache (scalar fallback of the vector kernel).
-const Shape kShapes[] = {{1, 64}, {5, 1000}, {3, 2048}, {2, 4000}, {2, 6144}, {3, 8192}, {1, 8200}, {17, 256}};
+// Which code each shape runs (rownorm_launch.cuh; v1 is one scalar loop for every H):
+//   v3 (one warp per row, H % 8 == 0, H <= 2048): 64 and 256 (1 vector per lane), 1000 (4), 2048 (8);
+//   v2 vector path (H % 8 == 0, H <= 8192), also v3 above 2048: 4000, 6144 (hidden), 8192 (the lightning
+//     norm width): 2, 3 and 4 vectors per thread;
+//   v2 scalar path, also v3 there: 8200 (one vector past the register cache) and H % 8 != 0: 77 (fewer
+//     elements than threads), 999 and 6145.
+// Rows: bf16 inputs have 128 mantissas, so one row offers y * inv at most 128 distinct positions
+// relative to the bf16 grid, and a bug that moves inv by ~2^-14 (H - 1 at H = 8200) shifts ~1 % of them
+// across a rounding boundary: each shape has enough rows (6-17) that every planted bug shows in some
+// row (rownorm_exact.h; expect_check_catches_planted_bugs verifies it per shape), and an eps-sized row.
+const Shape kShapes[] = {{16, 64},  {8, 1000}, {8, 2048}, {6, 4000}, {8, 6144}, {6, 8192},
+                         {6, 8200}, {17, 256}, {16, 77},  {8, 999},  {6, 6145}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 100;
@@ -138,25 +176,11 @@ void run_suite(const Backend& be) {
   for (const Shape& s : kShapes) check_residual(be, s.rows, s.H, true, 1.0, seed += 10);
   check_residual(be, 3, 6144, false, 1.0, seed += 10);
   check_residual(be, 5, 1000, false, 1.0, seed += 10);
+  check_residual(be, 3, 999, false, 1.0, seed += 10);  // scalar path with eps-sized rows in y
   check_residual(be, 2, 2048, true, 0.75, seed += 10);
 }
 
 TEST(OptRmsnorm, SimtAllVersions) { run_suite(simt_backend()); }
-
-TEST(OptRmsnorm, ResidualPostnormBf16BitsMatchOfficialRounding) {
-  // The residual sum y is pure bf16 arithmetic: every version must give the bf16 reference's bits.
-  const int rows = 4, H = 6144;
-  const Inputs in = make_inputs(rows, H, 77);
-  const Mat<float> y16 =
-      deepnorm<mm::ref::BF16>(to_mat<float>(in.x, rows, H), to_mat<float>(in.a, rows, H), kAlpha, 1.0);
-  const auto want = mm::kt::to_bf16_bits(flat(y16));
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    auto [y, n] = cpu::run_residual_rmsnorm(v, mm::kt::to_bf16_bits(in.x), mm::kt::to_bf16_bits(in.a),
-                                            mm::kt::to_bf16_bits(in.w2), rows, H, static_cast<float>(kAlpha), 1.0f,
-                                            static_cast<float>(kEps));
-    EXPECT_TRUE(mm::simt::test::same_bits(y, want)) << cpu::version_name(v);
-  }
-}
 
 TEST(OptRmsnorm, RejectsBadShapesAndVersions) {
   EXPECT_THROW(cpu::run_rmsnorm(0, std::vector<uint16_t>(10), std::vector<uint16_t>(5), 2, 4, 1e-5f),
