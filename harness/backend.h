@@ -15,6 +15,7 @@
 #include "core/model_input.h"
 #include "core/rng.h"
 #include "core/sampling_params.h"
+#include "harness/precision.h"
 #include "harness/tensor.h"
 
 namespace mm::harness {
@@ -53,8 +54,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  // "f64" | "f32" | "bf16": selects the NMSE ceiling of the verdict and the roof (dgemm or sgemm).
-  virtual std::string precision() const = 0;
+  // Selects the NMSE ceiling of the verdict and the roof (dgemm or sgemm); harness/precision.h.
+  virtual Precision precision() const = 0;
   // Bytes per stored weight/activation element as this implementation keeps them (for GB/s).
   virtual int bytes_per_element() const = 0;
   virtual const ModelConfig& config() const = 0;

@@ -67,13 +67,12 @@ std::unique_ptr<Backend> Registry::make(const std::string& name, const LoadedMod
 Registry& registry() {
   static Registry r = [] {
     Registry reg;
-    for (const char* p : {"f64", "f32", "bf16"}) {
-      const std::string prec = p;
-      reg.add({"ref-" + prec,
-               prec == "f64"   ? "Eigen reference in double: the oracle"
-               : prec == "f32" ? "Eigen reference in float"
-                               : "Eigen reference with official bf16 rounding: the error budget",
-               nullptr, [prec](const LoadedModel& m) { return make_ref_backend(prec, m); }});
+    for (Precision p : {Precision::F64, Precision::F32, Precision::BF16}) {
+      reg.add({std::string("ref-") + to_string(p),
+               p == Precision::F64   ? "Eigen reference in double: the oracle"
+               : p == Precision::F32 ? "Eigen reference in float"
+                                     : "Eigen reference with official bf16 rounding: the error budget",
+               nullptr, [p](const LoadedModel& m) { return make_ref_backend(p, m); }});
     }
 #if MM_SIMT
     for (const char* n : {"cuda", "cuda-sim"}) {

@@ -25,7 +25,7 @@ json dist(const std::vector<double>& s) {
 }
 
 // Adds achieved rates and the roof fraction for a time `t` (the p50) of a call costing `c`.
-void add_rates(json& j, const Cost& c, double t, const Roof& roof, const std::string& precision) {
+void add_rates(json& j, const Cost& c, double t, const Roof& roof, Precision precision) {
   const double gf = c.flops / t / 1e9, gb = c.bytes / t / 1e9;
   const double att = roof.attainable_gflops(precision, c.flops, c.bytes);
   j["flops"] = c.flops;
@@ -56,7 +56,7 @@ void add_layer_sample(LayerSamples& ls, const ModelConfig& c, const std::vector<
 }
 
 json layer_json(const LayerSamples& ls, const ModelConfig& c, const Cost& light, const Cost& soft, const Cost& head,
-                const Roof& roof, const std::string& prec) {
+                const Roof& roof, Precision prec) {
   json j;
   auto one = [&](const char* name, const std::vector<double>& s, const Cost& cost, int64_t count) {
     if (s.empty()) return;
@@ -109,7 +109,8 @@ struct SeriesContext {
   const BenchOptions& opt;
   const Roof& roof;
   Progress& prog;
-  std::string backend, precision;
+  std::string backend;
+  Precision precision = Precision::F32;
   int eb = 4, sb = 4;           // bytes per weight/activation element; per state/score element
   int L_light = -1, L_soft = -1;  // the first layer of each type (its cost stands for all of them)
   int64_t per = 0;              // warm-up + measured repetitions
@@ -141,7 +142,7 @@ json ttft_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
     samples.push_back(t);
     add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
   }
-  json s = {{"backend", x.backend}, {"precision", x.precision}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
+  json s = {{"backend", x.backend}, {"precision", to_string(x.precision)}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
   s.update(dist(samples));
   s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
   add_rates(s, forward_cost(cfg, S, 0, 1, x.eb, x.sb), percentile(samples, 50), x.roof, x.precision);
@@ -194,7 +195,7 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
     if (x.L_soft >= 0) add(soft, layer_cost(cfg, x.L_soft, 1, C + s, x.eb, x.sb));
     add(head, head_cost(cfg, 1, 1, x.eb));
   }
-  json s = {{"backend", x.backend}, {"precision", x.precision}, {"phase", "tpot"},
+  json s = {{"backend", x.backend}, {"precision", to_string(x.precision)}, {"phase", "tpot"},
             {"length", C},          {"decode_steps", steps},       {"unit", "s"}};
   s.update(dist(samples));
   s["tokens_per_s"] = 1.0 / percentile(samples, 50);
@@ -248,7 +249,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
     auto b = registry().make(name, src.model);
     SeriesContext x{cfg, opt, r.roof, prog, name, b->precision()};
     x.eb = b->bytes_per_element();
-    x.sb = x.precision == "f64" ? 8 : 4;
+    x.sb = x.precision == Precision::F64 ? 8 : 4;
     x.L_light = first_of(cfg, LayerType::Lightning);
     x.L_soft = first_of(cfg, LayerType::Softmax);
     x.per = per;

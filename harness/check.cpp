@@ -88,7 +88,7 @@ Tensor kept(const Tensor& t, const std::vector<bool>* drop) { return drop ? keep
 // One tensor of a backend against the reference and the budget. `mask`: the rows each run rerouted
 // (reroute.h), left out of that run's comparison; `pool_from`: the tensor whose budget is pooled in
 // (verdict.h). A tensor with no rows left to compare, or no yardstick left, is reported inconclusive.
-TensorVerdict judge_one(const std::string& name, const std::string& ref_name, const std::string& precision,
+TensorVerdict judge_one(const std::string& name, const std::string& ref_name, Precision precision,
                         const TensorMap& got, const TensorMap& ref, const TensorMap& budget, const Tolerance& tol,
                         const std::vector<std::string>& not_produced, const RowMask* mask = nullptr,
                         const std::string* pool_from = nullptr) {
@@ -197,7 +197,7 @@ void enforce_cap(BackendCheck& bc, const RowMask& m, const char* mode) {
 // `forced` / `budget_forced`: teacher-forced runs (every layer on the reference's input), judged tensor by
 // tensor; `free_run` / `budget_free`: free-running runs, judged on the end-to-end tensors ("e2e.").
 // `free_run` may be empty (not run).
-BackendCheck judge_backend(const std::string& name, const std::string& precision, const TensorMap& forced,
+BackendCheck judge_backend(const std::string& name, Precision precision, const TensorMap& forced,
                            const TensorMap& free_run, const TensorMap& ref, const TensorMap& budget_forced,
                            const TensorMap& budget_free, int64_t layers, const Tolerance& tol,
                            const std::vector<std::string>& not_produced = {}) {
@@ -242,7 +242,7 @@ BackendCheck judge_backend(const std::string& name, const std::string& precision
 // Runs a backend twice on the same inputs: teacher-forced on `ref` (every layer's output replaced by the
 // reference's after it is recorded) and free running. `hook` (a perturbation) applies to both.
 struct Runs {
-  std::string precision;
+  Precision precision = Precision::F64;
   std::vector<std::string> not_produced;
   TensorMap forced, free_run;
 };
@@ -320,7 +320,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     try {
       const bool oracle = name == "ref-f64" && r.reference == "ref-f64", plain = oracle || name == "ref-bf16";
       // reuse the oracle / budget runs above (teacher forcing the oracle on itself changes nothing)
-      const Runs got = oracle ? Runs{"f64", {}, ref, ref}
+      const Runs got = oracle ? Runs{Precision::F64, {}, ref, ref}
                        : name == "ref-bf16" ? budget
                                             : run_both(name, m, ref, r.prompt, r.decode, hook);
       BackendCheck bc = judge_backend(name, got.precision, got.forced, got.free_run, ref, budget.forced,
@@ -366,7 +366,11 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
                {"e2e_min_cosine", opt.tol.e2e_min_cosine},
                {"k", opt.tol.k},
                {"floor_rel", opt.tol.floor_rel},
-               {"nmse_ceiling", opt.tol.nmse_ceiling}};
+               {"nmse_ceiling", [&] {
+                  nlohmann::json c = nlohmann::json::object();
+                  for (const auto& [p, v] : opt.tol.nmse_ceiling) c[to_string(p)] = v;
+                  return c;
+                }()}};
   j["inputs"] = {{"prompt_len", r.prompt.size()}, {"decode_steps", r.decode.size()},
                  {"prompt_tokens", r.prompt}, {"decode_tokens", r.decode}};
   if (opt.perturb) j["perturbation"] = {{"layer", opt.perturb->layer}, {"rel", opt.perturb->rel}, {"seed", opt.perturb->seed}};

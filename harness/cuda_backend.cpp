@@ -25,7 +25,7 @@ class CudaBackend final : public Backend {
   CudaBackend(std::string name, const LoadedModel& m)
       : name_(std::move(name)), cfg_(m.config), model_(cuda_model::open_model(name_, m.config, m.dir)) {}
   std::string name() const override { return name_; }
-  std::string precision() const override { return "bf16"; }
+  Precision precision() const override { return Precision::BF16; }
   int bytes_per_element() const override { return 2; }
   const ModelConfig& config() const override { return cfg_; }
   void reset() override { model_->reset(); }

@@ -37,8 +37,8 @@ template <class P> class RefBackend final : public Backend {
     reset();
   }
   std::string name() const override { return P::kName; }
-  std::string precision() const override {
-    return std::is_same_v<P, ref::F64> ? "f64" : std::is_same_v<P, ref::F32> ? "f32" : "bf16";
+  Precision precision() const override {
+    return std::is_same_v<P, ref::F64> ? Precision::F64 : std::is_same_v<P, ref::F32> ? Precision::F32 : Precision::BF16;
   }
   // ref-bf16 keeps bf16 values in float storage: it moves 4 bytes per element.
   int bytes_per_element() const override { return static_cast<int>(sizeof(T)); }
@@ -143,11 +143,13 @@ template <class P> class RefBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_ref_backend(const std::string& precision, const LoadedModel& m) {
-  if (precision == "f64") return std::make_unique<RefBackend<ref::F64>>(m);
-  if (precision == "f32") return std::make_unique<RefBackend<ref::F32>>(m);
-  if (precision == "bf16") return std::make_unique<RefBackend<ref::BF16>>(m);
-  throw Error("make_ref_backend: unknown precision '" + precision + "'");
+std::unique_ptr<Backend> make_ref_backend(Precision precision, const LoadedModel& m) {
+  switch (precision) {
+    case Precision::F64: return std::make_unique<RefBackend<ref::F64>>(m);
+    case Precision::F32: return std::make_unique<RefBackend<ref::F32>>(m);
+    case Precision::BF16: return std::make_unique<RefBackend<ref::BF16>>(m);
+  }
+  throw Error("make_ref_backend: unknown precision class");
 }
 
 }  // namespace mm::harness

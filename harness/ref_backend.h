@@ -7,7 +7,6 @@
 
 namespace mm::harness {
 
-// precision: "f64", "f32" or "bf16".
-std::unique_ptr<Backend> make_ref_backend(const std::string& precision, const LoadedModel& m);
+std::unique_ptr<Backend> make_ref_backend(Precision precision, const LoadedModel& m);
 
 }  // namespace mm::harness

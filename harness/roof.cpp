@@ -61,7 +61,7 @@ double read_gbps() {
 
 }  // namespace
 
-double Roof::attainable_gflops(const std::string& precision, double flops, double bytes) const {
+double Roof::attainable_gflops(Precision precision, double flops, double bytes) const {
   const double ai = bytes > 0 ? flops / bytes : 1e30;
   return std::min(peak_gflops(precision), ai * bandwidth_gbps());
 }

@@ -16,13 +16,15 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "harness/precision.h"
+
 namespace mm::harness {
 
 struct Roof {
   double memcpy_gbps = 0, read_gbps = 0, sgemm_gflops = 0, dgemm_gflops = 0;
   double bandwidth_gbps() const { return memcpy_gbps > read_gbps ? memcpy_gbps : read_gbps; }
-  double peak_gflops(const std::string& precision) const { return precision == "f64" ? dgemm_gflops : sgemm_gflops; }
-  double attainable_gflops(const std::string& precision, double flops, double bytes) const;
+  double peak_gflops(Precision p) const { return p == Precision::F64 ? dgemm_gflops : sgemm_gflops; }
+  double attainable_gflops(Precision p, double flops, double bytes) const;
 };
 
 Roof measure_roof();

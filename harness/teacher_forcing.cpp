@@ -7,11 +7,11 @@
 
 namespace mm::harness {
 
-LayerHook forcing_hook(const TensorMap& ref, const std::string& precision, LayerHook inner,
+LayerHook forcing_hook(const TensorMap& ref, Precision precision, LayerHook inner,
                        std::shared_ptr<ForcingRecord> rec) {
   // step: -1 before the first call; layer 0 starts a new step (0 = prefill, j >= 1 = decode step j - 1)
   auto step = std::make_shared<int64_t>(-1);
-  const bool bf16 = precision == "bf16";
+  const bool bf16 = precision == Precision::BF16;
   return [&ref, bf16, inner = std::move(inner), rec = std::move(rec), step](int layer, int64_t rows, int64_t cols,
                                                                            double* h) {
     if (layer == 0) ++*step;

@@ -26,7 +26,7 @@ struct ForcingRecord {
 // reference's output of that layer and step. For a "bf16" backend the forced values are rounded to bf16,
 // the dtype its hidden state has; f32/f64 backends convert on their side. A missing or mis-shaped
 // reference output is an mm::Error naming the tensor.
-LayerHook forcing_hook(const TensorMap& ref, const std::string& precision, LayerHook inner,
+LayerHook forcing_hook(const TensorMap& ref, Precision precision, LayerHook inner,
                        std::shared_ptr<ForcingRecord> rec);
 
 // Puts the recorded own outputs back into a captured run (whose layers.L.output are the forced values).

@@ -11,10 +11,10 @@
 
 namespace mm::harness {
 
-double Tolerance::ceiling_for(const std::string& precision) const {
+double Tolerance::ceiling_for(Precision precision) const {
   auto it = nmse_ceiling.find(precision);
   if (it == nmse_ceiling.end())
-    throw Error("check: no NMSE ceiling for precision class '" + precision + "' (known: f64, f32, bf16)");
+    throw Error(std::string("check: no NMSE ceiling for precision class '") + to_string(precision) + "'");
   return it->second;
 }
 
@@ -25,7 +25,7 @@ static std::string fmt(const char* f, double a, double b = 0) {
 }
 
 TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& ref, const Tensor* budget,
-                    const std::string& precision, const Tolerance& tol, const Tensor* ref_probs,
+                    Precision precision, const Tolerance& tol, const Tensor* ref_probs,
                     const Tensor* got_probs, const JudgeOptions& jo) {
   TensorVerdict v;
   v.name = name;

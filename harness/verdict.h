@@ -20,6 +20,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/acceptance.h"
+#include "harness/precision.h"
 #include "harness/metrics.h"
 
 namespace mm::harness {
@@ -28,14 +29,14 @@ namespace mm::harness {
 struct Tolerance {
   double k = acceptance::kK;
   double floor_rel = acceptance::kCheckFloorRel;
-  std::map<std::string, double> nmse_ceiling = {{"f64", acceptance::kNmseCeilingF64},
-                                                {"f32", acceptance::kNmseCeilingF32},
-                                                {"bf16", acceptance::kNmseCeilingBf16}};
+  std::map<Precision, double> nmse_ceiling = {{Precision::F64, acceptance::kNmseCeilingF64},
+                                              {Precision::F32, acceptance::kNmseCeilingF32},
+                                              {Precision::BF16, acceptance::kNmseCeilingBf16}};
   // End-to-end tensors (free running) fail only below this cosine with the reference, or with NaN/Inf.
   double e2e_min_cosine = acceptance::kEndToEndMinCosine;
   // Tensors of fewer values are gated by rel_fro, NMSE and NaN; max_abs is reported (max_abs_gates false).
   int64_t min_elements_for_max = acceptance::kMinElementsForMax;
-  double ceiling_for(const std::string& precision) const;  // mm::Error for an unknown class
+  double ceiling_for(Precision p) const;  // mm::Error for a class without a ceiling
 };
 
 struct JudgeOptions {
@@ -72,7 +73,7 @@ struct TensorVerdict {
 
 // ref_probs / got_probs (the same layer's router_probs) are used for router_experts only.
 TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& ref, const Tensor* budget,
-                    const std::string& precision, const Tolerance& tol, const Tensor* ref_probs,
+                    Precision precision, const Tolerance& tol, const Tensor* ref_probs,
                     const Tensor* got_probs, const JudgeOptions& jo = {});
 
 nlohmann::json to_json(const TensorVerdict& v);

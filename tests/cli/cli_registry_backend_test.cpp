@@ -25,11 +25,11 @@ struct Tally {
 // ref-f64 with every call counted; the name is its own, so reports and dumps say "test-tally".
 class TallyBackend final : public harness::Backend {
  public:
-  TallyBackend(const harness::LoadedModel& m, Tally& t) : inner_(harness::make_ref_backend("f64", m)), t_(t) {
+  TallyBackend(const harness::LoadedModel& m, Tally& t) : inner_(harness::make_ref_backend(harness::Precision::F64, m)), t_(t) {
     ++t_.made;
   }
   std::string name() const override { return "test-tally"; }
-  std::string precision() const override { return inner_->precision(); }
+  harness::Precision precision() const override { return inner_->precision(); }
   int bytes_per_element() const override { return inner_->bytes_per_element(); }
   const ModelConfig& config() const override { return inner_->config(); }
   void reset() override { inner_->reset(); }

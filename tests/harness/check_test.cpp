@@ -107,9 +107,9 @@ TEST(Check, SmallPerturbationStillCaught) {
 // the layer). check, unchanged, must flag it at layer 4.
 class NoisyBackend final : public Backend {
  public:
-  explicit NoisyBackend(const LoadedModel& m) : inner_(make_ref_backend("f32", m)) {}
+  explicit NoisyBackend(const LoadedModel& m) : inner_(make_ref_backend(Precision::F32, m)) {}
   std::string name() const override { return "test-noisy"; }
-  std::string precision() const override { return "f32"; }
+  Precision precision() const override { return Precision::F32; }
   int bytes_per_element() const override { return 4; }
   const ModelConfig& config() const override { return inner_->config(); }
   void reset() override { inner_->reset(); }

@@ -89,7 +89,7 @@ void check_backend(const std::string& name) {
     return;
   }
   const auto lm_head = ref::load_weights<ref::F64>(Checkpoint(tiny().model.dir), cfg).lm_head;  // [V, H]
-  const double u = b->precision() == "f64" ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
+  const double u = b->precision() == Precision::F64 ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
   int identical = 0;
   double worst = 0;  // largest |difference| / bound
   for (std::size_t i = 0; i < seq.size(); ++i)
@@ -98,7 +98,7 @@ void check_backend(const std::string& name) {
       for (int64_t k = 0; k < H; ++k) mag += std::abs(want[i].final_norm[static_cast<std::size_t>(k)] * lm_head(j, k));
       const double a = want[i].logits[static_cast<std::size_t>(j)], g = got[i][static_cast<std::size_t>(j)];
       double bound = 2.0 * static_cast<double>(H) * u * mag * 1.01;
-      if (b->precision() == "bf16") bound += bf16_ulp(std::max(std::abs(a), std::abs(g)));
+      if (b->precision() == Precision::BF16) bound += bf16_ulp(std::max(std::abs(a), std::abs(g)));
       ASSERT_LE(std::abs(g - a), bound) << name << " step " << i << " logit " << j << ": " << g << " vs " << a;
       identical += bits(g) == bits(a);
       worst = std::max(worst, std::abs(g - a) / bound);

@@ -33,7 +33,7 @@ TEST(Metrics, NaNNeverPasses) {
   EXPECT_EQ(e.nan_got, 1);
   EXPECT_TRUE(std::isinf(e.rel_fro));
   Tolerance tol;
-  const TensorVerdict v = judge("layers.0.attn_out", got, ref, &ref, "f32", tol, nullptr, nullptr);
+  const TensorVerdict v = judge("layers.0.attn_out", got, ref, &ref, Precision::F32, tol, nullptr, nullptr);
   EXPECT_FALSE(v.pass);
   EXPECT_NE(v.why.find("NaN"), std::string::npos);
   // same-sign Inf on both sides is not an error
@@ -47,12 +47,12 @@ TEST(Metrics, FlashAttentionRule) {
   const Tensor bf16 = T({1, 4}, {1.01, 1, 1, 1});
   Tolerance tol;  // k = 2
   tol.min_elements_for_max = 1;  // hand-sized tensors: let the max gate at any size
-  EXPECT_TRUE(judge("layers.0.moe_out", T({1, 4}, {1.019, 1, 1, 1}), ref, &bf16, "bf16", tol, nullptr, nullptr).pass);
-  const TensorVerdict v = judge("layers.0.moe_out", T({1, 4}, {1.021, 1, 1, 1}), ref, &bf16, "bf16", tol, nullptr, nullptr);
+  EXPECT_TRUE(judge("layers.0.moe_out", T({1, 4}, {1.019, 1, 1, 1}), ref, &bf16, Precision::BF16, tol, nullptr, nullptr).pass);
+  const TensorVerdict v = judge("layers.0.moe_out", T({1, 4}, {1.021, 1, 1, 1}), ref, &bf16, Precision::BF16, tol, nullptr, nullptr);
   EXPECT_FALSE(v.pass);
   EXPECT_NE(v.why.find("max_abs"), std::string::npos);
   // the f32 NMSE ceiling (1e-7) applies on top of the rule
-  EXPECT_FALSE(judge("layers.0.moe_out", T({1, 4}, {1.005, 1, 1, 1}), ref, &bf16, "f32", tol, nullptr, nullptr).pass);
+  EXPECT_FALSE(judge("layers.0.moe_out", T({1, 4}, {1.005, 1, 1, 1}), ref, &bf16, Precision::F32, tol, nullptr, nullptr).pass);
 }
 
 // The NMSE ceiling is fixed per precision class: a budget run that is itself far off widens the
@@ -61,12 +61,17 @@ TEST(Metrics, NmseCeilingIndependentOfTheBudget) {
   const Tensor ref = T({1, 4}, {1, 1, 1, 1});
   const Tensor broken_budget = T({1, 4}, {2, 1, 1, 1});  // NMSE 0.25
   Tolerance tol;
-  const TensorVerdict v = judge("layers.0.output", T({1, 4}, {1.1, 1, 1, 1}), ref, &broken_budget, "bf16", tol,
+  const TensorVerdict v = judge("layers.0.output", T({1, 4}, {1.1, 1, 1, 1}), ref, &broken_budget, Precision::BF16, tol,
                                 nullptr, nullptr);  // NMSE 2.5e-3: inside k * budget, above the 2e-3 ceiling
   EXPECT_FALSE(v.pass);
   EXPECT_NE(v.why.find("NMSE"), std::string::npos) << v.why;
-  EXPECT_THROW(tol.ceiling_for("fp8"), Error);
-  EXPECT_THROW(judge("layers.0.output", ref, ref, &ref, "fp8", tol, nullptr, nullptr), Error);
+  // one ceiling per precision class, whatever the budget
+  EXPECT_EQ(tol.ceiling_for(Precision::BF16), acceptance::kNmseCeilingBf16);
+  EXPECT_EQ(tol.ceiling_for(Precision::F32), acceptance::kNmseCeilingF32);
+  EXPECT_EQ(tol.ceiling_for(Precision::F64), acceptance::kNmseCeilingF64);
+  Tolerance none = tol;
+  none.nmse_ceiling.erase(Precision::BF16);
+  EXPECT_THROW(none.ceiling_for(Precision::BF16), Error);
 }
 
 // Decode tensors (few rows) may pool the budget with their prefill tensor; a pooled budget that is not
@@ -76,7 +81,7 @@ TEST(Metrics, BudgetPoolingAndEndToEndGates) {
   const Tensor got = T({1, 4}, {1.003, 1, 1, 1});  // 3x the decode budget
   Tolerance tol;
   tol.min_elements_for_max = 1;  // hand-sized tensors: let the max gate at any size
-  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr).pass);
+  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, Precision::BF16, tol, nullptr, nullptr).pass);
   ErrorStats prefill;  // the same layer's prefill budget: max_abs 2e-3, rel_fro 1e-3
   prefill.max_abs = 2e-3;
   prefill.rel_fro = 1e-3;
@@ -84,12 +89,12 @@ TEST(Metrics, BudgetPoolingAndEndToEndGates) {
   JudgeOptions jo;
   jo.pooled_budget = &prefill;
   jo.pooled_from = "layers.0.output";
-  const TensorVerdict v = judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr, jo);
+  const TensorVerdict v = judge("decode.layers.0.output", got, ref, &bf16, Precision::BF16, tol, nullptr, nullptr, jo);
   EXPECT_TRUE(v.pass) << v.why;
   EXPECT_EQ(v.budget_pooled_from, "layers.0.output");
   EXPECT_NEAR(v.tol_max_abs, 2 * 2e-3 + 1e-6, 1e-12);
   prefill.max_abs = INFINITY;  // unusable: must not widen anything
-  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, "bf16", tol, nullptr, nullptr, jo).pass);
+  EXPECT_FALSE(judge("decode.layers.0.output", got, ref, &bf16, Precision::BF16, tol, nullptr, nullptr, jo).pass);
   // End to end (free running): the rule is evaluated and reported; only NaN/Inf or a gross divergence
   // (cosine below 0.95) fails.
   const Tensor ref8 = T({1, 8}, {1, -1, 1, -1, 1, -1, 1, -1});
@@ -97,16 +102,16 @@ TEST(Metrics, BudgetPoolingAndEndToEndGates) {
   const Tensor g8 = T({1, 8}, {1.05, -1, 1, -1, 1, -1, 1, -1});  // 50x the budget, cosine 0.9997
   JudgeOptions e2e;
   e2e.end_to_end = true;
-  EXPECT_FALSE(judge("e2e.logits", g8, ref8, &b8, "bf16", tol, nullptr, nullptr).pass);  // as a layer: fails
-  const TensorVerdict ve = judge("e2e.logits", g8, ref8, &b8, "bf16", tol, nullptr, nullptr, e2e);
+  EXPECT_FALSE(judge("e2e.logits", g8, ref8, &b8, Precision::BF16, tol, nullptr, nullptr).pass);  // as a layer: fails
+  const TensorVerdict ve = judge("e2e.logits", g8, ref8, &b8, Precision::BF16, tol, nullptr, nullptr, e2e);
   EXPECT_TRUE(ve.pass) << ve.why;
   EXPECT_FALSE(ve.within_rule);
   EXPECT_FALSE(ve.rule_note.empty());
-  const TensorVerdict vd = judge("e2e.logits", T({1, 8}, {1, 1, 1, 1, 1, -1, 1, -1}), ref8, &b8, "bf16", tol,
+  const TensorVerdict vd = judge("e2e.logits", T({1, 8}, {1, 1, 1, 1, 1, -1, 1, -1}), ref8, &b8, Precision::BF16, tol,
                                  nullptr, nullptr, e2e);  // cosine 0.5: diverged
   EXPECT_FALSE(vd.pass);
   EXPECT_NE(vd.why.find("cosine"), std::string::npos) << vd.why;
-  EXPECT_FALSE(judge("e2e.logits", T({1, 8}, {1, NAN, 1, -1, 1, -1, 1, -1}), ref8, &b8, "bf16", tol, nullptr,
+  EXPECT_FALSE(judge("e2e.logits", T({1, 8}, {1, NAN, 1, -1, 1, -1, 1, -1}), ref8, &b8, Precision::BF16, tol, nullptr,
                      nullptr, e2e).pass);
 }
 
@@ -118,14 +123,14 @@ TEST(Metrics, MaxAbsGatesOnlyWithEnoughValues) {
   g[0] = 1.005;  // max_abs 2.5x the budget's, rel_fro far inside (the error sits on one value)
   Tolerance tol;
   const Tensor R = T({1, n}, r), B = T({1, n}, b), G = T({1, n}, g);
-  const TensorVerdict v = judge("layers.0.output", G, R, &B, "bf16", tol, nullptr, nullptr);
+  const TensorVerdict v = judge("layers.0.output", G, R, &B, Precision::BF16, tol, nullptr, nullptr);
   EXPECT_FALSE(v.pass);
   EXPECT_TRUE(v.max_abs_gates);
   EXPECT_NE(v.why.find("max_abs"), std::string::npos) << v.why;
   const Tensor r8 = T({1, 8}, std::vector<double>(r.begin(), r.begin() + 8));
   const Tensor b8 = T({1, 8}, std::vector<double>(b.begin(), b.begin() + 8));
   const Tensor g8 = T({1, 8}, std::vector<double>(g.begin(), g.begin() + 8));
-  const TensorVerdict s8 = judge("layers.0.output", g8, r8, &b8, "bf16", tol, nullptr, nullptr);
+  const TensorVerdict s8 = judge("layers.0.output", g8, r8, &b8, Precision::BF16, tol, nullptr, nullptr);
   EXPECT_TRUE(s8.pass) << s8.why;  // rel_fro 0.88x of its tolerance
   EXPECT_FALSE(s8.max_abs_gates);
   EXPECT_GT(s8.err.max_abs, s8.tol_max_abs);  // reported, not gating
