@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "core/acceptance.h"
 #include "harness/check.h"
 #include "harness/golden_case.h"
 
@@ -17,8 +18,8 @@ int cmd_check(const std::vector<std::string>& argv) {
   opt.prompt_len = a.integer("prompt-len", 300, 1, kMaxTokens);
   opt.decode_steps = a.integer("decode-steps", 4, 0, kMaxTokens);
   opt.seed = a.seed("seed");
-  opt.tol.k = a.number("k", 2.0, 0.0, 1e6, Bounds::OpenLow);
-  opt.tol.floor_rel = a.number("floor", 1e-6, 0.0, 1.0);
+  opt.tol.k = a.number("k", acceptance::kK, 0.0, 1e6, Bounds::OpenLow);  // defaults: core/acceptance.h
+  opt.tol.floor_rel = a.number("floor", acceptance::kCheckFloorRel, 0.0, 1.0);
   if (a.has("perturb")) opt.perturb = harness::parse_perturbation(a.str("perturb", ""));  // layer: run_check
   opt.golden_dir = a.str("golden", "");
   opt.progress = true;

@@ -113,10 +113,8 @@ TensorVerdict judge(const std::string& name, const Tensor& got, const Tensor& re
   return v;
 }
 
-static double finite_or_null(double x) { return x; }
-
 nlohmann::json to_json(const ErrorStats& e) {
-  nlohmann::json j = {{"rel_fro", finite_or_null(e.rel_fro)}, {"max_abs", e.max_abs}, {"max_rel", e.max_rel},
+  nlohmann::json j = {{"rel_fro", e.rel_fro}, {"max_abs", e.max_abs}, {"max_rel", e.max_rel},
                       {"nmse", e.nmse},        {"cosine", e.cosine},   {"ref_max_abs", e.ref_max_abs},
                       {"nan", e.nan_got},      {"inf", e.inf_got},     {"n", e.n}};
   // JSON has no Inf/NaN: nlohmann writes null; readers treat null as "not finite".
