@@ -13,7 +13,7 @@
 #include "optimized/embedding/embedding_runner.h"
 
 namespace {
-namespace k = mm::embedding_gpu::backend_cuda;
+namespace k = mm::embedding::backend_cuda;
 constexpr int kVocab = 200064, kHidden = 6144;
 
 void BM_embedding(benchmark::State& state) {
@@ -29,16 +29,19 @@ void BM_embedding(benchmark::State& state) {
   for (auto& id : ids) id = static_cast<int>(r.below(kVocab));
   mm::bench::DevMem dids(ids.size() * sizeof(int)), out(static_cast<size_t>(T) * kHidden * 2), bad(sizeof(int));
   cudaMemcpy(dids.p, ids.data(), ids.size() * sizeof(int), cudaMemcpyHostToDevice);
-  state.SetLabel(k::version_name(version));
+  const mm::embedding::Version& v = k::versions()[static_cast<size_t>(version)];
+  state.SetLabel(v.name);
+  mm::embedding::Args a;
+  a.table = table->as<uint16_t>(); a.ids = dids.as<int>(); a.out = out.as<uint16_t>(); a.bad = bad.as<int>();
+  a.tokens = T; a.H = kHidden; a.vocab = kVocab;
   const size_t bytes = 2 * static_cast<size_t>(T) * kHidden * 2 + ids.size() * sizeof(int);
   mm::bench::run_timed(state, bytes, 0, [&] {
-    k::launch_embedding(version, table->as<uint16_t>(), dids.as<int>(), out.as<uint16_t>(), T, kHidden, kVocab,
-                        bad.as<int>(), nullptr);
+    v.launch(a, nullptr);
   });
 }
 
 void args(benchmark::internal::Benchmark* b) {
-  for (int v = 0; v < 2; ++v)
+  for (int v = 0; v < static_cast<int>(k::versions().size()); ++v)
     for (int T : {1, 16, 128, 1024, 4096, 16384}) b->Args({v, T});
   b->ArgNames({"version", "tokens"})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }

@@ -54,12 +54,6 @@ double block_algorithm_flops(long long T) {
   return f * kHeads;
 }
 
-const mm::lightning::Version* find(const std::vector<mm::lightning::Version>& vs, const std::string& name) {
-  for (const auto& v : vs)
-    if (name == v.name) return &v;
-  return nullptr;
-}
-
 // Device inputs of one launch, wired into `a`: qkv [qkv_elems] bf16 ~ N(0, 0.2) (seeded), o [o_elems]
 // bf16, the layer-0 slopes [n_h] fp32, and a zero fp32 state [state_elems].
 struct Buffers {
@@ -82,7 +76,7 @@ void BM_Prefill(benchmark::State& state) {
   const char* name = kPrefillVersions[state.range(0)];
   const long long T = state.range(1);
   state.SetLabel(name);
-  const auto* v = find(gpu::prefill_versions(), name);
+  const auto* v = &mm::gpu::find_version(gpu::prefill_versions(), name, "lightning");
   mm::lightning::Args a;
   a.nb = 1;
   a.T = static_cast<int>(T);
@@ -93,7 +87,7 @@ void BM_Prefill(benchmark::State& state) {
   a.seq_stride_qkv = a.ld_qkv * T;
   a.ld_o = 1LL * kHeads * kD;
   a.seq_stride_o = a.ld_o * T;
-  if (!v || !v->supports(a)) return state.SkipWithError("version does not take this shape");
+  if (!v->supports(a)) return state.SkipWithError("version does not take this shape");
   Buffers buf(a, size_t(a.seq_stride_qkv), size_t(a.seq_stride_o), size_t(kHeads) * kD * kD, 1);
   const double flops = block_algorithm_flops(T);
   const double bytes = double(a.seq_stride_qkv + a.seq_stride_o) * 2;
@@ -113,7 +107,7 @@ void BM_Decode(benchmark::State& state) {
   const char* name = kDecodeVersions[state.range(0)];
   const int nb = static_cast<int>(state.range(1));
   state.SetLabel(name);
-  const auto* v = find(gpu::decode_versions(), name);
+  const auto* v = &mm::gpu::find_version(gpu::decode_versions(), name, "lightning");
   mm::lightning::Args a;
   a.nb = nb;
   a.T = 1;
@@ -123,7 +117,7 @@ void BM_Decode(benchmark::State& state) {
   a.seq_stride_qkv = a.ld_qkv;
   a.ld_o = 1LL * kHeads * kD;
   a.seq_stride_o = a.ld_o;
-  if (!v || !v->supports(a)) return state.SkipWithError("version does not take this shape");
+  if (!v->supports(a)) return state.SkipWithError("version does not take this shape");
   const size_t state_elems = size_t(nb) * kHeads * kD * kD;
   Buffers buf(a, size_t(nb) * a.ld_qkv, size_t(nb) * a.ld_o, state_elems, 4);
   // 20 back-to-back launches per event pair (a decode step is a few microseconds); the copy ceiling is

@@ -10,7 +10,7 @@
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.h"
 
 namespace {
-namespace k = mm::norm_gate_gpu::backend_cuda;
+namespace k = mm::norm_gate::backend_cuda;
 constexpr int kD = 64 * 128;
 
 void BM_norm_gate(benchmark::State& state) {
@@ -21,11 +21,12 @@ void BM_norm_gate(benchmark::State& state) {
   cudaMemset(o.p, 0x3f, n * 2);
   cudaMemset(g.p, 0x3e, n * 2);
   cudaMemset(w.p, 0x3f, kD * 2);
-  state.SetLabel(k::version_name(version));
-  mm::bench::run_timed(state, 3 * n * 2 + kD * 2, static_cast<double>(n) * 10, [&] {
-    k::launch_norm_gate(version, o.as<uint16_t>(), g.as<uint16_t>(), w.as<uint16_t>(), out.as<uint16_t>(), T, kD,
-                        1e-6f, nullptr);
-  });
+  const mm::norm_gate::Version& v = k::versions()[static_cast<size_t>(version)];
+  state.SetLabel(v.name);
+  mm::norm_gate::Args a;
+  a.o = o.as<uint16_t>(); a.g = g.as<uint16_t>(); a.w = w.as<uint16_t>(); a.out = out.as<uint16_t>();
+  a.rows = T; a.D = kD; a.eps = 1e-6f;
+  mm::bench::run_timed(state, 3 * n * 2 + kD * 2, static_cast<double>(n) * 10, [&] { v.launch(a, nullptr); });
 }
 
 void BM_silu(benchmark::State& state) {
@@ -34,18 +35,20 @@ void BM_silu(benchmark::State& state) {
   const size_t n = static_cast<size_t>(T) * 3 * kD;
   mm::bench::DevMem x(n * 2), y(n * 2);
   cudaMemset(x.p, 0x3f, n * 2);
-  state.SetLabel(k::version_name(version));
-  mm::bench::run_timed(state, 2 * n * 2, static_cast<double>(n) * 4,
-                       [&] { k::launch_silu(version, x.as<uint16_t>(), y.as<uint16_t>(), n, nullptr); });
+  const mm::norm_gate::SiluVersion& v = k::silu_versions()[static_cast<size_t>(version)];
+  state.SetLabel(v.name);
+  mm::norm_gate::SiluArgs a;
+  a.x = x.as<uint16_t>(); a.y = y.as<uint16_t>(); a.n = n;
+  mm::bench::run_timed(state, 2 * n * 2, static_cast<double>(n) * 4, [&] { v.launch(a, nullptr); });
 }
 
-void args(benchmark::internal::Benchmark* b) {
-  for (int v = 0; v < k::num_versions(); ++v)
+void args(benchmark::internal::Benchmark* b, size_t versions) {
+  for (int v = 0; v < static_cast<int>(versions); ++v)
     for (int T : {1, 16, 128, 1024, 4096, 16384}) b->Args({v, T});
   b->ArgNames({"version", "tokens"})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
-BENCHMARK(BM_norm_gate)->Apply(args);
-BENCHMARK(BM_silu)->Apply(args);
+BENCHMARK(BM_norm_gate)->Apply([](benchmark::internal::Benchmark* b) { args(b, k::versions().size()); });
+BENCHMARK(BM_silu)->Apply([](benchmark::internal::Benchmark* b) { args(b, k::silu_versions().size()); });
 
 }  // namespace
 

@@ -92,34 +92,34 @@ struct Routed {
     for (int e : hid) seen[static_cast<size_t>(e)] = 1;
     active = std::accumulate(seen.begin(), seen.end(), 0);
     fill_random_bf16(x.p, x.n, 5, 1.0f);
-    gpu::dev_permute(ids.p, T, kE, kK, counts.p, offsets.p, perm.p, inv.p, nullptr);
-    gpu::dev_gather(x.p, perm.p, n, kH, xperm.p, nullptr);
+    moe::PermuteArgs pa;
+    pa.ids = ids.p; pa.T = T; pa.E = kE; pa.k = kK; pa.counts = counts.p; pa.offsets = offsets.p;
+    pa.perm_token = perm.p; pa.inv_row = inv.p;
+    gpu::permute_versions().front().launch(pa, nullptr);
+    moe::GatherArgs ga;
+    ga.x = x.p; ga.perm_token = perm.p; ga.n = n; ga.H = kH; ga.xperm = xperm.p;
+    gpu::gather_versions().front().launch(ga, nullptr);
     ck(cudaDeviceSynchronize(), "routing");
   }
 };
 
-const char* version_name(moe::FfnVersion v) {
-  for (const auto& i : moe::kFfnVersions)
-    if (i.id == v) return i.name;
-  return "?";
-}
-
 double cublas_ms(int n, Dev<uint16_t>& a, Dev<float>& c) {
   const ExpertWeights& w = weights();
   // B = the first 3*I rows of w1 (any bf16 [3I, H] matrix; the values do not matter for the timing)
-  return mb::median_ms([&] { gpu::dev_gemm_bf16(a.p, w.w1.p, c.p, n, 3 * kI, kH, nullptr); }, 5);
+  return mb::median_ms([&] { gpu::gemm_bf16_nk(nullptr, n, 3 * kI, kH, a.p, w.w1.p, c.p); }, 5);
 }
 
 void BM_GroupedFfn(benchmark::State& st) {
   if (!mb::have_device()) return st.SkipWithError("no CUDA device");
-  const auto v = static_cast<moe::FfnVersion>(st.range(0));
+  const moe::GroupedFfnVersion& v = gpu::grouped_ffn_versions()[static_cast<size_t>(st.range(0))];
   const int T = static_cast<int>(st.range(1));
-  st.SetLabel(version_name(v));
+  st.SetLabel(v.name);
   ExpertWeights& w = weights();
   Routed r(T);
-  auto run = [&] {
-    gpu::dev_grouped_ffn(v, r.xperm.p, r.offsets.p, r.n, kE, kH, kI, w.w1.p, w.w3.p, w.w2.p, r.h.p, r.ye.p, nullptr);
-  };
+  moe::GroupedFfnArgs a;
+  a.xperm = r.xperm.p; a.offsets = r.offsets.p; a.n = r.n; a.E = kE; a.H = kH; a.I = kI;
+  a.w1 = w.w1.p; a.w3 = w.w3.p; a.w2 = w.w2.p; a.h = r.h.p; a.ye = r.ye.p;
+  auto run = [&] { v.launch(a, nullptr); };
   const double flops = 6.0 * r.n * kH * kI;
   const double bytes = 3.0 * r.active * kH * kI * 2 + 2.0 * r.n * kH * 2 + 2.0 * r.n * kI * 2;
   // Both ceilings are timed in this benchmark after the loop, as medians like the kernel:
@@ -159,22 +159,39 @@ void BM_Step(benchmark::State& st) {
   switch (step) {
     case Step::router:
       st.SetLabel("router");
-      run = [&] { gpu::dev_router(logits.p, T, kE, kK, ids2.p, wts.p, nullptr); };
+      run = [&] {
+        moe::RouterArgs a;
+        a.logits = logits.p; a.T = T; a.E = kE; a.k = kK; a.ids = ids2.p; a.weights = wts.p;
+        gpu::router_versions().front().launch(a, nullptr);
+      };
       bytes = 4.0 * T * kE + 6.0 * r.n;
       break;
     case Step::permute:
       st.SetLabel("permute");
-      run = [&] { gpu::dev_permute(r.ids.p, T, kE, kK, r.counts.p, r.offsets.p, r.perm.p, r.inv.p, nullptr); };
+      run = [&] {
+        moe::PermuteArgs a;
+        a.ids = r.ids.p; a.T = T; a.E = kE; a.k = kK; a.counts = r.counts.p; a.offsets = r.offsets.p;
+        a.perm_token = r.perm.p; a.inv_row = r.inv.p;
+        gpu::permute_versions().front().launch(a, nullptr);
+      };
       bytes = 4.0 * r.n + 8.0 * r.n + 8.0 * kE + 4;
       break;
     case Step::gather:
       st.SetLabel("gather");
-      run = [&] { gpu::dev_gather(r.x.p, r.perm.p, r.n, kH, r.xperm.p, nullptr); };
+      run = [&] {
+        moe::GatherArgs a;
+        a.x = r.x.p; a.perm_token = r.perm.p; a.n = r.n; a.H = kH; a.xperm = r.xperm.p;
+        gpu::gather_versions().front().launch(a, nullptr);
+      };
       bytes = 4.0 * r.n * kH + 4.0 * r.n;
       break;
     case Step::combine:
       st.SetLabel("combine");
-      run = [&] { gpu::dev_combine(r.ye.p, r.ids.p, wts.p, r.inv.p, T, kK, kH, y.p, nullptr); };
+      run = [&] {
+        moe::CombineArgs a;
+        a.ye = r.ye.p; a.ids = r.ids.p; a.weights = wts.p; a.inv_row = r.inv.p; a.T = T; a.k = kK; a.H = kH; a.y = y.p;
+        gpu::combine_versions().front().launch(a, nullptr);
+      };
       bytes = 2.0 * r.n * kH + 2.0 * T * kH + 10.0 * r.n;
       break;
   }
@@ -186,10 +203,11 @@ void BM_Step(benchmark::State& st) {
 }
 
 void grouped_args(benchmark::internal::Benchmark* b) {
-  for (const auto& v : moe::kFfnVersions)
+  const auto& table = gpu::grouped_ffn_versions();
+  for (size_t v = 0; v < table.size(); ++v)
     for (int T : {1, 16, 256, 4096}) {
-      if (v.id == moe::FfnVersion::v1 && T > 16) continue;  // CUDA-core reference version: decode sizes only
-      b->Args({static_cast<int64_t>(v.id), T});
+      if (v == 0 && T > 16) continue;  // v1, the CUDA-core reference version: decode sizes only
+      b->Args({static_cast<int64_t>(v), T});
     }
 }
 

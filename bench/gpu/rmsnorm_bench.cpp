@@ -10,7 +10,7 @@
 #include "optimized/rmsnorm/rmsnorm_runner.h"
 
 namespace {
-namespace k = mm::rmsnorm_gpu::backend_cuda;
+namespace k = mm::rmsnorm::backend_cuda;
 constexpr int kHidden = 6144;
 
 void BM_rmsnorm(benchmark::State& state) {
@@ -22,21 +22,27 @@ void BM_rmsnorm(benchmark::State& state) {
   cudaMemset(r.p, 0x3f, n * 2);  // 0x3f3f: bf16 ~0.75
   cudaMemset(a.p, 0x3e, n * 2);
   cudaMemset(w.p, 0x3f, kHidden * 2);
-  state.SetLabel(std::string(k::version_name(version)) + (residual ? " residual+norm" : " norm"));
+  state.SetLabel(std::string(k::versions()[static_cast<size_t>(version)].name) + (residual ? " residual+norm" : " norm"));
+  mm::rmsnorm::Args plain_args;
+  plain_args.x = r.as<uint16_t>(); plain_args.w = w.as<uint16_t>(); plain_args.n = out.as<uint16_t>();
+  plain_args.rows = T; plain_args.H = kHidden; plain_args.eps = 1e-5f;
+  mm::rmsnorm::ResidualArgs residual_args;
+  residual_args.r = r.as<uint16_t>(); residual_args.a = a.as<uint16_t>(); residual_args.w = w.as<uint16_t>();
+  residual_args.y = y.as<uint16_t>(); residual_args.n = out.as<uint16_t>(); residual_args.rows = T;
+  residual_args.H = kHidden; residual_args.alpha = 3.5565588f; residual_args.beta = 1.0f; residual_args.eps = 1e-5f;
   const size_t bytes = (residual ? 4 : 2) * n * 2 + kHidden * 2;
   const double flops = static_cast<double>(n) * (residual ? 7 : 4);
   mm::bench::run_timed(state, bytes, flops, [&] {
     if (residual)
-      k::launch_residual_rmsnorm(version, r.as<uint16_t>(), a.as<uint16_t>(), w.as<uint16_t>(), y.as<uint16_t>(),
-                                 out.as<uint16_t>(), T, kHidden, 3.5565588f, 1.0f, 1e-5f, nullptr);
+      k::residual_versions()[static_cast<size_t>(version)].launch(residual_args, nullptr);
     else
-      k::launch_rmsnorm(version, r.as<uint16_t>(), w.as<uint16_t>(), out.as<uint16_t>(), T, kHidden, 1e-5f, nullptr);
+      k::versions()[static_cast<size_t>(version)].launch(plain_args, nullptr);
   });
 }
 
 void args(benchmark::internal::Benchmark* b) {
   for (int residual : {0, 1})
-    for (int v = 0; v < k::num_versions(); ++v)
+    for (int v = 0; v < static_cast<int>(k::versions().size()); ++v)
       for (int T : {1, 16, 128, 1024, 4096, 16384}) b->Args({v, T, residual});
   b->ArgNames({"version", "tokens", "residual"})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }

@@ -16,7 +16,7 @@
 #include "optimized/sampling/sampling_runner.h"
 
 namespace {
-namespace k = mm::sampling_gpu::backend_cuda;
+namespace k = mm::sampling::backend_cuda;
 constexpr int kVocab = 200064;
 
 // mode 0: greedy; 1: T=1, top_k 50, top_p 0.9; 2: T=1, no filters (full sort)
@@ -35,21 +35,22 @@ void BM_sample(benchmark::State& state) {
     for (auto& u : us) u = r.uniform();
   }
   mm::bench::DevMem dl(logits.size() * 4), du(us.size() * 8), dt(us.size() * 4),
-      ws(k::workspace_bytes(version, rows, kVocab));
+      ws(k::workspace_bytes(rows, kVocab));
   cudaMemcpy(dl.p, logits.data(), logits.size() * 4, cudaMemcpyHostToDevice);
   cudaMemcpy(du.p, us.data(), us.size() * 8, cudaMemcpyHostToDevice);
   const double T = mode == 0 ? 0.0 : 1.0;
   const int top_k = mode == 1 ? 50 : 0;
   const double top_p = mode == 1 ? 0.9 : 1.0;
-  state.SetLabel(std::string(k::version_name(version)) + (mode == 0 ? " greedy" : mode == 1 ? " T1 k50 p0.9" : " T1 full"));
-  mm::bench::run_timed(state, logits.size() * 4, 0, [&] {
-    k::launch_sample(version, dl.as<float>(), rows, kVocab, T, top_k, top_p, du.as<double>(), dt.as<int>(), ws.p,
-                     nullptr);
-  });
+  const mm::sampling::Version& v = k::versions()[static_cast<size_t>(version)];
+  state.SetLabel(std::string(v.name) + (mode == 0 ? " greedy" : mode == 1 ? " T1 k50 p0.9" : " T1 full"));
+  mm::sampling::Args a;
+  a.logits = dl.as<float>(); a.rows = rows; a.V = kVocab; a.temperature = T; a.top_k = top_k; a.top_p = top_p;
+  a.uniforms = du.as<double>(); a.tokens = dt.as<int>(); a.workspace = ws.p;
+  mm::bench::run_timed(state, logits.size() * 4, 0, [&] { v.launch(a, nullptr); });
 }
 
 void args(benchmark::internal::Benchmark* b) {
-  for (int v = 0; v < k::num_versions(); ++v)
+  for (int v = 0; v < static_cast<int>(k::versions().size()); ++v)
     for (int mode : {0, 1, 2})
       for (int rows : {1, 8, 64}) b->Args({v, rows, mode});
   b->ArgNames({"version", "rows", "mode"})->UseManualTime()->Unit(benchmark::kMicrosecond);

@@ -44,7 +44,7 @@ void fill_random(Dev<uint16_t>& d, uint64_t seed, float scale = 1.0f) { mb::fill
 // The compute ceiling: cuBLAS bf16 GEMM 8192^3 (TFLOP/s), through the runner's optimized/common/gemm.h call.
 double cublas_tflops() {
   return mb::cublas_tflops(8192, 8192, 8192, [](const uint16_t* a, const uint16_t* b, float* c, int m, int n, int k) {
-    sa::enqueue_gemm_bf16(nullptr, m, n, k, a, b, c);
+    sa::gemm_bf16_nk(nullptr, m, n, k, a, b, c);
   });
 }
 
@@ -58,11 +58,14 @@ void BM_Prefill(benchmark::State& state) {
   fill_random(q, 3);
   fill_random(kc, 4);
   fill_random(vc, 5);
-  state.SetLabel(mm::softmax_attention::kPrefillVersions[version]);
+  const mm::softmax_attention::PrefillVersion& v = sa::prefill_versions()[static_cast<size_t>(version)];
+  state.SetLabel(v.name);
+  mm::softmax_attention::PrefillArgs a;
+  a.sh = sh; a.q_rot = q.p; a.k_cache = kc.p; a.v_cache = vc.p; a.o = o.p; a.T = S; a.past = 0;
   const double flops = 4.0 * (double(S) * S / 2) * sh.d * sh.n_h;
   const double bytes = 2.0 * (double(q.n) * 2 + double(kc.n) * 2);  // q, k, v read + o written (the floor)
   mb::run_timed_compute(state, flops, bytes, [] { return cublas_tflops(); },
-                        [&] { sa::enqueue_prefill(version, nullptr, sh, q.p, kc.p, vc.p, o.p, S, 0); });
+                        [&] { v.launch(a, nullptr); });
 }
 
 void BM_Decode(benchmark::State& state) {
@@ -87,12 +90,15 @@ void BM_Decode(benchmark::State& state) {
   ck(cudaMemset(vc.p, 0x3E, vc.n * 2), "memset");
   ck(cudaMemcpy(dl.p, lens.data(), B * sizeof(int), cudaMemcpyHostToDevice), "upload");
   const int split = sa::auto_split_size(sh, B, max_len);
-  Dev<float> ws(std::max<size_t>(1, sa::decode_workspace_floats(version, sh, B, cap, max_len, split)));
-  state.SetLabel(mm::softmax_attention::kDecodeVersions[version]);
+  const mm::softmax_attention::DecodeVersion& v = sa::decode_versions()[static_cast<size_t>(version)];
+  mm::softmax_attention::DecodeArgs a;
+  a.sh = sh; a.q_rot = q.p; a.k_cache = kc.p; a.v_cache = vc.p; a.lens = dl.p; a.o = o.p;
+  a.B = B; a.capacity = cap; a.max_len = max_len; a.split_size = split;
+  Dev<float> ws(std::max<size_t>(1, sa::decode_workspace_floats(v, a)));
+  a.workspace = ws.p;
+  state.SetLabel(v.name);
   const double bytes = double(keys) * row * 2 * 2;
-  mb::run_timed(state, static_cast<size_t>(bytes), 0, [&] {
-    sa::enqueue_decode(version, nullptr, sh, q.p, kc.p, vc.p, dl.p, o.p, B, cap, max_len, split, ws.p);
-  });
+  mb::run_timed(state, static_cast<size_t>(bytes), 0, [&] { v.launch(a, nullptr); });
   state.counters["split"] = split;
 }
 
@@ -112,9 +118,11 @@ void BM_RopeAppend(benchmark::State& state) {
   ck(cudaMemcpy(dinv.p, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice), "upload");
   ck(cudaMemcpy(dpast.p, &zero, 4, cudaMemcpyHostToDevice), "upload");
   const double bytes = 2.0 * 2.0 * (double(q.n) + 2.0 * k.n);
-  mb::run_timed(state, static_cast<size_t>(bytes), 0, [&] {
-    sa::enqueue_rope_append(nullptr, sh, q.p, k.p, v.p, qr.p, kc.p, vc.p, dpast.p, dinv.p, T, T, T);
-  });
+  mm::softmax_attention::RopeAppendArgs a;
+  a.sh = sh; a.q = q.p; a.k = k.p; a.v = v.p; a.q_rot = qr.p; a.k_cache = kc.p; a.v_cache = vc.p; a.past = dpast.p;
+  a.inv_freq = dinv.p; a.rows = T; a.rows_per_seq = T; a.capacity = T;
+  const mm::softmax_attention::RopeAppendVersion& ver = sa::rope_append_versions().front();
+  mb::run_timed(state, static_cast<size_t>(bytes), 0, [&] { ver.launch(a, nullptr); });
 }
 
 }  // namespace

@@ -9,11 +9,10 @@
 #include <utility>
 
 #include "optimized/common/device.cuh"
+#include "optimized/common/version_table.h"  // mm::gpu::Stream, the one stream type
 
 namespace mm::gpu {
 inline namespace MM_BACKEND_NS {
-
-using Stream = cudaStream_t;
 
 #if defined(__CUDACC__)
 

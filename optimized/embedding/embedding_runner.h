@@ -1,26 +1,43 @@
 // Host entry points of the embedding gather (plain types; bf16 as uint16_t bits), declared for
 // backend_simt (header-inline, embedding_runner.cuh) and, when linked, backend_cuda (embedding.cu).
+// The stem convention (docs/architecture.md, "Kernel stems: one convention"): Args, the version table
+// (optimized/common/version_table.h) whose entries' `launch(args, stream)` is the entry verb, and `run`,
+// the host round trip the tests use.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include <driver_types.h>
+#include "optimized/common/version_table.h"
+
+namespace mm::embedding {
+
+// out[t, :] = table[ids[t], :]; ids outside [0, vocab) give a zero row and atomicMin(bad, t) (bad may be
+// null). Device pointers.
+struct Args {
+  const uint16_t* table = nullptr;  // [vocab, H] bf16
+  const int* ids = nullptr;         // [tokens]
+  uint16_t* out = nullptr;          // [tokens, H] bf16
+  int tokens = 0, H = 0, vocab = 0;
+  int* bad = nullptr;  // [1], first bad position (min), or null
+};
+
+using Version = mm::gpu::KernelVersion<Args>;
+
+}  // namespace mm::embedding
 
 #define MM_EMBEDDING_DECLARE_RUNNERS(ns)                                                                     \
-  namespace mm::embedding_gpu {                                                                             \
+  namespace mm::embedding {                                                                                 \
   inline namespace ns {                                                                                     \
-  int num_versions();                                                                                       \
-  const char* version_name(int version);                                                                    \
+  /* v1 thread per element, v2 block per token (16-byte loads where H % 8 == 0 and aligned, else scalar); */ \
+  /* both take every shape */                                                                               \
+  const std::vector<Version>& versions();                                                                   \
   bool device_present();                                                                                    \
-  /* out[t, :] = table[ids[t], :]; ids outside [0, vocab) give a zero row and atomicMin(bad, t) */          \
-  void launch_embedding(int version, const uint16_t* table, const int* ids, uint16_t* out, int tokens, int H,  \
-                        int vocab, int* bad, cudaStream_t stream);                                          \
   /* validates the ids (mm::Error naming the id and its position), then gathers */                          \
-  std::vector<uint16_t> run_embedding(int version, const std::vector<uint16_t>& table, int vocab, int H,     \
-                                      const std::vector<int>& ids);                                         \
+  std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& table, int vocab, int H,          \
+                            const std::vector<int>& ids);                                                   \
   /* no host validation: returns the output and the kernel's first bad position (INT32_MAX if none) */      \
-  std::vector<uint16_t> run_embedding_unchecked(int version, const std::vector<uint16_t>& table, int vocab,   \
-                                                int H, const std::vector<int>& ids, int* first_bad);        \
+  std::vector<uint16_t> run_unchecked(const Version& v, const std::vector<uint16_t>& table, int vocab, int H, \
+                                      const std::vector<int>& ids, int* first_bad);                         \
   }                                                                                                         \
   }
 

@@ -28,13 +28,13 @@ namespace detail {
 
 inline bool basic_ok(const Args& a) { return a.d > 0 && a.d <= kMaxD && a.n_h > 0 && a.nb > 0 && a.T >= 0; }
 
-inline void launch_v1(const Args& a, cudaStream_t stream) {
+inline void launch_v1(const Args& a, mm::gpu::Stream stream) {
   if (a.T == 0) return;
   mm::gpu::launch(recurrent_v1_kernel, dim3(a.n_h, a.nb), dim3(a.d), 0, stream, a);
 }
 inline bool supports_v1(const Args& a) { return basic_ok(a); }
 
-inline void launch_v2(const Args& a, cudaStream_t stream) {
+inline void launch_v2(const Args& a, mm::gpu::Stream stream) {
   if (a.T == 0) return;
   const size_t smem = V2::smem_bytes(a.d, a.block);
   mm::gpu::allow_dynamic_smem(block_v2_kernel, smem);
@@ -45,14 +45,14 @@ inline bool supports_v2(const Args& a) {
 }
 
 template <int D, int W>
-void launch_v3_dw(const Args& a, cudaStream_t stream) {
+void launch_v3_dw(const Args& a, mm::gpu::Stream stream) {
   using Cfg = V3<D, W>;
   const size_t smem = Cfg::smem_bytes(a.block);
   mm::gpu::allow_dynamic_smem(block_v3_kernel<D, W>, smem);
   mm::gpu::launch(block_v3_kernel<D, W>, dim3(D / Cfg::kDV, a.n_h, a.nb), dim3(Cfg::kThreads), smem, stream, a);
 }
 template <int W>
-void launch_v3(const Args& a, cudaStream_t stream) {
+void launch_v3(const Args& a, mm::gpu::Stream stream) {
   if (a.T == 0) return;
   if (a.d == 64) launch_v3_dw<64, W>(a, stream);
   else launch_v3_dw<128, W>(a, stream);
@@ -64,7 +64,7 @@ bool supports_v3(const Args& a) {
 }
 
 template <int D, int kSplit>
-void launch_decode_v2_ds(const Args& a, cudaStream_t stream) {
+void launch_decode_v2_ds(const Args& a, mm::gpu::Stream stream) {
   mm::gpu::launch(decode_v2_kernel<D, kSplit>, dim3(a.n_h, a.nb, kSplit), dim3(256), 0, stream, a);
 }
 // Column split: the smallest of 1, 2, 4 (at most D/32) that gives >= 2 CTAs per SM of an H100 (132 SMs).
@@ -74,7 +74,7 @@ inline int decode_split(const Args& a) {
   while (split < a.d / 32 && split < 4 && ctas * split < 264) split *= 2;
   return split;
 }
-inline void launch_decode_v2(const Args& a, cudaStream_t stream) {
+inline void launch_decode_v2(const Args& a, mm::gpu::Stream stream) {
   const int split = decode_split(a);
   if (a.d == 32) launch_decode_v2_ds<32, 1>(a, stream);
   else if (a.d == 64) split == 1 ? launch_decode_v2_ds<64, 1>(a, stream) : launch_decode_v2_ds<64, 2>(a, stream);
@@ -109,7 +109,7 @@ MM_LIGHTNING_RUNNER const std::vector<Version>& decode_versions() {
 
 MM_LIGHTNING_RUNNER bool device_present() { return mm::gpu::device_available(); }
 
-MM_LIGHTNING_RUNNER void gemm_bf16_nk(cudaStream_t stream, int m, int n, int k, const uint16_t* a, const uint16_t* b,
+MM_LIGHTNING_RUNNER void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b,
                                       float* c) {
   mm::gpu::gemm_linear(stream, m, n, k, reinterpret_cast<const __nv_bfloat16*>(a),
                        reinterpret_cast<const __nv_bfloat16*>(b), c);

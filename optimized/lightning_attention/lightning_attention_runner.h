@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <driver_types.h>  // cudaStream_t (types only)
+#include "optimized/common/version_table.h"
 
 namespace mm::lightning {
 
@@ -30,13 +30,9 @@ struct Args {  // device pointers
   int block = 256;  // prefill block size B (the block algorithm's; v1 ignores it)
 };
 
-// Version table entry: name, launcher (device pointers, asynchronous on `stream`), and which shapes it
-// takes (d, block, ld_qkv; the caller checks before launching).
-struct Version {
-  const char* name;
-  void (*launch)(const Args&, cudaStream_t);
-  bool (*supports)(const Args&);
-};
+// Version table entry (optimized/common/version_table.h): name, launch (device pointers, asynchronous on
+// the stream; the entry verb), and which shapes it takes (d, block, ld_qkv; the caller checks first).
+using Version = mm::gpu::KernelVersion<Args>;
 
 }  // namespace mm::lightning
 
@@ -53,7 +49,7 @@ struct Version {
   bool device_present();                                                                                        \
   /* C[m,n] f32 = A[m,k] B[n,k]^T, bf16 device pointers, through optimized/common/gemm.h (cuBLAS on the GPU): */ \
   /* the benchmark's same-FLOPs baseline */                                                                     \
-  void gemm_bf16_nk(cudaStream_t stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c);  \
+  void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c);  \
   }                                                                                                             \
   }
 

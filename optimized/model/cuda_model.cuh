@@ -112,40 +112,96 @@ class ModelImpl final : public Model {
     for (int i = 0; i < c.rd / 2; ++i) freq[static_cast<size_t>(i)] = static_cast<float>(1.0 / std::pow(c.theta, (2.0 * i) / c.rd));
     inv_freq_ = Buf<float>(freq.empty() ? std::vector<float>{0.f} : freq);
     sh_.n_h = c.nh; sh_.n_kv = c.nkv; sh_.d = c.d; sh_.rd = c.rd; sh_.theta = c.theta;
-    // kernel versions: the fastest that takes the shape (lists are ordered slow -> fast)
+    // Kernel versions, chosen once from the stems' tables by capability (mm::gpu::pick: the last entry
+    // that takes the shape; tables run v1 -> fast). That the last is the fastest is the stems' design
+    // intent, an assumption until a GPU measures it (docs/architecture.md, "Kernel stems").
+    {
+      mm::rmsnorm::Args r;
+      r.rows = 1; r.H = c.H;
+      k_.rmsnorm = &mm::gpu::pick(mm::rmsnorm::versions(), r, "rmsnorm", "H " + std::to_string(c.H));
+      mm::rmsnorm::ResidualArgs rr;
+      rr.rows = 1; rr.H = c.H;
+      k_.residual_rmsnorm = &mm::gpu::pick(mm::rmsnorm::residual_versions(), rr, "rmsnorm", "H " + std::to_string(c.H));
+      mm::embedding::Args e;
+      e.tokens = 1; e.H = c.H; e.vocab = c.V;
+      mm::norm_gate::Args ng;  // device buffers are 256-byte aligned: null pointers stand for them
+      ng.rows = 1; ng.D = c.inner();
+      k_.norm_gate = &mm::gpu::pick(mm::norm_gate::versions(), ng, "norm_gate", "D " + std::to_string(c.inner()));
+      k_.silu = &mm::gpu::pick(mm::norm_gate::silu_versions(), mm::norm_gate::SiluArgs{}, "silu", "aligned buffers");
+      k_.embedding = &mm::gpu::pick(mm::embedding::versions(), e, "embedding",
+                                    "H " + std::to_string(c.H) + ", vocab " + std::to_string(c.V));
+    }
+    // lightning: block prefill from a zero state (v3 mma for d 64/128, else v2), decode, and the token
+    // recurrence (v1) for a multi-token step that continues a cache
     mm::lightning::Args probe;
     probe.n_h = c.nh; probe.d = c.d; probe.block = c.block; probe.T = 2; probe.ld_qkv = 3LL * c.inner();
-    const auto& pv = mm::lightning::prefill_versions();
-    for (int i = static_cast<int>(pv.size()) - 1; i >= 0 && lp_ < 0; --i) if (pv[static_cast<size_t>(i)].supports(probe)) lp_ = i;
+    const std::string lshape = "head_dim " + std::to_string(c.d) + ", block " + std::to_string(c.block);
+    k_.lightning_prefill = &mm::gpu::pick(mm::lightning::prefill_versions(), probe, "cuda_model: lightning", lshape);
     probe.T = 1;
-    const auto& dv = mm::lightning::decode_versions();
-    for (int i = static_cast<int>(dv.size()) - 1; i >= 0 && ld_ < 0; --i) if (dv[static_cast<size_t>(i)].supports(probe)) ld_ = i;
-    if (lp_ < 0 || ld_ < 0) throw std::invalid_argument("cuda_model: no lightning kernel takes head_dim " + std::to_string(c.d));
+    k_.lightning_decode = &mm::gpu::pick(mm::lightning::decode_versions(), probe, "cuda_model: lightning", lshape);
+    k_.lightning_recurrent = &mm::gpu::find_version(mm::lightning::prefill_versions(), "v1_recurrent", "lightning");
     // softmax attention: the tensor-core versions where they take the head dim (and, for split-KV decode,
     // a GQA group of at most 16 heads), v1 otherwise (e.g. the goldens' head dims 16 and 24)
-    namespace sa = mm::softmax_attention;
-    sp_ = sa::prefill_supports(2, c.d) ? 2 : 0;
-    sd_ = sa::decode_supports(1, c.d) && c.nh / c.nkv <= 16 ? 1 : 0;
-    if (c.L > 0 && !sa::head_dim_known(c.d) &&
-        std::any_of(c.softmax.begin(), c.softmax.end(), [](auto x) { return x != 0; }))
-      throw std::invalid_argument("cuda_model: no softmax attention kernel takes head_dim " + std::to_string(c.d));
-    // sampling: the fastest version; its buffers are made once here (a few MiB at V = 200064)
-    sv_ = mm::sampling_gpu::num_versions() - 1;
+    if (std::any_of(c.softmax.begin(), c.softmax.end(), [](auto x) { return x != 0; })) {
+      namespace sa = mm::softmax_attention;
+      const std::string sshape = "head_dim " + std::to_string(c.d) + ", heads " + std::to_string(c.nh) + "/" +
+                                 std::to_string(c.nkv);
+      sa::RopeAppendArgs ra;
+      ra.sh = sh_;
+      k_.rope_append = &mm::gpu::pick(sa::rope_append_versions(), ra, "cuda_model: softmax attention", sshape);
+      sa::PrefillArgs pa;
+      pa.sh = sh_;
+      k_.softmax_prefill = &mm::gpu::pick(sa::prefill_versions(), pa, "cuda_model: softmax attention", sshape);
+      sa::DecodeArgs da;
+      da.sh = sh_;
+      k_.softmax_decode = &mm::gpu::pick(sa::decode_versions(), da, "cuda_model: softmax attention", sshape);
+    }
+    {  // MoE: one version per routing step; the grouped FFN's last, v2 (tile height from the rows per expert)
+      namespace moe = mm::moe;
+      const std::string mshape = "E " + std::to_string(c.E) + ", k " + std::to_string(c.k) + ", H " +
+                                 std::to_string(c.H) + ", I " + std::to_string(c.I);
+      moe::RouterArgs ra;
+      ra.T = 1; ra.E = c.E; ra.k = c.k;
+      k_.router = &mm::gpu::pick(moe::router_versions(), ra, "cuda_model: moe", mshape);
+      moe::PermuteArgs pa;
+      pa.T = 1; pa.E = c.E; pa.k = c.k;
+      k_.permute = &mm::gpu::pick(moe::permute_versions(), pa, "cuda_model: moe", mshape);
+      moe::GatherArgs ga;
+      ga.n = c.k; ga.H = c.H;
+      k_.gather = &mm::gpu::pick(moe::gather_versions(), ga, "cuda_model: moe", mshape);
+      moe::GroupedFfnArgs fa;
+      fa.n = c.k; fa.E = c.E; fa.H = c.H; fa.I = c.I;
+      k_.grouped_ffn = &mm::gpu::pick(moe::grouped_ffn_versions(), fa, "cuda_model: moe", mshape);
+      moe::CombineArgs ca;
+      ca.T = 1; ca.k = c.k; ca.H = c.H;
+      k_.combine = &mm::gpu::pick(moe::combine_versions(), ca, "cuda_model: moe", mshape);
+    }
+    // sampling: the table's last version; its buffers are made once here (a few MiB at V = 200064)
+    {
+      mm::sampling::Args sa;
+      sa.rows = 1; sa.V = c.V;
+      k_.sampling = &mm::gpu::pick(mm::sampling::versions(), sa, "sampling", "vocab " + std::to_string(c.V));
+    }
     sample_logits_ = Buf<float>(static_cast<size_t>(c.V));
     sample_u_ = Buf<double>(1);
     sample_out_ = Buf<int>(2);
-    sample_ws_ = Buf<unsigned char>(std::max<size_t>(1, mm::sampling_gpu::workspace_bytes(sv_, 1, c.V)));
+    sample_ws_ = Buf<unsigned char>(std::max<size_t>(1, mm::sampling::workspace_bytes(1, c.V)));
     reset();
   }
 
   const Dims& dims() const override { return d_; }
   int64_t position() const override { return pos_; }
   std::string kernels() const override {
-    return std::string("lightning prefill ") + mm::lightning::prefill_versions()[static_cast<size_t>(lp_)].name +
-           ", lightning decode " + mm::lightning::decode_versions()[static_cast<size_t>(ld_)].name + ", softmax " +
-           mm::softmax_attention::kPrefillVersions[sp_] + " / " + mm::softmax_attention::kDecodeVersions[sd_] +
-           ", moe v2 (tile by rows per expert), rmsnorm/norm-gate v2/v3, embedding v2, sampling " +
-           mm::sampling_gpu::version_name(sv_) + ", gemm via optimized/common/gemm.h";
+    return std::string("lightning prefill ") + k_.lightning_prefill->name + ", lightning decode " +
+           k_.lightning_decode->name + ", lightning continuation " + k_.lightning_recurrent->name + ", softmax " +
+           (k_.softmax_prefill ? std::string(k_.softmax_prefill->name) + " / " + k_.softmax_decode->name
+                               : std::string("none (no softmax layer)")) +
+           ", moe " + k_.router->name + " / " + k_.permute->name + " / " + k_.gather->name + " / ffn " +
+           k_.grouped_ffn->name + " / " + k_.combine->name + ", rmsnorm " + k_.rmsnorm->name + " / residual " +
+           k_.residual_rmsnorm->name + ", norm-gate " + k_.norm_gate->name + ", silu " + k_.silu->name +
+           ", embedding " + k_.embedding->name + ", sampling " + k_.sampling->name +
+           ", gemm via optimized/common/gemm.h (each the last version in its stem's table that takes the "
+           "model's shape: assumed the fastest, not yet measured on a GPU)";
   }
   uint64_t device_allocations() const override { return mm::gpu::device_allocations(); }
   uint64_t device_allocated_bytes() const override { return mm::gpu::device_allocated_bytes(); }
@@ -200,8 +256,12 @@ class ModelImpl final : public Model {
     if (capture) out.layers.resize(static_cast<size_t>(c.L));
     const size_t SH = static_cast<size_t>(S) * c.H;
     const bool decode = S == 1 && past > 0;
-    float* dws = decode ? decode_workspace(mm::softmax_attention::decode_workspace_floats(sd_, sh_, 1, capacity_, past + 1, 0))
-                        : nullptr;
+    float* dws = nullptr;
+    if (decode && k_.softmax_decode) {
+      mm::softmax_attention::DecodeArgs da;
+      da.sh = sh_; da.B = 1; da.capacity = capacity_; da.max_len = past + 1; da.split_size = 0;
+      dws = decode_workspace(mm::softmax_attention::decode_workspace_floats(*k_.softmax_decode, da));
+    }
     Work& w = work_;
     for (int l = 0; l < c.L; ++l) {
       Layer& L = layers_[static_cast<size_t>(l)];
@@ -252,8 +312,10 @@ class ModelImpl final : public Model {
     mm::gpu::copy_to_device(sample_u_.data(), &u, sizeof(double));
     mm::gpu::launch(bf16_to_f32_kernel, dim3(static_cast<unsigned>((V + 255) / 256)), dim3(256), 0, nullptr,
                     reinterpret_cast<const __nv_bfloat16*>(row), sample_logits_.data(), V, sample_out_.data() + 1);
-    mm::sampling_gpu::launch_sample(sv_, sample_logits_.data(), 1, V, temperature, top_k, top_p, sample_u_.data(),
-                                    sample_out_.data(), sample_ws_.data(), nullptr);
+    mm::sampling::Args sa;
+    sa.logits = sample_logits_.data(); sa.rows = 1; sa.V = V; sa.temperature = temperature; sa.top_k = top_k;
+    sa.top_p = top_p; sa.uniforms = sample_u_.data(); sa.tokens = sample_out_.data(); sa.workspace = sample_ws_.data();
+    mm::gpu::launch_checked(*k_.sampling, sa, nullptr, "cuda_model: sampling");
     int res[2] = {0, 0};  // token, NaN flag
     mm::gpu::copy_to_host(res, sample_out_.data(), sizeof res);
     mm::require(res[1] == 0, "sample: logits contain NaN");
@@ -286,9 +348,10 @@ class ModelImpl final : public Model {
     }
     mm::gpu::copy_to_device(w.in.data(), host_in_.data(), host_in_.size() * sizeof(int));
     const int* dids = w.in.data() + 2;
-    mm::embedding_gpu::launch_embedding(1, embed_.data(), dids, w.x.data(), S, c.H, c.V, nullptr, nullptr);
-    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S, c.H,
-                                    static_cast<float>(c.rms_eps), nullptr);
+    mm::embedding::Args e;
+    e.table = embed_.data(); e.ids = dids; e.out = w.x.data(); e.tokens = S; e.H = c.H; e.vocab = c.V;
+    mm::gpu::launch_checked(*k_.embedding, e, nullptr, "cuda_model: embedding");
+    rmsnorm(w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S);
   }
 
   // Lightning attention on n1 -> a [S, H]: qkv = silu(n1 Wqkv^T); o = lightning(qkv) (block prefill from a
@@ -299,21 +362,24 @@ class ModelImpl final : public Model {
     float* const f32 = f32_.data();
     const int H = c.H, inner = c.inner();
     project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, f32, w.t1.data());
-    mm::norm_gate_gpu::launch_silu(1, w.t1.data(), w.qkv.data(), static_cast<size_t>(S) * 3 * inner, nullptr);
+    mm::norm_gate::SiluArgs sa;
+    sa.x = w.t1.data(); sa.y = w.qkv.data(); sa.n = static_cast<size_t>(S) * 3 * inner;
+    mm::gpu::launch_checked(*k_.silu, sa, nullptr, "cuda_model: silu");
     mm::lightning::Args a;
     a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
     a.s = L.slopes.data(); a.state = L.state.data();
     a.o = w.o.data(); a.ld_o = inner; a.seq_stride_o = 1LL * inner * S;
     a.nb = 1; a.T = S; a.n_h = c.nh; a.d = c.d; a.block = c.block;
-    const mm::lightning::Version& v = decode ? mm::lightning::decode_versions()[static_cast<size_t>(ld_)]
-                                      : past == 0 ? mm::lightning::prefill_versions()[static_cast<size_t>(lp_)]
-                                                  : mm::lightning::prefill_versions()[0];  // token recurrence
-    if (!v.supports(a)) throw std::invalid_argument(std::string("cuda_model: lightning ") + v.name + " does not take the shape");
-    v.launch(a, nullptr);
+    const mm::lightning::Version& v = decode ? *k_.lightning_decode
+                                      : past == 0 ? *k_.lightning_prefill
+                                                  : *k_.lightning_recurrent;  // token recurrence
+    mm::gpu::launch_checked(v, a, nullptr, "cuda_model: lightning");
     if (lc) lc->lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
     project(w.n1.data(), L.gate.data(), S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
-    mm::norm_gate_gpu::launch_norm_gate(2, w.o.data(), w.t1.data(), L.norm.data(), w.t2.data(), S, inner,
-                                        static_cast<float>(c.lightning_eps), nullptr);
+    mm::norm_gate::Args ng;
+    ng.o = w.o.data(); ng.g = w.t1.data(); ng.w = L.norm.data(); ng.out = w.t2.data(); ng.rows = S; ng.D = inner;
+    ng.eps = static_cast<float>(c.lightning_eps);
+    mm::gpu::launch_checked(*k_.norm_gate, ng, nullptr, "cuda_model: norm_gate");
     project(w.t2.data(), L.out.data(), S, H, inner, f32, w.a.data());
   }
 
@@ -329,22 +395,40 @@ class ModelImpl final : public Model {
     project(w.n1.data(), L.q.data(), S, inner, H, f32, w.t1.data());
     project(w.n1.data(), L.k.data(), S, kvd, H, f32, w.kk.data());
     project(w.n1.data(), L.v.data(), S, kvd, H, f32, w.vv.data());
-    mm::softmax_attention::enqueue_rope_append(nullptr, sh_, w.t1.data(), w.kk.data(), w.vv.data(), w.t2.data(),
-                                               L.kc.data(), L.vc.data(), dpast, inv_freq_.data(), S, S, capacity_);
+    namespace sa = mm::softmax_attention;
+    sa::RopeAppendArgs ra;
+    ra.sh = sh_; ra.q = w.t1.data(); ra.k = w.kk.data(); ra.v = w.vv.data(); ra.q_rot = w.t2.data();
+    ra.k_cache = L.kc.data(); ra.v_cache = L.vc.data(); ra.past = dpast; ra.inv_freq = inv_freq_.data();
+    ra.rows = S; ra.rows_per_seq = S; ra.capacity = capacity_;
+    mm::gpu::launch_checked(*k_.rope_append, ra, nullptr, "cuda_model: rope_append");
     if (decode) {
-      mm::softmax_attention::enqueue_decode(sd_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), dlens,
-                                            w.o.data(), 1, capacity_, past + 1, 0, dws);
+      sa::DecodeArgs da;
+      da.sh = sh_; da.q_rot = w.t2.data(); da.k_cache = L.kc.data(); da.v_cache = L.vc.data(); da.lens = dlens;
+      da.o = w.o.data(); da.B = 1; da.capacity = capacity_; da.max_len = past + 1; da.split_size = 0;
+      da.workspace = dws;
+      mm::gpu::launch_checked(*k_.softmax_decode, da, nullptr, "cuda_model: softmax decode");
     } else {
-      mm::softmax_attention::enqueue_prefill(sp_, nullptr, sh_, w.t2.data(), L.kc.data(), L.vc.data(), w.o.data(), S,
-                                             past);
+      sa::PrefillArgs pa;
+      pa.sh = sh_; pa.q_rot = w.t2.data(); pa.k_cache = L.kc.data(); pa.v_cache = L.vc.data(); pa.o = w.o.data();
+      pa.T = S; pa.past = past;
+      mm::gpu::launch_checked(*k_.softmax_prefill, pa, nullptr, "cuda_model: softmax prefill");
     }
     project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
   }
 
   // DeepNorm residual and the next RMSNorm: y = bf16(bf16(r*alpha) + bf16(a*beta)) with a = w.a, n = RMSNorm_w(y).
   void residual_norm(const u16* r, const u16* norm_w, u16* y, u16* n, int S, double alpha, double beta) {
-    mm::rmsnorm_gpu::launch_residual_rmsnorm(2, r, work_.a.data(), norm_w, y, n, S, d_.H, static_cast<float>(alpha),
-                                             static_cast<float>(beta), static_cast<float>(d_.rms_eps), nullptr);
+    mm::rmsnorm::ResidualArgs a;
+    a.r = r; a.a = work_.a.data(); a.w = norm_w; a.y = y; a.n = n; a.rows = S; a.H = d_.H;
+    a.alpha = static_cast<float>(alpha); a.beta = static_cast<float>(beta); a.eps = static_cast<float>(d_.rms_eps);
+    mm::gpu::launch_checked(*k_.residual_rmsnorm, a, nullptr, "cuda_model: rmsnorm");
+  }
+
+  // n = RMSNorm_w(x) over S rows (the first layer's input norm; again after a hook changed x).
+  void rmsnorm(const u16* x, const u16* norm_w, u16* n, int S) {
+    mm::rmsnorm::Args a;
+    a.x = x; a.w = norm_w; a.n = n; a.rows = S; a.H = d_.H; a.eps = static_cast<float>(d_.rms_eps);
+    mm::gpu::launch_checked(*k_.rmsnorm, a, nullptr, "cuda_model: rmsnorm");
   }
 
   // The top-k MoE on n2 -> a [S, H]: router GEMM (fp32 out), top-k + weights, permutation by expert,
@@ -355,7 +439,10 @@ class ModelImpl final : public Model {
     float* const f32 = f32_.data();
     const int H = c.H, E = c.E, K = c.k, n = S * K;
     project_f32(w.n2.data(), L.router.data(), S, E, H, f32);
-    mm::moe::dev_router(f32, S, E, K, w.eids.data(), w.ewts.data(), nullptr);
+    namespace moe = mm::moe;
+    moe::RouterArgs ra;
+    ra.logits = f32; ra.T = S; ra.E = E; ra.k = K; ra.ids = w.eids.data(); ra.weights = w.ewts.data();
+    mm::gpu::launch_checked(*k_.router, ra, nullptr, "cuda_model: moe router");
     if (lc) {
       lc->router_logits.resize(static_cast<size_t>(S) * E);
       mm::gpu::copy_to_host(lc->router_logits.data(), f32, lc->router_logits.size() * sizeof(float));
@@ -363,11 +450,21 @@ class ModelImpl final : public Model {
       lc->router_experts.resize(static_cast<size_t>(n));
       mm::gpu::copy_to_host(lc->router_experts.data(), w.eids.data(), lc->router_experts.size() * sizeof(int));
     }
-    mm::moe::dev_permute(w.eids.data(), S, E, K, w.counts.data(), w.offsets.data(), w.perm.data(), w.inv.data(), nullptr);
-    mm::moe::dev_gather(w.n2.data(), w.perm.data(), n, H, w.xperm.data(), nullptr);
-    mm::moe::dev_grouped_ffn(mm::moe::FfnVersion::v2, w.xperm.data(), w.offsets.data(), n, E, H, c.I, L.w1.data(),
-                             L.w3.data(), L.w2.data(), w.h.data(), w.ye.data(), nullptr);
-    mm::moe::dev_combine(w.ye.data(), w.eids.data(), w.ewts.data(), w.inv.data(), S, K, H, w.a.data(), nullptr);
+    moe::PermuteArgs pa;
+    pa.ids = w.eids.data(); pa.T = S; pa.E = E; pa.k = K; pa.counts = w.counts.data(); pa.offsets = w.offsets.data();
+    pa.perm_token = w.perm.data(); pa.inv_row = w.inv.data();
+    mm::gpu::launch_checked(*k_.permute, pa, nullptr, "cuda_model: moe permute");
+    moe::GatherArgs ga;
+    ga.x = w.n2.data(); ga.perm_token = w.perm.data(); ga.n = n; ga.H = H; ga.xperm = w.xperm.data();
+    mm::gpu::launch_checked(*k_.gather, ga, nullptr, "cuda_model: moe gather");
+    moe::GroupedFfnArgs fa;
+    fa.xperm = w.xperm.data(); fa.offsets = w.offsets.data(); fa.n = n; fa.E = E; fa.H = H; fa.I = c.I;
+    fa.w1 = L.w1.data(); fa.w3 = L.w3.data(); fa.w2 = L.w2.data(); fa.h = w.h.data(); fa.ye = w.ye.data();
+    mm::gpu::launch_checked(*k_.grouped_ffn, fa, nullptr, "cuda_model: moe grouped FFN");
+    moe::CombineArgs ca;
+    ca.ye = w.ye.data(); ca.ids = w.eids.data(); ca.weights = w.ewts.data(); ca.inv_row = w.inv.data(); ca.T = S;
+    ca.k = K; ca.H = H; ca.y = w.a.data();
+    mm::gpu::launch_checked(*k_.combine, ca, nullptr, "cuda_model: moe combine");
   }
 
   // The hook sees and may change the layer output x; the next norm (`next_w`) then reads what it left.
@@ -380,7 +477,7 @@ class ModelImpl final : public Model {
     std::vector<u16> bits(SH);
     for (size_t i = 0; i < SH; ++i) bits[i] = f32_to_bits(static_cast<float>(buf[i]));
     mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
-    mm::rmsnorm_gpu::launch_rmsnorm(2, w.x.data(), next_w, w.n1.data(), S, d_.H, static_cast<float>(d_.rms_eps), nullptr);
+    rmsnorm(w.x.data(), next_w, w.n1.data(), S);
   }
 
   // lm_head on the last R rows of the final norm: [R, H] x [V, H]^T -> [R, V] (m = 1 for last_row).
@@ -508,12 +605,33 @@ class ModelImpl final : public Model {
     capacity_ = cap;
   }
 
+  // The kernel version of each call site (chosen in the constructor; kernels() names them).
+  struct Chosen {
+    const mm::rmsnorm::Version* rmsnorm = nullptr;
+    const mm::rmsnorm::ResidualVersion* residual_rmsnorm = nullptr;
+    const mm::embedding::Version* embedding = nullptr;
+    const mm::norm_gate::Version* norm_gate = nullptr;
+    const mm::norm_gate::SiluVersion* silu = nullptr;
+    const mm::lightning::Version* lightning_prefill = nullptr;
+    const mm::lightning::Version* lightning_decode = nullptr;
+    const mm::lightning::Version* lightning_recurrent = nullptr;
+    const mm::sampling::Version* sampling = nullptr;
+    const mm::moe::RouterVersion* router = nullptr;
+    const mm::moe::PermuteVersion* permute = nullptr;
+    const mm::moe::GatherVersion* gather = nullptr;
+    const mm::moe::GroupedFfnVersion* grouped_ffn = nullptr;
+    const mm::moe::CombineVersion* combine = nullptr;
+    const mm::softmax_attention::RopeAppendVersion* rope_append = nullptr;  // null without softmax layers
+    const mm::softmax_attention::PrefillVersion* softmax_prefill = nullptr;
+    const mm::softmax_attention::DecodeVersion* softmax_decode = nullptr;
+  };
+
   Dims d_;
+  Chosen k_;
   Buf<u16> embed_, final_norm_, lm_head_;
   Buf<float> inv_freq_;
   std::vector<Layer> layers_;
   mm::softmax_attention::AttnShape sh_;
-  int lp_ = -1, ld_ = -1, sp_ = 2, sd_ = 1, sv_ = 0;
   int64_t pos_ = 0;
   int capacity_ = 0;
   Work work_;

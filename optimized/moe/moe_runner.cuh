@@ -25,7 +25,6 @@ namespace mm::moe {
 inline namespace MM_BACKEND_NS {
 namespace detail {
 
-inline cudaStream_t stream_of(void* s) { return static_cast<cudaStream_t>(s); }
 inline const __nv_bfloat16* bf(const uint16_t* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
 inline __nv_bfloat16* bf(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 
@@ -47,7 +46,7 @@ inline int unsigned_blocks(size_t work, int threads) { return static_cast<int>((
 template <class Tl>
 void launch_grouped(const __nv_bfloat16* xperm, const int* offsets, int n, int E, int H, int I,
                     const __nv_bfloat16* w1, const __nv_bfloat16* w3, const __nv_bfloat16* w2, __nv_bfloat16* h,
-                    __nv_bfloat16* ye, cudaStream_t s) {
+                    __nv_bfloat16* ye, mm::gpu::Stream s) {
   const int row_tiles = grouped_row_tile_bound(n, E, Tl::kBM);
   static const bool opted_in = [] {  // once per instantiation (> 48 KiB of dynamic shared memory)
     mm::gpu::allow_dynamic_smem(grouped_gemm_kernel<Tl, true>, Tl::kSmemBytes);
@@ -68,69 +67,99 @@ MM_MOE_RUNNER bool device_present() { return mm::gpu::device_available(); }
 
 // ---- device-pointer steps ----------------------------------------------------------------------------
 
-MM_MOE_RUNNER void dev_router(const float* logits, int T, int E, int k, int* ids, uint16_t* weights, void* stream) {
+namespace detail {
+
+inline void launch_router(const RouterArgs& a, mm::gpu::Stream stream) {
   constexpr int kThreads = 128;  // 4 tokens per block
-  mm::gpu::launch(router_kernel, dim3(static_cast<unsigned>((T + 3) / 4)), dim3(kThreads), 0,
-                  detail::stream_of(stream), logits, T, E, k, ids, detail::bf(weights));
+  mm::gpu::launch(router_kernel, dim3(static_cast<unsigned>((a.T + 3) / 4)), dim3(kThreads), 0, stream, a.logits, a.T,
+                  a.E, a.k, a.ids, bf(a.weights));
+}
+inline bool supports_router(const RouterArgs& a) {
+  return a.T >= 0 && a.E >= 1 && a.E <= kMaxExperts && a.k >= 1 && a.k <= kMaxTopK && a.k <= a.E;
 }
 
-MM_MOE_RUNNER void dev_permute(const int* ids, int T, int E, int k, int* counts, int* offsets, int* perm_token,
-                               int* inv_row, void* stream) {
-  const int n = T * k;
+inline void launch_permute(const PermuteArgs& a, mm::gpu::Stream stream) {
+  const int n = a.T * a.k;
   const int threads = std::min(kPermuteMaxThreads, (n + 31) / 32 * 32);
-  mm::gpu::launch(permute_kernel, dim3(1), dim3(static_cast<unsigned>(threads)), 0, detail::stream_of(stream), ids, n,
-                  k, E, counts, offsets, perm_token, inv_row);
+  mm::gpu::launch(permute_kernel, dim3(1), dim3(static_cast<unsigned>(threads)), 0, stream, a.ids, n, a.k, a.E,
+                  a.counts, a.offsets, a.perm_token, a.inv_row);
+}
+inline bool supports_permute(const PermuteArgs& a) {
+  return a.T >= 0 && a.E >= 1 && a.E <= kMaxExperts && a.k >= 1 && a.k <= kMaxTopK && a.k <= a.E;
 }
 
-MM_MOE_RUNNER void dev_gather(const uint16_t* x, const int* perm_token, int n, int H, uint16_t* xperm, void* stream) {
-  const int threads = std::min(256, std::max(32, (H / 8 + 31) / 32 * 32));
-  mm::gpu::launch(gather_kernel, dim3(static_cast<unsigned>(n)), dim3(static_cast<unsigned>(threads)), 0,
-                  detail::stream_of(stream), detail::bf(x), perm_token, H, detail::bf(xperm));
+inline void launch_gather(const GatherArgs& a, mm::gpu::Stream stream) {
+  const int threads = std::min(256, std::max(32, (a.H / 8 + 31) / 32 * 32));
+  mm::gpu::launch(gather_kernel, dim3(static_cast<unsigned>(a.n)), dim3(static_cast<unsigned>(threads)), 0, stream,
+                  bf(a.x), a.perm_token, a.H, bf(a.xperm));
 }
+inline bool supports_gather(const GatherArgs& a) { return a.n >= 0 && a.H > 0 && a.H % 8 == 0; }
 
-MM_MOE_RUNNER void dev_grouped_ffn(FfnVersion v, const uint16_t* xperm, const int* offsets, int n, int E, int H, int I,
-                                   const uint16_t* w1, const uint16_t* w3, const uint16_t* w2, uint16_t* h,
-                                   uint16_t* ye, void* stream) {
-  const cudaStream_t s = detail::stream_of(stream);
-  if (v == FfnVersion::v2) {  // tile height from the mean rows per expert
-    const int mean = n / std::max(1, std::min(E, n));
-    v = mean > 64 ? FfnVersion::v2_bm128 : mean > 32 ? FfnVersion::v2_bm64 : FfnVersion::v2_bm32;
-  }
-  switch (v) {
-    case FfnVersion::v1: {
-      constexpr int kThreads = 256;
-      mm::gpu::launch(ffn13_v1_kernel, dim3(detail::unsigned_blocks(static_cast<size_t>(n) * I, kThreads)),
-                      dim3(kThreads), 0, s, detail::bf(xperm), offsets, n, E, H, I, detail::bf(w1), detail::bf(w3),
-                      detail::bf(h));
-      mm::gpu::launch(ffn2_v1_kernel, dim3(detail::unsigned_blocks(static_cast<size_t>(n) * H, kThreads)),
-                      dim3(kThreads), 0, s, static_cast<const __nv_bfloat16*>(detail::bf(h)), offsets, n, E, H, I,
-                      detail::bf(w2), detail::bf(ye));
-      return;
-    }
-    case FfnVersion::v2_bm128:
-      return detail::launch_grouped<GroupedTile<128, 128, 2, 2>>(detail::bf(xperm), offsets, n, E, H, I, detail::bf(w1), detail::bf(w3),
-                                         detail::bf(w2), detail::bf(h), detail::bf(ye), s);
-    case FfnVersion::v2_bm64:
-      return detail::launch_grouped<GroupedTile<64, 128, 1, 4>>(detail::bf(xperm), offsets, n, E, H, I, detail::bf(w1), detail::bf(w3),
-                                        detail::bf(w2), detail::bf(h), detail::bf(ye), s);
-    case FfnVersion::v2_bm32:
-      return detail::launch_grouped<GroupedTile<32, 64, 2, 4>>(detail::bf(xperm), offsets, n, E, H, I, detail::bf(w1), detail::bf(w3),
-                                        detail::bf(w2), detail::bf(h), detail::bf(ye), s);
-    default:
-      throw std::invalid_argument("moe: unknown FFN version");
-  }
+inline bool supports_ffn(const GroupedFfnArgs& a) {
+  return a.n >= 0 && a.E >= 1 && a.E <= kMaxExperts && a.H > 0 && a.I > 0 && a.H % 8 == 0 && a.I % 8 == 0;
 }
-
-MM_MOE_RUNNER void dev_combine(const uint16_t* ye, const int* ids, const uint16_t* weights, const int* inv_row, int T,
-                               int k, int H, uint16_t* y, void* stream) {
+inline void launch_ffn_v1(const GroupedFfnArgs& a, mm::gpu::Stream s) {
   constexpr int kThreads = 256;
-  mm::gpu::launch(combine_kernel, dim3(detail::unsigned_blocks(static_cast<size_t>(T) * (H / 8), kThreads)),
-                  dim3(kThreads), 0, detail::stream_of(stream), detail::bf(ye), ids, detail::bf(weights), inv_row, T,
-                  k, H, detail::bf(y));
+  mm::gpu::launch(ffn13_v1_kernel, dim3(unsigned_blocks(static_cast<size_t>(a.n) * a.I, kThreads)), dim3(kThreads), 0,
+                  s, bf(a.xperm), a.offsets, a.n, a.E, a.H, a.I, bf(a.w1), bf(a.w3), bf(a.h));
+  mm::gpu::launch(ffn2_v1_kernel, dim3(unsigned_blocks(static_cast<size_t>(a.n) * a.H, kThreads)), dim3(kThreads), 0,
+                  s, static_cast<const __nv_bfloat16*>(bf(a.h)), a.offsets, a.n, a.E, a.H, a.I, bf(a.w2), bf(a.ye));
+}
+template <class Tl>
+void launch_ffn_tiles(const GroupedFfnArgs& a, mm::gpu::Stream s) {
+  launch_grouped<Tl>(bf(a.xperm), a.offsets, a.n, a.E, a.H, a.I, bf(a.w1), bf(a.w3), bf(a.w2), bf(a.h), bf(a.ye), s);
+}
+using Bm128 = GroupedTile<128, 128, 2, 2>;  // 128x128 tiles, 64x64 warp tiles (prefill)
+using Bm64 = GroupedTile<64, 128, 1, 4>;    // 64x128 tiles, 64x32 warp tiles
+using Bm32 = GroupedTile<32, 64, 2, 4>;     // 32x64 tiles (decode: few rows per expert)
+inline void launch_ffn_v2(const GroupedFfnArgs& a, mm::gpu::Stream s) {  // tile height from the mean rows per expert
+  const int mean = a.n / std::max(1, std::min(a.E, a.n));
+  if (mean > 64) launch_ffn_tiles<Bm128>(a, s);
+  else if (mean > 32) launch_ffn_tiles<Bm64>(a, s);
+  else launch_ffn_tiles<Bm32>(a, s);
 }
 
-MM_MOE_RUNNER void dev_gemm_bf16(const uint16_t* a, const uint16_t* b, float* c, int m, int n, int k, void* stream) {
-  mm::gpu::gemm_linear(detail::stream_of(stream), m, n, k, detail::bf(a), detail::bf(b), c);
+inline void launch_combine(const CombineArgs& a, mm::gpu::Stream stream) {
+  constexpr int kThreads = 256;
+  mm::gpu::launch(combine_kernel, dim3(unsigned_blocks(static_cast<size_t>(a.T) * (a.H / 8), kThreads)),
+                  dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row, a.T, a.k, a.H, bf(a.y));
+}
+inline bool supports_combine(const CombineArgs& a) {
+  return a.T >= 0 && a.k >= 1 && a.k <= kMaxTopK && a.H > 0 && a.H % 8 == 0;
+}
+
+}  // namespace detail
+
+MM_MOE_RUNNER const std::vector<RouterVersion>& router_versions() {
+  static const std::vector<RouterVersion> v = {{"router_v1_warp_per_token", &detail::launch_router, &detail::supports_router}};
+  return v;
+}
+MM_MOE_RUNNER const std::vector<PermuteVersion>& permute_versions() {
+  static const std::vector<PermuteVersion> v = {{"permute_v1_one_block", &detail::launch_permute, &detail::supports_permute}};
+  return v;
+}
+MM_MOE_RUNNER const std::vector<GatherVersion>& gather_versions() {
+  static const std::vector<GatherVersion> v = {{"gather_v1_block_per_row", &detail::launch_gather, &detail::supports_gather}};
+  return v;
+}
+MM_MOE_RUNNER const std::vector<GroupedFfnVersion>& grouped_ffn_versions() {
+  static const std::vector<GroupedFfnVersion> v = {
+      {"v1", &detail::launch_ffn_v1, &detail::supports_ffn},
+      {"v2_bm128", &detail::launch_ffn_tiles<detail::Bm128>, &detail::supports_ffn},
+      {"v2_bm64", &detail::launch_ffn_tiles<detail::Bm64>, &detail::supports_ffn},
+      {"v2_bm32", &detail::launch_ffn_tiles<detail::Bm32>, &detail::supports_ffn},
+      {"v2", &detail::launch_ffn_v2, &detail::supports_ffn},
+  };
+  return v;
+}
+MM_MOE_RUNNER const std::vector<CombineVersion>& combine_versions() {
+  static const std::vector<CombineVersion> v = {{"combine_v1_vec8", &detail::launch_combine, &detail::supports_combine}};
+  return v;
+}
+
+MM_MOE_RUNNER void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b,
+                                float* c) {
+  mm::gpu::gemm_linear(stream, m, n, k, detail::bf(a), detail::bf(b), c);
 }
 
 // ---- host-vector runners (tests) ---------------------------------------------------------------------
@@ -141,7 +170,9 @@ MM_MOE_RUNNER void run_router(const std::vector<float>& logits, int T, int E, in
   mm::gpu::DeviceBuffer<float> dl(logits);
   auto di = detail::poisoned<int>(static_cast<size_t>(T) * k);
   auto dw = detail::poisoned<uint16_t>(static_cast<size_t>(T) * k);
-  dev_router(dl.data(), T, E, k, di.data(), dw.data(), nullptr);
+  RouterArgs a;
+  a.logits = dl.data(); a.T = T; a.E = E; a.k = k; a.ids = di.data(); a.weights = dw.data();
+  mm::gpu::launch_checked(router_versions().front(), a, nullptr, "moe router");
   mm::gpu::synchronize();
   ids = di.download();
   weights = dw.download();
@@ -154,12 +185,15 @@ MM_MOE_RUNNER Permutation run_permute(const std::vector<int>& ids, int T, int E,
   auto dc = detail::poisoned<int>(static_cast<size_t>(E));
   auto doff = detail::poisoned<int>(static_cast<size_t>(E) + 1);
   auto dp = detail::poisoned<int>(n), dinv = detail::poisoned<int>(n);
-  dev_permute(di.data(), T, E, k, dc.data(), doff.data(), dp.data(), dinv.data(), nullptr);
+  PermuteArgs a;
+  a.ids = di.data(); a.T = T; a.E = E; a.k = k; a.counts = dc.data(); a.offsets = doff.data();
+  a.perm_token = dp.data(); a.inv_row = dinv.data();
+  mm::gpu::launch_checked(permute_versions().front(), a, nullptr, "moe permute");
   mm::gpu::synchronize();
   return Permutation{dc.download(), doff.download(), dp.download(), dinv.download()};
 }
 
-MM_MOE_RUNNER std::vector<uint16_t> run_grouped_ffn(FfnVersion v, const std::vector<uint16_t>& xperm,
+MM_MOE_RUNNER std::vector<uint16_t> run_grouped_ffn(const GroupedFfnVersion& v, const std::vector<uint16_t>& xperm,
                                                     const std::vector<int>& counts, const std::vector<uint16_t>& w1,
                                                     const std::vector<uint16_t>& w3, const std::vector<uint16_t>& w2,
                                                     int E, int H, int I) {
@@ -172,12 +206,15 @@ MM_MOE_RUNNER std::vector<uint16_t> run_grouped_ffn(FfnVersion v, const std::vec
   mm::gpu::DeviceBuffer<int> doff(offsets);
   auto dh = detail::poisoned<uint16_t>(static_cast<size_t>(n) * I);
   auto dy = detail::poisoned<uint16_t>(static_cast<size_t>(n) * H);
-  mm::moe::MM_BACKEND_NS::dev_grouped_ffn(v, dx.data(), doff.data(), n, E, H, I, d1.data(), d3.data(), d2.data(), dh.data(), dy.data(), nullptr);
+  GroupedFfnArgs a;
+  a.xperm = dx.data(); a.offsets = doff.data(); a.n = n; a.E = E; a.H = H; a.I = I;
+  a.w1 = d1.data(); a.w3 = d3.data(); a.w2 = d2.data(); a.h = dh.data(); a.ye = dy.data();
+  mm::gpu::launch_checked(v, a, nullptr, "moe grouped FFN");
   mm::gpu::synchronize();
   return dy.download();
 }
 
-MM_MOE_RUNNER std::vector<uint16_t> run_moe(FfnVersion v, const std::vector<uint16_t>& x,
+MM_MOE_RUNNER std::vector<uint16_t> run_moe(const GroupedFfnVersion& v, const std::vector<uint16_t>& x,
                                             const std::vector<uint16_t>& gate, const std::vector<uint16_t>& w1,
                                             const std::vector<uint16_t>& w3, const std::vector<uint16_t>& w2, int T,
                                             int E, int H, int I, int k, std::vector<int>* ids_out) {
@@ -190,13 +227,25 @@ MM_MOE_RUNNER std::vector<uint16_t> run_moe(FfnVersion v, const std::vector<uint
   auto dcnt = detail::poisoned<int>(static_cast<size_t>(E)), doff = detail::poisoned<int>(static_cast<size_t>(E) + 1);
   auto dxp = detail::poisoned<uint16_t>(n * H), dh = detail::poisoned<uint16_t>(n * I);
   auto dye = detail::poisoned<uint16_t>(n * H), dy = detail::poisoned<uint16_t>(static_cast<size_t>(T) * H);
-  dev_gemm_bf16(dx.data(), dg.data(), dlog.data(), T, E, H, nullptr);  // router logits (dense GEMM)
-  dev_router(dlog.data(), T, E, k, dids.data(), dwts.data(), nullptr);
-  dev_permute(dids.data(), T, E, k, dcnt.data(), doff.data(), dperm.data(), dinv.data(), nullptr);
-  dev_gather(dx.data(), dperm.data(), static_cast<int>(n), H, dxp.data(), nullptr);
-  mm::moe::MM_BACKEND_NS::dev_grouped_ffn(v, dxp.data(), doff.data(), static_cast<int>(n), E, H, I, d1.data(), d3.data(), d2.data(), dh.data(),
-                  dye.data(), nullptr);
-  dev_combine(dye.data(), dids.data(), dwts.data(), dinv.data(), T, k, H, dy.data(), nullptr);
+  MM_BACKEND_NS::gemm_bf16_nk(nullptr, T, E, H, dx.data(), dg.data(), dlog.data());  // router logits (dense GEMM)
+  RouterArgs ra;
+  ra.logits = dlog.data(); ra.T = T; ra.E = E; ra.k = k; ra.ids = dids.data(); ra.weights = dwts.data();
+  mm::gpu::launch_checked(router_versions().front(), ra, nullptr, "moe router");
+  PermuteArgs pa;
+  pa.ids = dids.data(); pa.T = T; pa.E = E; pa.k = k; pa.counts = dcnt.data(); pa.offsets = doff.data();
+  pa.perm_token = dperm.data(); pa.inv_row = dinv.data();
+  mm::gpu::launch_checked(permute_versions().front(), pa, nullptr, "moe permute");
+  GatherArgs ga;
+  ga.x = dx.data(); ga.perm_token = dperm.data(); ga.n = static_cast<int>(n); ga.H = H; ga.xperm = dxp.data();
+  mm::gpu::launch_checked(gather_versions().front(), ga, nullptr, "moe gather");
+  GroupedFfnArgs fa;
+  fa.xperm = dxp.data(); fa.offsets = doff.data(); fa.n = static_cast<int>(n); fa.E = E; fa.H = H; fa.I = I;
+  fa.w1 = d1.data(); fa.w3 = d3.data(); fa.w2 = d2.data(); fa.h = dh.data(); fa.ye = dye.data();
+  mm::gpu::launch_checked(v, fa, nullptr, "moe grouped FFN");
+  CombineArgs ca;
+  ca.ye = dye.data(); ca.ids = dids.data(); ca.weights = dwts.data(); ca.inv_row = dinv.data(); ca.T = T; ca.k = k;
+  ca.H = H; ca.y = dy.data();
+  mm::gpu::launch_checked(combine_versions().front(), ca, nullptr, "moe combine");
   mm::gpu::synchronize();
   if (ids_out) *ids_out = dids.download();
   return dy.download();

@@ -1,29 +1,57 @@
 // Host entry points of the MoE kernels with plain types only (bf16 as raw uint16_t bits, device
-// pointers as typed raw pointers, streams as void*), so that a program can declare both builds' versions
-// side by side: the emulator's (backend_simt, header-inline from moe_runner.cuh) and the GPU's
-// (backend_cuda, compiled by nvcc in moe.cu). Tests call the host-vector runners; the benchmark calls
-// the device-pointer ones (dev_*).
+// pointers as typed raw pointers), so that a program can declare both builds' versions side by side: the
+// emulator's (backend_simt, header-inline from moe_runner.cuh) and the GPU's (backend_cuda, compiled by
+// nvcc in moe.cu). The stem convention (docs/architecture.md, "Kernel stems: one convention"): one Args
+// struct and one version table per step (optimized/common/version_table.h: router, permute, gather,
+// grouped FFN, combine), the entry verb is a table entry's `launch(args, stream)`; the run_* host round
+// trips are what the tests call.
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#include "optimized/common/version_table.h"
+
 namespace mm::moe {
 
-// Versions of the grouped expert FFN (the table the tests and benchmarks loop over).
-enum class FfnVersion : int {
-  v1 = 0,        // one thread per output element
-  v2_bm128 = 1,  // tensor-core grouped GEMM, 128x128 tiles, 64x64 warp tiles (prefill)
-  v2_bm64 = 2,   // 64x128 tiles, 64x32 warp tiles
-  v2_bm32 = 3,   // 32x64 tiles (decode: few rows per expert, more CTAs for the weight stream)
-  v2 = 4,        // tensor cores, tile height chosen from the mean rows per expert
+// Device-pointer arguments of the steps (n = T*k assignment rows).
+struct RouterArgs {  // logits fp32 [T,E] (bf16-rounded inside) -> ids [T,k], weights bf16 [T,k]
+  const float* logits = nullptr;
+  int T = 0, E = 0, k = 0;
+  int* ids = nullptr;
+  uint16_t* weights = nullptr;
 };
-struct FfnVersionInfo {
-  const char* name;
-  FfnVersion id;
+struct PermuteArgs {  // ids [T,k] -> counts [E], offsets [E+1], perm_token [n], inv_row [n]
+  const int* ids = nullptr;
+  int T = 0, E = 0, k = 0;
+  int *counts = nullptr, *offsets = nullptr, *perm_token = nullptr, *inv_row = nullptr;
 };
-inline constexpr FfnVersionInfo kFfnVersions[] = {
-    {"v1", FfnVersion::v1}, {"v2_bm128", FfnVersion::v2_bm128}, {"v2_bm64", FfnVersion::v2_bm64},
-    {"v2_bm32", FfnVersion::v2_bm32}, {"v2", FfnVersion::v2}};
+struct GatherArgs {  // xperm[r, :] = x[perm_token[r], :], x [T,H], xperm [n,H]
+  const uint16_t* x = nullptr;
+  const int* perm_token = nullptr;
+  int n = 0, H = 0;
+  uint16_t* xperm = nullptr;
+};
+struct GroupedFfnArgs {  // ye [n,H] = per expert e: (silu(xperm w1_e^T) * (xperm w3_e^T)) w2_e^T over its rows
+  const uint16_t* xperm = nullptr;  // [n,H] rows grouped by expert
+  const int* offsets = nullptr;     // [E+1] on the device
+  int n = 0, E = 0, H = 0, I = 0;
+  const uint16_t *w1 = nullptr, *w3 = nullptr, *w2 = nullptr;  // [E,I,H], [E,I,H], [E,H,I]
+  uint16_t* h = nullptr;   // [n,I] scratch
+  uint16_t* ye = nullptr;  // [n,H]
+};
+struct CombineArgs {  // y [T,H] = sum_j bf16 weights[t,j] * ye[inv_row[t*k+j]] in ascending expert order
+  const uint16_t* ye = nullptr;
+  const int* ids = nullptr;
+  const uint16_t* weights = nullptr;
+  const int* inv_row = nullptr;
+  int T = 0, k = 0, H = 0;
+  uint16_t* y = nullptr;
+};
+using RouterVersion = mm::gpu::KernelVersion<RouterArgs>;
+using PermuteVersion = mm::gpu::KernelVersion<PermuteArgs>;
+using GatherVersion = mm::gpu::KernelVersion<GatherArgs>;
+using GroupedFfnVersion = mm::gpu::KernelVersion<GroupedFfnArgs>;
+using CombineVersion = mm::gpu::KernelVersion<CombineArgs>;
 
 // The stable permutation of the T*k assignments by expert.
 struct Permutation {
@@ -44,28 +72,24 @@ struct Permutation {
                   std::vector<uint16_t>& weights);                                                             \
   Permutation run_permute(const std::vector<int>& ids, int T, int E, int k);                                   \
   /* xperm [n,H] permuted rows, counts [E]; w1,w3 [E,I,H], w2 [E,H,I] -> y_e rows [n,H] (bf16 bits) */         \
-  std::vector<uint16_t> run_grouped_ffn(FfnVersion v, const std::vector<uint16_t>& xperm,                      \
+  std::vector<uint16_t> run_grouped_ffn(const GroupedFfnVersion& v, const std::vector<uint16_t>& xperm,                      \
                                         const std::vector<int>& counts, const std::vector<uint16_t>& w1,       \
                                         const std::vector<uint16_t>& w3, const std::vector<uint16_t>& w2, int E, \
                                         int H, int I);                                                         \
   /* the whole block: x [T,H], gate [E,H] -> y [T,H]; ids/weights (optional) receive the routing */           \
-  std::vector<uint16_t> run_moe(FfnVersion v, const std::vector<uint16_t>& x, const std::vector<uint16_t>& gate, \
+  std::vector<uint16_t> run_moe(const GroupedFfnVersion& v, const std::vector<uint16_t>& x, const std::vector<uint16_t>& gate, \
                                 const std::vector<uint16_t>& w1, const std::vector<uint16_t>& w3,              \
                                 const std::vector<uint16_t>& w2, int T, int E, int H, int I, int k,            \
                                 std::vector<int>* ids);                                                        \
-  /* device-pointer steps (benchmarks); stream = cudaStream_t or nullptr */                                    \
-  void dev_router(const float* logits, int T, int E, int k, int* ids, uint16_t* weights, void* stream);        \
-  void dev_permute(const int* ids, int T, int E, int k, int* counts, int* offsets, int* perm_token,            \
-                   int* inv_row, void* stream);                                                                \
-  void dev_gather(const uint16_t* x, const int* perm_token, int n, int H, uint16_t* xperm, void* stream);      \
-  /* h: [n,I] scratch; n = T*k rows; offsets [E+1] on the device */                                           \
-  void dev_grouped_ffn(FfnVersion v, const uint16_t* xperm, const int* offsets, int n, int E, int H, int I,    \
-                       const uint16_t* w1, const uint16_t* w3, const uint16_t* w2, uint16_t* h, uint16_t* ye,  \
-                       void* stream);                                                                          \
-  void dev_combine(const uint16_t* ye, const int* ids, const uint16_t* weights, const int* inv_row, int T,      \
-                   int k, int H, uint16_t* y, void* stream);                                                   \
+  /* Tables. grouped FFN: v1 thread per output, v2_bm128 / v2_bm64 / v2_bm32 tensor-core tiles, v2 (tile   */ \
+  /* height from the mean rows per expert); the other steps have one version each.                         */ \
+  const std::vector<RouterVersion>& router_versions();                                                         \
+  const std::vector<PermuteVersion>& permute_versions();                                                       \
+  const std::vector<GatherVersion>& gather_versions();                                                         \
+  const std::vector<GroupedFfnVersion>& grouped_ffn_versions();                                                \
+  const std::vector<CombineVersion>& combine_versions();                                                       \
   /* the dense projection through optimized/common/gemm.h: c[m,n] f32 = a[m,k] b[n,k]^T */                    \
-  void dev_gemm_bf16(const uint16_t* a, const uint16_t* b, float* c, int m, int n, int k, void* stream);        \
+  void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c); \
   }                                                                                                            \
   }
 

@@ -17,11 +17,10 @@ MM_RMSNORM_DECLARE_RUNNERS(MM_BACKEND_NS)
 #define MM_RMSNORM_RUNNER
 #endif
 
-namespace mm::rmsnorm_gpu {
+namespace mm::rmsnorm {
 inline namespace MM_BACKEND_NS {
 
 namespace detail {
-inline const char* const kNames[] = {"v1_thread_per_row", "v2_block_per_row_vec16", "v3_warp_per_row_small_h"};
 inline mm::gpu::DeviceBuffer<uint16_t> poisoned(size_t n) {
   mm::gpu::DeviceBuffer<uint16_t> b(n);
   mm::gpu::device_memset(b.data(), 0xFF, n * sizeof(uint16_t));
@@ -30,54 +29,73 @@ inline mm::gpu::DeviceBuffer<uint16_t> poisoned(size_t n) {
 inline void check_sizes(size_t got, size_t want, const char* what) {
   if (got != want) throw std::invalid_argument(std::string("rmsnorm: ") + what + " has the wrong size");
 }
+template <class A>
+bool supports_any(const A& a) {
+  return a.rows >= 0 && a.H > 0;
+}
+// K: 0 v1, 1 v2, 2 v3 (rownorm_launch.cuh)
+template <int K>
+void launch_plain(const Args& a, mm::gpu::Stream stream) {
+  mm::gpu::rownorm::launch_rows<mm::gpu::rownorm::kPlain>(K, a.x, nullptr, a.w, nullptr, a.n, a.rows, a.H, 1.0f,
+                                                          1.0f, a.eps, stream);
+}
+template <int K>
+void launch_residual(const ResidualArgs& a, mm::gpu::Stream stream) {
+  mm::gpu::rownorm::launch_rows<mm::gpu::rownorm::kResidual>(K, a.r, a.a, a.w, a.y, a.n, a.rows, a.H, a.alpha,
+                                                             a.beta, a.eps, stream);
+}
 }  // namespace detail
 
-MM_RMSNORM_RUNNER int num_versions() { return 3; }
-MM_RMSNORM_RUNNER const char* version_name(int version) {
-  if (version < 0 || version >= num_versions()) throw std::invalid_argument("rmsnorm: unknown version");
-  return detail::kNames[version];
+MM_RMSNORM_RUNNER const std::vector<Version>& versions() {
+  static const std::vector<Version> v = {
+      {"v1_thread_per_row", &detail::launch_plain<0>, &detail::supports_any<Args>},
+      {"v2_block_per_row_vec16", &detail::launch_plain<1>, &detail::supports_any<Args>},
+      {"v3_warp_per_row_small_h", &detail::launch_plain<2>, &detail::supports_any<Args>},
+  };
+  return v;
 }
+
+MM_RMSNORM_RUNNER const std::vector<ResidualVersion>& residual_versions() {
+  static const std::vector<ResidualVersion> v = {
+      {"v1_thread_per_row", &detail::launch_residual<0>, &detail::supports_any<ResidualArgs>},
+      {"v2_block_per_row_vec16", &detail::launch_residual<1>, &detail::supports_any<ResidualArgs>},
+      {"v3_warp_per_row_small_h", &detail::launch_residual<2>, &detail::supports_any<ResidualArgs>},
+  };
+  return v;
+}
+
 MM_RMSNORM_RUNNER bool device_present() { return mm::gpu::device_available(); }
 
-MM_RMSNORM_RUNNER void launch_rmsnorm(int version, const uint16_t* x, const uint16_t* w, uint16_t* n, int rows, int H,
-                                      float eps, cudaStream_t stream) {
-  mm::gpu::rownorm::launch_rows<mm::gpu::rownorm::kPlain>(version, x, nullptr, w, nullptr, n, rows, H, 1.0f, 1.0f,
-                                                          eps, stream);
-}
-
-MM_RMSNORM_RUNNER void launch_residual_rmsnorm(int version, const uint16_t* r, const uint16_t* a, const uint16_t* w,
-                                               uint16_t* y, uint16_t* n, int rows, int H, float alpha, float beta,
-                                               float eps, cudaStream_t stream) {
-  mm::gpu::rownorm::launch_rows<mm::gpu::rownorm::kResidual>(version, r, a, w, y, n, rows, H, alpha, beta, eps,
-                                                             stream);
-}
-
-MM_RMSNORM_RUNNER std::vector<uint16_t> run_rmsnorm(int version, const std::vector<uint16_t>& x,
-                                                    const std::vector<uint16_t>& w, int rows, int H, float eps) {
+MM_RMSNORM_RUNNER std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& x,
+                                            const std::vector<uint16_t>& w, int rows, int H, float eps) {
   const size_t n = static_cast<size_t>(rows) * H;
   detail::check_sizes(x.size(), n, "x");
   detail::check_sizes(w.size(), static_cast<size_t>(H), "w");
   mm::gpu::DeviceBuffer<uint16_t> dx(x), dw(w);
   auto dn = detail::poisoned(n);
-  launch_rmsnorm(version, dx.data(), dw.data(), dn.data(), rows, H, eps, nullptr);
+  Args a;
+  a.x = dx.data(); a.w = dw.data(); a.n = dn.data(); a.rows = rows; a.H = H; a.eps = eps;
+  mm::gpu::launch_checked(v, a, nullptr, "rmsnorm");
   mm::gpu::synchronize();
   return dn.download();
 }
 
-MM_RMSNORM_RUNNER std::pair<std::vector<uint16_t>, std::vector<uint16_t>> run_residual_rmsnorm(
-    int version, const std::vector<uint16_t>& r, const std::vector<uint16_t>& a, const std::vector<uint16_t>& w,
-    int rows, int H, float alpha, float beta, float eps) {
+MM_RMSNORM_RUNNER std::pair<std::vector<uint16_t>, std::vector<uint16_t>> run(
+    const ResidualVersion& v, const std::vector<uint16_t>& r, const std::vector<uint16_t>& a,
+    const std::vector<uint16_t>& w, int rows, int H, float alpha, float beta, float eps) {
   const size_t n = static_cast<size_t>(rows) * H;
   detail::check_sizes(r.size(), n, "r");
   detail::check_sizes(a.size(), n, "a");
   detail::check_sizes(w.size(), static_cast<size_t>(H), "w");
   mm::gpu::DeviceBuffer<uint16_t> dr(r), da(a), dw(w);
   auto dy = detail::poisoned(n), dn = detail::poisoned(n);
-  launch_residual_rmsnorm(version, dr.data(), da.data(), dw.data(), dy.data(), dn.data(), rows, H, alpha, beta, eps,
-                          nullptr);
+  ResidualArgs args;
+  args.r = dr.data(); args.a = da.data(); args.w = dw.data(); args.y = dy.data(); args.n = dn.data();
+  args.rows = rows; args.H = H; args.alpha = alpha; args.beta = beta; args.eps = eps;
+  mm::gpu::launch_checked(v, args, nullptr, "rmsnorm");
   mm::gpu::synchronize();
   return {dy.download(), dn.download()};
 }
 
 }  // namespace MM_BACKEND_NS
-}  // namespace mm::rmsnorm_gpu
+}  // namespace mm::rmsnorm

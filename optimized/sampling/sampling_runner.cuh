@@ -19,11 +19,10 @@ MM_SAMPLING_DECLARE_RUNNERS(MM_BACKEND_NS)
 #define MM_SAMPLING_RUNNER
 #endif
 
-namespace mm::sampling_gpu {
+namespace mm::sampling {
 inline namespace MM_BACKEND_NS {
 
 namespace detail {
-inline const char* const kNames[] = {"v1_block_bitonic_exact", "v2_select_candidates_exact"};
 constexpr int kThreads = 256;
 constexpr int kV2Threads = 512;
 constexpr int kArgmaxChunk = 2048;  // logits per block of the v2 greedy path
@@ -36,26 +35,24 @@ inline int pow2_at_least(int v) {
 }
 }  // namespace detail
 
-MM_SAMPLING_RUNNER int num_versions() { return 2; }
-MM_SAMPLING_RUNNER const char* version_name(int version) {
-  if (version < 0 || version >= num_versions()) throw std::invalid_argument("sampling: unknown version");
-  return detail::kNames[version];
-}
 MM_SAMPLING_RUNNER bool device_present() { return mm::gpu::device_available(); }
 
-MM_SAMPLING_RUNNER size_t workspace_bytes(int version, int rows, int V) {
-  (void)version;
+MM_SAMPLING_RUNNER size_t workspace_bytes(int rows, int V) {
   const size_t n = static_cast<size_t>(detail::pow2_at_least(V));
   // v1 keys [rows, N] + probabilities [rows, V] + v2's fallback flags [rows] + v2 greedy partials
   return static_cast<size_t>(rows) * (n * sizeof(unsigned long long) + static_cast<size_t>(V) * sizeof(double) +
                                       sizeof(int) + static_cast<size_t>(detail::argmax_chunks(V)) * 8);
 }
 
-MM_SAMPLING_RUNNER void launch_sample(int version, const float* logits, int rows, int V, double temperature,
-                                      int top_k, double top_p, const double* uniforms, int* tokens, void* workspace,
-                                      cudaStream_t stream) {
-  if (version != 0 && version != 1)
-    throw std::invalid_argument("sampling: unknown version " + std::to_string(version));
+namespace detail {
+// version 0 (v1) or 1 (v2)
+inline void launch_sample(int version, const Args& a, mm::gpu::Stream stream) {
+  const float* logits = a.logits;
+  const int rows = a.rows, V = a.V, top_k = a.top_k;
+  const double temperature = a.temperature, top_p = a.top_p;
+  const double* uniforms = a.uniforms;
+  int* tokens = a.tokens;
+  void* workspace = a.workspace;
   if (rows <= 0 || V <= 0) throw std::invalid_argument("sampling: bad shape");
   namespace k = mm::gpu::sampling;
   const int N = detail::pow2_at_least(V);
@@ -83,9 +80,24 @@ MM_SAMPLING_RUNNER void launch_sample(int version, const float* logits, int rows
                   stream, logits, V, N, temperature, top_k, top_p, uniforms, keys, prob, tokens, only);
 }
 
-MM_SAMPLING_RUNNER std::vector<int> run_sample(int version, const std::vector<float>& logits, int rows, int V,
-                                               double temperature, int top_k, double top_p,
-                                               const std::vector<double>& uniforms) {
+template <int K>
+void launch(const Args& a, mm::gpu::Stream stream) {
+  launch_sample(K, a, stream);
+}
+inline bool supports(const Args& a) { return a.rows > 0 && a.V > 0; }
+}  // namespace detail
+
+MM_SAMPLING_RUNNER const std::vector<Version>& versions() {
+  static const std::vector<Version> v = {
+      {"v1_block_bitonic_exact", &detail::launch<0>, &detail::supports},
+      {"v2_select_candidates_exact", &detail::launch<1>, &detail::supports},
+  };
+  return v;
+}
+
+MM_SAMPLING_RUNNER std::vector<int> run(const Version& v, const std::vector<float>& logits, int rows, int V,
+                                        double temperature, int top_k, double top_p,
+                                        const std::vector<double>& uniforms) {
   // the reference's checks (sample_token), with its messages
   mm::require(V > 0 && rows > 0 && logits.size() == static_cast<size_t>(rows) * V, "sample: empty logits");
   mm::check_sampling_params(temperature, top_k, top_p);
@@ -96,11 +108,14 @@ MM_SAMPLING_RUNNER std::vector<int> run_sample(int version, const std::vector<fl
   mm::gpu::DeviceBuffer<double> du(uniforms);
   mm::gpu::DeviceBuffer<int> dt(static_cast<size_t>(rows));
   mm::gpu::device_memset(dt.data(), 0xFF, dt.size() * sizeof(int));
-  mm::gpu::DeviceBuffer<unsigned char> ws(workspace_bytes(version, rows, V));
-  launch_sample(version, dl.data(), rows, V, temperature, top_k, top_p, du.data(), dt.data(), ws.data(), nullptr);
+  mm::gpu::DeviceBuffer<unsigned char> ws(workspace_bytes(rows, V));
+  Args a;
+  a.logits = dl.data(); a.rows = rows; a.V = V; a.temperature = temperature; a.top_k = top_k; a.top_p = top_p;
+  a.uniforms = du.data(); a.tokens = dt.data(); a.workspace = ws.data();
+  mm::gpu::launch_checked(v, a, nullptr, "sampling");
   mm::gpu::synchronize();
   return dt.download();
 }
 
 }  // namespace MM_BACKEND_NS
-}  // namespace mm::sampling_gpu
+}  // namespace mm::sampling

@@ -1,11 +1,15 @@
-// Host entry points of the softmax-attention kernels with plain types only (bf16 as raw uint16_t bits,
-// streams as void*), so that one program can declare both builds side by side: the emulator's
-// (backend_simt, header-inline in softmax_attention_runner.cuh) and the GPU's (backend_cuda, compiled
-// by nvcc in softmax_attention.cu). Tests call both; the benchmark calls the enqueue_* functions.
+// Host entry points of the softmax-attention kernels with plain types only (bf16 as raw uint16_t bits),
+// so that one program can declare both builds side by side: the emulator's (backend_simt, header-inline
+// in softmax_attention_runner.cuh) and the GPU's (backend_cuda, compiled by nvcc in softmax_attention.cu).
+// The stem convention (docs/architecture.md, "Kernel stems: one convention"): one Args struct and one
+// version table per op (optimized/common/version_table.h: rope_append, prefill, decode), the entry verb
+// is a table entry's `launch(args, stream)`, and run_*_layer are the host round trips the tests use.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "optimized/common/version_table.h"
 
 namespace mm::softmax_attention {
 
@@ -14,21 +18,46 @@ struct AttnShape {
   double theta = 1e7;
 };
 
-// Version tables (index = the `version` argument). v1: simple and obviously right; v2/v3: the fast ones
-// (prefill v3 = v2 with 8 warps / 128 query rows per block).
-inline constexpr const char* kPrefillVersions[] = {"prefill_v1_thread_per_query", "prefill_v2_fa2_mma",
-                                                   "prefill_v3_fa2_mma_8warps"};
-inline constexpr const char* kDecodeVersions[] = {"decode_v1_block_per_head", "decode_v2_split_kv_mma"};
-inline constexpr int kNumPrefillVersions = 3, kNumDecodeVersions = 2;
-
 // Head dims with kernels (16, 24, 32, 64, 128). Text-01 uses 128; 16 and 24 are the golden cases' (golden/cases), 32 and 64 the
 // test presets'. v1 (plain fp32 loops, any D) takes them all; the tensor-core versions take 32, 64 and
 // 128 (mma k = 16 over D, 16-byte cp.async rows, tiles sized for those).
 inline constexpr bool head_dim_known(int d) { return d == 16 || d == 24 || d == 32 || d == 64 || d == 128; }
-inline constexpr bool prefill_supports(int version, int d) {
-  return head_dim_known(d) && (version == 0 || d == 32 || d == 64 || d == 128);
-}
-inline constexpr bool decode_supports(int version, int d) { return prefill_supports(version, d); }
+
+// RoPE on q and k (first rd dims of each head) and the append of k, v to the caches. Device pointers.
+struct RopeAppendArgs {
+  AttnShape sh;
+  const uint16_t *q = nullptr, *k = nullptr, *v = nullptr;  // [rows, n_h d], [rows, n_kv d] x2, pre-RoPE
+  uint16_t* q_rot = nullptr;                                 // [rows, n_h d]
+  uint16_t *k_cache = nullptr, *v_cache = nullptr;           // [seqs, capacity, n_kv d]
+  const int* past = nullptr;       // [seqs] valid cache rows before this step (row r goes to past[r / rows_per_seq] + r % rows_per_seq)
+  const float* inv_freq = nullptr;  // [rd / 2] fp32
+  int rows = 0, rows_per_seq = 0, capacity = 0;
+};
+
+// Causal attention of one sequence's T new queries over past + T cached keys. Device pointers.
+struct PrefillArgs {
+  AttnShape sh;
+  const uint16_t* q_rot = nullptr;                            // [T, n_h d] post-RoPE
+  const uint16_t *k_cache = nullptr, *v_cache = nullptr;      // [capacity, n_kv d], rows [0, past + T) valid
+  uint16_t* o = nullptr;                                      // [T, n_h d]
+  int T = 0, past = 0;
+};
+
+// One query per sequence over lens[b] cached keys (B sequences). Device pointers.
+struct DecodeArgs {
+  AttnShape sh;
+  const uint16_t* q_rot = nullptr;                            // [B, n_h d] post-RoPE
+  const uint16_t *k_cache = nullptr, *v_cache = nullptr;      // [B, capacity, n_kv d]
+  const int* lens = nullptr;                                  // [B] keys to attend (past + 1)
+  uint16_t* o = nullptr;                                      // [B, n_h d]
+  int B = 0, capacity = 0, max_len = 0;                       // max_len >= every lens[b]
+  int split_size = 0;                                         // v2: multiple of 64, 0 = auto_split_size
+  float* workspace = nullptr;                                 // decode_workspace_floats(version, args) floats
+};
+
+using RopeAppendVersion = mm::gpu::KernelVersion<RopeAppendArgs>;
+using PrefillVersion = mm::gpu::KernelVersion<PrefillArgs>;
+using DecodeVersion = mm::gpu::KernelVersion<DecodeArgs>;
 
 // Layer-core results: the attention output [rows, n_h*d] and the caches after the append.
 struct LayerResult {
@@ -41,35 +70,30 @@ struct LayerResult {
   namespace mm::softmax_attention {                                                                               \
   inline namespace ns {                                                                                           \
   bool device_present();                                                                                          \
+  /* Tables, v1 first. prefill: v1 thread per query (every known head dim), v2/v3 FA2 mma with 4/8 warps     */ \
+  /* (d 32/64/128); decode: v1 block per head, v2 split-KV mma (d 32/64/128, GQA group <= 16); rope_append: */ \
+  /* one version. supports(): the head dim and, for decode v2, the GQA group; launch checks the rest.       */ \
+  const std::vector<RopeAppendVersion>& rope_append_versions();                                                   \
+  const std::vector<PrefillVersion>& prefill_versions();                                                          \
+  const std::vector<DecodeVersion>& decode_versions();                                                            \
   /* Prefill of one sequence: q [T, n_h d], k/v [T, n_kv d] (pre-RoPE), caches [capacity, n_kv d] holding     */ \
-  /* `past` valid rows. RoPE + append, then causal attention with prefill version `version`.                 */ \
-  LayerResult run_prefill_layer(int version, const AttnShape& sh, const std::vector<uint16_t>& q,                  \
-                                const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,                    \
+  /* `past` valid rows. RoPE + append, then causal attention with prefill version `v`.                        */ \
+  LayerResult run_prefill_layer(const PrefillVersion& v, const AttnShape& sh, const std::vector<uint16_t>& q,      \
+                                const std::vector<uint16_t>& k, const std::vector<uint16_t>& v_new,                \
                                 const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache, int T,  \
                                 int past, int capacity);                                                           \
   /* Decode step of B sequences: q [B, n_h d], k/v [B, n_kv d], caches [B, capacity, n_kv d], past[b] valid   */ \
   /* rows each; the new token goes to row past[b]. split_size (multiple of 64) is used by v2; 0 = auto.     */ \
-  LayerResult run_decode_layer(int version, const AttnShape& sh, const std::vector<uint16_t>& q,                   \
-                               const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,                     \
+  LayerResult run_decode_layer(const DecodeVersion& v, const AttnShape& sh, const std::vector<uint16_t>& q,        \
+                               const std::vector<uint16_t>& k, const std::vector<uint16_t>& v_new,                 \
                                const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache,          \
                                const std::vector<int>& past, int capacity, int split_size);                       \
-  /* Device-pointer entry points (benchmarks). Pointers are device memory; bf16 as uint16_t.               */ \
-  void enqueue_rope_append(void* stream, const AttnShape& sh, const uint16_t* q, const uint16_t* k,               \
-                           const uint16_t* v, uint16_t* q_rot, uint16_t* k_cache, uint16_t* v_cache,               \
-                           const int* past_dev, const float* inv_freq_dev, int rows, int rows_per_seq,             \
-                           int capacity);                                                                         \
-  void enqueue_prefill(int version, void* stream, const AttnShape& sh, const uint16_t* q_rot,                      \
-                       const uint16_t* k_cache, const uint16_t* v_cache, uint16_t* o, int T, int past);            \
-  /* lens_dev[b] = keys to attend (past + 1); max_len >= every lens; workspace: decode_workspace_floats.   */ \
-  void enqueue_decode(int version, void* stream, const AttnShape& sh, const uint16_t* q_rot,                       \
-                      const uint16_t* k_cache, const uint16_t* v_cache, const int* lens_dev, uint16_t* o, int B,    \
-                      int capacity, int max_len, int split_size, float* workspace);                               \
-  std::size_t decode_workspace_floats(int version, const AttnShape& sh, int B, int capacity, int max_len,          \
-                                      int split_size);                                                             \
+  /* The decode workspace `v` needs for `a` (its sh, B, capacity, max_len, split_size), in floats.           */ \
+  std::size_t decode_workspace_floats(const DecodeVersion& v, const DecodeArgs& a);                              \
   /* The split size v2 picks when given 0: about 16 blocks per SM over B * n_kv * splits blocks (>= 256).  */ \
   int auto_split_size(const AttnShape& sh, int B, int max_len);                                                   \
   /* C[m,n] f32 = A[m,k] B[n,k]^T through optimized/common/gemm.h (cuBLAS on the GPU): the bench's yardstick. */ \
-  void enqueue_gemm_bf16(void* stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c);      \
+  void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c); \
   }                                                                                                               \
   }
 

@@ -27,7 +27,17 @@ inline namespace MM_BACKEND_NS {
 
 namespace detail {
 
-inline mm::gpu::Stream as_stream(void* s) { return static_cast<mm::gpu::Stream>(s); }
+// The versions' names (the tables below) and which head dims each takes: v1 (plain fp32 loops) every
+// known one, the tensor-core versions 32, 64 and 128 (mma k = 16 over D, 16-byte cp.async rows).
+inline constexpr const char* kPrefillVersions[] = {"prefill_v1_thread_per_query", "prefill_v2_fa2_mma",
+                                                   "prefill_v3_fa2_mma_8warps"};
+inline constexpr const char* kDecodeVersions[] = {"decode_v1_block_per_head", "decode_v2_split_kv_mma"};
+inline constexpr int kNumPrefillVersions = 3, kNumDecodeVersions = 2;
+inline constexpr bool prefill_supports(int version, int d) {
+  return head_dim_known(d) && (version == 0 || d == 32 || d == 64 || d == 128);
+}
+inline constexpr bool decode_supports(int version, int d) { return prefill_supports(version, d); }
+
 inline const bf16* cb(const uint16_t* p) { return reinterpret_cast<const bf16*>(p); }
 inline bf16* mb(uint16_t* p) { return reinterpret_cast<bf16*>(p); }
 
@@ -143,29 +153,85 @@ inline void check_size(const std::vector<uint16_t>& v, size_t n, const char* wha
 
 MM_SA_RUNNER bool device_present() { return mm::gpu::device_available(); }
 
-MM_SA_RUNNER void enqueue_rope_append(void* stream, const AttnShape& sh, const uint16_t* q, const uint16_t* k,
-                                      const uint16_t* v, uint16_t* q_rot, uint16_t* k_cache, uint16_t* v_cache,
-                                      const int* past_dev, const float* inv_freq_dev, int rows, int rows_per_seq,
-                                      int capacity) {
-  detail::check_shape(sh);
-  if (rows <= 0) return;
-  mm::gpu::launch(rope_append_kernel<kRopeMaxHalf>, dim3(rows), dim3(128), 0, detail::as_stream(stream), detail::cb(q), detail::cb(k),
-                  detail::cb(v), detail::mb(q_rot), detail::mb(k_cache), detail::mb(v_cache), past_dev, inv_freq_dev,
-                  rows_per_seq, sh.n_h, sh.n_kv, sh.d, sh.rd, capacity);
+namespace detail {
+
+inline bool shape_ok(const AttnShape& sh) {
+  return head_dim_known(sh.d) && sh.n_kv > 0 && sh.n_h % sh.n_kv == 0 && sh.rd % 2 == 0 && sh.rd <= sh.d &&
+         sh.rd / 2 <= kRopeMaxHalf;
 }
 
-MM_SA_RUNNER void enqueue_prefill(int version, void* stream, const AttnShape& sh, const uint16_t* q_rot,
-                                  const uint16_t* k_cache, const uint16_t* v_cache, uint16_t* o, int T, int past) {
+inline bool supports_rope_append(const RopeAppendArgs& a) { return shape_ok(a.sh); }
+inline void launch_rope_append(const RopeAppendArgs& a, mm::gpu::Stream stream) {
+  detail::check_shape(a.sh);
+  if (a.rows <= 0) return;
+  mm::gpu::launch(rope_append_kernel<kRopeMaxHalf>, dim3(a.rows), dim3(128), 0, stream, cb(a.q), cb(a.k), cb(a.v),
+                  mb(a.q_rot), mb(a.k_cache), mb(a.v_cache), a.past, a.inv_freq, a.rows_per_seq, a.sh.n_h, a.sh.n_kv,
+                  a.sh.d, a.sh.rd, a.capacity);
+}
+
+template <int K>
+bool supports_prefill(const PrefillArgs& a) {
+  return shape_ok(a.sh) && prefill_supports(K, a.sh.d);
+}
+template <int K>
+void launch_prefill(const PrefillArgs& a, mm::gpu::Stream st) {
+  const AttnShape& sh = a.sh;
   detail::check_shape(sh);
-  const auto st = detail::as_stream(stream);
-  const bf16 *q = detail::cb(q_rot), *kc = detail::cb(k_cache), *vc = detail::cb(v_cache);
+  const bf16 *q = cb(a.q_rot), *kc = cb(a.k_cache), *vc = cb(a.v_cache);
   switch (sh.d) {
-    case 16: detail::prefill<16>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
-    case 24: detail::prefill<24>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
-    case 32: detail::prefill<32>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
-    case 64: detail::prefill<64>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
-    default: detail::prefill<128>(version, st, sh, q, kc, vc, detail::mb(o), T, past); break;
+    case 16: prefill<16>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
+    case 24: prefill<24>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
+    case 32: prefill<32>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
+    case 64: prefill<64>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
+    default: prefill<128>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
   }
+}
+
+template <int K>
+bool supports_decode(const DecodeArgs& a) {
+  return shape_ok(a.sh) && decode_supports(K, a.sh.d) && (K == 0 || a.sh.n_h / a.sh.n_kv <= 16);
+}
+template <int K>
+void launch_decode(const DecodeArgs& a, mm::gpu::Stream st) {
+  const AttnShape& sh = a.sh;
+  detail::check_shape(sh);
+  if (a.B <= 0) return;
+  const int B = a.B, capacity = a.capacity, max_len = a.max_len;
+  const int split_size = a.split_size > 0 ? a.split_size : MM_BACKEND_NS::auto_split_size(sh, B, max_len);
+  const bf16 *q = cb(a.q_rot), *kc = cb(a.k_cache), *vc = cb(a.v_cache);
+  switch (sh.d) {
+    case 16: decode<16>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
+    case 24: decode<24>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
+    case 32: decode<32>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
+    case 64: decode<64>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
+    default: decode<128>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
+  }
+}
+
+}  // namespace detail
+
+MM_SA_RUNNER const std::vector<RopeAppendVersion>& rope_append_versions() {
+  static const std::vector<RopeAppendVersion> v = {
+      {"rope_append_v1_block_per_row", &detail::launch_rope_append, &detail::supports_rope_append},
+  };
+  return v;
+}
+
+MM_SA_RUNNER const std::vector<PrefillVersion>& prefill_versions() {
+  static const std::vector<PrefillVersion> v = {
+      {detail::kPrefillVersions[0], &detail::launch_prefill<0>, &detail::supports_prefill<0>},
+      {detail::kPrefillVersions[1], &detail::launch_prefill<1>, &detail::supports_prefill<1>},
+      {detail::kPrefillVersions[2], &detail::launch_prefill<2>, &detail::supports_prefill<2>},
+  };
+  return v;
+}
+
+MM_SA_RUNNER const std::vector<DecodeVersion>& decode_versions() {
+  static const std::vector<DecodeVersion> v = {
+      {detail::kDecodeVersions[0], &detail::launch_decode<0>, &detail::supports_decode<0>},
+      {detail::kDecodeVersions[1], &detail::launch_decode<1>, &detail::supports_decode<1>},
+  };
+  return v;
 }
 
 MM_SA_RUNNER int auto_split_size(const AttnShape& sh, int B, int max_len) {
@@ -179,36 +245,27 @@ MM_SA_RUNNER int auto_split_size(const AttnShape& sh, int B, int max_len) {
   return static_cast<int>(size);
 }
 
-MM_SA_RUNNER std::size_t decode_workspace_floats(int version, const AttnShape& sh, int B, int capacity, int max_len,
-                                                 int split_size) {
+MM_SA_RUNNER std::size_t decode_workspace_floats(const DecodeVersion& v, const DecodeArgs& a) {
+  const auto& table = decode_versions();
+  const std::ptrdiff_t version = &v - table.data();
+  if (version < 0 || version >= static_cast<std::ptrdiff_t>(table.size()))
+    throw std::invalid_argument("softmax_attention: decode version not from this build's table");
+  const AttnShape& sh = a.sh;
+  const int B = a.B, capacity = a.capacity, max_len = a.max_len;
+  int split_size = a.split_size;
   if (version == 0) return static_cast<size_t>(B) * sh.n_h * capacity;
   if (split_size <= 0) split_size = MM_BACKEND_NS::auto_split_size(sh, B, max_len);
   return static_cast<size_t>(B) * sh.n_h * detail::max_splits(max_len, split_size) * (sh.d + 1);
 }
 
-MM_SA_RUNNER void enqueue_decode(int version, void* stream, const AttnShape& sh, const uint16_t* q_rot,
-                                 const uint16_t* k_cache, const uint16_t* v_cache, const int* lens_dev, uint16_t* o,
-                                 int B, int capacity, int max_len, int split_size, float* workspace) {
-  detail::check_shape(sh);
-  if (B <= 0) return;
-  if (split_size <= 0) split_size = MM_BACKEND_NS::auto_split_size(sh, B, max_len);
-  const auto st = detail::as_stream(stream);
-  const bf16 *q = detail::cb(q_rot), *kc = detail::cb(k_cache), *vc = detail::cb(v_cache);
-  switch (sh.d) {
-    case 16: detail::decode<16>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
-    case 24: detail::decode<24>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
-    case 32: detail::decode<32>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
-    case 64: detail::decode<64>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
-    default: detail::decode<128>(version, st, sh, q, kc, vc, lens_dev, detail::mb(o), B, capacity, max_len, split_size, workspace); break;
-  }
+MM_SA_RUNNER void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b,
+                                float* c) {
+  mm::gpu::gemm_linear(stream, m, n, k, detail::cb(a), detail::cb(b), c);
 }
 
-MM_SA_RUNNER void enqueue_gemm_bf16(void* stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c) {
-  mm::gpu::gemm_linear(detail::as_stream(stream), m, n, k, detail::cb(a), detail::cb(b), c);
-}
-
-MM_SA_RUNNER LayerResult run_prefill_layer(int version, const AttnShape& sh, const std::vector<uint16_t>& q,
-                                           const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
+MM_SA_RUNNER LayerResult run_prefill_layer(const PrefillVersion& ver, const AttnShape& sh,
+                                           const std::vector<uint16_t>& q, const std::vector<uint16_t>& k,
+                                           const std::vector<uint16_t>& v,
                                            const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache,
                                            int T, int past, int capacity) {
   detail::check_shape(sh);
@@ -225,15 +282,22 @@ MM_SA_RUNNER LayerResult run_prefill_layer(int version, const AttnShape& sh, con
   auto dpast = detail::uploaded(std::vector<int>{past});
   auto dfreq = detail::uploaded(detail::inv_freq_table(sh));
   auto dqr = detail::poisoned<uint16_t>(qn), dout = detail::poisoned<uint16_t>(qn);
-  MM_BACKEND_NS::enqueue_rope_append(nullptr, sh, dq.data(), dk.data(), dv.data(), dqr.data(), dkc.data(), dvc.data(), dpast.data(),
-                      dfreq.data(), T, T, capacity);
-  MM_BACKEND_NS::enqueue_prefill(version, nullptr, sh, dqr.data(), dkc.data(), dvc.data(), dout.data(), T, past);
+  RopeAppendArgs ra;
+  ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();
+  ra.v_cache = dvc.data(); ra.past = dpast.data(); ra.inv_freq = dfreq.data(); ra.rows = T; ra.rows_per_seq = T;
+  ra.capacity = capacity;
+  mm::gpu::launch_checked(rope_append_versions().front(), ra, nullptr, "softmax_attention");
+  PrefillArgs pa;
+  pa.sh = sh; pa.q_rot = dqr.data(); pa.k_cache = dkc.data(); pa.v_cache = dvc.data(); pa.o = dout.data();
+  pa.T = T; pa.past = past;
+  mm::gpu::launch_checked(ver, pa, nullptr, "softmax_attention");
   mm::gpu::synchronize();
   return {dout.download(), dkc.download(), dvc.download(), dqr.download()};
 }
 
-MM_SA_RUNNER LayerResult run_decode_layer(int version, const AttnShape& sh, const std::vector<uint16_t>& q,
-                                          const std::vector<uint16_t>& k, const std::vector<uint16_t>& v,
+MM_SA_RUNNER LayerResult run_decode_layer(const DecodeVersion& ver, const AttnShape& sh,
+                                          const std::vector<uint16_t>& q, const std::vector<uint16_t>& k,
+                                          const std::vector<uint16_t>& v,
                                           const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache,
                                           const std::vector<int>& past, int capacity, int split_size) {
   detail::check_shape(sh);
@@ -257,11 +321,17 @@ MM_SA_RUNNER LayerResult run_decode_layer(int version, const AttnShape& sh, cons
   auto dpast = detail::uploaded(past), dlens = detail::uploaded(lens);
   auto dfreq = detail::uploaded(detail::inv_freq_table(sh));
   auto dqr = detail::poisoned<uint16_t>(qn), dout = detail::poisoned<uint16_t>(qn);
-  auto ws = detail::poisoned<float>(std::max<size_t>(1, MM_BACKEND_NS::decode_workspace_floats(version, sh, B, capacity, max_len, split_size)));
-  MM_BACKEND_NS::enqueue_rope_append(nullptr, sh, dq.data(), dk.data(), dv.data(), dqr.data(), dkc.data(), dvc.data(), dpast.data(),
-                      dfreq.data(), B, 1, capacity);
-  MM_BACKEND_NS::enqueue_decode(version, nullptr, sh, dqr.data(), dkc.data(), dvc.data(), dlens.data(), dout.data(), B, capacity,
-                 max_len, split_size, ws.data());
+  DecodeArgs da;
+  da.sh = sh; da.q_rot = dqr.data(); da.k_cache = dkc.data(); da.v_cache = dvc.data(); da.lens = dlens.data();
+  da.o = dout.data(); da.B = B; da.capacity = capacity; da.max_len = max_len; da.split_size = split_size;
+  auto ws = detail::poisoned<float>(std::max<size_t>(1, MM_BACKEND_NS::decode_workspace_floats(ver, da)));
+  da.workspace = ws.data();
+  RopeAppendArgs ra;
+  ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();
+  ra.v_cache = dvc.data(); ra.past = dpast.data(); ra.inv_freq = dfreq.data(); ra.rows = B; ra.rows_per_seq = 1;
+  ra.capacity = capacity;
+  mm::gpu::launch_checked(rope_append_versions().front(), ra, nullptr, "softmax_attention");
+  mm::gpu::launch_checked(ver, da, nullptr, "softmax_attention");
   mm::gpu::synchronize();
   return {dout.download(), dkc.download(), dvc.download(), dqr.download()};
 }

@@ -18,7 +18,7 @@
 
 namespace {
 
-namespace cpu = mm::embedding_gpu::backend_simt;
+namespace cpu = mm::embedding::backend_simt;
 
 struct Backend {
   const char* name;
@@ -44,8 +44,8 @@ void check_gather(const Backend& be, int vocab, int H, int tokens, uint64_t seed
   std::vector<double> oracle(want.size());
   const auto wantf = mm::kt::from_bf16_bits(want);
   for (size_t i = 0; i < want.size(); ++i) oracle[i] = wantf[i];
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " vocab=" + std::to_string(vocab) +
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " vocab=" + std::to_string(vocab) +
                              " H=" + std::to_string(H) + " T=" + std::to_string(tokens);
     const auto got = run(be, [&] { return be.run(v, table, vocab, H, ids); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
@@ -60,7 +60,7 @@ void check_bad_ids(const Backend& be) {
   const int vocab = 50, H = 64;
   const auto table = mm::kt::to_bf16_bits(mm::kt::randn_bf16(static_cast<size_t>(vocab) * H, 3));
   const std::vector<int> ids = {3, 49, 50, -1, 7, 1000000};
-  for (int v = 0; v < cpu::num_versions(); ++v) {
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
     try {
       be.run(v, table, vocab, H, ids);
       ADD_FAILURE() << "no mm::Error for id 50";
@@ -71,13 +71,13 @@ void check_bad_ids(const Backend& be) {
     }
     int first_bad = -5;
     const auto got = be.unchecked(v, table, vocab, H, ids, &first_bad);
-    EXPECT_EQ(first_bad, 2) << cpu::version_name(v);
+    EXPECT_EQ(first_bad, 2) << cpu::versions()[static_cast<size_t>(v)].name;
     for (size_t t = 0; t < ids.size(); ++t)
       for (int h = 0; h < H; ++h) {
         const uint16_t g = got[t * H + static_cast<size_t>(h)];
         const bool in = ids[t] >= 0 && ids[t] < vocab;
         ASSERT_EQ(g, in ? table[static_cast<size_t>(ids[t]) * H + static_cast<size_t>(h)] : uint16_t{0})
-            << cpu::version_name(v) << " t=" << t << " h=" << h;
+            << cpu::versions()[static_cast<size_t>(v)].name << " t=" << t << " h=" << h;
       }
     int none = -5;
     be.unchecked(v, table, vocab, H, {1, 2}, &none);
@@ -94,22 +94,24 @@ void run_suite(const Backend& be) {
 }
 
 TEST(OptEmbedding, SimtAllVersions) {
-  run_suite({"simt", [](auto... a) { return cpu::run_embedding(a...); },
-             [](auto... a) { return cpu::run_embedding_unchecked(a...); }, true});
+  run_suite({"simt", [](int v, auto... a) { return cpu::run(cpu::versions()[static_cast<size_t>(v)], a...); },
+             [](int v, auto... a) { return cpu::run_unchecked(cpu::versions()[static_cast<size_t>(v)], a...); },
+             true});
 }
 
 TEST(OptEmbedding, EmptyAndBadShapes) {
-  EXPECT_TRUE(cpu::run_embedding(1, std::vector<uint16_t>(80), 10, 8, {}).empty());
-  EXPECT_THROW(cpu::run_embedding(0, std::vector<uint16_t>(79), 10, 8, {1}), std::invalid_argument);
-  EXPECT_THROW(cpu::run_embedding(5, std::vector<uint16_t>(80), 10, 8, {1}), std::invalid_argument);
+  EXPECT_TRUE(cpu::run(cpu::versions()[1], std::vector<uint16_t>(80), 10, 8, {}).empty());
+  EXPECT_THROW(cpu::run(cpu::versions()[0], std::vector<uint16_t>(79), 10, 8, {1}), std::invalid_argument);
+  EXPECT_THROW(mm::gpu::find_version(cpu::versions(), "v5_unknown", "embedding"), std::invalid_argument);
 }
 
 #if MM_CUDA
-namespace gpu = mm::embedding_gpu::backend_cuda;
+namespace gpu = mm::embedding::backend_cuda;
 TEST(OptEmbedding, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
-  run_suite({"cuda", [](auto... a) { return gpu::run_embedding(a...); },
-             [](auto... a) { return gpu::run_embedding_unchecked(a...); }, false});
+  run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
+             [](int v, auto... a) { return gpu::run_unchecked(gpu::versions()[static_cast<size_t>(v)], a...); },
+             false});
 }
 #endif
 

@@ -23,7 +23,7 @@ namespace {
 
 using mm::ref::Mat;
 using mm::ref::Vec;
-namespace cpu = mm::norm_gate_gpu::backend_simt;
+namespace cpu = mm::norm_gate::backend_simt;
 constexpr double kEps = 1e-6;  // lightning_norm_eps (official)
 
 using mm::kt::flat;
@@ -80,8 +80,8 @@ void check_norm_gate(const Backend& be, int rows, int heads, int d, uint64_t see
     mm::kt::expect_check_catches_planted_bugs("norm_gate" + shape, exact, o, w, g, rows, D, static_cast<float>(kEps));
   }
   const auto ob = mm::kt::to_bf16_bits(o), gb = mm::kt::to_bf16_bits(g), wb = mm::kt::to_bf16_bits(w);
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " norm_gate" + shape;
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " norm_gate" + shape;
     const auto got = run(be, [&] { return be.norm_gate(v, ob, gb, wb, rows, D, static_cast<float>(kEps)); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
     EXPECT_TRUE(mm::kt::rownorm_bits_match(what, exact, got));
@@ -98,8 +98,9 @@ void check_silu(const Backend& be, size_t n, uint64_t seed) {
     budget[i] = mm::round_bf16(mm::ref::silu(x[i]));
   }
   const auto xb = mm::kt::to_bf16_bits(x), want = mm::kt::to_bf16_bits(budget);
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " silu n=" + std::to_string(n);
+  for (int v = 0; v < static_cast<int>(cpu::silu_versions().size()); ++v) {
+    const std::string what =
+        std::string(be.name) + " silu " + cpu::silu_versions()[static_cast<size_t>(v)].name + " n=" + std::to_string(n);
     const auto got = run(be, [&] { return be.silu(v, xb); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
     // elementwise, the same fp32 operations: the emulator (glibc's expf, as the reference) gives the
@@ -133,23 +134,23 @@ void run_suite(const Backend& be) {
 }
 
 TEST(OptLightningNormGate, SimtAllVersions) {
-  run_suite({"simt", [](auto... a) { return cpu::run_norm_gate(a...); }, [](auto... a) { return cpu::run_silu(a...); },
-             true});
+  run_suite({"simt", [](int v, auto... a) { return cpu::run(cpu::versions()[static_cast<size_t>(v)], a...); },
+             [](int v, auto... a) { return cpu::run(cpu::silu_versions()[static_cast<size_t>(v)], a...); }, true});
 }
 
 TEST(OptLightningNormGate, RejectsBadShapes) {
-  EXPECT_THROW(cpu::run_norm_gate(0, std::vector<uint16_t>(10), std::vector<uint16_t>(10), std::vector<uint16_t>(4), 2,
-                                  4, 1e-6f),
+  EXPECT_THROW(cpu::run(cpu::versions()[0], std::vector<uint16_t>(10), std::vector<uint16_t>(10),
+                       std::vector<uint16_t>(4), 2, 4, 1e-6f),
                std::invalid_argument);
-  EXPECT_THROW(cpu::run_silu(9, std::vector<uint16_t>(8)), std::invalid_argument);
+  EXPECT_THROW(mm::gpu::find_version(cpu::silu_versions(), "v9_unknown", "silu"), std::invalid_argument);
 }
 
 #if MM_CUDA
-namespace gpu = mm::norm_gate_gpu::backend_cuda;
+namespace gpu = mm::norm_gate::backend_cuda;
 TEST(OptLightningNormGate, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
-  run_suite({"cuda", [](auto... a) { return gpu::run_norm_gate(a...); }, [](auto... a) { return gpu::run_silu(a...); },
-             false});
+  run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
+             [](int v, auto... a) { return gpu::run(gpu::silu_versions()[static_cast<size_t>(v)], a...); }, false});
 }
 #endif
 

@@ -40,15 +40,16 @@ struct Backend {
   bool emulator;
   decltype(&moe::backend_simt::run_router) router;
   decltype(&moe::backend_simt::run_permute) permute;
+  decltype(&moe::backend_simt::grouped_ffn_versions) ffn_versions;
   decltype(&moe::backend_simt::run_grouped_ffn) ffn;
   decltype(&moe::backend_simt::run_moe) block;
 };
 
 const Backend kSimt{"simt", true, &moe::backend_simt::run_router, &moe::backend_simt::run_permute,
-                    &moe::backend_simt::run_grouped_ffn, &moe::backend_simt::run_moe};
+                    &moe::backend_simt::grouped_ffn_versions, &moe::backend_simt::run_grouped_ffn, &moe::backend_simt::run_moe};
 #if MM_CUDA
 const Backend kCuda{"cuda", false, &moe::backend_cuda::run_router, &moe::backend_cuda::run_permute,
-                    &moe::backend_cuda::run_grouped_ffn, &moe::backend_cuda::run_moe};
+                    &moe::backend_cuda::grouped_ffn_versions, &moe::backend_cuda::run_grouped_ffn, &moe::backend_cuda::run_moe};
 #define MM_REQUIRE_GPU()                                                                                \
   if (!moe::backend_cuda::device_present()) GTEST_SKIP() << "no CUDA device"
 #else
@@ -314,9 +315,9 @@ void ffn_case(const Backend& b, int E, int H, int I, int n, const std::vector<in
   }
   const Bits xb = kt::to_bf16_bits(x), w1 = kt::to_bf16_bits(w.w1), w3 = kt::to_bf16_bits(w.w3),
              w2 = kt::to_bf16_bits(w.w2);
-  for (const moe::FfnVersionInfo& v : moe::kFfnVersions) {
-    if (!all_versions && v.id != moe::FfnVersion::v1 && v.id != moe::FfnVersion::v2) continue;
-    const Bits got = run_schedules<Bits>(b, false, [&] { return b.ffn(v.id, xb, counts, w1, w3, w2, E, H, I); });
+  for (const moe::GroupedFfnVersion& v : b.ffn_versions()) {
+    if (!all_versions && std::string(v.name) != "v1" && std::string(v.name) != "v2") continue;
+    const Bits got = run_schedules<Bits>(b, false, [&] { return b.ffn(v, xb, counts, w1, w3, w2, E, H, I); });
     ASSERT_TRUE(kt::fully_written(got, &kt::is_poison_bf16)) << v.name;
     const std::vector<float> gf = kt::from_bf16_bits(got);
     EXPECT_TRUE(kt::passes_fa_rule(tag + " " + v.name, oracle, gf, budget));
@@ -379,10 +380,10 @@ void block_case(const Backend& b, int T, int E, int k, int H, int I, const std::
   const std::vector<float> budget = flat_f(ref::moe<ref::BF16>(to_mat<float>(x, T, H), wf, k, &choice));
   const Bits xb = kt::to_bf16_bits(x), gb = kt::to_bf16_bits(w.gate), w1 = kt::to_bf16_bits(w.w1),
              w3 = kt::to_bf16_bits(w.w3), w2 = kt::to_bf16_bits(w.w2);
-  for (const moe::FfnVersionInfo& v : moe::kFfnVersions) {
-    if (!all_versions && v.id != moe::FfnVersion::v1 && v.id != moe::FfnVersion::v2) continue;
+  for (const moe::GroupedFfnVersion& v : b.ffn_versions()) {
+    if (!all_versions && std::string(v.name) != "v1" && std::string(v.name) != "v2") continue;
     std::vector<int> ids;
-    const Bits got = run_schedules<Bits>(b, false, [&] { return b.block(v.id, xb, gb, w1, w3, w2, T, E, H, I, k, &ids); });
+    const Bits got = run_schedules<Bits>(b, false, [&] { return b.block(v, xb, gb, w1, w3, w2, T, E, H, I, k, &ids); });
     ASSERT_TRUE(kt::fully_written(got, &kt::is_poison_bf16)) << v.name;
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < k; ++j)

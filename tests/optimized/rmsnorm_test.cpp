@@ -21,7 +21,7 @@ namespace {
 
 using mm::ref::Mat;
 using mm::ref::Vec;
-namespace cpu = mm::rmsnorm_gpu::backend_simt;
+namespace cpu = mm::rmsnorm::backend_simt;
 
 constexpr double kAlpha = 3.5565588200778455;  // alpha_linear / alpha_full / alpha_mlp of Text-01
 constexpr double kEps = 1e-5;
@@ -68,7 +68,8 @@ Inputs make_inputs(int rows, int H, uint64_t seed) {
 
 using mm::kt::expect_fa_rule_and_report;
 
-// The runners of one backend, by version.
+// The runners of one backend, by index into the version tables (versions() and residual_versions()
+// list the same versions in the same order).
 struct Backend {
   const char* name;
   std::function<std::vector<uint16_t>(int, const std::vector<uint16_t>&, const std::vector<uint16_t>&, int, int, float)>
@@ -81,8 +82,8 @@ struct Backend {
 };
 
 Backend simt_backend() {
-  return {"simt", [](auto... a) { return cpu::run_rmsnorm(a...); },
-          [](auto... a) { return cpu::run_residual_rmsnorm(a...); }, true};
+  return {"simt", [](int v, auto... a) { return cpu::run(cpu::versions()[static_cast<size_t>(v)], a...); },
+          [](int v, auto... a) { return cpu::run(cpu::residual_versions()[static_cast<size_t>(v)], a...); }, true};
 }
 
 // Runs `f` under every schedule on the emulator (identical bits required), once on the GPU.
@@ -103,8 +104,8 @@ void check_plain(const Backend& be, int rows, int H, uint64_t seed) {
     EXPECT_TRUE(mm::kt::rownorm_bits_match("ref-bf16 plain" + shape, exact, mm::kt::to_bf16_bits(budget)));
     mm::kt::expect_check_catches_planted_bugs("plain" + shape, exact, in.x, in.w1, {}, rows, H, static_cast<float>(kEps));
   }
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) + " plain" + shape;
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " plain" + shape;
     const auto got = run(be, [&] { return be.plain(v, xb, wb, rows, H, static_cast<float>(kEps)); });
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
     EXPECT_TRUE(mm::kt::rownorm_bits_match(what, exact, got));
@@ -129,8 +130,8 @@ void check_residual(const Backend& be, int rows, int H, bool postnorm, double be
   const auto w1b = mm::kt::to_bf16_bits(in.w1), w2b = mm::kt::to_bf16_bits(in.w2);
   const size_t n = static_cast<size_t>(rows) * H;
   const auto n1_exact = mm::kt::rownorm_expect(in.x, in.w1, {}, rows, H, static_cast<float>(kEps));
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::version_name(v) +
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+    const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name +
                              (postnorm ? " postnorm" : " prenorm") + " rows=" + std::to_string(rows) +
                              " H=" + std::to_string(H) + " beta=" + std::to_string(beta);
     const auto got = run(be, [&] {  // [n1, y, n2]
@@ -183,19 +184,18 @@ void run_suite(const Backend& be) {
 TEST(OptRmsnorm, SimtAllVersions) { run_suite(simt_backend()); }
 
 TEST(OptRmsnorm, RejectsBadShapesAndVersions) {
-  EXPECT_THROW(cpu::run_rmsnorm(0, std::vector<uint16_t>(10), std::vector<uint16_t>(5), 2, 4, 1e-5f),
+  EXPECT_THROW(cpu::run(cpu::versions()[0], std::vector<uint16_t>(10), std::vector<uint16_t>(5), 2, 4, 1e-5f),
                std::invalid_argument);
-  EXPECT_THROW(cpu::run_rmsnorm(7, std::vector<uint16_t>(8), std::vector<uint16_t>(4), 2, 4, 1e-5f),
-               std::invalid_argument);
-  EXPECT_TRUE(cpu::run_rmsnorm(1, {}, std::vector<uint16_t>(4), 0, 4, 1e-5f).empty());
+  EXPECT_THROW(mm::gpu::find_version(cpu::versions(), "v7_unknown", "rmsnorm"), std::invalid_argument);
+  EXPECT_TRUE(cpu::run(cpu::versions()[1], {}, std::vector<uint16_t>(4), 0, 4, 1e-5f).empty());
 }
 
 #if MM_CUDA
-namespace gpu = mm::rmsnorm_gpu::backend_cuda;
+namespace gpu = mm::rmsnorm::backend_cuda;
 TEST(OptRmsnorm, CudaAllVersions) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
-  run_suite({"cuda", [](auto... a) { return gpu::run_rmsnorm(a...); },
-             [](auto... a) { return gpu::run_residual_rmsnorm(a...); }, false});
+  run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
+             [](int v, auto... a) { return gpu::run(gpu::residual_versions()[static_cast<size_t>(v)], a...); }, false});
 }
 #endif
 

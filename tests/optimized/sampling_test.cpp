@@ -20,7 +20,7 @@
 
 namespace {
 
-namespace cpu = mm::sampling_gpu::backend_simt;
+namespace cpu = mm::sampling::backend_simt;
 
 using RunFn = std::function<std::vector<int>(int, const std::vector<float>&, int, int, double, int, double,
                                              const std::vector<double>&)>;
@@ -97,14 +97,14 @@ int check_rows(const Backend& be, int kind, int V, int rows, double T, int top_k
     want.push_back(reference_token(row, T, top_k, top_p, useed));
   }
   int mismatches = 0;
-  for (int v = 0; v < cpu::num_versions(); ++v) {
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
     auto f = [&] { return be.run(v, logits, rows, V, T, top_k, top_p, us); };
     const auto got = be.emulated && all_schedules ? mm::simt::test::run_all_schedules<int>(f) : f();
-    EXPECT_EQ(got.size(), static_cast<size_t>(rows)) << be.name << " " << cpu::version_name(v);
+    EXPECT_EQ(got.size(), static_cast<size_t>(rows)) << be.name << " " << cpu::versions()[static_cast<size_t>(v)].name;
     if (got.size() != static_cast<size_t>(rows)) return mismatches + rows;
     for (int b = 0; b < rows; ++b) {
       if (got[b] != want[b]) ++mismatches;
-      EXPECT_EQ(got[b], want[b]) << be.name << " " << cpu::version_name(v) << " kind=" << kind << " V=" << V
+      EXPECT_EQ(got[b], want[b]) << be.name << " " << cpu::versions()[static_cast<size_t>(v)].name << " kind=" << kind << " V=" << V
                                  << " T=" << T << " top_k=" << top_k << " top_p=" << top_p << " row=" << b
                                  << " u=" << us[b];
     }
@@ -138,12 +138,13 @@ void run_suite(const Backend& be, bool large) {
     mismatches += check_rows(be, 0, 200064, 1, 1.0, 0, 1.0, ++seed, false);
     compared += 4;
   }
-  std::cout << "[tokens] " << be.name << ": " << compared << " rows x " << cpu::num_versions()
+  std::cout << "[tokens] " << be.name << ": " << compared << " rows x " << cpu::versions().size()
             << " versions compared with sample_token, " << mismatches << " mismatches\n";
 }
 
 TEST(OptSampling, SimtMatchesReferenceTokens) {
-  run_suite({"simt", [](auto... a) { return cpu::run_sample(a...); }, true}, true);
+  run_suite({"simt", [](int v, auto... a) { return cpu::run(cpu::versions()[static_cast<size_t>(v)], a...); }, true},
+            true);
 }
 
 TEST(OptSampling, SeedForUniformInvertsTheRng) {
@@ -170,15 +171,15 @@ TEST(OptSampling, EdgeUniformsMatchReference) {
             want.push_back(reference_token(row, 1.0, top_k, top_p, seed_for_uniform(u)));
           }
           const int rows = static_cast<int>(uu.size());
-          for (int v = 0; v < cpu::num_versions(); ++v) {
-            const auto got = cpu::run_sample(v, logits, rows, V, 1.0, top_k, top_p, uu);
+          for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+            const auto got = cpu::run(cpu::versions()[static_cast<size_t>(v)], logits, rows, V, 1.0, top_k, top_p, uu);
             for (int b = 0; b < rows; ++b)
-              EXPECT_EQ(got[b], want[b]) << cpu::version_name(v) << " kind=" << kind << " V=" << V << " top_k=" << top_k
+              EXPECT_EQ(got[b], want[b]) << cpu::versions()[static_cast<size_t>(v)].name << " kind=" << kind << " V=" << V << " top_k=" << top_k
                                          << " top_p=" << top_p << " u=" << uu[b];
           }
           compared += rows;
         }
-  std::cout << "[tokens] edge uniforms: " << compared << " rows x " << cpu::num_versions() << " versions\n";
+  std::cout << "[tokens] edge uniforms: " << compared << " rows x " << cpu::versions().size() << " versions\n";
 }
 
 TEST(OptSampling, ExactTopPBoundariesAndEdgeUniforms) {
@@ -190,18 +191,18 @@ TEST(OptSampling, ExactTopPBoundariesAndEdgeUniforms) {
   const Case cases[] = {{0.5, 0.0, 0},  {0.5, 0.5, 1},   {0.5, 0.49999999, 0}, {0.5, below1, 1},
                         {0.75, 0.0, 0}, {0.75, below1, 2}, {1.0, 0.25, 1},     {1.0, below1, 3},
                         {1e-9, below1, 0}, {0.25, 0.9, 0}};
-  for (int v = 0; v < cpu::num_versions(); ++v)
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v)
     for (const Case& c : cases) {
-      const auto got = cpu::run_sample(v, eq, 1, 4, 1.0, 0, c.top_p, {c.u});
+      const auto got = cpu::run(cpu::versions()[static_cast<size_t>(v)], eq, 1, 4, 1.0, 0, c.top_p, {c.u});
       EXPECT_EQ(got[0], c.want) << "top_p=" << c.top_p << " u=" << c.u;
     }
   // -0.0 and +0.0 tie: the lower id first; top_k=1 keeps it whatever u is
   const std::vector<float> z = {-1.0f, 0.0f, -0.0f, -3.0f};
   const std::vector<float> zr = {-1.0f, -0.0f, 0.0f, -3.0f};
-  for (int v = 0; v < cpu::num_versions(); ++v) {
-    EXPECT_EQ(cpu::run_sample(v, z, 1, 4, 1.0, 1, 1.0, {below1})[0], 1);
-    EXPECT_EQ(cpu::run_sample(v, zr, 1, 4, 1.0, 1, 1.0, {below1})[0], 1);
-    EXPECT_EQ(cpu::run_sample(v, zr, 1, 4, 0.0, 0, 1.0, {0.0})[0], 1);  // greedy: first of the tied max
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+    EXPECT_EQ(cpu::run(cpu::versions()[static_cast<size_t>(v)], z, 1, 4, 1.0, 1, 1.0, {below1})[0], 1);
+    EXPECT_EQ(cpu::run(cpu::versions()[static_cast<size_t>(v)], zr, 1, 4, 1.0, 1, 1.0, {below1})[0], 1);
+    EXPECT_EQ(cpu::run(cpu::versions()[static_cast<size_t>(v)], zr, 1, 4, 0.0, 0, 1.0, {0.0})[0], 1);  // greedy: first of the tied max
   }
 }
 
@@ -216,29 +217,30 @@ TEST(OptSampling, GreedyTiesAcrossChunks) {
   std::vector<float> logits = row;
   logits.insert(logits.end(), neg.begin(), neg.end());
   logits.insert(logits.end(), late.begin(), late.end());
-  for (int v = 0; v < cpu::num_versions(); ++v) {
+  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
     const auto got = mm::simt::test::run_all_schedules<int>(
-        [&] { return cpu::run_sample(v, logits, 3, V, 0.0, 0, 1.0, {0.5, 0.5, 0.5}); });
-    EXPECT_EQ(got, (std::vector<int>{2047, 0, V - 2})) << cpu::version_name(v);
+        [&] { return cpu::run(cpu::versions()[static_cast<size_t>(v)], logits, 3, V, 0.0, 0, 1.0, {0.5, 0.5, 0.5}); });
+    EXPECT_EQ(got, (std::vector<int>{2047, 0, V - 2})) << cpu::versions()[static_cast<size_t>(v)].name;
   }
 }
 
 TEST(OptSampling, ValidatesLikeTheReference) {
   const std::vector<float> l = {1.0f, 2.0f};
-  EXPECT_THROW(cpu::run_sample(0, l, 1, 2, -1.0, 0, 1.0, {0.5}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, l, 1, 2, 1.0, -1, 1.0, {0.5}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, l, 1, 2, 1.0, 0, 0.0, {0.5}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, l, 1, 2, 1.0, 0, 1.5, {0.5}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, {1.0f, NAN}, 1, 2, 0.0, 0, 1.0, {0.5}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, l, 1, 2, 1.0, 0, 1.0, {1.0}), mm::Error);
-  EXPECT_THROW(cpu::run_sample(0, {}, 1, 0, 1.0, 0, 1.0, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], l, 1, 2, -1.0, 0, 1.0, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], l, 1, 2, 1.0, -1, 1.0, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], l, 1, 2, 1.0, 0, 0.0, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], l, 1, 2, 1.0, 0, 1.5, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], {1.0f, NAN}, 1, 2, 0.0, 0, 1.0, {0.5}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], l, 1, 2, 1.0, 0, 1.0, {1.0}), mm::Error);
+  EXPECT_THROW(cpu::run(cpu::versions()[0], {}, 1, 0, 1.0, 0, 1.0, {0.5}), mm::Error);
 }
 
 #if MM_CUDA
-namespace gpu = mm::sampling_gpu::backend_cuda;
+namespace gpu = mm::sampling::backend_cuda;
 TEST(OptSampling, CudaMatchesReferenceTokens) {
   if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
-  run_suite({"cuda", [](auto... a) { return gpu::run_sample(a...); }, false}, true);
+  run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); }, false},
+            true);
 }
 #endif
 

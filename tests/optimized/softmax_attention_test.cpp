@@ -33,18 +33,22 @@ struct Backend {
   const char* name;
   bool emulator;
   bool (*present)();
-  sa::LayerResult (*prefill)(int, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+  const std::vector<sa::PrefillVersion>& (*prefill_versions)();
+  const std::vector<sa::DecodeVersion>& (*decode_versions)();
+  sa::LayerResult (*prefill)(const sa::PrefillVersion&, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                              const std::vector<uint16_t>&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                              int, int, int);
-  sa::LayerResult (*decode)(int, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+  sa::LayerResult (*decode)(const sa::DecodeVersion&, const sa::AttnShape&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                             const std::vector<uint16_t>&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                             const std::vector<int>&, int, int);
 };
 
-const Backend kSimt{"simt", true, &sa::backend_simt::device_present, &sa::backend_simt::run_prefill_layer,
+const Backend kSimt{"simt", true, &sa::backend_simt::device_present, &sa::backend_simt::prefill_versions,
+                    &sa::backend_simt::decode_versions, &sa::backend_simt::run_prefill_layer,
                     &sa::backend_simt::run_decode_layer};
 #if MM_CUDA
-const Backend kCuda{"cuda", false, &sa::backend_cuda::device_present, &sa::backend_cuda::run_prefill_layer,
+const Backend kCuda{"cuda", false, &sa::backend_cuda::device_present, &sa::backend_cuda::prefill_versions,
+                    &sa::backend_cuda::decode_versions, &sa::backend_cuda::run_prefill_layer,
                     &sa::backend_cuda::run_decode_layer};
 #endif
 
@@ -215,9 +219,11 @@ void check_prefill(const Backend& be, const PrefillCase& c, uint64_t seed) {
   const auto qb = mm::kt::to_bf16_bits(q), kb = mm::kt::to_bf16_bits(k), vb = mm::kt::to_bf16_bits(v);
   const std::string shape = "T" + std::to_string(c.T) + " past" + std::to_string(c.past) + " h" +
                             std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" + std::to_string(c.d);
-  for (int ver = 0; ver < sa::kNumPrefillVersions; ++ver) {
-    SCOPED_TRACE(std::string(sa::kPrefillVersions[ver]) + " " + shape);
-    if (!sa::prefill_supports(ver, c.d)) {  // a tensor-core version asked for a head dim it has no tiles for
+  sa::PrefillArgs shape_only;
+  shape_only.sh = sh;
+  for (const sa::PrefillVersion& ver : be.prefill_versions()) {
+    SCOPED_TRACE(std::string(ver.name) + " " + shape);
+    if (!ver.supports(shape_only)) {  // a tensor-core version asked for a head dim it has no tiles for
       EXPECT_THROW(be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap), std::invalid_argument);
       continue;
     }
@@ -236,12 +242,12 @@ void check_prefill(const Backend& be, const PrefillCase& c, uint64_t seed) {
     // Attention output.
     EXPECT_TRUE(mm::kt::fully_written(r.o, mm::kt::is_poison_bf16));
     const auto got = mm::kt::from_bf16_bits(r.o);
-    EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + sa::kPrefillVersions[ver], orc.o64, got, orc.o_bf16));
+    EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + ver.name, orc.o64, got, orc.o_bf16));
     const auto g = mm::kt::error_stats(orc.o64, got), b = mm::kt::error_stats(orc.o64, orc.o_bf16);
     const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
-    note_ratio(std::string(be.name) + " " + sa::kPrefillVersions[ver], ratio);
+    note_ratio(std::string(be.name) + " " + ver.name, ratio);
     std::printf("[softmax_attention] %s %-30s %-28s err %.3g budget %.3g ratio %.3f nmse %.2g\n", be.name,
-                sa::kPrefillVersions[ver], shape.c_str(), g.max_abs, b.max_abs, ratio, g.nmse);
+                ver.name, shape.c_str(), g.max_abs, b.max_abs, ratio, g.nmse);
   }
 }
 
@@ -292,17 +298,20 @@ void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
   const auto qb = mm::kt::to_bf16_bits(q), kb = mm::kt::to_bf16_bits(k), vb = mm::kt::to_bf16_bits(v);
   std::string lens;
   for (int p : c.past) lens += std::to_string(p + 1) + ",";
-  for (int ver = 0; ver < sa::kNumDecodeVersions; ++ver) {
-    if (!sa::decode_supports(ver, c.d)) {
+  sa::DecodeArgs shape_only;
+  shape_only.sh = sh;
+  for (const sa::DecodeVersion& ver : be.decode_versions()) {
+    if (!ver.supports(shape_only)) {
       EXPECT_THROW(be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, 0), std::invalid_argument)
-          << sa::kDecodeVersions[ver] << " d" << c.d;
+          << ver.name << " d" << c.d;
       continue;
     }
-    const std::vector<int> splits = ver == 0 ? std::vector<int>{0} : c.splits;
+    const bool split_kv = &ver != &be.decode_versions().front();  // v2 takes a split size, v1 none
+    const std::vector<int> splits = split_kv ? c.splits : std::vector<int>{0};
     for (int split : splits) {
       const std::string shape = "lens " + lens + " h" + std::to_string(c.n_h) + "/" + std::to_string(c.n_kv) + " d" +
-                                std::to_string(c.d) + (ver ? " split " + std::to_string(split) : "");
-      SCOPED_TRACE(std::string(sa::kDecodeVersions[ver]) + " " + shape);
+                                std::to_string(c.d) + (split_kv ? " split " + std::to_string(split) : "");
+      SCOPED_TRACE(std::string(ver.name) + " " + shape);
       const sa::LayerResult r =
           run_schedules(be, [&] { return be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, split); });
       for (int b = 0; b < B; ++b) {
@@ -318,12 +327,12 @@ void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
       }
       EXPECT_TRUE(mm::kt::fully_written(r.o, mm::kt::is_poison_bf16));
       const auto got = mm::kt::from_bf16_bits(r.o);
-      EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + sa::kDecodeVersions[ver], o64, got, obf));
+      EXPECT_TRUE(mm::kt::passes_fa_rule(std::string(be.name) + " " + ver.name, o64, got, obf));
       const auto g = mm::kt::error_stats(o64, got), bs = mm::kt::error_stats(o64, obf);
       const double ratio = bs.max_abs > 0 ? g.max_abs / bs.max_abs : 0.0;
-      note_ratio(std::string(be.name) + " " + sa::kDecodeVersions[ver], ratio);
+      note_ratio(std::string(be.name) + " " + ver.name, ratio);
       std::printf("[softmax_attention] %s %-30s %-34s err %.3g budget %.3g ratio %.3f nmse %.2g\n", be.name,
-                  sa::kDecodeVersions[ver], shape.c_str(), g.max_abs, bs.max_abs, ratio, g.nmse);
+                  ver.name, shape.c_str(), g.max_abs, bs.max_abs, ratio, g.nmse);
     }
   }
 }
@@ -373,8 +382,11 @@ TEST(SoftmaxAttention, RopeAppendDenseBitsSimt) {
   auto dfreq = be::detail::uploaded(be::detail::inv_freq_table(sh));
   auto dqr = be::detail::poisoned<uint16_t>(q.size()), dkc = be::detail::poisoned<uint16_t>(cache_n),
        dvc = be::detail::poisoned<uint16_t>(cache_n);
-  be::enqueue_rope_append(nullptr, sh, dq.data(), dk.data(), dv.data(), dqr.data(), dkc.data(), dvc.data(), dpast.data(),
-                          dfreq.data(), B * T, T, cap);
+  sa::RopeAppendArgs ra;
+  ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();
+  ra.v_cache = dvc.data(); ra.past = dpast.data(); ra.inv_freq = dfreq.data(); ra.rows = B * T; ra.rows_per_seq = T;
+  ra.capacity = cap;
+  mm::gpu::launch_checked(be::rope_append_versions().front(), ra, nullptr, "softmax_attention");
   mm::gpu::synchronize();
   const auto q_rot = dqr.download(), k_cache = dkc.download(), v_cache = dvc.download();
   for (int b = 0; b < B; ++b) {
@@ -402,11 +414,11 @@ TEST(SoftmaxAttention, RopeAppendDenseBitsSimt) {
 
 TEST(SoftmaxAttention, RejectsBadShapes) {
   const sa::AttnShape bad{4, 3, 64, 32, kTheta};
-  EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+  EXPECT_THROW(sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
   const sa::AttnShape bad_d{4, 2, 48, 32, kTheta};
-  EXPECT_THROW(sa::backend_simt::run_prefill_layer(0, bad_d, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+  EXPECT_THROW(sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad_d, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
   try {  // the message names the head dim
-    sa::backend_simt::run_prefill_layer(0, bad_d, {}, {}, {}, {}, {}, 1, 0, 1);
+    sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad_d, {}, {}, {}, {}, {}, 1, 0, 1);
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("head_dim 48"), std::string::npos) << e.what();
   }
