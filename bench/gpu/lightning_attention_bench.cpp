@@ -77,16 +77,7 @@ void BM_Prefill(benchmark::State& state) {
   const long long T = state.range(1);
   state.SetLabel(name);
   const auto* v = &mm::gpu::find_version(gpu::prefill_versions(), name, "lightning");
-  mm::lightning::Args a;
-  a.nb = 1;
-  a.T = static_cast<int>(T);
-  a.n_h = kHeads;
-  a.d = kD;
-  a.block = kBlock;
-  a.ld_qkv = 3LL * kHeads * kD;
-  a.seq_stride_qkv = a.ld_qkv * T;
-  a.ld_o = 1LL * kHeads * kD;
-  a.seq_stride_o = a.ld_o * T;
+  mm::lightning::Args a = mm::lightning::dense_args(1, static_cast<int>(T), kHeads, kD, kBlock);
   if (!v->supports(a)) return state.SkipWithError("version does not take this shape");
   Buffers buf(a, size_t(a.seq_stride_qkv), size_t(a.seq_stride_o), size_t(kHeads) * kD * kD, 1);
   const double flops = block_algorithm_flops(T);
@@ -108,15 +99,7 @@ void BM_Decode(benchmark::State& state) {
   const int nb = static_cast<int>(state.range(1));
   state.SetLabel(name);
   const auto* v = &mm::gpu::find_version(gpu::decode_versions(), name, "lightning");
-  mm::lightning::Args a;
-  a.nb = nb;
-  a.T = 1;
-  a.n_h = kHeads;
-  a.d = kD;
-  a.ld_qkv = 3LL * kHeads * kD;
-  a.seq_stride_qkv = a.ld_qkv;
-  a.ld_o = 1LL * kHeads * kD;
-  a.seq_stride_o = a.ld_o;
+  mm::lightning::Args a = mm::lightning::dense_args(nb, 1, kHeads, kD, 256);  // block: unused by decode
   if (!v->supports(a)) return state.SkipWithError("version does not take this shape");
   const size_t state_elems = size_t(nb) * kHeads * kD * kD;
   Buffers buf(a, size_t(nb) * a.ld_qkv, size_t(nb) * a.ld_o, state_elems, 4);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "optimized/common/launch.h"
@@ -110,6 +111,22 @@ class DeviceBuffer {
   size_t n_ = 0;
   T* p_ = nullptr;
 };
+
+// An output buffer of n elements with every bit set (NaN for f32/bf16, -1 for int), so that a test sees
+// any element a kernel never wrote.
+template <class T>
+DeviceBuffer<T> poisoned(size_t n) {
+  DeviceBuffer<T> b(n);
+  device_memset(b.data(), 0xFF, n * sizeof(T));
+  return b;
+}
+
+// The runners' host-size check: std::invalid_argument "<stem>: <what> has N elements, expected M".
+inline void require_size(size_t got, size_t want, const char* stem, const char* what) {
+  if (got != want)
+    throw std::invalid_argument(std::string(stem) + ": " + what + " has " + std::to_string(got) + " elements, expected " +
+                                std::to_string(want));
+}
 
 }  // namespace MM_BACKEND_NS
 }  // namespace mm::gpu

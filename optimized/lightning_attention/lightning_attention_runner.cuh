@@ -118,16 +118,7 @@ MM_LIGHTNING_RUNNER void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int 
 MM_LIGHTNING_RUNNER std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& qkv,
                                               const std::vector<float>& s, std::vector<float>& state, int nb, int T,
                                               int n_h, int d, int block) {
-  Args a;
-  a.nb = nb;
-  a.T = T;
-  a.n_h = n_h;
-  a.d = d;
-  a.block = block;
-  a.ld_qkv = 3LL * n_h * d;
-  a.seq_stride_qkv = a.ld_qkv * T;
-  a.ld_o = 1LL * n_h * d;
-  a.seq_stride_o = a.ld_o * T;
+  Args a = dense_args(nb, T, n_h, d, block);
   if (!v.supports(a)) throw std::invalid_argument(std::string("lightning: ") + v.name + " does not take this shape");
   if (qkv.size() != size_t(a.seq_stride_qkv) * nb || s.size() != size_t(n_h) || state.size() != size_t(nb) * n_h * d * d)
     throw std::invalid_argument("lightning: size mismatch");

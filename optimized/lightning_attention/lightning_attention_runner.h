@@ -30,6 +30,22 @@ struct Args {  // device pointers
   int block = 256;  // prefill block size B (the block algorithm's; v1 ignores it)
 };
 
+// The shape of `nb` dense sequences of T tokens: qkv [nb, T, 3 * n_h * d], o [nb, T, n_h * d] (pointers left
+// unset).
+inline Args dense_args(int nb, int T, int n_h, int d, int block) {
+  Args a;
+  a.nb = nb;
+  a.T = T;
+  a.n_h = n_h;
+  a.d = d;
+  a.block = block;
+  a.ld_qkv = 3LL * n_h * d;
+  a.seq_stride_qkv = a.ld_qkv * T;
+  a.ld_o = 1LL * n_h * d;
+  a.seq_stride_o = a.ld_o * T;
+  return a;
+}
+
 // Version table entry (optimized/common/version_table.h): name, launch (device pointers, asynchronous on
 // the stream; the entry verb), and which shapes it takes (d, block, ld_qkv; the caller checks first).
 using Version = mm::gpu::KernelVersion<Args>;

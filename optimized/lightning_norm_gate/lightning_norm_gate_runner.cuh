@@ -23,14 +23,6 @@ namespace mm::norm_gate {
 inline namespace MM_BACKEND_NS {
 
 namespace detail {
-inline mm::gpu::DeviceBuffer<uint16_t> poisoned(size_t n) {
-  mm::gpu::DeviceBuffer<uint16_t> b(n);
-  mm::gpu::device_memset(b.data(), 0xFF, n * sizeof(uint16_t));
-  return b;
-}
-inline void check_size(size_t got, size_t want, const char* what) {
-  if (got != want) throw std::invalid_argument(std::string("norm_gate: ") + what + " has the wrong size");
-}
 inline bool supports(const Args& a) { return a.rows >= 0 && a.D > 0; }
 // K: 0 v1, 1 v2, 2 v3 (rownorm_launch.cuh)
 template <int K>
@@ -82,11 +74,11 @@ MM_NORM_GATE_RUNNER std::vector<uint16_t> run(const Version& v, const std::vecto
                                               const std::vector<uint16_t>& g, const std::vector<uint16_t>& w, int rows,
                                               int D, float eps) {
   const size_t n = static_cast<size_t>(rows) * D;
-  detail::check_size(o.size(), n, "o");
-  detail::check_size(g.size(), n, "g");
-  detail::check_size(w.size(), static_cast<size_t>(D), "w");
+  mm::gpu::require_size(o.size(), n, "norm_gate", "o");
+  mm::gpu::require_size(g.size(), n, "norm_gate", "g");
+  mm::gpu::require_size(w.size(), static_cast<size_t>(D), "norm_gate", "w");
   mm::gpu::DeviceBuffer<uint16_t> d_o(o), d_g(g), d_w(w);
-  auto d_out = detail::poisoned(n);
+  auto d_out = mm::gpu::poisoned<uint16_t>(n);
   Args a;
   a.o = d_o.data(); a.g = d_g.data(); a.w = d_w.data(); a.out = d_out.data(); a.rows = rows; a.D = D; a.eps = eps;
   mm::gpu::launch_checked(v, a, nullptr, "norm_gate");
@@ -96,7 +88,7 @@ MM_NORM_GATE_RUNNER std::vector<uint16_t> run(const Version& v, const std::vecto
 
 MM_NORM_GATE_RUNNER std::vector<uint16_t> run(const SiluVersion& v, const std::vector<uint16_t>& x) {
   mm::gpu::DeviceBuffer<uint16_t> dx(x);
-  auto dy = detail::poisoned(x.size());
+  auto dy = mm::gpu::poisoned<uint16_t>(x.size());
   SiluArgs a;
   a.x = dx.data(); a.y = dy.data(); a.n = x.size();
   mm::gpu::launch_checked(v, a, nullptr, "silu");

@@ -365,11 +365,11 @@ class ModelImpl final : public Model {
     mm::norm_gate::SiluArgs sa;
     sa.x = w.t1.data(); sa.y = w.qkv.data(); sa.n = static_cast<size_t>(S) * 3 * inner;
     mm::gpu::launch_checked(*k_.silu, sa, nullptr, "cuda_model: silu");
-    mm::lightning::Args a;
-    a.qkv = w.qkv.data(); a.ld_qkv = 3LL * inner; a.seq_stride_qkv = a.ld_qkv * S;
-    a.s = L.slopes.data(); a.state = L.state.data();
-    a.o = w.o.data(); a.ld_o = inner; a.seq_stride_o = 1LL * inner * S;
-    a.nb = 1; a.T = S; a.n_h = c.nh; a.d = c.d; a.block = c.block;
+    mm::lightning::Args a = mm::lightning::dense_args(1, S, c.nh, c.d, c.block);
+    a.qkv = w.qkv.data();
+    a.s = L.slopes.data();
+    a.state = L.state.data();
+    a.o = w.o.data();
     const mm::lightning::Version& v = decode ? *k_.lightning_decode
                                       : past == 0 ? *k_.lightning_prefill
                                                   : *k_.lightning_recurrent;  // token recurrence

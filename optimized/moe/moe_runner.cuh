@@ -28,13 +28,6 @@ namespace detail {
 inline const __nv_bfloat16* bf(const uint16_t* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
 inline __nv_bfloat16* bf(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 
-template <class T>
-mm::gpu::DeviceBuffer<T> poisoned(size_t n) {
-  mm::gpu::DeviceBuffer<T> b(n);
-  mm::gpu::device_memset(b.data(), 0xFF, n * sizeof(T));
-  return b;
-}
-
 inline void check_shape(int E, int H, int I, int k) {
   if (E < 1 || E > kMaxExperts) throw std::invalid_argument("moe: E must be in [1, 64]");
   if (k < 1 || k > kMaxTopK || k > E) throw std::invalid_argument("moe: k must be in [1, min(8, E)]");
@@ -168,8 +161,8 @@ MM_MOE_RUNNER void run_router(const std::vector<float>& logits, int T, int E, in
                               std::vector<uint16_t>& weights) {
   detail::check_shape(E, 8, 8, k);
   mm::gpu::DeviceBuffer<float> dl(logits);
-  auto di = detail::poisoned<int>(static_cast<size_t>(T) * k);
-  auto dw = detail::poisoned<uint16_t>(static_cast<size_t>(T) * k);
+  auto di = mm::gpu::poisoned<int>(static_cast<size_t>(T) * k);
+  auto dw = mm::gpu::poisoned<uint16_t>(static_cast<size_t>(T) * k);
   RouterArgs a;
   a.logits = dl.data(); a.T = T; a.E = E; a.k = k; a.ids = di.data(); a.weights = dw.data();
   mm::gpu::launch_checked(router_versions().front(), a, nullptr, "moe router");
@@ -182,9 +175,9 @@ MM_MOE_RUNNER Permutation run_permute(const std::vector<int>& ids, int T, int E,
   detail::check_shape(E, 8, 8, k);
   const size_t n = static_cast<size_t>(T) * k;
   mm::gpu::DeviceBuffer<int> di(ids);
-  auto dc = detail::poisoned<int>(static_cast<size_t>(E));
-  auto doff = detail::poisoned<int>(static_cast<size_t>(E) + 1);
-  auto dp = detail::poisoned<int>(n), dinv = detail::poisoned<int>(n);
+  auto dc = mm::gpu::poisoned<int>(static_cast<size_t>(E));
+  auto doff = mm::gpu::poisoned<int>(static_cast<size_t>(E) + 1);
+  auto dp = mm::gpu::poisoned<int>(n), dinv = mm::gpu::poisoned<int>(n);
   PermuteArgs a;
   a.ids = di.data(); a.T = T; a.E = E; a.k = k; a.counts = dc.data(); a.offsets = doff.data();
   a.perm_token = dp.data(); a.inv_row = dinv.data();
@@ -204,8 +197,8 @@ MM_MOE_RUNNER std::vector<uint16_t> run_grouped_ffn(const GroupedFfnVersion& v, 
   if (static_cast<size_t>(n) * H != xperm.size()) throw std::invalid_argument("run_grouped_ffn: xperm size");
   mm::gpu::DeviceBuffer<uint16_t> dx(xperm), d1(w1), d3(w3), d2(w2);
   mm::gpu::DeviceBuffer<int> doff(offsets);
-  auto dh = detail::poisoned<uint16_t>(static_cast<size_t>(n) * I);
-  auto dy = detail::poisoned<uint16_t>(static_cast<size_t>(n) * H);
+  auto dh = mm::gpu::poisoned<uint16_t>(static_cast<size_t>(n) * I);
+  auto dy = mm::gpu::poisoned<uint16_t>(static_cast<size_t>(n) * H);
   GroupedFfnArgs a;
   a.xperm = dx.data(); a.offsets = doff.data(); a.n = n; a.E = E; a.H = H; a.I = I;
   a.w1 = d1.data(); a.w3 = d3.data(); a.w2 = d2.data(); a.h = dh.data(); a.ye = dy.data();
@@ -221,12 +214,12 @@ MM_MOE_RUNNER std::vector<uint16_t> run_moe(const GroupedFfnVersion& v, const st
   detail::check_shape(E, H, I, k);
   const size_t n = static_cast<size_t>(T) * k;
   mm::gpu::DeviceBuffer<uint16_t> dx(x), dg(gate), d1(w1), d3(w3), d2(w2);
-  auto dlog = detail::poisoned<float>(static_cast<size_t>(T) * E);
-  auto dids = detail::poisoned<int>(n), dinv = detail::poisoned<int>(n), dperm = detail::poisoned<int>(n);
-  auto dwts = detail::poisoned<uint16_t>(n);
-  auto dcnt = detail::poisoned<int>(static_cast<size_t>(E)), doff = detail::poisoned<int>(static_cast<size_t>(E) + 1);
-  auto dxp = detail::poisoned<uint16_t>(n * H), dh = detail::poisoned<uint16_t>(n * I);
-  auto dye = detail::poisoned<uint16_t>(n * H), dy = detail::poisoned<uint16_t>(static_cast<size_t>(T) * H);
+  auto dlog = mm::gpu::poisoned<float>(static_cast<size_t>(T) * E);
+  auto dids = mm::gpu::poisoned<int>(n), dinv = mm::gpu::poisoned<int>(n), dperm = mm::gpu::poisoned<int>(n);
+  auto dwts = mm::gpu::poisoned<uint16_t>(n);
+  auto dcnt = mm::gpu::poisoned<int>(static_cast<size_t>(E)), doff = mm::gpu::poisoned<int>(static_cast<size_t>(E) + 1);
+  auto dxp = mm::gpu::poisoned<uint16_t>(n * H), dh = mm::gpu::poisoned<uint16_t>(n * I);
+  auto dye = mm::gpu::poisoned<uint16_t>(n * H), dy = mm::gpu::poisoned<uint16_t>(static_cast<size_t>(T) * H);
   MM_BACKEND_NS::gemm_bf16_nk(nullptr, T, E, H, dx.data(), dg.data(), dlog.data());  // router logits (dense GEMM)
   RouterArgs ra;
   ra.logits = dlog.data(); ra.T = T; ra.E = E; ra.k = k; ra.ids = dids.data(); ra.weights = dwts.data();

@@ -21,14 +21,6 @@ namespace mm::rmsnorm {
 inline namespace MM_BACKEND_NS {
 
 namespace detail {
-inline mm::gpu::DeviceBuffer<uint16_t> poisoned(size_t n) {
-  mm::gpu::DeviceBuffer<uint16_t> b(n);
-  mm::gpu::device_memset(b.data(), 0xFF, n * sizeof(uint16_t));
-  return b;
-}
-inline void check_sizes(size_t got, size_t want, const char* what) {
-  if (got != want) throw std::invalid_argument(std::string("rmsnorm: ") + what + " has the wrong size");
-}
 template <class A>
 bool supports_any(const A& a) {
   return a.rows >= 0 && a.H > 0;
@@ -69,10 +61,10 @@ MM_RMSNORM_RUNNER bool device_present() { return mm::gpu::device_available(); }
 MM_RMSNORM_RUNNER std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& x,
                                             const std::vector<uint16_t>& w, int rows, int H, float eps) {
   const size_t n = static_cast<size_t>(rows) * H;
-  detail::check_sizes(x.size(), n, "x");
-  detail::check_sizes(w.size(), static_cast<size_t>(H), "w");
+  mm::gpu::require_size(x.size(), n, "rmsnorm", "x");
+  mm::gpu::require_size(w.size(), static_cast<size_t>(H), "rmsnorm", "w");
   mm::gpu::DeviceBuffer<uint16_t> dx(x), dw(w);
-  auto dn = detail::poisoned(n);
+  auto dn = mm::gpu::poisoned<uint16_t>(n);
   Args a;
   a.x = dx.data(); a.w = dw.data(); a.n = dn.data(); a.rows = rows; a.H = H; a.eps = eps;
   mm::gpu::launch_checked(v, a, nullptr, "rmsnorm");
@@ -84,11 +76,11 @@ MM_RMSNORM_RUNNER std::pair<std::vector<uint16_t>, std::vector<uint16_t>> run(
     const ResidualVersion& v, const std::vector<uint16_t>& r, const std::vector<uint16_t>& a,
     const std::vector<uint16_t>& w, int rows, int H, float alpha, float beta, float eps) {
   const size_t n = static_cast<size_t>(rows) * H;
-  detail::check_sizes(r.size(), n, "r");
-  detail::check_sizes(a.size(), n, "a");
-  detail::check_sizes(w.size(), static_cast<size_t>(H), "w");
+  mm::gpu::require_size(r.size(), n, "rmsnorm", "r");
+  mm::gpu::require_size(a.size(), n, "rmsnorm", "a");
+  mm::gpu::require_size(w.size(), static_cast<size_t>(H), "rmsnorm", "w");
   mm::gpu::DeviceBuffer<uint16_t> dr(r), da(a), dw(w);
-  auto dy = detail::poisoned(n), dn = detail::poisoned(n);
+  auto dy = mm::gpu::poisoned<uint16_t>(n), dn = mm::gpu::poisoned<uint16_t>(n);
   ResidualArgs args;
   args.r = dr.data(); args.a = da.data(); args.w = dw.data(); args.y = dy.data(); args.n = dn.data();
   args.rows = rows; args.H = H; args.alpha = alpha; args.beta = beta; args.eps = eps;

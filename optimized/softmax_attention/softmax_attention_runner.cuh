@@ -134,20 +134,10 @@ void decode(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q,
 }
 
 template <class T>
-mm::gpu::DeviceBuffer<T> poisoned(size_t n) {
-  mm::gpu::DeviceBuffer<T> b(n);
-  mm::gpu::device_memset(b.data(), 0xFF, n * sizeof(T));
-  return b;
-}
-
-template <class T>
 mm::gpu::DeviceBuffer<T> uploaded(const std::vector<T>& v) {
   return mm::gpu::DeviceBuffer<T>(v);
 }
 
-inline void check_size(const std::vector<uint16_t>& v, size_t n, const char* what) {
-  if (v.size() != n) throw std::invalid_argument(std::string("softmax_attention: size of ") + what);
-}
 
 }  // namespace detail
 
@@ -272,16 +262,16 @@ MM_SA_RUNNER LayerResult run_prefill_layer(const PrefillVersion& ver, const Attn
   if (past + T > capacity) throw std::invalid_argument("softmax_attention: cache capacity exceeded");
   const size_t qn = static_cast<size_t>(T) * sh.n_h * sh.d, kn = static_cast<size_t>(T) * sh.n_kv * sh.d;
   const size_t cn = static_cast<size_t>(capacity) * sh.n_kv * sh.d;
-  detail::check_size(q, qn, "q");
-  detail::check_size(k, kn, "k");
-  detail::check_size(v, kn, "v");
-  detail::check_size(k_cache, cn, "k_cache");
-  detail::check_size(v_cache, cn, "v_cache");
+  mm::gpu::require_size(q.size(), qn, "softmax_attention", "q");
+  mm::gpu::require_size(k.size(), kn, "softmax_attention", "k");
+  mm::gpu::require_size(v.size(), kn, "softmax_attention", "v");
+  mm::gpu::require_size(k_cache.size(), cn, "softmax_attention", "k_cache");
+  mm::gpu::require_size(v_cache.size(), cn, "softmax_attention", "v_cache");
   auto dq = detail::uploaded(q), dk = detail::uploaded(k), dv = detail::uploaded(v);
   auto dkc = detail::uploaded(k_cache), dvc = detail::uploaded(v_cache);
   auto dpast = detail::uploaded(std::vector<int>{past});
   auto dfreq = detail::uploaded(detail::inv_freq_table(sh));
-  auto dqr = detail::poisoned<uint16_t>(qn), dout = detail::poisoned<uint16_t>(qn);
+  auto dqr = mm::gpu::poisoned<uint16_t>(qn), dout = mm::gpu::poisoned<uint16_t>(qn);
   RopeAppendArgs ra;
   ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();
   ra.v_cache = dvc.data(); ra.past = dpast.data(); ra.inv_freq = dfreq.data(); ra.rows = T; ra.rows_per_seq = T;
@@ -304,11 +294,11 @@ MM_SA_RUNNER LayerResult run_decode_layer(const DecodeVersion& ver, const AttnSh
   const int B = static_cast<int>(past.size());
   const size_t qn = static_cast<size_t>(B) * sh.n_h * sh.d, kn = static_cast<size_t>(B) * sh.n_kv * sh.d;
   const size_t cn = static_cast<size_t>(B) * capacity * sh.n_kv * sh.d;
-  detail::check_size(q, qn, "q");
-  detail::check_size(k, kn, "k");
-  detail::check_size(v, kn, "v");
-  detail::check_size(k_cache, cn, "k_cache");
-  detail::check_size(v_cache, cn, "v_cache");
+  mm::gpu::require_size(q.size(), qn, "softmax_attention", "q");
+  mm::gpu::require_size(k.size(), kn, "softmax_attention", "k");
+  mm::gpu::require_size(v.size(), kn, "softmax_attention", "v");
+  mm::gpu::require_size(k_cache.size(), cn, "softmax_attention", "k_cache");
+  mm::gpu::require_size(v_cache.size(), cn, "softmax_attention", "v_cache");
   std::vector<int> lens(past);
   int max_len = 0;
   for (int& x : lens) {
@@ -320,11 +310,11 @@ MM_SA_RUNNER LayerResult run_decode_layer(const DecodeVersion& ver, const AttnSh
   auto dkc = detail::uploaded(k_cache), dvc = detail::uploaded(v_cache);
   auto dpast = detail::uploaded(past), dlens = detail::uploaded(lens);
   auto dfreq = detail::uploaded(detail::inv_freq_table(sh));
-  auto dqr = detail::poisoned<uint16_t>(qn), dout = detail::poisoned<uint16_t>(qn);
+  auto dqr = mm::gpu::poisoned<uint16_t>(qn), dout = mm::gpu::poisoned<uint16_t>(qn);
   DecodeArgs da;
   da.sh = sh; da.q_rot = dqr.data(); da.k_cache = dkc.data(); da.v_cache = dvc.data(); da.lens = dlens.data();
   da.o = dout.data(); da.B = B; da.capacity = capacity; da.max_len = max_len; da.split_size = split_size;
-  auto ws = detail::poisoned<float>(std::max<size_t>(1, MM_BACKEND_NS::decode_workspace_floats(ver, da)));
+  auto ws = mm::gpu::poisoned<float>(std::max<size_t>(1, MM_BACKEND_NS::decode_workspace_floats(ver, da)));
   da.workspace = ws.data();
   RopeAppendArgs ra;
   ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();

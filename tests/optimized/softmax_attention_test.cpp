@@ -380,8 +380,8 @@ TEST(SoftmaxAttention, RopeAppendDenseBitsSimt) {
   auto dv = be::detail::uploaded(vb);
   auto dpast = be::detail::uploaded(past);
   auto dfreq = be::detail::uploaded(be::detail::inv_freq_table(sh));
-  auto dqr = be::detail::poisoned<uint16_t>(q.size()), dkc = be::detail::poisoned<uint16_t>(cache_n),
-       dvc = be::detail::poisoned<uint16_t>(cache_n);
+  auto dqr = mm::gpu::poisoned<uint16_t>(q.size()), dkc = mm::gpu::poisoned<uint16_t>(cache_n),
+       dvc = mm::gpu::poisoned<uint16_t>(cache_n);
   sa::RopeAppendArgs ra;
   ra.sh = sh; ra.q = dq.data(); ra.k = dk.data(); ra.v = dv.data(); ra.q_rot = dqr.data(); ra.k_cache = dkc.data();
   ra.v_cache = dvc.data(); ra.past = dpast.data(); ra.inv_freq = dfreq.data(); ra.rows = B * T; ra.rows_per_seq = T;
