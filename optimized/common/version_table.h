@@ -17,6 +17,19 @@
 
 #include <driver_types.h>  // cudaStream_t (types only)
 
+// Declares stem `stem`'s host API in mm::<stem>::<ns>, ns = backend_simt or backend_cuda (the build that
+// defines it), with what every stem has (device_present: whether that build can run here) and the
+// stem's own declarations (the variadic part: its tables, run helpers). Each stem's *_runner.h wraps it
+// as MM_<STEM>_DECLARE_RUNNERS(ns) and invokes that once per build it declares, so a test or benchmark
+// linking both builds sees both side by side.
+#define MM_DECLARE_STEM_RUNNERS(stem, ns, ...) \
+  namespace mm::stem {                         \
+  inline namespace ns {                        \
+  bool device_present();                       \
+  __VA_ARGS__                                  \
+  }                                            \
+  }
+
 namespace mm::gpu {
 
 // The one stream type of every stem entry point (nullptr: the default stream; the SIMT build ignores it).

@@ -26,20 +26,17 @@ using Version = mm::gpu::KernelVersion<Args>;
 }  // namespace mm::embedding
 
 #define MM_EMBEDDING_DECLARE_RUNNERS(ns)                                                                     \
-  namespace mm::embedding {                                                                                 \
-  inline namespace ns {                                                                                     \
+  MM_DECLARE_STEM_RUNNERS(embedding, ns,                                                                     \
   /* v1 thread per element, v2 block per token (16-byte loads where H % 8 == 0 and aligned, else scalar); */ \
   /* both take every shape */                                                                               \
   const std::vector<Version>& versions();                                                                   \
-  bool device_present();                                                                                    \
   /* validates the ids (mm::Error naming the id and its position), then gathers */                          \
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& table, int vocab, int H,          \
                             const std::vector<int>& ids);                                                   \
   /* no host validation: returns the output and the kernel's first bad position (INT32_MAX if none) */      \
   std::vector<uint16_t> run_unchecked(const Version& v, const std::vector<uint16_t>& table, int vocab, int H, \
                                       const std::vector<int>& ids, int* first_bad);                         \
-  }                                                                                                         \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_EMBEDDING_DECLARE_CUDA)
 MM_EMBEDDING_DECLARE_RUNNERS(backend_cuda)

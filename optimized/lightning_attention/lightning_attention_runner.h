@@ -53,8 +53,7 @@ using Version = mm::gpu::KernelVersion<Args>;
 }  // namespace mm::lightning
 
 #define MM_LIGHTNING_DECLARE_RUNNERS(ns)                                                                        \
-  namespace mm::lightning {                                                                                     \
-  inline namespace ns {                                                                                         \
+  MM_DECLARE_STEM_RUNNERS(lightning, ns,                                                                        \
   /* prefill versions: v1 token recurrence, v2 block SIMT fp32, v3 block mma.sync (d 64/128) */                  \
   const std::vector<Version>& prefill_versions();                                                               \
   /* decode versions (T = 1): v1 thread per state column, v2 vectorized and row-split */                        \
@@ -62,12 +61,10 @@ using Version = mm::gpu::KernelVersion<Args>;
   /* Host round trip: uploads, poisons o (all ones), launches, downloads o; state is updated in place. */      \
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& qkv, const std::vector<float>& s,     \
                             std::vector<float>& state, int nb, int T, int n_h, int d, int block);               \
-  bool device_present();                                                                                        \
   /* C[m,n] f32 = A[m,k] B[n,k]^T, bf16 device pointers, through optimized/common/gemm.h (cuBLAS on the GPU): */ \
   /* the benchmark's same-FLOPs baseline */                                                                     \
   void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c);  \
-  }                                                                                                             \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_LIGHTNING_DECLARE_CUDA)
 MM_LIGHTNING_DECLARE_RUNNERS(backend_cuda)

@@ -35,19 +35,16 @@ using SiluVersion = mm::gpu::KernelVersion<SiluArgs>;
 }  // namespace mm::norm_gate
 
 #define MM_NORM_GATE_DECLARE_RUNNERS(ns)                                                                     \
-  namespace mm::norm_gate {                                                                                 \
-  inline namespace ns {                                                                                     \
+  MM_DECLARE_STEM_RUNNERS(norm_gate, ns,                                                                     \
   /* v1 thread per row, v2 block per row (16-byte loads), v3 warp per row for D % 8 == 0, D <= 2048 (v2's */ \
   /* kernels otherwise); every version takes every shape */                                                 \
   const std::vector<Version>& versions();                                                                   \
   /* silu: v1 thread per element (any buffers), v2 16-byte vectors, grid-stride (16-byte aligned buffers) */ \
   const std::vector<SiluVersion>& silu_versions();                                                          \
-  bool device_present();                                                                                    \
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& o, const std::vector<uint16_t>& g, \
                             const std::vector<uint16_t>& w, int rows, int D, float eps);                    \
   std::vector<uint16_t> run(const SiluVersion& v, const std::vector<uint16_t>& x);                          \
-  }                                                                                                         \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_NORM_GATE_DECLARE_CUDA)
 MM_NORM_GATE_DECLARE_RUNNERS(backend_cuda)

@@ -64,9 +64,7 @@ struct Permutation {
 }  // namespace mm::moe
 
 #define MM_MOE_DECLARE_RUNNERS(ns)                                                                              \
-  namespace mm::moe {                                                                                          \
-  inline namespace ns {                                                                                        \
-  bool device_present();                                                                                       \
+  MM_DECLARE_STEM_RUNNERS(moe, ns,                                                                              \
   /* logits fp32 [T,E] (bf16-rounded inside) -> ids [T,k], weights bf16 bits [T,k] */                          \
   void run_router(const std::vector<float>& logits, int T, int E, int k, std::vector<int>& ids,                \
                   std::vector<uint16_t>& weights);                                                             \
@@ -90,8 +88,7 @@ struct Permutation {
   const std::vector<CombineVersion>& combine_versions();                                                       \
   /* the dense projection through optimized/common/gemm.h: c[m,n] f32 = a[m,k] b[n,k]^T */                    \
   void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c); \
-  }                                                                                                            \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_MOE_DECLARE_CUDA)
 MM_MOE_DECLARE_RUNNERS(backend_cuda)

@@ -6,9 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "optimized/common/version_table.h"
+
 #define MM_PROOF_DECLARE_RUNNERS(ns)                                                                    \
-  namespace mm::proof {                                                                                \
-  inline namespace ns {                                                                                \
+  MM_DECLARE_STEM_RUNNERS(proof, ns,                                                                    \
   /* out[r] = sum of row r of x[rows, n] */                                                            \
   std::vector<float> run_row_sum(const std::vector<float>& x, int rows, int n);                        \
   /* C[m,n] = A[m,k] * B[n,k]^T; bf16 bits in, f32 out */                                             \
@@ -16,9 +17,7 @@
                                    int n, int k);                                                      \
   /* out[i] = 2 * in[neighbour of i within its block of `threads`] */                                  \
   std::vector<float> run_neighbour(const std::vector<float>& in, int threads, bool with_barrier);      \
-  bool device_present();                                                                               \
-  }                                                                                                    \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_PROOF_DECLARE_CUDA)
 MM_PROOF_DECLARE_RUNNERS(backend_cuda)

@@ -40,21 +40,18 @@ using ResidualVersion = mm::gpu::KernelVersion<ResidualArgs>;
 }  // namespace mm::rmsnorm
 
 #define MM_RMSNORM_DECLARE_RUNNERS(ns)                                                                       \
-  namespace mm::rmsnorm {                                                                                   \
-  inline namespace ns {                                                                                     \
+  MM_DECLARE_STEM_RUNNERS(rmsnorm, ns,                                                                       \
   /* v1 thread per row, v2 block per row (16-byte loads), v3 warp per row for H % 8 == 0, H <= 2048 (v2's */ \
   /* kernels otherwise); every version takes every shape */                                                 \
   const std::vector<Version>& versions();                                                                   \
   const std::vector<ResidualVersion>& residual_versions(); /* same names, same order */                    \
-  bool device_present();                                                                                    \
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& x, const std::vector<uint16_t>& w, \
                             int rows, int H, float eps);                                                    \
   /* returns {y, n} */                                                                                      \
   std::pair<std::vector<uint16_t>, std::vector<uint16_t>> run(                                              \
       const ResidualVersion& v, const std::vector<uint16_t>& r, const std::vector<uint16_t>& a,             \
       const std::vector<uint16_t>& w, int rows, int H, float alpha, float beta, float eps);                 \
-  }                                                                                                         \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_RMSNORM_DECLARE_CUDA)
 MM_RMSNORM_DECLARE_RUNNERS(backend_cuda)

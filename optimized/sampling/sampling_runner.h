@@ -30,18 +30,15 @@ using Version = mm::gpu::KernelVersion<Args>;
 }  // namespace mm::sampling
 
 #define MM_SAMPLING_DECLARE_RUNNERS(ns)                                                                      \
-  namespace mm::sampling {                                                                                  \
-  inline namespace ns {                                                                                     \
+  MM_DECLARE_STEM_RUNNERS(sampling, ns,                                                                      \
   /* v1 block bitonic sort (exact), v2 candidate selection (exact; falls back to v1's kernel per row) */    \
   const std::vector<Version>& versions();                                                                   \
-  bool device_present();                                                                                    \
   /* device scratch a launch needs for `rows` rows of V logits (any version) */                            \
   size_t workspace_bytes(int rows, int V);                                                                  \
   /* validates like reference sample_token (mm::Error), then samples; logits.size() == rows * V */          \
   std::vector<int> run(const Version& v, const std::vector<float>& logits, int rows, int V, double temperature, \
                        int top_k, double top_p, const std::vector<double>& uniforms);                       \
-  }                                                                                                         \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_SAMPLING_DECLARE_CUDA)
 MM_SAMPLING_DECLARE_RUNNERS(backend_cuda)

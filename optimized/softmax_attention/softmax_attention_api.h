@@ -67,9 +67,7 @@ struct LayerResult {
 }  // namespace mm::softmax_attention
 
 #define MM_SOFTMAX_ATTENTION_DECLARE_RUNNERS(ns)                                                                   \
-  namespace mm::softmax_attention {                                                                               \
-  inline namespace ns {                                                                                           \
-  bool device_present();                                                                                          \
+  MM_DECLARE_STEM_RUNNERS(softmax_attention, ns,                                                                   \
   /* Tables, v1 first. prefill: v1 thread per query (every known head dim), v2/v3 FA2 mma with 4/8 warps     */ \
   /* (d 32/64/128); decode: v1 block per head, v2 split-KV mma (d 32/64/128, GQA group <= 16); rope_append: */ \
   /* one version. supports(): the head dim and, for decode v2, the GQA group; launch checks the rest.       */ \
@@ -94,8 +92,7 @@ struct LayerResult {
   int auto_split_size(const AttnShape& sh, int B, int max_len);                                                   \
   /* C[m,n] f32 = A[m,k] B[n,k]^T through optimized/common/gemm.h (cuBLAS on the GPU): the bench's yardstick. */ \
   void gemm_bf16_nk(mm::gpu::Stream stream, int m, int n, int k, const uint16_t* a, const uint16_t* b, float* c); \
-  }                                                                                                               \
-  }
+  )
 
 #if defined(__CUDACC__) || defined(MM_SOFTMAX_ATTENTION_DECLARE_CUDA)
 MM_SOFTMAX_ATTENTION_DECLARE_RUNNERS(backend_cuda)
