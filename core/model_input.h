@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,9 @@ struct ModelInput {
   ModelInput() = default;
   ModelInput(std::vector<int64_t> t) : tokens(std::move(t)) {}  // NOLINT: a token list is an input
   ModelInput(std::initializer_list<int64_t> t) : tokens(t) {}
-  template <class It> ModelInput(It first, It last) : tokens(first, last) {}
+  // iterators only (also compiled as C++17 by nvcc, so no concept)
+  template <class It, class = typename std::iterator_traits<It>::iterator_category>
+  ModelInput(It first, It last) : tokens(first, last) {}
   int64_t length() const { return static_cast<int64_t>(tokens.size()); }
 };
 

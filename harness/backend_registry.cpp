@@ -22,7 +22,7 @@ void Backend::restore_weights() {}
 
 int64_t Backend::next_token(const StepResult& last, const SamplingParams& p, Rng& rng) {
   const Tensor& l = last.logits;
-  require(l.shape.size() == 2 && l.shape[0] > 0, "backend '" + name() + "': no logits to choose the next token from");
+  require(l.shape.size() == 2 && l.shape[0] > 0 && l.shape[1] > 0, "backend '" + name() + "': no logits to choose the next token from");
   const auto V = static_cast<std::ptrdiff_t>(l.shape[1]);
   const std::vector<double> row(l.values.end() - V, l.values.end());
   return ref::sample_token(row, p, rng);
