@@ -89,6 +89,8 @@ struct BackendEntry {
   std::string description;
   // Empty when the backend can run here; otherwise why not (e.g. "no CUDA device").
   std::function<std::string()> unavailable_reason;
+  // unavailable_reason() when set, "" otherwise: the one way the commands ask.
+  std::string why_unavailable() const { return unavailable_reason ? unavailable_reason() : std::string(); }
   std::function<std::unique_ptr<Backend>(const LoadedModel&)> make;
 };
 

@@ -55,7 +55,7 @@ static std::string join(const std::vector<std::string>& v) {
 void Registry::require_available(const std::string& name) const {
   const BackendEntry* e = find(name);
   if (!e) throw Error("unknown backend '" + name + "' (known: " + join(names()) + ")");
-  const std::string why = e->unavailable_reason ? e->unavailable_reason() : "";
+  const std::string why = e->why_unavailable();
   if (!why.empty()) throw Error("backend '" + name + "' is not available: " + why);
 }
 

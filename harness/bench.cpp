@@ -215,7 +215,7 @@ void check_lengths_fit(const BenchOptions& opt, const ModelConfig& cfg) {
 // Why `name` cannot run here ("" when it can).
 std::string unavailable(const std::string& name) {
   const BackendEntry* e = registry().find(name);
-  return e && e->unavailable_reason ? e->unavailable_reason() : "";
+  return e ? e->why_unavailable() : "";
 }
 
 }  // namespace

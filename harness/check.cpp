@@ -305,7 +305,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     prog.step(name);
     const BackendEntry* e = registry().find(name);
     if (!e) throw Error("unknown backend '" + name + "'");
-    const std::string why = e->unavailable_reason ? e->unavailable_reason() : "";
+    const std::string why = e->why_unavailable();
     if (!why.empty()) {
       BackendCheck bc;
       bc.name = name;
