@@ -2,6 +2,9 @@
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Threads REQUIRED)
+# Image decoding (core/image_decode.h): Debian's libpng 1.6 and libjpeg-turbo, not hand-written codecs.
+find_package(PNG REQUIRED)
+find_package(JPEG REQUIRED)
 if(MM_USE_OPENBLAS)
   set(BLA_VENDOR OpenBLAS)
   find_package(BLAS REQUIRED)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora fuzz/corpus/<target>/ from real outputs of the CLI (a tiny checkpoint,
 # a forward dump, check / bench / soak reports), trimmed to a few KiB each, plus a few hand-made
-# inputs for corners the CLI does not write (every dtype, an empty image, a VL-01 config, ...).
-# Needs the release build (scripts/build.sh) and python3. The seeds are committed; run this only to
-# refresh them after a format change, then check them in (docs/fuzzing.md).
+# inputs for corners the CLI does not write (every dtype, an empty image, a VL-01 config, ...), and the
+# image_decode seeds that core_tests writes. Needs the release build (scripts/build.sh) and python3.
+# The seeds are committed; run this only to refresh them after a format change, then check them in
+# (docs/fuzzing.md).
 #   fuzz/make-seeds.sh [path/to/minimax01]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,4 +132,10 @@ out("compare", "check-vs-check-fail.txt", json.dumps(reports["check"]) + sep + j
 out("compare", "bench-vs-bench.txt", json.dumps(reports["bench"]) + sep + json.dumps(reports["bench"]))
 out("compare", "soak-vs-soak.txt", json.dumps(reports["soak"]) + sep + json.dumps(reports["soak"], indent=1))
 PY
+# --- image_decode: small PNGs of every colour type and depth, and JPEGs (baseline, progressive, gray,
+# CMYK, Adobe RGB, 4:4:4 with restarts, arithmetic), encoded by libpng / libjpeg themselves: the test
+# that knows how to make them writes them (tests/core/image_decode_test.cpp, ImageDecodeSeeds.Write).
+CORE_TESTS=$(dirname "$CLI")/../tests/core/core_tests
+mkdir -p fuzz/corpus/image_decode
+MM_WRITE_IMAGE_SEEDS=fuzz/corpus/image_decode "$CORE_TESTS" --gtest_filter=ImageDecodeSeeds.Write >/dev/null
 du -sh fuzz/corpus

@@ -10,7 +10,8 @@
 #   --keep DIR    keep the grown corpora and logs in DIR/<target>/ (default: a temporary directory);
 #                 fuzz/summarize.sh DIR tabulates them
 #   --build-only  configure and build, fuzz nothing
-#   TARGET...     some of: safetensors forward_dump config shard_index report compare (default: all)
+#   TARGET...     some of: safetensors forward_dump config shard_index report compare image_decode
+#                 (default: all)
 #
 # Exit 1 on any finding: a crash, an exception other than mm::Error, a broken invariant, a sanitizer
 # report (memory error, leak, undefined behaviour), an input running over 10 s or over 2 GiB of memory.
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(safetensors forward_dump config shard_index report compare)
+all=(safetensors forward_dump config shard_index report compare image_decode)
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
   [ -d "fuzz/corpus/$t" ] || { echo "fuzz/run.sh: unknown target '$t' (known: ${all[*]})" >&2; exit 2; }

@@ -10,6 +10,8 @@ pkgs=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)
+  libpng-dev           # core/image_decode.cpp: PNG decoding (Debian's well-kept libpng 1.6, not a hand-written decoder)
+  libjpeg62-turbo-dev  # core/image_decode.cpp: JPEG decoding; Pillow decodes with libjpeg-turbo too
   zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
   chromium             # harness test: renders the HTML report headless and screenshots it
   clang libclang-rt-14-dev  # fuzz/run.sh: libFuzzer + ASan + UBSan (docs/fuzzing.md)
