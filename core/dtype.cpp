@@ -12,6 +12,7 @@ const char* dtype_name(DType t) {
     case DType::BF16: return "BF16";
     case DType::I64: return "I64";
     case DType::I32: return "I32";
+    case DType::U8: return "U8";
   }
   return "?";
 }
@@ -23,6 +24,7 @@ std::optional<DType> dtype_from_name(std::string_view s) {
   if (s == "BF16") return DType::BF16;
   if (s == "I64") return DType::I64;
   if (s == "I32") return DType::I32;
+  if (s == "U8") return DType::U8;
   return std::nullopt;
 }
 

@@ -9,17 +9,18 @@
 
 namespace mm {
 
-enum class DType : uint8_t { F64, F32, F16, BF16, I64, I32 };
+enum class DType : uint8_t { F64, F32, F16, BF16, I64, I32, U8 };  // U8: image bytes in preprocess dumps
 
 constexpr std::size_t dtype_size(DType t) {
   switch (t) {
     case DType::F64: case DType::I64: return 8;
     case DType::F32: case DType::I32: return 4;
     case DType::F16: case DType::BF16: return 2;
+    case DType::U8: return 1;
   }
   return 0;
 }
-// safetensors spelling: "F64", "F32", "F16", "BF16", "I64", "I32".
+// safetensors spelling: "F64", "F32", "F16", "BF16", "I64", "I32", "U8".
 const char* dtype_name(DType t);
 std::optional<DType> dtype_from_name(std::string_view s);
 

@@ -48,6 +48,7 @@ static void convert(const TensorInfo& t, Out* out) {
     case DType::F16: for (int64_t i = 0; i < n; ++i) { uint16_t v; std::memcpy(&v, p + 2 * i, 2); out[i] = static_cast<Out>(f16_bits_to_f32(v)); } break;
     case DType::I64: for (int64_t i = 0; i < n; ++i) { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<Out>(v); } break;
     case DType::I32: for (int64_t i = 0; i < n; ++i) { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<Out>(v); } break;
+    case DType::U8: for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(static_cast<uint8_t>(p[i])); break;
   }
 }
 void convert_to_f64(const TensorInfo& t, double* out) { convert(t, out); }
@@ -76,7 +77,7 @@ TensorInfo parse_tensor_entry(const std::string& name, const json& v, const std:
   if (!v.at("dtype").is_string()) throw Error(where + ": dtype must be a string");
   const std::string ds = v.at("dtype").get<std::string>();
   const auto dt = dtype_from_name(ds);
-  if (!dt) throw Error(where + ": unknown dtype '" + ds + "' (expected F64, F32, F16, BF16, I64 or I32)");
+  if (!dt) throw Error(where + ": unknown dtype '" + ds + "' (expected F64, F32, F16, BF16, I64, I32 or U8)");
   TensorInfo t;
   t.name = name;
   t.dtype = *dt;
@@ -320,7 +321,7 @@ std::pair<int64_t, int64_t> find_nonfinite(const TensorInfo& t) {
     case DType::F16: scan(load(uint16_t{}), uint16_t{0x7c00}); break;
     case DType::F32: scan(load(uint32_t{}), uint32_t{0x7f800000u}); break;
     case DType::F64: scan(load(uint64_t{}), uint64_t{0x7ff0000000000000ull}); break;
-    case DType::I32: case DType::I64: break;
+    case DType::I32: case DType::I64: case DType::U8: break;
   }
   return {first, count};
 }
@@ -334,7 +335,7 @@ const TensorInfo& Checkpoint::get(const std::string& name, const std::vector<int
     want.shape = shape;
     throw Error(t->file + ": tensor '" + name + "' has shape " + t->shape_str() + ", expected " + want.shape_str());
   }
-  if (t->dtype == DType::I32 || t->dtype == DType::I64)
+  if (t->dtype == DType::I32 || t->dtype == DType::I64 || t->dtype == DType::U8)
     throw Error(t->file + ": tensor '" + name + "' has integer dtype " + dtype_name(t->dtype) + ", expected a float dtype");
   if (used_.insert(name).second && !allow_nonfinite_) {
     const auto [first, count] = find_nonfinite(*t);
@@ -387,6 +388,7 @@ void encode(DType dt, const std::vector<double>& v, std::vector<std::byte>& out)
       case DType::F16: { const uint16_t b = f32_to_f16_bits(static_cast<float>(v[i])); std::memcpy(p + 2 * i, &b, 2); } break;
       case DType::I64: { const int64_t x = static_cast<int64_t>(v[i]); std::memcpy(p + 8 * i, &x, 8); } break;
       case DType::I32: { const int32_t x = static_cast<int32_t>(v[i]); std::memcpy(p + 4 * i, &x, 4); } break;
+      case DType::U8: p[i] = static_cast<std::byte>(static_cast<uint8_t>(v[i])); break;
     }
   }
 }
