@@ -91,6 +91,20 @@ const std::vector<Command>& commands() {
        "0 <= --min-decode <= --max-decode <= 100000000, --check-rate [0, 1], --min-requests 0 .. 1e9,\n"
        "--slo-ttft-ms / --slo-tpot-ms 0 .. 3600000 (0 = 10x the calibration request), seeds 0 .. 2^64-1.\n",
        cmd_soak},
+      {"preprocess",
+       "usage: minimax01 preprocess --image FILE [--model DIR] [--dump OUT.safetensors]\n"
+       "                            [--resize-order pillow-12|pillow-13] [--max-pixels N]\n"
+       "MiniMax-VL-01's official any-res preprocessing of one PNG or JPEG image, bit for bit: prints the\n"
+       "original size, the chosen resolution, the tile grid, the crop count and the number of <image> tokens\n"
+       "(576 + rows x (cols + 1)). Settings come from DIR/preprocessor_config.json (checked against\n"
+       "DIR/config.json's image_grid_pinpoints), or the released values without --model or that file.\n"
+       "--dump writes pixel_values F32 [crops, 3, 336, 336] (thumbnail first, then the tiles row-major) and\n"
+       "crops_uint8 U8 [crops, 336, 336, 3] (the RGB crops before normalisation, as Pillow makes them)\n"
+       "with the plan in the metadata (docs/preprocess-dump.md).\n"
+       "--resize-order: Pillow's pass order to reproduce, pillow-12 (Pillow <= 12.2, the default: the Pillow\n"
+       "of MiniMax-VL-01's release) or pillow-13 (Pillow 13.0). --max-pixels: images with more pixels are\n"
+       "refused before decoding (1 .. 2^32, default 89478485, Pillow's MAX_IMAGE_PIXELS).\n",
+       cmd_preprocess},
       {"report",
        "usage: minimax01 report FILE.json... [--out page.html]\n"
        "Renders check/bench/soak reports into one self-contained HTML page (inline SVG charts: per-layer\n"

@@ -22,5 +22,6 @@ int cmd_bench(const std::vector<std::string>& args);
 int cmd_soak(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
+int cmd_preprocess(const std::vector<std::string>& args);
 
 }  // namespace mm::cli

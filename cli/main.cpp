@@ -27,6 +27,7 @@ commands:
   soak      a seeded request stream: uptime, errors by class, latency, fault injection
   report    render check/bench/soak reports into a self-contained HTML page
   compare   regression gate between two reports (numerics, or timings with a U test)
+  preprocess  MiniMax-VL-01's any-res preprocessing of one image: plan, token count, crops dump
 
 run 'minimax01 <command> --help' for the options of a command.
 --allow-nonfinite-weights (any command): load a checkpoint holding NaN/Inf weights instead of refusing it.
