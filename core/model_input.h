@@ -1,8 +1,8 @@
 // What one model step consumes, typed, and the one check of it.
 //
-// A step (prefill or decode) takes a ModelInput: today the token ids of the step. MiniMax-VL-01 adds
-// its image input (preprocessed crops, or precomputed image embeddings to splice at the image-token
-// positions) as further fields here, so every backend and command keeps one signature.
+// A step (prefill or decode) takes a ModelInput: the token ids of the step and, for MiniMax-VL-01, the
+// image embeddings to splice in at the image-token positions (the vision tower's packed, projected
+// features; docs/semantics/vl-01-vision.md), so every backend and command keeps one signature.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -15,8 +15,19 @@ namespace mm {
 
 struct ModelConfig;  // core/config.h (kept out: the CUDA model's nvcc-compiled header includes this one)
 
+// Embeddings that replace the token embeddings at every position whose id is `token_id` (the image
+// placeholder), in order: row r goes to the r-th such position of the step (the official model's
+// masked_scatter). Empty (token_id < 0) for text.
+struct SplicedEmbeddings {
+  int64_t token_id = -1;       // the placeholder id (a VL config's image_token_index); < 0: none
+  int64_t rows = 0, cols = 0;  // [rows, hidden_size]: rows = the placeholder count of the step
+  std::vector<double> values;  // row-major, finite
+  bool empty() const { return token_id < 0; }
+};
+
 struct ModelInput {
   std::vector<int64_t> tokens;  // [S] ids in [0, vocab_size), positions position .. position+S-1
+  SplicedEmbeddings spliced;    // MiniMax-VL-01 image features, or empty
 
   ModelInput() = default;
   ModelInput(std::vector<int64_t> t) : tokens(std::move(t)) {}  // NOLINT: a token list is an input
@@ -33,7 +44,8 @@ void check_token_ids(const std::vector<int64_t>& ids, int64_t vocab_size, const 
                      int64_t position = 0);
 
 // Everything a step's input must satisfy, before anything runs, as mm::Error: at least one token, ids
-// in [0, vocab_size), and position + S <= max_position_embeddings.
+// in [0, vocab_size), position + S <= max_position_embeddings, and spliced embeddings (when present)
+// with one finite row of hidden_size values per placeholder token of the step.
 void check_model_input(const ModelConfig& cfg, const ModelInput& in, int64_t position);
 
 }  // namespace mm

@@ -82,7 +82,18 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
   const int64_t S = in.length();
   auto t0 = SteadyClock::now();
   Mat<T> h(S, cfg_.hidden_size);
-  for (int64_t i = 0; i < S; ++i) h.row(i) = w_.embed.row(in.tokens[static_cast<std::size_t>(i)]);
+  // Token embeddings; image placeholders take the spliced rows instead, in order, cast to the
+  // embedding's precision (docs/semantics/vl-01-vision.md#splicing).
+  int64_t next_spliced = 0;
+  for (int64_t i = 0; i < S; ++i) {
+    const int64_t id = in.tokens[static_cast<std::size_t>(i)];
+    if (!in.spliced.empty() && id == in.spliced.token_id) {
+      const double* row = in.spliced.values.data() + next_spliced++ * in.spliced.cols;
+      for (int64_t c = 0; c < cfg_.hidden_size; ++c) h(i, c) = P::r(static_cast<T>(row[c]));
+    } else {
+      h.row(i) = w_.embed.row(id);
+    }
+  }
   if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);
   if (trace) trace->layers.assign(static_cast<std::size_t>(cfg_.num_hidden_layers), {});
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {

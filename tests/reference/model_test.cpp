@@ -208,6 +208,45 @@ TEST_F(ModelTest, BadInputThrowsAndLeavesTheCacheUsable) {
   EXPECT_MM_ERROR(m.forward(ok, wrong), "cache");
 }
 
+// MiniMax-VL-01 splicing: the rows given for the image placeholder id replace those positions'
+// embeddings, in order, and nothing else changes. Equivalent: a model whose embedding table holds the
+// spliced row at a spare token id, fed that id instead.
+TEST_F(ModelTest, SplicedEmbeddingsReplaceThePlaceholdersInOrder) {
+  const ref::Model<F64> m(cfg(16), *w64_);
+  const int64_t H = cfg_->hidden_size, img = 500;
+  ModelInput in({3, img, 9, img, img, 4});
+  in.spliced.token_id = img;
+  in.spliced.rows = 3;
+  in.spliced.cols = H;
+  Rng rng(77);
+  for (int64_t i = 0; i < 3 * H; ++i) in.spliced.values.push_back(rng.normal());
+  auto cache = m.new_cache();
+  const Mat<double> got = m.forward(in, cache);
+  // The same through the table: tokens 510, 511, 509 carry image rows 0, 1, 2.
+  ref::ModelWeights<double> w = *w64_;
+  const int64_t spare[3] = {510, 511, 509};
+  for (int r = 0; r < 3; ++r)
+    for (int64_t c = 0; c < H; ++c) w.embed(spare[r], c) = in.spliced.values[static_cast<std::size_t>(r * H + c)];
+  const ref::Model<F64> m2(cfg(16), w);
+  auto cache2 = m2.new_cache();
+  // (lm_head is its own copy even when tied, so editing embed changes only the lookup.)
+  const Mat<double> want = m2.forward(ModelInput({3, 510, 9, 511, 509, 4}), cache2);
+  EXPECT_LE(rel_err(got, want), 1e-15);
+  // Bad splices are refused before anything runs, naming the counts.
+  ModelInput bad = in;
+  bad.spliced.rows = 2;
+  bad.spliced.values.resize(static_cast<std::size_t>(2 * H));
+  auto c3 = m.new_cache();
+  EXPECT_MM_ERROR(m.forward(bad, c3), "2 image embedding rows for 3 image tokens");
+  bad = in;
+  bad.spliced.values[5] = std::nan("");
+  EXPECT_MM_ERROR(m.forward(bad, c3), "image embedding value 5", "not finite");
+  bad = in;
+  bad.spliced.cols = H + 1;
+  EXPECT_MM_ERROR(m.forward(bad, c3), "hidden_size");
+  EXPECT_EQ(c3.position, 0);
+}
+
 TEST_F(ModelTest, PostnormFalseRunsAndContinues) {
   const ref::Model<F64> mf(cfg(16, false), *w64_);
   const ref::Model<F64> mt(cfg(16, true), *w64_);
