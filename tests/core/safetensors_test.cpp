@@ -30,6 +30,7 @@ TEST(Safetensors, RoundTripEveryDtype) {
   std::vector<double> ints = {0, 1, -2, 300000, 7, 123456789};
   t.push_back({{"i32", DType::I32, {6}}, ints});
   t.push_back({{"i64", DType::I64, {2, 3}}, ints});
+  t.push_back({{"u8", DType::U8, {2, 2}}, {0, 1, 128, 255}});
   t.push_back({{"empty", DType::F32, {0, 5}}, {}});
   t.push_back({{"scalar", DType::F32, {}}, {2.5}});
   write_safetensors(d.file("a.safetensors"), t, {{"format", "pt"}});
@@ -55,6 +56,14 @@ TEST(Safetensors, RoundTripEveryDtype) {
   uint64_t n = 0;
   in.read(reinterpret_cast<char*>(&n), 8);
   EXPECT_EQ((n + 8) % 8, 0u);
+}
+
+// U8 (image bytes in preprocess dumps) is data, never a weight: a checkpoint refuses it like I32/I64.
+TEST(Safetensors, U8TensorIsNotAWeight) {
+  test::TempDir d;
+  write_safetensors(d.file("model.safetensors"), std::vector<NamedValues>{{{"w", DType::U8, {2}}, {3, 4}}});
+  Checkpoint ck(d.path.string());
+  EXPECT_MM_ERROR(ck.get("w", {2}), "tensor 'w' has integer dtype U8, expected a float dtype");
 }
 
 TEST(Safetensors, WriterIsDeterministic) {
