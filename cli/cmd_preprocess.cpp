@@ -71,14 +71,13 @@ int cmd_preprocess(const std::vector<std::string>& argv) {
   const vl::PreprocessConfig cfg =
       a.has("model") ? vl::load_preprocess_config(a.str("model", "")) : vl::released_preprocess_config();
   const auto t0 = SteadyClock::now();
-  const image::Image im = image::decode_image_file(image, limits);
-  const auto t1 = SteadyClock::now();
   vl::PreprocessOptions opt;
   opt.resize_order = order;
-  const vl::PreprocessedImage out = vl::preprocess_image(im, cfg, opt);
+  image::Image im;
+  const vl::PreprocessedImage out = vl::preprocess_file(image, cfg, opt, limits, &im);
   const auto t2 = SteadyClock::now();
   print_plan(image, im, cfg, out.plan, order);
-  std::printf("decode %.3f s, preprocess %.3f s\n", seconds_between(t0, t1), seconds_between(t1, t2));
+  std::printf("decode and preprocess %.3f s\n", seconds_between(t0, t2));
   if (a.has("dump")) {
     write_dump(a.str("dump", ""), image, out, cfg, order);
     std::printf("wrote %s\n", a.str("dump", "").c_str());

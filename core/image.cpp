@@ -25,8 +25,6 @@ Image make_image(int width, int height, Mode mode) {
   im.height = height;
   im.mode = mode;
   im.pixels.assign(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * channels(mode), 0);
-  for (int i = 0; i < 256; ++i)
-    for (int c = 0; c < 3; ++c) im.palette[static_cast<std::size_t>(i) * 3 + c] = static_cast<uint8_t>(i);
   return im;
 }
 

@@ -41,8 +41,8 @@ struct Image {
   int height = 0;  // pixels
   Mode mode = Mode::RGB;
   std::vector<uint8_t> pixels;  // [height][width][channels(mode)]
-  // Mode P only: 256 RGB entries. Entries past the file's own palette hold Pillow's default for them,
-  // the gray ramp (i, i, i), which is what Pillow shows for an index the palette does not cover.
+  // Mode P only: 256 RGB entries. Entries past the file's own palette are black (0, 0, 0), which is what
+  // Pillow shows for an index the palette does not cover.
   std::array<uint8_t, 256 * 3> palette{};
 
   std::size_t row_bytes() const { return static_cast<std::size_t>(width) * channels(mode); }
@@ -50,7 +50,7 @@ struct Image {
   uint8_t* row(int y) { return pixels.data() + static_cast<std::size_t>(y) * row_bytes(); }
 };
 
-// An empty image of the given size and mode (pixels zero; palette the gray ramp).
+// An empty image of the given size and mode (pixels zero; palette black).
 Image make_image(int width, int height, Mode mode);
 
 // Pillow's `convert("RGB")` for every mode above: L and 1 replicate, LA and RGBA drop alpha without

@@ -147,21 +147,24 @@ bool png_phase_header(png_structp png, png_infop info, PngHeader* h) {
 }
 
 // Phase 2: the transforms that give Pillow's raw layout; `rowbytes` / `channels` are libpng's after them.
-bool png_phase_transforms(png_structp png, png_infop info, int bit_depth, std::size_t* rowbytes, int* channels) {
+bool png_phase_transforms(png_structp png, png_infop info, int bit_depth, std::size_t* rowbytes, int* channels,
+                          int* passes) {
   if (setjmp(png_jmpbuf(png))) return false;
   if (bit_depth < 8) png_set_packing(png);  // one byte per pixel: the gray value or the palette index
   if (bit_depth == 16) png_set_strip_16(png);  // keeps the high byte (Pillow's ";16B" raw modes)
-  png_set_interlace_handling(png);  // Adam7: png_read_image runs the passes into the full rows
+  *passes = png_set_interlace_handling(png);  // Adam7: 7 passes, each row read into the full row
   png_read_update_info(png, info);
   *rowbytes = png_get_rowbytes(png, info);
   *channels = png_get_channels(png, info);
   return true;
 }
 
-// Phase 3: the image data, into rows the caller allocated.
-bool png_phase_rows(png_structp png, png_bytepp rows) {
+// Phase 3: the image data, into the caller's pixel buffer (`height` rows of `row_bytes`), row by row
+// and pass by pass: no array of row pointers, which for a 1 x 89M image would cost 700 MB by itself.
+bool png_phase_rows(png_structp png, uint8_t* pixels, std::size_t row_bytes, png_uint_32 height, int passes) {
   if (setjmp(png_jmpbuf(png))) return false;
-  png_read_image(png, rows);
+  for (int pass = 0; pass < passes; ++pass)
+    for (png_uint_32 y = 0; y < height; ++y) png_read_row(png, pixels + static_cast<std::size_t>(y) * row_bytes, nullptr);
   return true;
 }
 
@@ -180,7 +183,7 @@ struct PngGuard {
   if (st.hit_eof) fail(name, "truncated PNG (libpng: " + detail + "); expected the rest of the image data");
   if (std::strstr(st.msg, "CRC error"))
     fail(name, "corrupt PNG: a chunk's CRC does not match its content (libpng: " + detail +
-                   "); Pillow refuses it too (\"broken PNG file\")");
+                   "); expected an intact file");
   fail(name, "corrupt PNG (libpng: " + detail + ")");
 }
 
@@ -216,7 +219,8 @@ Image decode_png(const uint8_t* data, std::size_t size, const std::string& name,
   // that matters (a 2,000,000 x 10 strip is fine), so lift it to the format's own 2^31 - 1.
   png_set_user_limits(g.png, 0x7fffffffU, 0x7fffffffU);
   // A CRC mismatch is an error in every chunk libpng reads. Pillow checks the CRC of each chunk before
-  // the image data and refuses the file ("broken PNG file").
+  // the image data and refuses the file ("broken PNG file"); it does not check IDAT's, where we are
+  // stricter (docs/robustness.md).
   png_set_crc_action(g.png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
   // Ancillary chunks other than tRNS are skipped unread (their CRCs still checked): nothing in them
   // changes what Pillow's image holds (no gamma, colour profile or text is applied), and skipping them
@@ -243,17 +247,16 @@ Image decode_png(const uint8_t* data, std::size_t size, const std::string& name,
   }
 
   std::size_t rowbytes = 0;
-  int ch = 0;
-  if (!png_phase_transforms(g.png, g.info, h.bit_depth, &rowbytes, &ch)) png_fail(st, name);
+  int ch = 0, passes = 1;
+  if (!png_phase_transforms(g.png, g.info, h.bit_depth, &rowbytes, &ch, &passes)) png_fail(st, name);
   // libpng's layout after the transforms must be exactly ours, one byte per channel, no padding.
   if (ch != channels(mode) || rowbytes != static_cast<std::size_t>(h.width) * static_cast<std::size_t>(ch))
     fail(name, "unexpected PNG row layout from libpng (" + std::to_string(rowbytes) + " bytes, " +
                    std::to_string(ch) + " channels per row of " + std::to_string(h.width) + " pixels)");
 
   Image im = allocate_image(h.width, h.height, mode, name);
-  std::vector<png_bytep> rows(h.height);
-  for (png_uint_32 y = 0; y < h.height; ++y) rows[y] = im.row(static_cast<int>(y));
-  if (!png_phase_rows(g.png, rows.data())) png_fail(st, name);
+  if (mode == Mode::P) im.palette.fill(0);  // Pillow shows an index past the file's PLTE as black
+  if (!png_phase_rows(g.png, im.pixels.data(), im.row_bytes(), h.height, passes)) png_fail(st, name);
 
   if (mode == Mode::P) {
     png_colorp plte = nullptr;

@@ -12,7 +12,7 @@
 //   gray 2 / 4 / 8-bit   "L"   2 and 4 bits scaled to 8 (v x 0x55, v x 0x11: Pillow's L;2 / L;4 unpackers)
 //   gray 16-bit          refused: Pillow opens it as mode I;16, which this project does not support
 //   gray + alpha 8 / 16  "LA"  (16-bit: the high byte, as Pillow's LA;16B)
-//   palette 1..8-bit     "P"   the raw indices; Image::palette = the PLTE entries, then the gray ramp
+//   palette 1..8-bit     "P"   the raw indices; Image::palette = the PLTE entries, then black
 //   RGB 8 / 16           "RGB" (16-bit: the high byte)
 //   RGBA 8 / 16          "RGBA" straight alpha (16-bit: the high byte)
 // A tRNS chunk never changes the pixels: Pillow keeps it as info["transparency"] only, and the

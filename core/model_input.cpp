@@ -23,6 +23,29 @@ void check_model_input(const ModelConfig& cfg, const ModelInput& in, int64_t pos
           "forward: position " + std::to_string(position + in.length()) + " exceeds max_position_embeddings = " +
               std::to_string(cfg.max_position_embeddings));
   check_token_ids(in.tokens, cfg.vocab_size, "forward", position);
+  if (!in.images.empty()) {
+    require(in.spliced.empty(), "forward: both images and spliced image embeddings given; expected one of them");
+    require(in.image_token_id >= 0 && in.image_token_id < cfg.vocab_size,
+            "forward: image token id " + std::to_string(in.image_token_id) + " is out of range [0, vocab_size = " +
+                std::to_string(cfg.vocab_size) + ")");
+    int64_t placeholders = 0, wanted = 0;
+    for (int64_t id : in.tokens) placeholders += id == in.image_token_id;
+    for (std::size_t k = 0; k < in.images.size(); ++k) {
+      const ImageCrops& im = in.images[k];
+      const std::string which = "forward: image " + std::to_string(k + 1) + " of " + std::to_string(in.images.size());
+      require(im.num_crops >= 1 && im.num_tokens >= 1 && im.crop_size >= 1 &&
+                  im.pixel_values.size() == static_cast<std::size_t>(im.num_crops * 3 * im.crop_size * im.crop_size),
+              which + ": " + std::to_string(im.pixel_values.size()) + " pixel values for " +
+                  std::to_string(im.num_crops) + " crops of 3 x " + std::to_string(im.crop_size) + " x " +
+                  std::to_string(im.crop_size));
+      wanted += im.num_tokens;
+    }
+    require(placeholders == wanted,
+            "forward: " + std::to_string(placeholders) + " image tokens (id " + std::to_string(in.image_token_id) +
+                ") in the step, but the " + std::to_string(in.images.size()) + " image(s) fill " +
+                std::to_string(wanted) + "; expected each image's placeholders expanded to its token count");
+    return;
+  }
   const SplicedEmbeddings& e = in.spliced;
   if (e.empty()) return;
   require(e.token_id < cfg.vocab_size, "forward: image token id " + std::to_string(e.token_id) +

@@ -25,9 +25,25 @@ struct SplicedEmbeddings {
   bool empty() const { return token_id < 0; }
 };
 
+// One preprocessed image (reference/vl_preprocess.h makes it from a file): the crops the vision tower
+// reads and the geometry its features are packed by. Its features fill `num_tokens` placeholder
+// positions of the step.
+struct ImageCrops {
+  int64_t width = 0, height = 0;       // the original image (W, H)
+  int64_t grid_rows = 0, grid_cols = 0;  // tiles of the keep-ratio canvas
+  int64_t num_crops = 0;               // 1 + grid_rows * grid_cols (thumbnail first)
+  int64_t num_tokens = 0;              // 576 + kept rows * (kept cols + 1)
+  int64_t crop_size = 336;
+  std::vector<float> pixel_values;     // [num_crops, 3, crop_size, crop_size], normalised
+};
+
 struct ModelInput {
   std::vector<int64_t> tokens;  // [S] ids in [0, vocab_size), positions position .. position+S-1
   SplicedEmbeddings spliced;    // MiniMax-VL-01 image features, or empty
+  // MiniMax-VL-01 images, in placeholder order: a VL backend runs them through the vision tower and
+  // splices the features at the positions holding image_token_id (exclusive with `spliced`).
+  std::vector<ImageCrops> images;
+  int64_t image_token_id = -1;  // the config's image_token_index when `images` is not empty
 
   ModelInput() = default;
   ModelInput(std::vector<int64_t> t) : tokens(std::move(t)) {}  // NOLINT: a token list is an input
@@ -45,7 +61,8 @@ void check_token_ids(const std::vector<int64_t>& ids, int64_t vocab_size, const 
 
 // Everything a step's input must satisfy, before anything runs, as mm::Error: at least one token, ids
 // in [0, vocab_size), position + S <= max_position_embeddings, and spliced embeddings (when present)
-// with one finite row of hidden_size values per placeholder token of the step.
+// with one finite row of hidden_size values per placeholder token of the step; images (when present)
+// whose token counts add up to the placeholder count, each with num_crops crops of pixel values.
 void check_model_input(const ModelConfig& cfg, const ModelInput& in, int64_t position);
 
 }  // namespace mm

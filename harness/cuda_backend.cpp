@@ -37,7 +37,7 @@ class CudaBackend final : public Backend {
     check_model_input(cfg_, in, model_->position());
     // The embedding kernel has no splice yet (MiniMax-VL-01 kernels are later work): refuse, never
     // run the placeholders' own embeddings as if they were the image.
-    require(in.spliced.empty(), "backend " + name() + ": image inputs are not supported by the kernels yet; use a "
+    require(in.spliced.empty() && in.images.empty(), "backend " + name() + ": image inputs are not supported by the kernels yet; use a "
                                 "ref-* backend for MiniMax-VL-01 images");
     const auto rows = req.all_logits ? cuda_model::Logits::all_rows : cuda_model::Logits::last_row;
     cuda_model::StepOutput o = model_->step(in, req.capture, req.after_layer, req.time_layers, rows);

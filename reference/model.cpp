@@ -1,34 +1,13 @@
 #include "reference/model.h"
 
-
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/text_weights.h"
 #include "reference/linear.h"
 #include "reference/rmsnorm.h"
+#include "reference/weight_block.h"
 
 namespace mm::ref {
-namespace {
-
-// Copies a checkpoint block (any float dtype) into a row-major matrix of the precision's scalar; the
-// BF16 mode rounds to bf16 (what loading the official model in bf16 does).
-template <class P>
-Mat<typename P::T> to_mat(const WeightBlock& b) {
-  using T = typename P::T;
-  const std::vector<double> v = b.read_f64();
-  Mat<T> m(b.rows, b.cols);
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    const double x = v[static_cast<std::size_t>(i)];
-    m.data()[i] = P::kBf16 ? round_bf16(static_cast<float>(x)) : static_cast<T>(x);
-  }
-  return m;
-}
-template <class P>
-Vec<typename P::T> to_vec(const WeightBlock& b) {
-  return to_mat<P>(b).row(0).transpose();
-}
-
-}  // namespace
 
 template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig& c) {
@@ -79,6 +58,10 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
           "forward: cache has " + std::to_string(cache.layers.size()) + " layers, expected " +
               std::to_string(cfg_.num_hidden_layers) + " (use Model::new_cache)");
   check_model_input(cfg_, in, cache.position);
+  // Images go through the vision tower first (ref::VlModel), which hands this model their features as
+  // spliced embeddings; the text model alone has no vision tower to run them.
+  require(in.images.empty(), "forward: the text model takes image features as spliced embeddings; images need "
+                             "the MiniMax-VL-01 model (its vision tower)");
   const int64_t S = in.length();
   auto t0 = SteadyClock::now();
   Mat<T> h(S, cfg_.hidden_size);

@@ -55,7 +55,11 @@ std::array<float, 3> three_floats(const json& v, const std::string& where, bool 
   return out;
 }
 
-// A pinpoint list: [[w, h], ...], each a positive multiple of `crop` (the tiles are crop-sized).
+// A pinpoint list: [[w, h], ...], each a positive multiple of `crop` (the tiles are crop-sized), at most
+// kMaxPinpointTiles tiles and kMaxPinpointSide pixels a side: the released list tops out at 18 tiles and
+// 2016 px, and the caps keep a hostile config from asking for a canvas of gigabytes.
+constexpr int kMaxPinpointTiles = 36;
+constexpr int kMaxPinpointSide = 18 * 336;
 std::vector<std::array<int, 2>> pinpoints_from(const json& v, const std::string& where, int crop) {
   if (!v.is_array() || v.empty() || v.size() > 1024)
     throw Error(where + " must be a non-empty list of [width, height] pairs (at most 1024)");
@@ -66,6 +70,9 @@ std::vector<std::array<int, 2>> pinpoints_from(const json& v, const std::string&
     std::array<int, 2> p{int_in(v[i][0], w + "[0]", 1, 1 << 16), int_in(v[i][1], w + "[1]", 1, 1 << 16)};
     if (p[0] % crop != 0 || p[1] % crop != 0)
       throw Error(w + " is " + v[i].dump() + ", expected multiples of the crop size " + std::to_string(crop));
+    if (p[0] > kMaxPinpointSide || p[1] > kMaxPinpointSide || (p[0] / crop) * (p[1] / crop) > kMaxPinpointTiles)
+      throw Error(w + " is " + v[i].dump() + ", beyond the limits of " + std::to_string(kMaxPinpointSide) +
+                  " px a side and " + std::to_string(kMaxPinpointTiles) + " tiles (the released list: 2016 px, 18 tiles)");
     out.push_back(p);
   }
   return out;
@@ -125,16 +132,18 @@ PreprocessConfig load_preprocess_config(const std::string& model_dir) {
   if (!file_exists(pp)) c.source = "released defaults (" + pp + " is absent)";
   const std::string cj = model_dir + "/config.json";
   if (file_exists(cj)) {
+    // A checkpoint's config.json must be MiniMax-VL-01's, and its pinpoints (the list the model unpacks
+    // with) must equal the processor's (the list it tiles with).
     const json cfg = read_json_file(cj, "model config");
-    if (cfg.is_object() && cfg.contains("model_type") && cfg.at("model_type") != "minimax_vl_01")
-      throw Error(at(cj, "model_type") + " is " + cfg.at("model_type").dump() +
+    if (!cfg.is_object() || !cfg.contains("model_type") || cfg.at("model_type") != "minimax_vl_01")
+      throw Error(at(cj, "model_type") + " is " + (cfg.is_object() && cfg.contains("model_type") ? cfg.at("model_type").dump() : "missing") +
                   ": images need a MiniMax-VL-01 checkpoint (model_type \"minimax_vl_01\")");
-    if (cfg.is_object() && cfg.contains("image_grid_pinpoints")) {
-      const auto model_pins = pinpoints_from(cfg.at("image_grid_pinpoints"), at(cj, "image_grid_pinpoints"), c.crop_size);
-      if (model_pins != c.pinpoints)
-        throw Error(cj + ": \"image_grid_pinpoints\" differ from " + c.source +
-                    "'s: the processor tiles with one list and the model unpacks with the other, so they must be equal");
-    }
+    if (!cfg.contains("image_grid_pinpoints"))
+      throw Error(at(cj, "image_grid_pinpoints") + " is missing: a MiniMax-VL-01 config names the pinpoints the model unpacks with");
+    const auto model_pins = pinpoints_from(cfg.at("image_grid_pinpoints"), at(cj, "image_grid_pinpoints"), c.crop_size);
+    if (model_pins != c.pinpoints)
+      throw Error(cj + ": \"image_grid_pinpoints\" differ from " + c.source +
+                  "'s: the processor tiles with one list and the model unpacks with the other, so they must be equal");
   }
   return c;
 }
@@ -221,6 +230,31 @@ AnyresPlan plan_anyres(int width, int height, const PreprocessConfig& cfg) {
   p.kept_cols = static_cast<int>(g.cols);
   p.num_image_tokens = thumbnail_tokens(cfg) + g.rows * (g.cols + 1);
   return p;
+}
+
+PreprocessedImage preprocess_file(const std::string& path, const PreprocessConfig& cfg, const PreprocessOptions& opt,
+                                  const image::DecodeLimits& limits, image::Image* decoded) {
+  image::Image im = image::decode_image_file(path, limits);  // its errors start with the path
+  try {
+    PreprocessedImage out = preprocess_image(im, cfg, opt);
+    if (decoded) *decoded = std::move(im);
+    return out;
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+ImageCrops image_crops(PreprocessedImage&& pre, const PreprocessConfig& cfg) {
+  ImageCrops c;
+  c.width = pre.plan.width;
+  c.height = pre.plan.height;
+  c.grid_rows = pre.plan.grid_rows;
+  c.grid_cols = pre.plan.grid_cols;
+  c.num_crops = pre.plan.num_crops;
+  c.num_tokens = pre.plan.num_image_tokens;
+  c.crop_size = cfg.crop_size;
+  c.pixel_values = std::move(pre.pixel_values);
+  return c;
 }
 
 float normalize_value(const PreprocessConfig& cfg, int c, uint8_t x) {

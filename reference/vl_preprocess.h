@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/image.h"
+#include "core/image_decode.h"
+#include "core/model_input.h"
 #include "reference/pillow_resize.h"
 
 namespace mm::vl {
@@ -84,6 +86,15 @@ struct PreprocessedImage {
 // The whole pipeline for one decoded image.
 PreprocessedImage preprocess_image(const image::Image& im, const PreprocessConfig& cfg,
                                    const PreprocessOptions& opt = {});
+
+// An image file decoded (core/image_decode.h, within `limits`) and preprocessed; every error names the
+// file. `decoded`, when given, receives the decoded image.
+PreprocessedImage preprocess_file(const std::string& path, const PreprocessConfig& cfg, const PreprocessOptions& opt = {},
+                                  const image::DecodeLimits& limits = {}, image::Image* decoded = nullptr);
+
+// The model's input for one preprocessed image (ModelInput::images): its geometry and pixel_values
+// (moved out of `pre`).
+ImageCrops image_crops(PreprocessedImage&& pre, const PreprocessConfig& cfg);
 
 // The normalisation of one uint8 value x of channel c, in float32 and in torchvision's order:
 // (x / 255 - mean[c]) / std[c].

@@ -549,6 +549,20 @@ def build_images():
     add("extreme_5000x2", "png",
         "refused: every pinpoint has effective resolution 0, the tie rule keeps the first (336x336), keepratio_resize asks Pillow for 336x0",
         "Pillow PNG", _save(_rgb(5000, 2, 30, shapes=False), **png))
+    # palettes shorter than the indices the pixels use: Pillow shows an index past PLTE as black
+    short = np.random.Generator(np.random.PCG64(31))
+    i2 = short.integers(0, 4, size=(90, 130), dtype=np.int64).astype(np.uint8)  # 2-bit, index 3 has no entry
+    p2 = Image.frombytes("P", (130, 90), i2.tobytes())
+    p2.putpalette(bytes([250, 10, 10, 10, 250, 10, 10, 10, 250]), "RGB")
+    add("palette_short_2bit_130x90", "png",
+        "P, 2-bit PNG with a 3-entry PLTE and index 3 in the pixels: the missing entry shows black",
+        "Pillow PNG (bit depth 2 chosen by Pillow from the 3-entry palette)", _save(p2, format="PNG"))
+    i8 = short.integers(0, 256, size=(120, 170), dtype=np.int64).astype(np.uint8)  # 8-bit, 200 entries
+    p8 = Image.frombytes("P", (170, 120), i8.tobytes())
+    p8.putpalette(short.integers(0, 256, size=600, dtype=np.int64).astype(np.uint8).tobytes(), "RGB")
+    add("palette_short_8bit_170x120", "png",
+        "P, 8-bit PNG with a 200-entry PLTE and indices up to 255: indices 200..255 show black",
+        "Pillow PNG", _save(p8, format="PNG"))
     return imgs
 
 

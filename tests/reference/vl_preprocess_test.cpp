@@ -187,6 +187,9 @@ TEST(VlPreprocessConfig, BothSizeSpellingsAndTheirChecks) {
   EXPECT_MM_ERROR(parse(R"({"image_mean": [0.2, 0.3]})"), "image_mean", "3 numbers");
   EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[336, 300]]})"), "\"image_grid_pinpoints\"[0]", "multiples");
   EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": []})"), "image_grid_pinpoints", "non-empty");
+  // A hostile list cannot ask for a canvas of gigabytes.
+  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[65520, 65520]]})"), "image_grid_pinpoints", "6048 px", "36 tiles");
+  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[3360, 1344]]})"), "image_grid_pinpoints", "36 tiles");
   EXPECT_MM_ERROR(parse(R"([1, 2])"), "pp.json", "object");
   const PreprocessConfig c = parse(R"({"image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.5, 1],
                                        "image_grid_pinpoints": [[672, 336], [336, 672]]})");
@@ -214,9 +217,13 @@ TEST(VlPreprocessConfig, LoadsFromACheckpointDirectoryAndChecksTheModelsPinpoint
                         R"({"model_type": "minimax_vl_01", "image_grid_pinpoints": [[336, 336], [336, 672]]})");
   EXPECT_MM_ERROR(load_preprocess_config(dir.path.string()), "config.json", "image_grid_pinpoints",
                   "preprocessor_config.json");
-  // A text-only checkpoint has no vision side.
+  // A text-only checkpoint has no vision side; a VL config must name its pinpoints.
   mm::test::write_bytes(dir.file("config.json"), R"({"model_type": "minimax_text_01"})");
   EXPECT_MM_ERROR(load_preprocess_config(dir.path.string()), "config.json", "minimax_vl_01");
+  mm::test::write_bytes(dir.file("config.json"), R"({"hidden_size": 8})");
+  EXPECT_MM_ERROR(load_preprocess_config(dir.path.string()), "config.json", "model_type", "missing");
+  mm::test::write_bytes(dir.file("config.json"), R"({"model_type": "minimax_vl_01"})");
+  EXPECT_MM_ERROR(load_preprocess_config(dir.path.string()), "image_grid_pinpoints", "missing");
   // A corrupt preprocessor_config.json is named.
   mm::test::write_bytes(dir.file("preprocessor_config.json"), "{\"size\": [336,");
   EXPECT_MM_ERROR(load_preprocess_config(dir.path.string()), "preprocessor_config.json");
