@@ -22,14 +22,22 @@ TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& c) {
   TextWeightMap m;
   const int64_t V = c.vocab_size, H = c.hidden_size, I = c.intermediate_size, E = c.num_local_experts;
   const int64_t inner = c.inner_dim(), kvd = c.kv_dim();
-  // VL-01 stores the text model under language_model.
+  // VL-01 stores the text model under language_model.; the HF native VL port under model.language_model.
+  // (replacing the `model.` of the Text-01 names) with lm_head.weight at the top level.
   m.prefix = ck.find("model.embed_tokens.weight")                  ? ""
              : ck.find("language_model.model.embed_tokens.weight") ? "language_model."
+             : ck.find("model.language_model.embed_tokens.weight") ? "model.language_model."
                                                                    : "";
-  auto has = [&](const std::string& n) { return ck.find(m.prefix + n) != nullptr; };
+  const bool hf_port = m.prefix == "model.language_model.";
+  // The checkpoint name of the Text-01 tensor `n` ("model.X" or "lm_head.weight").
+  auto full = [&](const std::string& n) {
+    if (!hf_port) return m.prefix + n;
+    return n.rfind("model.", 0) == 0 ? m.prefix + n.substr(6) : n;
+  };
+  auto has = [&](const std::string& n) { return ck.find(full(n)) != nullptr; };
   // The whole tensor `n` of shape `shape`, as a [rows, cols] block (a vector is one row).
   auto whole = [&](const std::string& n, const std::vector<int64_t>& shape) {
-    const TensorInfo& t = ck.get(m.prefix + n, shape);
+    const TensorInfo& t = ck.get(full(n), shape);
     return WeightBlock{&t, 0, shape.size() == 1 ? 1 : shape[0], shape.back()};
   };
 
@@ -67,8 +75,8 @@ TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& c) {
       }
     } else {
       L.router = whole(p + "mlp.gate.weight", {E, H});
-      const TensorInfo& gu = ck.get(m.prefix + p + "mlp.experts.gate_up_proj", {E, 2 * I, H});
-      const TensorInfo& dn = ck.get(m.prefix + p + "mlp.experts.down_proj", {E, H, I});
+      const TensorInfo& gu = ck.get(full(p + "mlp.experts.gate_up_proj"), {E, 2 * I, H});
+      const TensorInfo& dn = ck.get(full(p + "mlp.experts.down_proj"), {E, H, I});
       for (int64_t e = 0; e < E; ++e) {
         L.w1.push_back({&gu, e * 2 * I * H, I, H});
         L.w3.push_back({&gu, e * 2 * I * H + I * H, I, H});
@@ -77,7 +85,11 @@ TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& c) {
     }
     m.layers.push_back(std::move(L));
   }
-  ck.require_all_used(m.prefix.empty() ? std::vector<std::string>{} : vl_non_text_prefixes());
+  // The vision tensors of a VL-01 checkpoint are map_vision_weights's (core/vision_weights.h) to check.
+  ck.require_all_used(m.prefix.empty() ? std::vector<std::string>{}
+                      : hf_port        ? std::vector<std::string>{"model.vision_tower.", "model.multi_modal_projector.",
+                                                                  "model.image_newline"}
+                                       : vl_non_text_prefixes());
   return m;
 }
 

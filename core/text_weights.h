@@ -2,7 +2,8 @@
 // reference's ref::load_weights, the kernels' cuda_model::load_host_weights). It accepts:
 //   - the official names (model.embed_tokens.weight, model.layers.L.self_attn.qkv_proj.weight,
 //     model.layers.L.block_sparse_moe.experts.E.w1.weight, ...),
-//   - the same under VL-01's `language_model.` prefix (its vision tensors are left alone),
+//   - the same under VL-01's `language_model.` prefix (its vision tensors are left alone), or in the HF
+//     native VL port's layout: `model.language_model.` in place of `model.`, `lm_head.weight` at the top,
 //   - HF transformers v5's in-memory MoE names: mlp.gate.weight and the fused
 //     mlp.experts.gate_up_proj [E, 2I, H] (rows 0..I-1 = w1, I..2I-1 = w3) / mlp.experts.down_proj [E, H, I].
 // Every tensor is checked by name, shape, float dtype and finiteness (Checkpoint::get), and a tensor no
@@ -38,7 +39,8 @@ struct TextLayerWeightMap {
 };
 
 struct TextWeightMap {
-  std::string prefix;                     // "" or "language_model." (VL-01)
+  std::string prefix;                     // "", "language_model." (VL-01) or "model.language_model." (HF VL port,
+                                          // replacing the leading `model.`; lm_head.weight unprefixed)
   WeightBlock embed, final_norm, lm_head;  // [V, H], [1, H], [V, H]
   bool lm_head_tied = false;              // no lm_head.weight and tie_word_embeddings: lm_head is embed
   std::vector<TextLayerWeightMap> layers;  // [L]

@@ -1,0 +1,358 @@
+#include "reference/vision_encoder.h"
+
+#include <cmath>
+#include <type_traits>
+
+#include "core/error.h"
+
+namespace mm::ref {
+
+// ---- patch embedding (docs/semantics/vl-01-vision.md#patch-embedding) -------------------------------------
+
+template <class P>
+Mat<typename P::T> patch_embed(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
+                               const VisionConfig& cfg) {
+  using T = typename P::T;
+  const int64_t C = cfg.num_channels, S = cfg.image_size, p = cfg.patch_size, side = cfg.patches_per_side();
+  const int64_t N = cfg.num_patches(), D = cfg.hidden_size, K = C * p * p;
+  require(static_cast<int64_t>(pixels.size()) == C * S * S,
+          "vision tower: a crop has " + std::to_string(pixels.size()) + " pixel values, expected " +
+              std::to_string(C * S * S) + " (" + std::to_string(C) + " x " + std::to_string(S) + " x " +
+              std::to_string(S) + ")");
+  // im2col: row t = r * side + c holds the patch at (r, c), its columns in the weight's (ch, ky, kx) order.
+  // BF16: the pixels are a bf16 tensor (the model card casts pixel_values to bf16) (#bf16-rounding-points).
+  Mat<T> patches(N, K);  // [N, C*p*p]
+  for (int64_t r = 0; r < side; ++r)
+    for (int64_t c = 0; c < side; ++c)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t ky = 0; ky < p; ++ky)
+          for (int64_t kx = 0; kx < p; ++kx) {
+            const float v = pixels[static_cast<std::size_t>((ch * S + r * p + ky) * S + c * p + kx)];
+            patches(r * side + c, (ch * p + ky) * p + kx) = P::r(static_cast<T>(v));
+          }
+  // The conv: [N, K] x [K, D], one bf16 output per patch and channel (a bf16 cuDNN conv), no bias.
+  const Mat<T> conv = stored<P>(patches * w.patch_embedding.transpose());  // [N, D]
+  // [cls ; patches] + pos, one bf16 add.
+  Mat<T> e(N + 1, D);
+  for (int64_t j = 0; j < D; ++j) e(0, j) = P::r(w.class_embedding(j) + w.position_embedding(0, j));
+  for (int64_t t = 0; t < N; ++t)
+    for (int64_t j = 0; j < D; ++j) e(1 + t, j) = P::r(conv(t, j) + w.position_embedding(1 + t, j));
+  return e;
+}
+
+// ---- LayerNorm (#layernorm) --------------------------------------------------------------------------------
+
+template <class P>
+Mat<typename P::T> layer_norm(const Mat<typename P::T>& x, const LayerNormWeights<typename P::T>& w, double eps) {
+  using T = typename P::T;
+  const Eigen::Index D = x.cols();
+  const T e = constant<P>(eps), n = static_cast<T>(D);
+  Mat<T> out(x.rows(), D);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    // two-pass mean and biased variance (torch uses Welford; the values agree up to rounding)
+    T sum = 0;
+    for (Eigen::Index j = 0; j < D; ++j) sum += x(i, j);
+    const T mean = sum / n;
+    T ss = 0;
+    for (Eigen::Index j = 0; j < D; ++j) ss += (x(i, j) - mean) * (x(i, j) - mean);
+    const T rstd = T(1) / std::sqrt(ss / n + e);
+    // torch's order: w * (rstd * (x - mean)) + b, one rounding of the sum
+    for (Eigen::Index j = 0; j < D; ++j) out(i, j) = P::r(w.w(j) * (rstd * (x(i, j) - mean)) + w.b(j));
+  }
+  return out;
+}
+
+// ---- attention (#attention) --------------------------------------------------------------------------------
+
+template <class P>
+Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                                    int64_t heads) {
+  using T = typename P::T;
+  const Eigen::Index S = x.rows(), D = w.q_proj.w.rows(), d = D / heads;
+  // q, k, v [S, D] (bf16 in the BF16 mode); head h is columns [h d, (h + 1) d).
+  const Mat<T> q = linear_bias<P>(x, w.q_proj), k = linear_bias<P>(x, w.k_proj), v = linear_bias<P>(x, w.v_proj);
+  const T scale = T(1) / std::sqrt(static_cast<T>(d));
+  Mat<T> o(S, D);
+  for (Eigen::Index h = 0; h < heads; ++h) {
+    Mat<T> scores = (q.middleCols(h * d, d) * k.middleCols(h * d, d).transpose()) * scale;  // [S, S], fp32
+    for (Eigen::Index i = 0; i < S; ++i) {  // softmax over all keys: every patch sees every patch
+      const T mx = scores.row(i).maxCoeff();
+      T sum = 0;
+      for (Eigen::Index j = 0; j < S; ++j) {
+        scores(i, j) = std::exp(scores(i, j) - mx);
+        sum += scores(i, j);
+      }
+      scores.row(i) /= sum;
+    }
+    o.middleCols(h * d, d) = stored<P>(scores * v.middleCols(h * d, d));  // [S, d], bf16 output
+  }
+  return linear_bias<P>(o, w.out_proj);
+}
+
+// ---- MLP (#mlp) ----------------------------------------------------------------------------------------------
+
+template <class P>
+Mat<typename P::T> vision_mlp(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w) {
+  using T = typename P::T;
+  Mat<T> h = linear_bias<P>(x, w.fc1);                                  // [S, I]
+  h = h.unaryExpr([](T a) { return P::r(gelu_erf<P>(a)); }).eval();     // GELU in fp32, stored as bf16
+  return linear_bias<P>(h, w.fc2);                                      // [S, D]
+}
+
+// ---- encoder layer (#encoder-layer) -------------------------------------------------------------------------
+
+// a + b with one rounding: the sum of two bf16 tensors.
+template <class P>
+static Mat<typename P::T> residual_add(const Mat<typename P::T>& a, const Mat<typename P::T>& b) {
+  using T = typename P::T;
+  return a.binaryExpr(b, [](T u, T v) { return P::r(u + v); });
+}
+
+template <class P>
+Mat<typename P::T> vision_layer(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                                const VisionConfig& cfg, VisionLayerTrace<typename P::T>* trace) {
+  using T = typename P::T;
+  Mat<T> a = vision_attention<P>(layer_norm<P>(x, w.layer_norm1, cfg.layer_norm_eps), w, cfg.num_attention_heads);
+  const Mat<T> h = residual_add<P>(x, a);
+  Mat<T> m = vision_mlp<P>(layer_norm<P>(h, w.layer_norm2, cfg.layer_norm_eps), w);
+  Mat<T> out = residual_add<P>(h, m);
+  if (trace) {
+    trace->attn = std::move(a);
+    trace->mlp = std::move(m);
+    trace->output = out;
+  }
+  return out;
+}
+
+// ---- weights ------------------------------------------------------------------------------------------------
+
+namespace {
+
+template <class M> void check_shape(const M& m, int64_t rows, int64_t cols, const std::string& name) {
+  require(m.rows() == rows && m.cols() == cols,
+          "vision weights: " + name + " is [" + std::to_string(m.rows()) + ", " + std::to_string(m.cols()) +
+              "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+}
+template <class T> void check_vec(const Vec<T>& v, int64_t n, const std::string& name) {
+  require(v.size() == n, "vision weights: " + name + " has " + std::to_string(v.size()) + " values, expected " +
+                             std::to_string(n));
+}
+template <class T> void check_linear(const BiasedLinear<T>& l, int64_t out, int64_t in, const std::string& name) {
+  check_shape(l.w, out, in, name + ".weight");
+  check_vec(l.b, out, name + ".bias");
+}
+template <class T> void check_norm(const LayerNormWeights<T>& n, int64_t D, const std::string& name) {
+  check_vec(n.w, D, name + ".weight");
+  check_vec(n.b, D, name + ".bias");
+}
+
+}  // namespace
+
+template <class T> void check_vision_weights(const VisionWeights<T>& w, const VisionConfig& cfg) {
+  const int64_t D = cfg.hidden_size, I = cfg.intermediate_size;
+  const std::string e = "vision_model.embeddings.";
+  require(cfg.num_attention_heads > 0 && D % cfg.num_attention_heads == 0,
+          "vision config: hidden_size " + std::to_string(D) + " is not a multiple of num_attention_heads " +
+              std::to_string(cfg.num_attention_heads));
+  require(cfg.patch_size > 0 && cfg.image_size % cfg.patch_size == 0,
+          "vision config: image_size " + std::to_string(cfg.image_size) + " is not a multiple of patch_size " +
+              std::to_string(cfg.patch_size));
+  check_shape(w.patch_embedding, D, cfg.num_channels * cfg.patch_size * cfg.patch_size, e + "patch_embedding.weight");
+  check_vec(w.class_embedding, D, e + "class_embedding");
+  check_shape(w.position_embedding, cfg.num_positions(), D, e + "position_embedding.weight");
+  check_norm(w.pre_layrnorm, D, "vision_model.pre_layrnorm");
+  require(static_cast<int64_t>(w.layers.size()) == cfg.num_hidden_layers,
+          "vision weights: " + std::to_string(w.layers.size()) + " encoder layers, expected " +
+              std::to_string(cfg.num_hidden_layers));
+  for (std::size_t l = 0; l < w.layers.size(); ++l) {
+    const std::string n = "vision_model.encoder.layers." + std::to_string(l) + ".";
+    const auto& L = w.layers[l];
+    check_norm(L.layer_norm1, D, n + "layer_norm1");
+    check_linear(L.q_proj, D, D, n + "self_attn.q_proj");
+    check_linear(L.k_proj, D, D, n + "self_attn.k_proj");
+    check_linear(L.v_proj, D, D, n + "self_attn.v_proj");
+    check_linear(L.out_proj, D, D, n + "self_attn.out_proj");
+    check_norm(L.layer_norm2, D, n + "layer_norm2");
+    check_linear(L.fc1, I, D, n + "mlp.fc1");
+    check_linear(L.fc2, D, I, n + "mlp.fc2");
+  }
+}
+
+template <class T>
+void for_each_tensor(const VisionTrace<T>& trace, const std::function<void(const std::string&, const Mat<T>&)>& f) {
+  f("vision.embeddings", trace.embeddings);
+  f("vision.pre_layrnorm", trace.pre_layrnorm);
+  for (std::size_t l = 0; l < trace.layers.size(); ++l) {
+    const std::string n = "vision.layers." + std::to_string(l) + ".";
+    f(n + "attn", trace.layers[l].attn);
+    f(n + "mlp", trace.layers[l].mlp);
+    f(n + "output", trace.layers[l].output);
+  }
+}
+
+// ---- the tower (#vision-tower, #feature-selection) ----------------------------------------------------------
+
+template <class P>
+Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
+                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace) {
+  using T = typename P::T;
+  check_vision_weights(w, cfg);
+  Mat<T> e = patch_embed<P>(pixels, w, cfg);                        // [N+1, D]
+  Mat<T> h = layer_norm<P>(e, w.pre_layrnorm, cfg.layer_norm_eps);  // [N+1, D]
+  if (trace) {
+    trace->embeddings = std::move(e);
+    trace->pre_layrnorm = h;
+    trace->layers.assign(w.layers.size(), {});
+  }
+  for (std::size_t l = 0; l < w.layers.size(); ++l)
+    h = vision_layer<P>(h, w.layers[l], cfg, trace ? &trace->layers[l] : nullptr);
+  return h.bottomRows(cfg.num_patches());  // drop CLS (row 0): [N, D]
+}
+
+namespace {
+template <class T> void append_rows(Mat<T>& dst, const Mat<T>& src) {
+  if (dst.size() == 0) {
+    dst = src;
+    return;
+  }
+  Mat<T> m(dst.rows() + src.rows(), src.cols());
+  m.topRows(dst.rows()) = dst;
+  m.bottomRows(src.rows()) = src;
+  dst = std::move(m);
+}
+}  // namespace
+
+template <class P>
+std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
+                                                   const VisionConfig& cfg, VisionTrace<typename P::T>* trace) {
+  using T = typename P::T;
+  const std::size_t crop = static_cast<std::size_t>(cfg.num_channels * cfg.image_size * cfg.image_size);
+  require(crop > 0 && pixels.size() % crop == 0,
+          "vision tower: " + std::to_string(pixels.size()) + " pixel values are not a whole number of " +
+              std::to_string(crop) + "-value crops");
+  std::vector<Mat<T>> out;
+  if (trace) *trace = {};
+  for (std::size_t c = 0; c * crop < pixels.size(); ++c) {
+    VisionTrace<T> t;
+    out.push_back(vision_tower<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr));
+    if (!trace) continue;
+    append_rows(trace->embeddings, t.embeddings);
+    append_rows(trace->pre_layrnorm, t.pre_layrnorm);
+    trace->layers.resize(t.layers.size());
+    for (std::size_t l = 0; l < t.layers.size(); ++l) {
+      append_rows(trace->layers[l].attn, t.layers[l].attn);
+      append_rows(trace->layers[l].mlp, t.layers[l].mlp);
+      append_rows(trace->layers[l].output, t.layers[l].output);
+    }
+  }
+  return out;
+}
+
+#define MM_INSTANTIATE(P)                                                                                         \
+  template Mat<P::T> patch_embed<P>(std::span<const float>, const VisionWeights<P::T>&, const VisionConfig&);      \
+  template Mat<P::T> layer_norm<P>(const Mat<P::T>&, const LayerNormWeights<P::T>&, double);                      \
+  template Mat<P::T> vision_attention<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&, int64_t);            \
+  template Mat<P::T> vision_mlp<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&);                           \
+  template Mat<P::T> vision_layer<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&, const VisionConfig&,     \
+                                     VisionLayerTrace<P::T>*);                                                   \
+  template Mat<P::T> vision_tower<P>(std::span<const float>, const VisionWeights<P::T>&, const VisionConfig&,     \
+                                     VisionTrace<P::T>*);                                                        \
+  template std::vector<Mat<P::T>> vision_tower_crops<P>(std::span<const float>, const VisionWeights<P::T>&,      \
+                                                        const VisionConfig&, VisionTrace<P::T>*);
+MM_INSTANTIATE(F64)
+MM_INSTANTIATE(F32)
+MM_INSTANTIATE(BF16)
+#undef MM_INSTANTIATE
+
+template void check_vision_weights<double>(const VisionWeights<double>&, const VisionConfig&);
+template void check_vision_weights<float>(const VisionWeights<float>&, const VisionConfig&);
+template void for_each_tensor<double>(const VisionTrace<double>&,
+                                      const std::function<void(const std::string&, const Mat<double>&)>&);
+template void for_each_tensor<float>(const VisionTrace<float>&,
+                                     const std::function<void(const std::string&, const Mat<float>&)>&);
+
+}  // namespace mm::ref
+
+namespace mm::ref {
+
+// ---- test and synthetic helpers ----------------------------------------------------------------------------
+
+namespace {
+Mat<double> randn_mat(int64_t rows, int64_t cols, Rng& rng, double scale) {
+  Mat<double> m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = scale * rng.normal();
+  return m;
+}
+Vec<double> randn_vec(int64_t n, Rng& rng, double scale, double mean = 0.0) {
+  Vec<double> v(n);
+  for (Eigen::Index i = 0; i < n; ++i) v(i) = mean + scale * rng.normal();
+  return v;
+}
+BiasedLinear<double> random_linear(int64_t out, int64_t in, Rng& rng) {
+  return {randn_mat(out, in, rng, 1.0 / std::sqrt(double(in))), randn_vec(out, rng, 0.1)};
+}
+LayerNormWeights<double> random_norm(int64_t D, Rng& rng) { return {randn_vec(D, rng, 0.1, 1.0), randn_vec(D, rng, 0.1)}; }
+
+template <class P, class M> auto to_precision(const M& m) {
+  using T = typename P::T;
+  using Out = std::conditional_t<M::ColsAtCompileTime == 1, Vec<T>, Mat<T>>;
+  Out o = m.template cast<T>();
+  store<P>(o);
+  return o;
+}
+}  // namespace
+
+VisionWeights<double> random_vision_weights(const VisionConfig& cfg, Rng& rng) {
+  const int64_t D = cfg.hidden_size, I = cfg.intermediate_size, K = cfg.num_channels * cfg.patch_size * cfg.patch_size;
+  VisionWeights<double> w;
+  w.patch_embedding = randn_mat(D, K, rng, 1.0 / std::sqrt(double(K)));
+  w.class_embedding = randn_vec(D, rng, 1.0);
+  w.position_embedding = randn_mat(cfg.num_positions(), D, rng, 1.0);
+  w.pre_layrnorm = random_norm(D, rng);
+  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
+    VisionLayerWeights<double> L;
+    L.layer_norm1 = random_norm(D, rng);
+    L.q_proj = random_linear(D, D, rng);
+    L.k_proj = random_linear(D, D, rng);
+    L.v_proj = random_linear(D, D, rng);
+    L.out_proj = random_linear(D, D, rng);
+    L.layer_norm2 = random_norm(D, rng);
+    L.fc1 = random_linear(I, D, rng);
+    L.fc2 = random_linear(D, I, rng);
+    w.layers.push_back(std::move(L));
+  }
+  return w;
+}
+
+template <class P> BiasedLinear<typename P::T> convert_weights(const BiasedLinear<double>& w) {
+  return {to_precision<P>(w.w), to_precision<P>(w.b)};
+}
+template <class P> LayerNormWeights<typename P::T> convert_weights(const LayerNormWeights<double>& w) {
+  return {to_precision<P>(w.w), to_precision<P>(w.b)};
+}
+template <class P> VisionLayerWeights<typename P::T> convert_weights(const VisionLayerWeights<double>& w) {
+  return {convert_weights<P>(w.layer_norm1), convert_weights<P>(w.q_proj),      convert_weights<P>(w.k_proj),
+          convert_weights<P>(w.v_proj),      convert_weights<P>(w.out_proj),    convert_weights<P>(w.layer_norm2),
+          convert_weights<P>(w.fc1),         convert_weights<P>(w.fc2)};
+}
+template <class P> VisionWeights<typename P::T> convert_weights(const VisionWeights<double>& w) {
+  VisionWeights<typename P::T> o;
+  o.patch_embedding = to_precision<P>(w.patch_embedding);
+  o.class_embedding = to_precision<P>(w.class_embedding);
+  o.position_embedding = to_precision<P>(w.position_embedding);
+  o.pre_layrnorm = convert_weights<P>(w.pre_layrnorm);
+  for (const auto& L : w.layers) o.layers.push_back(convert_weights<P>(L));
+  return o;
+}
+
+#define MM_INSTANTIATE(P)                                                                              \
+  template BiasedLinear<P::T> convert_weights<P>(const BiasedLinear<double>&);                         \
+  template LayerNormWeights<P::T> convert_weights<P>(const LayerNormWeights<double>&);                 \
+  template VisionLayerWeights<P::T> convert_weights<P>(const VisionLayerWeights<double>&);             \
+  template VisionWeights<P::T> convert_weights<P>(const VisionWeights<double>&);
+MM_INSTANTIATE(F64)
+MM_INSTANTIATE(F32)
+MM_INSTANTIATE(BF16)
+#undef MM_INSTANTIATE
+
+}  // namespace mm::ref
