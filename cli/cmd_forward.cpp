@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/image_inputs.h"
 #include "cli/output_guard.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -21,6 +22,10 @@ struct ForwardRun {
   std::string backend, kernels;  // kernels: empty for the reference
   int64_t S = 0, N = 0, L = 0, H = 0, V = 0;
   std::vector<double> logits, hidden, dec;
+  // MiniMax-VL-01 only: the crops of every image [crops, 3, 336, 336] and the packed, projected
+  // features spliced at the image tokens [image tokens, H], in splice order.
+  int64_t crops = 0, crop_size = 0, image_tokens = 0;
+  std::vector<double> pixel_values, image_features;
   double load_s = 0, prefill_s = 0, decode_s = 0;
 };
 
@@ -41,10 +46,16 @@ static int report(const Args& a, const ForwardRun& r) {
   if (r.N) print_argmax("last decode step", r.dec.data() + (r.N - 1) * r.V);
   if (a.has("dump")) {
     const std::string path = a.str("dump", "");
-    const std::vector<TensorSpec> specs = {{"logits", DType::F32, {r.S, r.V}},
-                                           {"hidden_states", DType::F32, {r.L, r.S, r.H}},
-                                           {"decode_logits", DType::F32, {r.N, r.V}}};
-    const std::vector<double>* src[] = {&r.logits, &r.hidden, &r.dec};
+    std::vector<TensorSpec> specs = {{"logits", DType::F32, {r.S, r.V}},
+                                     {"hidden_states", DType::F32, {r.L, r.S, r.H}},
+                                     {"decode_logits", DType::F32, {r.N, r.V}}};
+    std::vector<const std::vector<double>*> src = {&r.logits, &r.hidden, &r.dec};
+    if (r.crops) {
+      specs.push_back({"pixel_values", DType::F32, {r.crops, 3, r.crop_size, r.crop_size}});
+      specs.push_back({"image_features", DType::F32, {r.image_tokens, r.H}});
+      src.push_back(&r.pixel_values);
+      src.push_back(&r.image_features);
+    }
     write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = *src[i]; },
                       {{"backend", r.backend}, {"format", "minimax01-forward-v1"}});
     std::printf("wrote %s\n", path.c_str());
@@ -82,19 +93,28 @@ static int run_forward(const Args& a, const std::string& backend) {
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");
-  const harness::LoadedModel m{dir, load_config(dir)};
+  const harness::LoadedModel m = harness::load_model(dir);
   const ModelConfig& c = m.config;
   check_file_ids(a, prompt, decode, c.vocab_size);
+  refuse_image_token_in_decode(a, m.vl, decode, a.has("decode-tokens-file") ? "--decode-tokens-file" : "--decode-tokens");
+  const PromptImages images = prepare_prompt_images(a, dir, m.vl, prompt, a.has("tokens-file") ? "--tokens-file" : "--tokens");
+  for (std::size_t k = 0; k < images.paths.size(); ++k)
+    std::printf("image %zu: %s, %lld x %lld, %lld crops, %lld image tokens\n", k + 1, images.paths[k].c_str(),
+                (long long)images.images[k].width, (long long)images.images[k].height,
+                (long long)images.images[k].num_crops, (long long)images.images[k].num_tokens);
   const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
   const auto t1 = SteadyClock::now();
   harness::StepRequest capture;
   capture.capture = true;
-  const harness::StepResult pre = b->step(prompt, capture);
+  ModelInput in(images.tokens);
+  in.images = images.images;
+  in.image_token_id = images.image_token_id;
+  const harness::StepResult pre = b->step(in, capture);
   const auto t2 = SteadyClock::now();
   ForwardRun r;
   r.backend = backend;
   r.kernels = b->kernels();
-  r.S = static_cast<int64_t>(prompt.size());
+  r.S = static_cast<int64_t>(images.tokens.size());
   r.N = static_cast<int64_t>(decode.size());
   r.L = c.num_hidden_layers;
   r.H = c.hidden_size;
@@ -105,6 +125,13 @@ static int run_forward(const Args& a, const std::string& backend) {
   }
   const auto t3 = SteadyClock::now();
   r.logits = pre.logits.values;
+  for (const ImageCrops& im : images.images) {
+    r.crops += im.num_crops;
+    r.crop_size = im.crop_size;
+    r.image_tokens += im.num_tokens;
+    r.pixel_values.insert(r.pixel_values.end(), im.pixel_values.begin(), im.pixel_values.end());
+  }
+  if (r.crops) r.image_features = pre.tensors.at(harness::TensorId::projector("image_features").name()).values;
   for (int64_t l = 0; l < r.L; ++l) {
     const harness::Tensor& h = pre.tensors.at(harness::TensorId::decoder(static_cast<int>(l), "output").name());
     r.hidden.insert(r.hidden.end(), h.values.begin(), h.values.end());
@@ -117,7 +144,7 @@ static int run_forward(const Args& a, const std::string& backend) {
 
 int cmd_forward(const std::vector<std::string>& argv) {
   Args a("forward", argv,
-         {"model", "tokens", "tokens-file", "decode-tokens", "decode-tokens-file", "backend", "dump"});
+         {"model", "tokens", "tokens-file", "decode-tokens", "decode-tokens-file", "backend", "dump", "images"});
   a.required("model");
   if (!a.has("tokens") && !a.has("tokens-file"))
     throw Error("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");

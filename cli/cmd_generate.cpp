@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/image_inputs.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/sampling_params.h"
@@ -16,7 +17,7 @@ namespace mm::cli {
 namespace {
 
 struct Request {
-  std::vector<int64_t> prompt;
+  ModelInput prompt;  // MiniMax-VL-01: placeholders expanded, images attached (--images)
   int64_t n_new = 0;
   SamplingParams sp;
   uint64_t seed = 0;
@@ -24,8 +25,8 @@ struct Request {
 
 Request parse(const Args& a) {
   Request r;
-  r.prompt = a.tokens("prompt-tokens", "prompt-tokens-file");
-  if (r.prompt.empty())
+  r.prompt.tokens = a.tokens("prompt-tokens", "prompt-tokens-file");
+  if (r.prompt.tokens.empty())
     throw Error(std::string("generate: ") +
                 (a.has("prompt-tokens-file") ? "--prompt-tokens-file holds no token" : "--prompt-tokens is empty") +
                 " (the prompt needs at least one token)");
@@ -80,18 +81,24 @@ void generate(harness::Backend& b, const Request& r) {
   const double pre = seconds_between(t0, t1), dec = seconds_between(t1, t2);
   std::printf("backend %s; generated %zu tokens:", backend.c_str(), out.size());
   for (auto t : out) std::printf(" %lld", static_cast<long long>(t));
-  std::printf("\nprefill: %zu tokens in %.3f s (%.1f tokens/s)", r.prompt.size(), pre, r.prompt.size() / pre);
+  const std::size_t n_prompt = r.prompt.tokens.size();
+  std::printf("\nprefill: %zu tokens in %.3f s (%.1f tokens/s)", n_prompt, pre, n_prompt / pre);
   if (out.size() > 1) std::printf("; decode: %zu tokens in %.3f s (%.1f tokens/s)", out.size() - 1, dec, (out.size() - 1) / dec);
   std::printf("\n");
 }
 
 // Any registered backend.
 int run_generate(const Args& a, const std::string& backend) {
-  const Request r = parse(a);
+  Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const std::string dir = a.required("model");
-  const harness::LoadedModel m{dir, load_config(dir)};
-  a.check_file_token_ids("prompt-tokens-file", r.prompt, m.config.vocab_size);
+  const harness::LoadedModel m = harness::load_model(dir);
+  a.check_file_token_ids("prompt-tokens-file", r.prompt.tokens, m.config.vocab_size);
+  PromptImages images = prepare_prompt_images(a, dir, m.vl, r.prompt.tokens,
+                                              a.has("prompt-tokens-file") ? "--prompt-tokens-file" : "--prompt-tokens");
+  r.prompt.tokens = std::move(images.tokens);
+  r.prompt.images = std::move(images.images);
+  r.prompt.image_token_id = images.image_token_id;
   const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
   generate(*b, r);
   if (!b->kernels().empty()) std::printf("kernels: %s\n", b->kernels().c_str());
@@ -103,7 +110,7 @@ int run_generate(const Args& a, const std::string& backend) {
 int cmd_generate(const std::vector<std::string>& argv) {
   Args a("generate", argv,
          {"model", "prompt-tokens", "prompt-tokens-file", "max-new-tokens", "temperature", "top-k", "top-p", "seed",
-          "backend"});
+          "backend", "images"});
   a.required("model");
   if (!a.has("prompt-tokens") && !a.has("prompt-tokens-file"))
     throw Error("generate: missing required option --prompt-tokens (or --prompt-tokens-file PATH, '-' for standard input)");

@@ -1,9 +1,13 @@
-// minimax01 info: layer pattern, parameter counts and memory plan (no weights are read).
+// minimax01 info: layer pattern, parameter counts and memory plan (no weights are read); for a
+// MiniMax-VL-01 model also the vision config, its parameter counts and the vision weights' memory.
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/vl_config.h"
 
 namespace mm::cli {
 
@@ -19,10 +23,32 @@ static std::string human_bytes(double b) {
 int cmd_info(const std::vector<std::string>& argv) {
   Args a("info", argv, {"model", "preset"});
   if (a.has("model") == a.has("preset")) throw Error("info: give exactly one of --model DIR or --preset NAME");
-  const ModelConfig c = a.has("model") ? load_config(a.str("model", "")) : preset_config(a.str("preset", ""));
+  // A VL-01 config (model_type minimax_vl_01, or a vl-* preset) is read whole; its text model is printed
+  // as a Text-01 model's, then the vision side.
+  std::optional<VlConfig> vl;
+  ModelConfig c;
+  if (a.has("model")) {
+    const std::string dir = a.str("model", "");
+    if (is_vl_config(dir)) vl = load_vl_config(dir);
+    else c = load_config(dir);
+  } else {
+    const std::string name = a.str("preset", "");
+    const std::vector<std::string> vl_names = vl_preset_names(), text_names = preset_names();
+    if (std::find(vl_names.begin(), vl_names.end(), name) != vl_names.end()) {
+      vl = vl_preset_config(name);
+    } else if (std::find(text_names.begin(), text_names.end(), name) != text_names.end()) {
+      c = preset_config(name);
+    } else {
+      std::string all;
+      for (const auto& n : text_names) all += (all.empty() ? "" : ", ") + n;
+      for (const auto& n : vl_names) all += ", " + n;
+      throw Error("unknown preset '" + name + "' (expected one of: " + all + ")");
+    }
+  }
+  if (vl) c = vl->text;
   const ParamCount p = count_params(c);
   const MemoryPlan m = memory_plan(c);
-  std::printf("model: %s\n", c.source.c_str());
+  std::printf("model: %s%s\n", vl ? vl->source.c_str() : c.source.c_str(), vl ? " (MiniMax-VL-01; text model below)" : "");
   std::printf("layers: %lld (%lld lightning, %lld softmax)  pattern: ", static_cast<long long>(c.num_hidden_layers),
               static_cast<long long>(c.num_layers_of(LayerType::Lightning)), static_cast<long long>(c.num_layers_of(LayerType::Softmax)));
   for (auto t : c.layer_types) std::putchar(t == LayerType::Lightning ? 'L' : 'S');
@@ -49,6 +75,30 @@ int cmd_info(const std::vector<std::string>& argv) {
               human_bytes(static_cast<double>(estimate_model_bytes(c, 4, 4))).c_str(),
               human_bytes(static_cast<double>(estimate_model_bytes(c, 8, 8))).c_str(),
               avail ? human_bytes(static_cast<double>(avail)).c_str() : "unknown");
+  if (!vl) return 0;
+
+  const VisionConfig& v = vl->vision;
+  const VisionParamCount vp = count_vision_params(*vl);
+  int max_tiles = 0;
+  for (const auto& pp : vl->image_grid_pinpoints)
+    max_tiles = std::max(max_tiles, static_cast<int>((pp[0] / v.image_size) * (pp[1] / v.image_size)));
+  std::printf("vision tower: hidden %lld, intermediate %lld, layers %lld, heads %lld x %lld, image %lld, patch %lld "
+              "(%lld patches + CLS = %lld positions), hidden_act %s, layer_norm_eps %g\n",
+              (long long)v.hidden_size, (long long)v.intermediate_size, (long long)v.num_hidden_layers,
+              (long long)v.num_attention_heads, (long long)v.head_dim(), (long long)v.image_size, (long long)v.patch_size,
+              (long long)v.num_patches(), (long long)v.num_positions(), v.hidden_act.c_str(), v.layer_norm_eps);
+  std::printf("image_token_index %lld, vision_feature_layer %d, select strategy %s, projector %lld -> %lld -> %lld (%s), "
+              "%zu grid pinpoints (at most %d tiles + 1 thumbnail per image)\n",
+              (long long)vl->image_token_index, vl->vision_feature_layer, vl->vision_feature_select_strategy.c_str(),
+              (long long)v.hidden_size, (long long)c.hidden_size, (long long)c.hidden_size, vl->projector_hidden_act.c_str(),
+              vl->image_grid_pinpoints.size(), max_tiles);
+  std::printf("vision parameters: vision tower (ViT) %lld, projector %lld, image_newline %lld, total %lld; "
+              "text + vision %lld\n",
+              (long long)vp.vit, (long long)vp.projector, (long long)vp.image_newline, (long long)vp.total,
+              (long long)(p.total + vp.total));
+  std::printf("vision memory plan: weights (bf16) %s; text + vision weights (bf16) %s\n",
+              human_bytes(2.0 * static_cast<double>(vp.total)).c_str(),
+              human_bytes(static_cast<double>(m.weight_bytes_bf16) + 2.0 * static_cast<double>(vp.total)).c_str());
   return 0;
 }
 

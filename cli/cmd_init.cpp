@@ -1,10 +1,13 @@
-// minimax01 init: seeded synthetic checkpoint for a preset.
+// minimax01 init: seeded synthetic checkpoint for a preset (Text-01, or MiniMax-VL-01 for the vl-* presets).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/vl_config.h"
 #include "reference/synthetic.h"
+#include "reference/synthetic_vl.h"
 
 namespace mm::cli {
 
@@ -24,7 +27,20 @@ static void refuse_to_replace(const std::string& out, bool force) {
 int cmd_init(const std::vector<std::string>& argv) {
   Args a("init", argv, {"preset", "out", "seed", "dtype", "spelling", "max-shard-mb"}, {"force"});
   const std::string name = a.required("preset");
-  ModelConfig cfg = preset_config(name);
+  const std::vector<std::string> vl_names = vl_preset_names();
+  const bool vl = std::find(vl_names.begin(), vl_names.end(), name) != vl_names.end();
+  if (name == "minimax-vl-01")
+    throw Error("init: refusing to write the full minimax-vl-01 preset (913 GB of weights); use 'info --preset minimax-vl-01'");
+  const std::vector<std::string> text_names = preset_names();
+  if (!vl && std::find(text_names.begin(), text_names.end(), name) == text_names.end()) {
+    std::string all;
+    for (const auto& n : text_names) all += (all.empty() ? "" : ", ") + n;
+    for (const auto& n : vl_names) all += ", " + n;
+    throw Error("unknown preset '" + name + "' (expected one of: " + all + ")");
+  }
+  VlConfig vcfg;
+  if (vl) vcfg = vl_preset_config(name);
+  ModelConfig cfg = vl ? vcfg.text : preset_config(name);
   if (name == "minimax-text-01")
     throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset minimax-text-01'");
   ref::SyntheticOptions opt;
@@ -42,6 +58,18 @@ int cmd_init(const std::vector<std::string>& argv) {
   opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
   const std::string out = a.required("out");
   refuse_to_replace(out, a.has("force"));
+  if (vl) {
+    // --spelling hf: the HF native port's tensor names and the HF text spelling in text_config.
+    ref::write_synthetic_vl_checkpoint(out, vcfg, opt, opt.spelling == ConfigSpelling::HF);
+    const VisionParamCount vp = count_vision_params(vcfg);
+    std::printf("wrote %s VL checkpoint for preset '%s' (seed %llu, %s, %lld parameters: text %lld, vision tower %lld, "
+                "projector %lld, image_newline %lld) to %s\n",
+                sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),
+                static_cast<long long>(count_params(cfg).total + vp.total), static_cast<long long>(count_params(cfg).total),
+                static_cast<long long>(vp.vit), static_cast<long long>(vp.projector),
+                static_cast<long long>(vp.image_newline), out.c_str());
+    return 0;
+  }
   ref::write_synthetic_checkpoint(out, cfg, opt);
   std::printf("wrote %s checkpoint for preset '%s' (seed %llu, %s, %lld parameters) to %s\n",
               sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),

@@ -9,17 +9,29 @@ const std::vector<Command>& commands() {
        "                      [--max-shard-mb N]\n"
        "Writes DIR/config.json and DIR/model.safetensors (or shards + model.safetensors.index.json)\n"
        "with seeded synthetic weights. Presets: tiny, small (minimax-text-01 is refused: 912 GB).\n"
+       "MiniMax-VL-01 presets vl-tiny, vl-small (minimax-vl-01 is refused: 913 GB) also write\n"
+       "DIR/preprocessor_config.json and the vision tower, projector and image_newline tensors beside the text\n"
+       "model; --spelling hf then writes the HF native port's tensor names (model.vision_tower.*,\n"
+       "model.language_model.*) and the HF text spelling in text_config.\n"
        "--seed: 0 .. 2^64-1 (default 0); --max-shard-mb: 1 .. 1048576 (default 2048).\n",
        cmd_init},
       {"info",
        "usage: minimax01 info (--model DIR | --preset NAME)\n"
-       "Prints the layer pattern, parameter counts and the memory plan without loading weights.\n",
+       "Prints the layer pattern, parameter counts and the memory plan without loading weights.\n"
+       "Presets: tiny, small, minimax-text-01, vl-tiny, vl-small, minimax-vl-01. For a MiniMax-VL-01 model\n"
+       "(model_type minimax_vl_01, or a vl-* preset) also the vision config, image_token_index, the vision\n"
+       "parameter counts (vision tower, projector, image_newline) and the vision weights' memory (bf16).\n",
        cmd_info},
       {"forward",
        "usage: minimax01 forward --model DIR (--tokens 1,2,3 | --tokens-file PATH)\n"
        "                         [--decode-tokens 4,5 | --decode-tokens-file PATH]\n"
        "                         [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim] [--dump OUT.safetensors]\n"
+       "                         [--images A.png[,B.jpg...]]\n"
        "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
+       "MiniMax-VL-01 (--images): each occurrence of the config's image_token_index in the prompt is one image,\n"
+       "in order; it is expanded to that image's token count (576 + rows x (cols + 1)) before the prefill, and\n"
+       "the image's features are spliced there. The dump then adds pixel_values [crops, 3, 336, 336] and\n"
+       "image_features [image tokens, H], and covers the expanded sequence (docs/forward-dump.md#images).\n"
        "Token files (PATH '-' = standard input; at most 128 MiB): decimal token ids separated by whitespace\n"
        "and/or commas, nothing else (\"1 2 3\", \"1,2,3\", one per line); an empty element (\",,\", a leading\n"
        "or trailing comma), a non-integer or an id outside [0, vocab_size) is an error naming the file and\n"
@@ -31,7 +43,8 @@ const std::vector<Command>& commands() {
       {"generate",
        "usage: minimax01 generate --model DIR (--prompt-tokens 1,2,3 | --prompt-tokens-file PATH)\n"
        "                          [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-       "                          [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim]\n"
+       "                          [--backend ref-f64|ref-f32|ref-bf16|cuda|cuda-sim] [--images A.png[,B.jpg...]]\n"
+       "--images: as forward's (MiniMax-VL-01; one image_token_index placeholder per image in the prompt).\n"
        "Greedy when the temperature is 0 (default). Prints the new token ids and tokens/s. On cuda /\n"
        "cuda-sim (the optimized kernels on the GPU / on the CPU) the tokens are sampled on the device,\n"
        "drawing from the seed as the reference does, and the kernels used are printed. Default: ref-f32.\n"

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,16 +16,22 @@
 #include "core/model_input.h"
 #include "core/rng.h"
 #include "core/sampling_params.h"
+#include "core/vl_config.h"
 #include "harness/precision.h"
 #include "harness/tensor.h"
 
 namespace mm::harness {
 
-// A checkpoint directory (config.json + safetensors) and its parsed config.
+// A checkpoint directory (config.json + safetensors) and its parsed config: the text model's, and for
+// a MiniMax-VL-01 checkpoint the whole VL config (vision tower, projector, image token).
 struct LoadedModel {
   std::string dir;
   ModelConfig config;
+  std::optional<VlConfig> vl;  // set for a minimax_vl_01 config.json
 };
+
+// Reads DIR/config.json: the text config, and the VL config when it is a MiniMax-VL-01 checkpoint.
+LoadedModel load_model(const std::string& dir);
 
 // Runs after decoder layer `layer` on that layer's output hidden state, [rows, cols] row-major. It may
 // change the values (perturbation, NaN injection), sleep (slow step) or throw (allocation failure);

@@ -15,6 +15,12 @@
 
 namespace mm::harness {
 
+LoadedModel load_model(const std::string& dir) {
+  LoadedModel m{dir, load_config(dir), std::nullopt};
+  if (is_vl_config(dir)) m.vl = load_vl_config(dir);
+  return m;
+}
+
 std::string Backend::corrupt_weight(uint64_t) {
   throw Error("backend '" + name() + "' does not support weight corruption (fault injection)");
 }

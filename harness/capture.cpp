@@ -58,9 +58,16 @@ std::string tensor_kind(const std::string& name) { return TensorId::parse(name).
 
 std::string order_key(const std::string& name) {
   const TensorId id = TensorId::parse(name);
-  const int layer = id.family == Family::TextDecoder && id.layer >= 0 ? id.layer : 9999;
-  static const char* kinds[] = {"lightning_attn", "attn_out", "lightning_state", "k_cache", "v_cache",
-                                "router_logits", "router_probs", "router_experts", "moe_out", "output",
+  // Dataflow order: the vision tower (MiniMax-VL-01), the projector, the text model's input embeddings,
+  // its decoder layers, its head.
+  int family = 3;
+  if (id.family == Family::VisionEncoder) family = 0;
+  else if (id.family == Family::Projector) family = 1;
+  else if (id.family == Family::TextDecoder || id.kind == "inputs_embeds") family = 2;
+  const int layer = id.layer >= 0 ? id.layer : id.kind == "features" ? 9999 : -1;
+  static const char* kinds[] = {"embeddings", "pre_layrnorm", "inputs_embeds", "lightning_attn", "attn", "attn_out",
+                                "lightning_state", "k_cache", "v_cache", "router_logits", "router_probs",
+                                "router_experts", "mlp", "moe_out", "output", "features", "image_features",
                                 "final_norm", "logits"};
   const int n_kinds = static_cast<int>(sizeof kinds / sizeof *kinds);
   int kind = 99;
@@ -68,7 +75,7 @@ std::string order_key(const std::string& name) {
     if (id.kind == kinds[i]) { kind = i; break; }
   const int stage = id.mode == RunMode::EndToEnd ? 2 : id.phase == Phase::Decode ? 1 : 0;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%d.%05d.%02d.", stage, layer, kind);
+  std::snprintf(buf, sizeof buf, "%d.%d.%05d.%02d.", stage, family, layer + 1, kind);
   return buf + name;
 }
 

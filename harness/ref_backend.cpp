@@ -10,6 +10,7 @@
 #include "core/safetensors.h"
 #include "harness/tensor_id.h"
 #include "reference/model.h"
+#include "reference/vl_model.h"
 
 namespace mm::harness {
 namespace {
@@ -29,11 +30,24 @@ template <class T> Tensor router_ids(const ref::RouterChoice<T>& r, int k) {
   return t;
 }
 
+// A MiniMax-VL-01 checkpoint loads as a VlModel (vision tower + projector + the text model), anything
+// else as the text model alone.
+template <class P> std::unique_ptr<ref::VlModel<P>> load_vl_model(const LoadedModel& m) {
+  if (!m.vl) return nullptr;
+  const Checkpoint ck(m.dir);
+  return std::make_unique<ref::VlModel<P>>(*m.vl, ref::load_weights<P>(ck, m.config), ref::load_vl_weights<P>(ck, *m.vl));
+}
+template <class P> std::unique_ptr<ref::Model<P>> load_text_model(const LoadedModel& m) {
+  if (m.vl) return nullptr;
+  return std::make_unique<ref::Model<P>>(m.config, ref::load_weights<P>(Checkpoint(m.dir), m.config));
+}
+
 template <class P> class RefBackend final : public Backend {
  public:
   using T = typename P::T;
   explicit RefBackend(const LoadedModel& m)
-      : model_(m.config, ref::load_weights<P>(Checkpoint(m.dir), m.config)), cfg_(model_.config()) {
+      : vl_(load_vl_model<P>(m)), text_(load_text_model<P>(m)), model_(vl_ ? vl_->mutable_text() : *text_),
+        cfg_(model_.config()) {
     reset();
   }
   std::string name() const override { return P::kName; }
@@ -61,7 +75,17 @@ template <class P> class RefBackend final : public Backend {
         req.after_layer(l, h.rows(), h.cols(), buf.data());
         for (Eigen::Index i = 0; i < h.size(); ++i) h.data()[i] = static_cast<T>(buf[static_cast<std::size_t>(i)]);
       };
-    out.logits = to_tensor(model_.forward(in, cache_, req.capture ? &tr : nullptr, opt));
+    ref::VlTrace<T> vt;
+    const bool images = !in.images.empty();
+    require(!images || vl_, "backend " + name() + ": images need a MiniMax-VL-01 checkpoint; this one is a text model");
+    out.logits = to_tensor(vl_ ? vl_->forward(in, cache_, req.capture ? &tr : nullptr, opt, req.capture ? &vt : nullptr)
+                               : model_.forward(in, cache_, req.capture ? &tr : nullptr, opt));
+    if (req.capture && images) {
+      ref::for_each_tensor<T>(vt.vision, [&](const std::string& n, const ref::Mat<T>& m) { out.tensors[n] = to_tensor(m); });
+      out.tensors[TensorId::vision("features").name()] = to_tensor(vt.features);
+      out.tensors[TensorId::projector("output").name()] = to_tensor(vt.projector);
+      out.tensors[TensorId::projector("image_features").name()] = to_tensor(vt.image_features);
+    }
     if (req.capture) {
       const int k = static_cast<int>(cfg_.num_experts_per_tok);
       for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
@@ -134,7 +158,9 @@ template <class P> class RefBackend final : public Backend {
   }
 
  private:
-  ref::Model<P> model_;
+  std::unique_ptr<ref::VlModel<P>> vl_;    // a VL checkpoint: the whole model
+  std::unique_ptr<ref::Model<P>> text_;    // a text checkpoint
+  ref::Model<P>& model_;                   // the text model of either
   const ModelConfig& cfg_;  // model_'s
   ref::ModelCache<T> cache_;
   int64_t flipped_layer_ = -1, flipped_index_ = 0;

@@ -31,6 +31,25 @@ TensorId TensorId::head(std::string kind) {
   t.kind = std::move(kind);
   return t;
 }
+TensorId TensorId::vision_layer(int layer, std::string kind) {
+  TensorId t;
+  t.family = Family::VisionEncoder;
+  t.layer = layer;
+  t.kind = std::move(kind);
+  return t;
+}
+TensorId TensorId::vision(std::string kind) {
+  TensorId t;
+  t.family = Family::VisionEncoder;
+  t.kind = std::move(kind);
+  return t;
+}
+TensorId TensorId::projector(std::string kind) {
+  TensorId t;
+  t.family = Family::Projector;
+  t.kind = std::move(kind);
+  return t;
+}
 TensorId TensorId::in_phase(Phase p) const {
   TensorId t = *this;
   t.phase = p;

@@ -34,6 +34,12 @@ struct TensorId {
   // A decoder layer's tensor, and a head tensor (final_norm, logits), in the prefill phase.
   static TensorId decoder(int layer, std::string kind);
   static TensorId head(std::string kind);
+  // MiniMax-VL-01: a vision encoder layer's tensor (vision.layers.L.KIND), a vision tensor outside the
+  // layers (vision.KIND: embeddings, pre_layrnorm, features) and a projector tensor (projector.KIND:
+  // output, image_features).
+  static TensorId vision_layer(int layer, std::string kind);
+  static TensorId vision(std::string kind);
+  static TensorId projector(std::string kind);
   TensorId in_phase(Phase p) const;
   TensorId in_mode(RunMode m) const;
 
