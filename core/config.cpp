@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/checked_int.h"
 #include "core/error.h"
 #include "core/file_io.h"
 
@@ -143,27 +144,9 @@ const json& text_model_object(const json& root, const std::string& src) {
   return tc;
 }
 
-// Checked int64 arithmetic for parameter counts: throws instead of wrapping (signed overflow is UB).
-struct Checked {
-  const ModelConfig& c;
-  int64_t mul(int64_t a, int64_t b) const {
-    int64_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) overflow();
-    return r;
-  }
-  template <class... R>
-  int64_t mul(int64_t a, int64_t b, R... rest) const { return mul(mul(a, b), rest...); }
-  int64_t add(int64_t a, int64_t b) const {
-    int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) overflow();
-    return r;
-  }
-  template <class... R>
-  int64_t add(int64_t a, int64_t b, R... rest) const { return add(add(a, b), rest...); }
-  [[noreturn]] void overflow() const {
-    throw Error(c.source + ": the parameter count overflows a 64-bit integer; the config is outside the limits of " +
-                kLimitsDoc);
-  }
+// Checked int64 arithmetic for parameter counts (core/checked_int.h), naming the config.
+struct Checked : CheckedInt {
+  explicit Checked(const ModelConfig& c) : CheckedInt{c.source + ": the parameter count"} {}
 };
 
 using u128 = unsigned __int128;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/checked_int.h"
 #include "core/error.h"
 #include "core/file_io.h"
 
@@ -110,26 +111,8 @@ std::vector<std::array<int, 2>> parse_pinpoints(const json& v, const std::string
 }
 
 // Checked int64 arithmetic for the parameter counts (a config built in code may skip validate()).
-struct Checked {
-  const std::string& src;
-  int64_t mul(int64_t a, int64_t b) const {
-    int64_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) overflow();
-    return r;
-  }
-  template <class... R>
-  int64_t mul(int64_t a, int64_t b, R... rest) const { return mul(mul(a, b), rest...); }
-  int64_t add(int64_t a, int64_t b) const {
-    int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) overflow();
-    return r;
-  }
-  template <class... R>
-  int64_t add(int64_t a, int64_t b, R... rest) const { return add(add(a, b), rest...); }
-  [[noreturn]] void overflow() const {
-    throw Error(src + ": the vision parameter count overflows a 64-bit integer; the config is outside the limits of " +
-                kLimitsDoc);
-  }
+struct Checked : CheckedInt {
+  explicit Checked(const std::string& source) : CheckedInt{source + ": the vision parameter count"} {}
 };
 
 }  // namespace

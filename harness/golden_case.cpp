@@ -93,7 +93,7 @@ harness::TensorMap expected_tensors(const Case& c) {
 }
 
 template <class P> std::map<std::string, Tensor> run_case(const Case& c) {
-  const harness::LoadedModel m{c.dir, load_config(c.dir)};
+  const harness::LoadedModel m = harness::load_model(c.dir);
   auto b = harness::registry().make(P::kName, m);
   return harness::run_sequence(*b, c.prompt, c.decode);
 }

@@ -65,11 +65,12 @@ void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t see
   for (auto& v : out) v = std * rng.normal();
 }
 
-namespace {
+
 // The files of a checkpoint already in `dir` (what init --force replaces): its index, the shards that
 // index names, model.safetensors, and shards named in the HF pattern model-NNNNN-of-NNNNN.safetensors.
 // Nothing else: a dump or a golden file beside the checkpoint is the user's and stays.
-std::vector<std::string> old_checkpoint_files(const std::filesystem::path& dir) {
+std::vector<std::string> existing_checkpoint_files(const std::string& dir_path) {
+  const std::filesystem::path dir(dir_path);
   namespace fs = std::filesystem;
   std::vector<std::string> out;
   std::error_code ec;
@@ -97,7 +98,17 @@ std::vector<std::string> old_checkpoint_files(const std::filesystem::path& dir) 
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
-}  // namespace
+
+void remove_replaced_files(const std::string& dir, const std::vector<std::string>& old,
+                           const std::vector<std::string>& written) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& n : old) {
+    if (std::find(written.begin(), written.end(), n) != written.end()) continue;
+    if (!fs::remove(fs::path(dir) / n, ec) && ec)
+      throw Error((fs::path(dir) / n).string() + ": cannot remove the replaced checkpoint's file: " + ec.message());
+  }
+}
 
 void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt) {
   require(opt.dtype == DType::BF16 || opt.dtype == DType::F32 || opt.dtype == DType::F16,
@@ -106,7 +117,7 @@ void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": cannot create the checkpoint directory" + (ec ? ": " + ec.message() : ""));
-  const std::vector<std::string> old = old_checkpoint_files(dir);
+  const std::vector<std::string> old = existing_checkpoint_files(dir);
   nlohmann::json j = config_to_json(cfg, opt.spelling);
   j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
   write_file_atomic((fs::path(dir) / "config.json").string(), [&](std::ostream& f) { f << j.dump(2) << "\n"; });
@@ -114,13 +125,7 @@ void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, 
   const auto written = write_checkpoint_shards(
       dir, specs, [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
       opt.max_shard_bytes);
-  // Replacing a checkpoint (init --force): the old one's index and shards that the new one did not
-  // overwrite would make the directory ambiguous to a loader, so they go; nothing else is touched.
-  for (const auto& n : old) {
-    if (std::find(written.begin(), written.end(), n) != written.end()) continue;
-    if (!fs::remove(fs::path(dir) / n, ec) && ec)
-      throw Error((fs::path(dir) / n).string() + ": cannot remove the replaced checkpoint's file: " + ec.message());
-  }
+  remove_replaced_files(dir, old, written);
 }
 
 }  // namespace mm::ref

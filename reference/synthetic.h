@@ -25,6 +25,15 @@ struct SyntheticOptions {
 std::vector<TensorSpec> checkpoint_specs(const ModelConfig& cfg, DType dtype);
 // Values of one tensor (deterministic in seed and name).
 void synthetic_values(const TensorSpec& spec, const ModelConfig& cfg, uint64_t seed, std::vector<double>& out);
+// The files of a checkpoint already in `dir` (what init --force replaces): its index, the shards that
+// index names, model.safetensors, and shards named in the HF pattern model-NNNNN-of-NNNNN.safetensors.
+// Nothing else: a dump or a golden file beside the checkpoint is the user's and stays.
+std::vector<std::string> existing_checkpoint_files(const std::string& dir);
+// Replacing a checkpoint: the old one's index and shards that the new one did not overwrite (`written`)
+// would make the directory ambiguous to a loader, so they are removed; nothing else is touched.
+void remove_replaced_files(const std::string& dir, const std::vector<std::string>& old,
+                           const std::vector<std::string>& written);
+
 // Writes dir/config.json and the safetensors file(s).
 void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, const SyntheticOptions& opt);
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -16,37 +15,6 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-// The files of a checkpoint already in `dir` (what init --force replaces), as in reference/synthetic.cpp:
-// its index, the shards that index names, model.safetensors and shards named model-NNNNN-of-NNNNN.safetensors.
-std::vector<std::string> old_checkpoint_files(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> out;
-  std::error_code ec;
-  auto regular = [&](const std::string& n) { return fs::is_regular_file(fs::symlink_status(dir / n, ec)); };
-  if (regular("model.safetensors.index.json")) {
-    out.push_back("model.safetensors.index.json");
-    try {
-      const nlohmann::json idx = read_json_file((dir / "model.safetensors.index.json").string(), "checkpoint index");
-      if (idx.is_object() && idx.contains("weight_map") && idx["weight_map"].is_object())
-        for (const auto& [k, v] : idx["weight_map"].items())
-          if (v.is_string()) {
-            const std::string n = v.get<std::string>();
-            if (is_plain_file_name(n) && regular(n)) out.push_back(n);
-          }
-    } catch (const Error&) {  // a corrupt index: its shards are found by their names below
-    }
-  }
-  if (regular("model.safetensors")) out.push_back("model.safetensors");
-  const std::regex hf_shard(R"(model-\d{5}-of-\d{5}\.safetensors)");
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string n = it->path().filename().string();
-    if (std::regex_match(n, hf_shard) && regular(n)) out.push_back(n);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
 }
 
 }  // namespace
@@ -126,7 +94,7 @@ void write_synthetic_vl_checkpoint(const std::string& dir, const VlConfig& cfg, 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": cannot create the checkpoint directory" + (ec ? ": " + ec.message() : ""));
-  const std::vector<std::string> old = old_checkpoint_files(dir);
+  const std::vector<std::string> old = existing_checkpoint_files(dir);
   nlohmann::json j = vl_config_to_json(cfg, opt.spelling);
   const char* torch_dtype = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
   j["torch_dtype"] = torch_dtype;
@@ -155,11 +123,7 @@ void write_synthetic_vl_checkpoint(const std::string& dir, const VlConfig& cfg, 
         else synthetic_vision_values(vision[i - text.size()], cfg, opt.seed, v);
       },
       opt.max_shard_bytes);
-  for (const auto& n : old) {
-    if (std::find(written.begin(), written.end(), n) != written.end()) continue;
-    if (!fs::remove(fs::path(dir) / n, ec) && ec)
-      throw Error((fs::path(dir) / n).string() + ": cannot remove the replaced checkpoint's file: " + ec.message());
-  }
+  remove_replaced_files(dir, old, written);
 }
 
 }  // namespace mm::ref
