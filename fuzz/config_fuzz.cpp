@@ -4,7 +4,9 @@
 // survive a round trip through config_to_json in both spellings: read back, it gives the same config
 // (except what a spelling cannot carry: the official spelling has no block_size, the HF one no
 // postnorm). A refusal for a number that overflows a double also goes through mm::load_config on a
-// file, which then names the offending field.
+// file, which then names the offending field. A minimax_vl_01 config also goes through
+// mm::vl_config_from_json: accepted, it validates, its vision parameter count does not overflow, and it
+// reads back unchanged from vl_config_to_json.
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/vl_config.h"
 #include "core/file_io.h"
 #include "fuzz/fuzz_target.h"
 
@@ -57,6 +60,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     } catch (const mm::Error& e) {
       if (std::string_view(e.what()).find("number overflow") != std::string_view::npos) load_from_file(text);
       throw;
+    }
+    if (j.is_object() && j.contains("model_type") && j["model_type"] == "minimax_vl_01") {
+      try {
+        const mm::VlConfig v = mm::vl_config_from_json(j, "config.json");
+        MM_FUZZ_MUST_ACCEPT("validate() of an accepted VL config", v.validate());
+        MM_FUZZ_MUST_ACCEPT("count_vision_params of an accepted VL config",
+                            MM_FUZZ_CHECK(mm::count_vision_params(v).total > 0, ""));
+        const std::string written = mm::vl_config_to_json(v, mm::ConfigSpelling::Official).dump();
+        mm::VlConfig back;
+        try {
+          back = mm::vl_config_from_json(mm::parse_json_text(written, "config.json (written back)", limits), "written back");
+        } catch (const mm::Error& e) {
+          mm::fuzz::broken(__FILE__, __LINE__, "VL", std::string("a VL config written back is refused: ") + e.what() +
+                                                         "\n  written: " + written);
+        }
+        MM_FUZZ_CHECK(mm::vl_config_to_json(back, mm::ConfigSpelling::Official).dump() == written,
+                      "VL round trip changed the config:\n  " + written);
+      } catch (const mm::Error&) {
+        // refused as a VL config; the text config below may still be read (config_from_json's own rules)
+      }
     }
     const mm::ModelConfig c = mm::config_from_json(j, "config.json");
     MM_FUZZ_MUST_ACCEPT("validate() of an accepted config", c.validate());

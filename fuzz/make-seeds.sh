@@ -16,6 +16,8 @@ export OPENBLAS_NUM_THREADS=1
 "$CLI" init --preset tiny --out "$tmp/official" >/dev/null
 "$CLI" init --preset tiny --spelling hf --out "$tmp/hf" >/dev/null
 "$CLI" init --preset tiny --max-shard-mb 1 --out "$tmp/sharded" >/dev/null
+"$CLI" init --preset vl-tiny --out "$tmp/vl" >/dev/null
+"$CLI" init --preset vl-tiny --spelling hf --out "$tmp/vl-hf" >/dev/null
 "$CLI" forward --model "$tmp/official" --tokens 1,2 --decode-tokens 3 --dump "$tmp/forward.safetensors" >/dev/null
 "$CLI" check --backends ref-f32,ref-bf16 --prompt-len 8 --decode-steps 1 --report "$tmp/check.json" >/dev/null
 "$CLI" check --backends ref-f32 --prompt-len 4 --decode-steps 1 --perturb 3:1e-2 --report "$tmp/check-fail.json" \
@@ -87,6 +89,9 @@ out("config", "tiny-hf.json", json.dumps(hf, indent=2))
 vl = {"model_type": "minimax_vl_01", "architectures": ["MiniMaxVL01ForConditionalGeneration"],
       "text_config": dict(off, shared_intermediate_size=[0]), "vision_config": {"model_type": "clip_vision_model"}}
 out("config", "tiny-vl01.json", json.dumps(vl, indent=2))
+# complete MiniMax-VL-01 configs (vision_config, image token, pinpoints) in both text spellings
+out("config", "vl-tiny-official.json", open(os.path.join(tmp, "vl", "config.json")).read())
+out("config", "vl-tiny-hf.json", open(os.path.join(tmp, "vl-hf", "config.json")).read())
 v5 = {k: v for k, v in hf.items() if k not in ("rope_theta", "partial_rotary_factor", "head_dim")}
 v5["rope_parameters"] = {"rope_theta": 10000000, "rope_type": "default", "partial_rotary_factor": 0.5}
 out("config", "tiny-hf-rope-parameters.json", json.dumps(v5, indent=2))
