@@ -38,6 +38,12 @@ LoadedModel load_model(const std::string& dir);
 // what it leaves is what the next layer reads and what is captured as layers.L.output.
 using LayerHook = std::function<void(int layer, int64_t rows, int64_t cols, double* hidden)>;
 
+// MiniMax-VL-01: runs after vision encoder layer `layer` of crop `crop` (the global crop index over all
+// images of the step, in order) on that crop's [rows = 577, cols = D] layer output (CLS row first). Like
+// LayerHook, what it leaves is what the next vision layer reads and what is captured as
+// vision.layers.L.output (rows [crop * 577, (crop + 1) * 577) of it).
+using VisionLayerHook = std::function<void(int layer, int64_t crop, int64_t rows, int64_t cols, double* hidden)>;
+
 struct StepRequest {
   bool capture = false;      // fill StepResult::tensors
   bool time_layers = false;  // fill StepResult::layer_seconds / head_seconds
@@ -46,6 +52,7 @@ struct StepRequest {
   // tensors keep every row either way.
   bool all_logits = true;
   LayerHook after_layer;     // optional
+  VisionLayerHook after_vision_layer;  // optional; only a step with images calls it
 };
 
 struct StepResult {

@@ -13,14 +13,21 @@ static std::string decode_name(const std::string& n) { return TensorId::parse(n)
 
 TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode,
                        const LayerHook& hook) {
+  return run_sequence(b, ModelInput(prompt), decode, hook, {});
+}
+
+TensorMap run_sequence(Backend& b, const ModelInput& prompt, const std::vector<int64_t>& decode, const LayerHook& hook,
+                       const VisionLayerHook& vision_hook) {
   StepRequest req;
   req.capture = true;
   req.after_layer = hook;
+  req.after_vision_layer = vision_hook;
   b.reset();
   StepResult pre = b.step(prompt, req);
+  req.after_vision_layer = {};  // decode steps carry no images
   TensorMap out = std::move(pre.tensors);
   out["logits"] = std::move(pre.logits);
-  const int64_t S = static_cast<int64_t>(prompt.size());
+  const int64_t S = prompt.length();
   for (auto& [n, t] : b.caches()) out[n] = std::move(t);
   for (int64_t tok : decode) {
     StepResult st = b.step({tok}, req);

@@ -15,6 +15,11 @@ namespace mm::harness {
 
 TensorMap run_sequence(Backend& b, const std::vector<int64_t>& prompt, const std::vector<int64_t>& decode,
                        const LayerHook& hook = {});
+// The same with a whole ModelInput as the prefill (MiniMax-VL-01: images and image_token_id set, their
+// placeholders expanded): the prefill's vision.* / projector.* tensors come back too. `vision_hook` runs
+// after every vision layer of every crop (StepRequest::after_vision_layer).
+TensorMap run_sequence(Backend& b, const ModelInput& prompt, const std::vector<int64_t>& decode, const LayerHook& hook,
+                       const VisionLayerHook& vision_hook);
 
 // Sort key in computation order (prefill layer by layer, then decode; within a layer attention, caches,
 // router, MoE, output; the end-to-end "e2e." tensors last), so the first failing tensor in this order

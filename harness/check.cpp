@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/image_synthetic.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
 #include "harness/capture.h"
@@ -15,29 +16,50 @@
 #include "harness/progress.h"
 #include "harness/reroute.h"
 #include "harness/teacher_forcing.h"
+#include "harness/tensor_id.h"
+#include "reference/vl_preprocess.h"
 
 namespace mm::harness {
 
+namespace {
+// rel * rms(h) * N(0,1) added to each of the n values of h, drawn from Rng(seed).
+void add_noise(double* h, int64_t n, double rel, uint64_t seed) {
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += h[i] * h[i];
+  const double rms = std::sqrt(ss / static_cast<double>(std::max<int64_t>(n, 1)));
+  Rng rng(seed);
+  for (int64_t i = 0; i < n; ++i) h[i] += rel * rms * rng.normal();
+}
+}  // namespace
+
 LayerHook perturbation_hook(const Perturbation& p) {
+  if (p.vision) return {};
   return [p](int layer, int64_t rows, int64_t cols, double* h) {
-    if (layer != p.layer) return;
-    const int64_t n = rows * cols;
-    double ss = 0;
-    for (int64_t i = 0; i < n; ++i) ss += h[i] * h[i];
-    const double rms = std::sqrt(ss / static_cast<double>(std::max<int64_t>(n, 1)));
-    Rng rng(p.seed);
-    for (int64_t i = 0; i < n; ++i) h[i] += p.rel * rms * rng.normal();
+    if (layer == p.layer) add_noise(h, rows * cols, p.rel, p.seed);
+  };
+}
+
+VisionLayerHook vision_perturbation_hook(const Perturbation& p) {
+  if (!p.vision) return {};
+  return [p](int layer, int64_t crop, int64_t rows, int64_t cols, double* h) {
+    // every crop perturbed, each with its own draws
+    if (layer == p.layer) add_noise(h, rows * cols, p.rel, p.seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(crop));
   };
 }
 
 Perturbation parse_perturbation(const std::string& spec) {
-  const auto c = spec.find(':');
   Perturbation p;
-  const std::string_view text(spec);
+  std::string_view text(spec);
+  if (text.substr(0, 7) == "vision.") {  // "vision.L:REL": after vision encoder layer L
+    p.vision = true;
+    text.remove_prefix(7);
+  }
+  const auto c = text.find(':');
   // strict decimal (core/strict_number.h): no '+', spaces or hex
-  if (c == std::string::npos || parse_decimal_int(text.substr(0, c), p.layer) != NumParse::Ok ||
+  if (c == std::string_view::npos || parse_decimal_int(text.substr(0, c), p.layer) != NumParse::Ok ||
       parse_decimal(text.substr(c + 1), p.rel) != NumParse::Ok)
-    throw Error("--perturb expects LAYER:REL, a decimal layer index and a decimal number (e.g. 3:1e-2), got '" + spec + "'");
+    throw Error("--perturb expects LAYER:REL (a text decoder layer) or vision.LAYER:REL (a vision encoder layer), "
+                "a decimal layer index and a decimal number (e.g. 3:1e-2 or vision.1:1e-2), got '" + spec + "'");
   if (p.layer < 0) throw Error("--perturb: LAYER must be >= 0, got '" + spec + "'");
   if (!(std::isfinite(p.rel) && p.rel >= 0)) throw Error("--perturb: REL must be a finite number >= 0, got '" + spec + "'");
   return p;
@@ -49,10 +71,21 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-TensorMap run_named(const std::string& name, const LoadedModel& m, const std::vector<int64_t>& prompt,
-                    const std::vector<int64_t>& decode, const LayerHook& hook = {}) {
+// The check's inputs: the prefill (with images for a MiniMax-VL-01 check) and the decode tokens.
+struct Inputs {
+  ModelInput prompt;
+  std::vector<int64_t> decode;
+};
+
+// The hooks a checked backend runs with (a perturbation), text and vision.
+struct Hooks {
+  LayerHook text;
+  VisionLayerHook vision;
+};
+
+TensorMap run_named(const std::string& name, const LoadedModel& m, const Inputs& in) {
   auto b = registry().make(name, m);
-  return run_sequence(*b, prompt, decode, hook);
+  return run_sequence(*b, in.prompt, in.decode, {}, {});
 }
 
 // Row-wise softmax in double of a [rows, E] logits tensor.
@@ -163,7 +196,9 @@ void add_verdict(BackendCheck& bc, TensorVerdict v) {
     ++bc.failed;
     if (bc.first_diverging.empty()) {
       bc.first_diverging = v.name;
-      bc.first_layer = tensor_layer(v.name);
+      const TensorId id = TensorId::parse(v.name);
+      bc.first_family = to_string(id.family);
+      bc.first_layer = id.family == Family::VisionEncoder ? id.layer : tensor_layer(v.name);
       bc.first_phase = is_end_to_end(v.name) ? "end_to_end" : is_decode_tensor(v.name) ? "decode" : "prefill";
       bc.reason = v.why;
     }
@@ -246,17 +281,41 @@ struct Runs {
   std::vector<std::string> not_produced;
   TensorMap forced, free_run;
 };
-Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& ref, const std::vector<int64_t>& prompt,
-              const std::vector<int64_t>& decode, const LayerHook& hook = {}) {
+Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& ref, const Inputs& in,
+              const Hooks& hook = {}) {
   auto b = registry().make(name, m);
   Runs r;
   r.precision = b->precision();
   r.not_produced = b->not_produced();
   auto rec = std::make_shared<ForcingRecord>();
-  r.forced = run_sequence(*b, prompt, decode, forcing_hook(ref, r.precision, hook, rec));
+  // the vision tower is forced only where the reference has it (not against a golden case's tensors)
+  const VisionLayerHook vision = in.prompt.images.empty() || !ref.count("vision.layers.0.output")
+                                     ? hook.vision
+                                     : vision_forcing_hook(ref, r.precision, hook.vision, rec);
+  r.forced = run_sequence(*b, in.prompt, in.decode, forcing_hook(ref, r.precision, hook.text, rec), vision);
   restore_own_outputs(r.forced, *rec);
-  r.free_run = run_sequence(*b, prompt, decode, hook);
+  r.free_run = run_sequence(*b, in.prompt, in.decode, hook.text, hook.vision);
   return r;
+}
+
+// The seeded images of a MiniMax-VL-01 check: two RGB noise images of different tile counts.
+std::vector<ImageCrops> check_images(const LoadedModel& m, uint64_t seed, std::vector<CheckImage>& info) {
+  const vl::PreprocessConfig pc = vl::load_preprocess_config(m.dir);
+  std::vector<ImageCrops> out;
+  const int sizes[2][2] = {{300, 200}, {120, 500}};
+  for (int k = 0; k < 2; ++k) {
+    CheckImage ci;
+    ci.width = sizes[k][0];
+    ci.height = sizes[k][1];
+    ci.seed = seed * 2 + static_cast<uint64_t>(k) + 1;
+    const image::Image im =
+        image::synthetic_image(ci.width, ci.height, image::Mode::RGB, ci.seed, image::SyntheticContent::Noise);
+    out.push_back(vl::image_crops(vl::preprocess_image(im, pc), pc));
+    ci.crops = out.back().num_crops;
+    ci.tokens = out.back().num_tokens;
+    info.push_back(ci);
+  }
+  return out;
 }
 
 }  // namespace
@@ -267,13 +326,24 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   const ModelConfig& cfg = m.config;
   if (opt.perturb) {
     const Perturbation& p = *opt.perturb;
-    require(p.layer >= 0 && p.layer < cfg.num_hidden_layers,
-            "check: --perturb layer " + std::to_string(p.layer) + " does not exist: the model has " +
-                std::to_string(cfg.num_hidden_layers) + " layers (0.." + std::to_string(cfg.num_hidden_layers - 1) + ")");
+    if (p.vision) {
+      require(m.vl.has_value(), "check: --perturb vision." + std::to_string(p.layer) +
+                                    " needs a MiniMax-VL-01 model (a vision tower); this one is a text model");
+      const int64_t vl_layers = m.vl->vision.num_hidden_layers;
+      require(p.layer >= 0 && p.layer < vl_layers,
+              "check: --perturb vision layer " + std::to_string(p.layer) + " does not exist: the vision tower has " +
+                  std::to_string(vl_layers) + " layers (vision.0..vision." + std::to_string(vl_layers - 1) + ")");
+      require(opt.golden_dir.empty(), "check: --perturb vision.L needs the check's images; a --golden case has none");
+    } else {
+      require(p.layer >= 0 && p.layer < cfg.num_hidden_layers,
+              "check: --perturb layer " + std::to_string(p.layer) + " does not exist: the model has " +
+                  std::to_string(cfg.num_hidden_layers) + " layers (0.." + std::to_string(cfg.num_hidden_layers - 1) + ")");
+    }
     require(std::isfinite(p.rel) && p.rel >= 0,
             "check: --perturb REL must be a finite number >= 0, got " + std::to_string(p.rel));
   }
   TensorMap ref;
+  Inputs in;
   if (!opt.golden_dir.empty()) {
     const golden::Case c = golden::load_case(opt.golden_dir);
     require_same_config(load_config(c.dir), cfg, "golden case '" + c.name + "' (" + c.dir + ")");
@@ -281,26 +351,53 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     r.decode = c.decode;
     r.reference = "golden:" + c.name;
     ref = golden::expected_tensors(c);
+    in.prompt = ModelInput(r.prompt);
   } else {
     require(opt.prompt_len >= 1, "check: --prompt-len must be >= 1");
     require(opt.decode_steps >= 0, "check: --decode-steps must be >= 0");
-    require(opt.prompt_len + opt.decode_steps <= cfg.max_position_embeddings,
-            "check: prompt + decode steps exceed max_position_embeddings = " + std::to_string(cfg.max_position_embeddings));
     Rng rng(opt.seed);
-    r.prompt = rng.tokens(opt.prompt_len, cfg.vocab_size);
+    std::vector<int64_t> text = rng.tokens(opt.prompt_len, cfg.vocab_size);
     r.decode = rng.tokens(opt.decode_steps, cfg.vocab_size);
+    std::vector<ImageCrops> images;
+    if (m.vl) {
+      // MiniMax-VL-01: two seeded images; the random text never holds the placeholder id
+      r.image_token_id = m.vl->image_token_index;
+      for (auto* v : {&text, &r.decode})
+        for (int64_t& t : *v)
+          if (t == r.image_token_id) t = (t + 1) % cfg.vocab_size;
+      images = check_images(m, opt.seed, r.images);
+    }
+    // text[0, a) image 1, text[a, b) image 2, text[b, end)
+    const std::size_t a = text.size() / 3, b = 2 * text.size() / 3;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      for (std::size_t k = 0; k < images.size(); ++k)
+        if (i == (k == 0 ? a : b))
+          r.prompt.insert(r.prompt.end(), static_cast<std::size_t>(images[k].num_tokens), r.image_token_id);
+      if (i < text.size()) r.prompt.push_back(text[i]);
+    }
+    const int64_t total = static_cast<int64_t>(r.prompt.size());
+    require(total + opt.decode_steps <= cfg.max_position_embeddings,
+            "check: prompt + decode steps exceed max_position_embeddings = " + std::to_string(cfg.max_position_embeddings) +
+                (images.empty() ? std::string()
+                                : " (the prompt is " + std::to_string(opt.prompt_len) + " text tokens + " +
+                                      std::to_string(total - opt.prompt_len) + " image tokens)"));
+    in.prompt = ModelInput(r.prompt);
+    in.prompt.images = std::move(images);
+    in.prompt.image_token_id = in.prompt.images.empty() ? -1 : r.image_token_id;
     r.reference = "ref-f64";
   }
+  in.decode = r.decode;
+  const bool has_images = !in.prompt.images.empty();
   std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
   Progress prog("check", static_cast<int>(names.size()) + 2, opt.progress);
   if (ref.empty()) {
     prog.step("ref-f64 (oracle)");
-    ref = run_named("ref-f64", m, r.prompt, r.decode);
+    ref = run_named("ref-f64", m, in);
   }
   prog.step("ref-bf16 (budget)");
-  const Runs budget = run_both("ref-bf16", m, ref, r.prompt, r.decode);
+  const Runs budget = run_both("ref-bf16", m, ref, in);
   const int64_t layers = cfg.num_hidden_layers;
-  const LayerHook hook = opt.perturb ? perturbation_hook(*opt.perturb) : LayerHook{};
+  const Hooks hook = opt.perturb ? Hooks{perturbation_hook(*opt.perturb), vision_perturbation_hook(*opt.perturb)} : Hooks{};
   for (const auto& name : names) {
     prog.step(name);
     const BackendEntry* e = registry().find(name);
@@ -322,7 +419,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
       // reuse the oracle / budget runs above (teacher forcing the oracle on itself changes nothing)
       const Runs got = oracle ? Runs{Precision::F64, {}, ref, ref}
                        : name == "ref-bf16" ? budget
-                                            : run_both(name, m, ref, r.prompt, r.decode, hook);
+                                            : run_both(name, m, ref, in, hook);
       BackendCheck bc = judge_backend(name, got.precision, got.forced, got.free_run, ref, budget.forced,
                                       budget.free_run, layers, opt.tol, got.not_produced);
       bc.seconds = seconds_since(t0);
@@ -337,9 +434,16 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     } catch (const std::exception& ex) {
       BackendCheck bc;
       bc.name = name;
-      bc.status = "error";
       bc.reason = ex.what();
       bc.seconds = seconds_since(t0);
+      // A backend that cannot run images (the kernels: "image inputs are not supported") is skipped on a
+      // MiniMax-VL-01 check, with its reason; it is not a failure of the backend.
+      if (has_images && bc.reason.find("image inputs are not supported") != std::string::npos) {
+        bc.status = "skipped";
+        r.backends.push_back(std::move(bc));
+        continue;
+      }
+      bc.status = "error";
       r.backends.push_back(std::move(bc));
     }
     ++r.checked;
@@ -373,7 +477,21 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
                 }()}};
   j["inputs"] = {{"prompt_len", r.prompt.size()}, {"decode_steps", r.decode.size()},
                  {"prompt_tokens", r.prompt}, {"decode_tokens", r.decode}};
-  if (opt.perturb) j["perturbation"] = {{"layer", opt.perturb->layer}, {"rel", opt.perturb->rel}, {"seed", opt.perturb->seed}};
+  if (!r.images.empty()) {  // MiniMax-VL-01: the prompt's seeded images (prompt_len counts their placeholders)
+    int64_t image_tokens = 0;
+    nlohmann::json ims = nlohmann::json::array();
+    for (const auto& im : r.images) {
+      image_tokens += im.tokens;
+      ims.push_back({{"width", im.width}, {"height", im.height}, {"mode", "RGB"}, {"content", "noise"},
+                     {"seed", im.seed}, {"crops", im.crops}, {"tokens", im.tokens}});
+    }
+    j["inputs"]["images"] = std::move(ims);
+    j["inputs"]["image_token_id"] = r.image_token_id;
+    j["inputs"]["text_tokens"] = static_cast<int64_t>(r.prompt.size()) - image_tokens;
+  }
+  if (opt.perturb)
+    j["perturbation"] = {{"layer", opt.perturb->layer}, {"rel", opt.perturb->rel}, {"seed", opt.perturb->seed},
+                         {"family", opt.perturb->vision ? "vision_encoder" : "text_decoder"}};
   j["backends"] = nlohmann::json::array();
   for (const auto& b : r.backends) {
     nlohmann::json bj = {{"name", b.name}, {"status", b.status}, {"seconds", b.seconds}, {"failed", b.failed}};
@@ -387,7 +505,8 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
                                            {"cap_from_rows", RowMask::min_rows_for_cap}};
     bj["inconclusive"] = b.inconclusive;
     if (!b.first_diverging.empty())
-      bj["first_diverging"] = {{"tensor", b.first_diverging}, {"layer", b.first_layer}, {"phase", b.first_phase}};
+      bj["first_diverging"] = {{"tensor", b.first_diverging}, {"layer", b.first_layer}, {"phase", b.first_phase},
+                               {"family", b.first_family}};
     bj["tensors"] = nlohmann::json::array();
     for (const auto& v : b.tensors) bj["tensors"].push_back(to_json(v));
     j["backends"].push_back(std::move(bj));
@@ -403,6 +522,17 @@ std::string summary(const CheckResult& r) {
   std::snprintf(buf, sizeof buf, "check: reference %s, budget ref-bf16; prompt %zu tokens + %zu decode steps\n",
                 r.reference.c_str(), r.prompt.size(), r.decode.size());
   s += buf;
+  if (!r.images.empty()) {
+    std::string each;
+    int64_t image_tokens = 0;
+    for (const auto& im : r.images) {
+      image_tokens += im.tokens;
+      each += (each.empty() ? "" : ", ") + std::to_string(im.width) + "x" + std::to_string(im.height) + " (" +
+              std::to_string(im.crops) + " crops, " + std::to_string(im.tokens) + " tokens)";
+    }
+    s += "       prompt: " + std::to_string(static_cast<int64_t>(r.prompt.size()) - image_tokens) + " text tokens + " +
+         std::to_string(r.images.size()) + " seeded images: " + each + "; vision tower teacher-forced per layer\n";
+  }
   for (const auto& b : r.backends) {
     if (b.status == "skipped" || b.status == "error") {
       std::snprintf(buf, sizeof buf, "  %-9s %-7s %s\n", b.name.c_str(), b.status == "skipped" ? "SKIPPED" : "ERROR",
@@ -432,8 +562,34 @@ std::string summary(const CheckResult& r) {
                   static_cast<long long>(b.end_to_end_rows.backend), static_cast<long long>(b.end_to_end_rows.budget),
                   static_cast<long long>(b.end_to_end_rows.considered), b.inconclusive, b.seconds);
     s += buf;
+    // the vision tower's tensors on their own line (MiniMax-VL-01)
+    int n_vision = 0;
+    double vision_worst = 0;
+    std::string vision_worst_name;
+    for (const auto& v : b.tensors) {
+      const Family f = TensorId::parse(v.name).family;
+      if (f != Family::VisionEncoder && f != Family::Projector) continue;
+      ++n_vision;
+      if (std::isfinite(v.err.rel_fro) && v.err.rel_fro >= vision_worst) {
+        vision_worst = v.err.rel_fro;
+        vision_worst_name = v.name;
+      }
+    }
+    if (n_vision) {
+      std::snprintf(buf, sizeof buf, "            vision tower + projector: %d tensors; worst rel_fro %.2e (%s)\n", n_vision,
+                    vision_worst, vision_worst_name.c_str());
+      s += buf;
+    }
     if (!b.first_diverging.empty()) {
-      std::snprintf(buf, sizeof buf, "            first diverging layer: %d (%s), tensor %s: %s\n", b.first_layer,
+      // "vision layer L" for the vision tower, "layer L" for the text decoder
+      std::string where;
+      if (b.first_family == "vision_encoder")
+        where = b.first_layer >= 0 ? "vision layer: " + std::to_string(b.first_layer) : "in the vision tower:";
+      else if (b.first_family == "projector")
+        where = "in the projector:";
+      else
+        where = "layer: " + std::to_string(b.first_layer);
+      std::snprintf(buf, sizeof buf, "            first diverging %s (%s), tensor %s: %s\n", where.c_str(),
                     b.first_phase.c_str(), b.first_diverging.c_str(), b.reason.c_str());
       s += buf;
     } else if (b.status == "fail" && !b.reason.empty()) {  // a failure of no single tensor (e.g. the reroute cap)

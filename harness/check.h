@@ -19,15 +19,18 @@
 
 namespace mm::harness {
 
-// Test hook: after decoder layer `layer`, add noise of relative size `rel` (rel * rms(h) * N(0,1) per
-// element) to every checked backend's hidden state except the oracle and the budget runs.
+// Test hook: after decoder layer `layer` (or, with `vision`, after vision encoder layer `layer` of every
+// crop of a MiniMax-VL-01 check), add noise of relative size `rel` (rel * rms(h) * N(0,1) per element) to
+// every checked backend's hidden state except the oracle and the budget runs.
 struct Perturbation {
   int layer = 0;
   double rel = 1e-2;
   uint64_t seed = 1;
+  bool vision = false;  // layer is a vision encoder layer ("vision.L:REL")
 };
-LayerHook perturbation_hook(const Perturbation& p);
-Perturbation parse_perturbation(const std::string& spec);  // "LAYER:REL"
+LayerHook perturbation_hook(const Perturbation& p);               // no-op for a vision perturbation
+VisionLayerHook vision_perturbation_hook(const Perturbation& p);  // no-op for a text perturbation
+Perturbation parse_perturbation(const std::string& spec);  // "LAYER:REL" or "vision.LAYER:REL"
 
 struct CheckOptions {
   std::vector<std::string> backends;  // empty = every registered backend
@@ -46,7 +49,8 @@ struct BackendCheck {
   double seconds = 0;
   std::vector<TensorVerdict> tensors;  // computation order
   std::string first_diverging;         // tensor name, empty when all pass
-  int first_layer = -1;
+  int first_layer = -1;      // the text decoder layer, or for a vision tensor its vision layer (-1: none)
+  std::string first_family;  // of the first diverging tensor: text_decoder, text_head, vision_encoder, projector
   std::string first_phase;
   int failed = 0;
   // rows rerouted by router flips (reroute.h), teacher-forced layers and end to end
@@ -57,9 +61,20 @@ struct BackendCheck {
   int inconclusive = 0;  // tensors with nothing left to judge (TensorVerdict::conclusive)
 };
 
+// One image of a MiniMax-VL-01 check prompt (seeded, in memory: core/image_synthetic.h).
+struct CheckImage {
+  int width = 0, height = 0;
+  uint64_t seed = 0;
+  int64_t crops = 0, tokens = 0;  // its crops (thumbnail + tiles) and placeholder tokens
+};
+
 struct CheckResult {
   std::string reference;  // "ref-f64" or "golden:<case>"
-  std::vector<int64_t> prompt, decode;
+  std::vector<int64_t> prompt, decode;  // prompt: with the images' placeholders expanded
+  // MiniMax-VL-01 (a model with a vision tower, not with --golden): the prompt's images, in order, and
+  // the placeholder id; the text tokens are prompt.size() - sum of tokens.
+  std::vector<CheckImage> images;
+  int64_t image_token_id = -1;
   std::vector<BackendCheck> backends;
   int checked = 0;
   bool pass = false;

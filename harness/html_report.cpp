@@ -93,11 +93,32 @@ std::string check_section(const JsonView& r) {
   for (const auto& b : res.at("backends").elements()) {
     s += "<li>" + esc(b.at("name").str()) + ": " + esc(b.at("status").str());
     if (const auto reason = b.find("reason")) s += " &mdash; " + esc(reason->str());
-    if (const auto fd = b.find("first_diverging"))
-      s += " &mdash; first diverging layer " + std::to_string(fd->at("layer").integer(-1, kMaxReportLayer)) + " (" +
+    if (const auto fd = b.find("first_diverging")) {
+      // MiniMax-VL-01: a vision tensor's layer is its vision layer ("family": vision_encoder / projector)
+      const auto fam = fd->find("family");
+      const std::string family = fam ? fam->str() : "";
+      const std::string what = family == "vision_encoder" ? "vision layer " : family == "projector" ? "projector, layer " : "layer ";
+      s += " &mdash; first diverging " + what + std::to_string(fd->at("layer").integer(-1, kMaxReportLayer)) + " (" +
            esc(fd->at("tensor").str()) + ")";
-    s += "</li>";
+    }
     const auto tensors = b.find("tensors");
+    // the vision tower's layers (MiniMax-VL-01): worst rel_fro / tolerance per vision layer, listed
+    if (tensors) {
+      std::map<int64_t, double> vis;
+      for (const auto& t : tensors->elements()) {
+        const auto vl = t.find("vision_layer");
+        if (!vl || t.at("phase").str() != "prefill") continue;
+        const int64_t l = vl->integer(0, kMaxReportLayer);
+        const double tol = val(t.at("tol_rel_fro")), e = val(t.at("error").at("rel_fro"));
+        const double q = std::isfinite(e) ? (tol > 0 ? e / tol : 0) : 1e6;
+        vis[l] = std::max(vis.count(l) ? vis[l] : 0.0, q);
+      }
+      if (!vis.empty()) {
+        s += "<br/>vision layers (worst error / tolerance):";
+        for (const auto& [l, q] : vis) s += " " + std::to_string(l) + ": " + f("%.3g", q) + (q > 1 ? " <b>over</b>" : "") + ";";
+      }
+    }
+    s += "</li>";
     if (!tensors || tensors->size() == 0) continue;
     std::map<int64_t, double> m;
     for (const auto& t : tensors->elements()) {

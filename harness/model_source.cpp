@@ -1,12 +1,15 @@
 #include "harness/model_source.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/vl_config.h"
 #include "reference/synthetic.h"
+#include "reference/synthetic_vl.h"
 
 namespace mm::harness {
 namespace fs = std::filesystem;
@@ -15,12 +18,17 @@ ModelSource resolve_model(const std::string& model_dir, const std::string& prese
   if (!model_dir.empty() && !preset.empty()) throw Error("give --model DIR or --preset NAME, not both");
   ModelSource s;
   if (!model_dir.empty()) {
-    s.model = {model_dir, load_config(model_dir)};  // names the directory when it is missing
+    s.model = load_model(model_dir);  // names the directory when it is missing; vl set for a VL checkpoint
     s.label = model_dir;
     return s;
   }
   const std::string name = preset.empty() ? kDefaultPreset : preset;
-  ModelConfig cfg = preset_config(name);
+  const auto vl_names = vl_preset_names();
+  const bool vl = std::find(vl_names.begin(), vl_names.end(), name) != vl_names.end();
+  if (name == "minimax-vl-01")
+    throw Error("preset 'minimax-vl-01' is the real MiniMax-VL-01 configuration; its weights are never allocated "
+                "(use --model DIR with a real checkpoint)");
+  ModelConfig cfg = vl ? ModelConfig{} : preset_config(name);
   if (name == "minimax-text-01")
     throw Error("preset 'minimax-text-01' is the real 456B configuration; its weights are never allocated "
                 "(use --model DIR with a real checkpoint)");
@@ -28,15 +36,19 @@ ModelSource resolve_model(const std::string& model_dir, const std::string& prese
                        ("minimax01-" + name + "-" + std::to_string(std::random_device{}()));
   ref::SyntheticOptions opt;
   opt.seed = weight_seed;
-  ref::write_synthetic_checkpoint(dir.string(), cfg, opt);
+  if (vl)  // MiniMax-VL-01 presets (vl-tiny, vl-small): vision tower + projector + the text model
+    ref::write_synthetic_vl_checkpoint(dir.string(), vl_preset_config(name), opt);
+  else
+    ref::write_synthetic_checkpoint(dir.string(), cfg, opt);
   s.temp_owner = std::shared_ptr<void>(new fs::path(dir), [](void* p) {
     auto* path = static_cast<fs::path*>(p);
     std::error_code ec;
     fs::remove_all(*path, ec);
     delete path;
   });
-  s.model = {dir.string(), load_config(dir.string())};
+  s.model = load_model(dir.string());
   s.model.config.source = "preset " + name;
+  if (s.model.vl) s.model.vl->source = "preset " + name;
   s.label = "preset " + name + " (synthetic, seed " + std::to_string(weight_seed) + ")";
   return s;
 }

@@ -75,10 +75,18 @@ template <class P> class RefBackend final : public Backend {
         req.after_layer(l, h.rows(), h.cols(), buf.data());
         for (Eigen::Index i = 0; i < h.size(); ++i) h.data()[i] = static_cast<T>(buf[static_cast<std::size_t>(i)]);
       };
+    std::vector<double> vbuf;
+    ref::VisionOptions<T> vopt;
+    if (req.after_vision_layer)  // the same for the vision tower: doubles in, the backend's scalar back
+      vopt.after_layer = [&](int l, int64_t crop, ref::Mat<T>& h) {
+        vbuf.assign(h.data(), h.data() + h.size());
+        req.after_vision_layer(l, crop, h.rows(), h.cols(), vbuf.data());
+        for (Eigen::Index i = 0; i < h.size(); ++i) h.data()[i] = static_cast<T>(vbuf[static_cast<std::size_t>(i)]);
+      };
     ref::VlTrace<T> vt;
     const bool images = !in.images.empty();
     require(!images || vl_, "backend " + name() + ": images need a MiniMax-VL-01 checkpoint; this one is a text model");
-    out.logits = to_tensor(vl_ ? vl_->forward(in, cache_, req.capture ? &tr : nullptr, opt, req.capture ? &vt : nullptr)
+    out.logits = to_tensor(vl_ ? vl_->forward(in, cache_, req.capture ? &tr : nullptr, opt, req.capture ? &vt : nullptr, vopt)
                                : model_.forward(in, cache_, req.capture ? &tr : nullptr, opt));
     if (req.capture && images) {
       ref::for_each_tensor<T>(vt.vision, [&](const std::string& n, const ref::Mat<T>& m) { out.tensors[n] = to_tensor(m); });

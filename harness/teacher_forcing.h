@@ -29,7 +29,15 @@ struct ForcingRecord {
 LayerHook forcing_hook(const TensorMap& ref, Precision precision, LayerHook inner,
                        std::shared_ptr<ForcingRecord> rec);
 
-// Puts the recorded own outputs back into a captured run (whose layers.L.output are the forced values).
+// The vision tower's hook (MiniMax-VL-01): the same for vision layer L of crop c: runs `inner`, records
+// the backend's own rows under "vision.layers.L.output" (crops appended in order), then writes rows
+// [c * rows, (c + 1) * rows) of the reference's "vision.layers.L.output" (bf16-rounded for a bf16
+// backend). A missing or mis-shaped reference tensor is an mm::Error naming it.
+VisionLayerHook vision_forcing_hook(const TensorMap& ref, Precision precision, VisionLayerHook inner,
+                                    std::shared_ptr<ForcingRecord> rec);
+
+// Puts the recorded own outputs back into a captured run (whose layers.L.output are the forced values);
+// a VL run's vision.features (the last vision layer's rows without CLS) is rebuilt from the own outputs.
 void restore_own_outputs(TensorMap& run, const ForcingRecord& rec);
 
 }  // namespace mm::harness

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "harness/capture.h"
+#include "harness/tensor_id.h"
 
 namespace mm::harness {
 
@@ -133,6 +134,12 @@ nlohmann::json to_json(const TensorVerdict& v) {
                       {"tol_max_abs", v.tol_max_abs},
                       {"tol_rel_fro", v.tol_rel_fro},
                       {"nmse_ceiling", v.nmse_ceiling}};
+  // MiniMax-VL-01: "layer" stays the text decoder layer (-1 here); a vision tensor says so, with its layer
+  const TensorId id = TensorId::parse(v.name);
+  if (id.family == Family::VisionEncoder || id.family == Family::Projector) {
+    j["family"] = to_string(id.family);
+    if (id.family == Family::VisionEncoder && id.layer >= 0) j["vision_layer"] = id.layer;
+  }
   if (!v.why.empty()) j["why"] = v.why;
   if (!v.produced) j["produced"] = false;
   if (v.rows_left_out) j["rows_left_out"] = v.rows_left_out;

@@ -194,7 +194,8 @@ void for_each_tensor(const VisionTrace<T>& trace, const std::function<void(const
 
 template <class P>
 Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
-                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace) {
+                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace,
+                                const VisionOptions<typename P::T>& opt) {
   using T = typename P::T;
   check_vision_weights(w, cfg);
   Mat<T> e = patch_embed<P>(pixels, w, cfg);                        // [N+1, D]
@@ -204,8 +205,13 @@ Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeigh
     trace->pre_layrnorm = h;
     trace->layers.assign(w.layers.size(), {});
   }
-  for (std::size_t l = 0; l < w.layers.size(); ++l)
+  for (std::size_t l = 0; l < w.layers.size(); ++l) {
     h = vision_layer<P>(h, w.layers[l], cfg, trace ? &trace->layers[l] : nullptr);
+    if (opt.after_layer) {
+      opt.after_layer(static_cast<int>(l), opt.first_crop, h);
+      if (trace) trace->layers[l].output = h;  // what the next layer reads
+    }
+  }
   return h.bottomRows(cfg.num_patches());  // drop CLS (row 0): [N, D]
 }
 
@@ -224,7 +230,8 @@ template <class T> void append_rows(Mat<T>& dst, const Mat<T>& src) {
 
 template <class P>
 std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
-                                                   const VisionConfig& cfg, VisionTrace<typename P::T>* trace) {
+                                                   const VisionConfig& cfg, VisionTrace<typename P::T>* trace,
+                                                   const VisionOptions<typename P::T>& opt) {
   using T = typename P::T;
   const std::size_t crop = static_cast<std::size_t>(cfg.num_channels * cfg.image_size * cfg.image_size);
   require(crop > 0 && pixels.size() % crop == 0,
@@ -234,7 +241,9 @@ std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels
   if (trace) *trace = {};
   for (std::size_t c = 0; c * crop < pixels.size(); ++c) {
     VisionTrace<T> t;
-    out.push_back(vision_tower<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr));
+    VisionOptions<T> one = opt;
+    one.first_crop = opt.first_crop + static_cast<int64_t>(c);
+    out.push_back(vision_tower<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr, one));
     if (!trace) continue;
     append_rows(trace->embeddings, t.embeddings);
     append_rows(trace->pre_layrnorm, t.pre_layrnorm);
@@ -256,9 +265,10 @@ std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels
   template Mat<P::T> vision_layer<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&, const VisionConfig&,     \
                                      VisionLayerTrace<P::T>*);                                                   \
   template Mat<P::T> vision_tower<P>(std::span<const float>, const VisionWeights<P::T>&, const VisionConfig&,     \
-                                     VisionTrace<P::T>*);                                                        \
+                                     VisionTrace<P::T>*, const VisionOptions<P::T>&);                            \
   template std::vector<Mat<P::T>> vision_tower_crops<P>(std::span<const float>, const VisionWeights<P::T>&,      \
-                                                        const VisionConfig&, VisionTrace<P::T>*);
+                                                        const VisionConfig&, VisionTrace<P::T>*,                 \
+                                                        const VisionOptions<P::T>&);
 MM_INSTANTIATE(F64)
 MM_INSTANTIATE(F32)
 MM_INSTANTIATE(BF16)

@@ -70,6 +70,16 @@ template <class T> struct VisionTrace {
   std::vector<VisionLayerTrace<T>> layers;  // "vision.layers.L.{attn,mlp,output}"
 };
 
+// Optional per-layer hook of the tower (the harness's teacher forcing and perturbation): after_layer runs
+// after every encoder layer on that crop's [N+1, D] output (CLS row included); what it leaves is what the
+// next layer reads and what a trace records as vision.layers.L.output. `crop` is the global crop index
+// (over all images of the step, in order): vision_tower calls it with first_crop, vision_tower_crops with
+// first_crop + c for its c-th crop.
+template <class T> struct VisionOptions {
+  std::function<void(int layer, int64_t crop, Mat<T>& h)> after_layer;
+  int64_t first_crop = 0;
+};
+
 // The trace's tensors with their harness names (harness/tensor_id.h: "vision.embeddings",
 // "vision.pre_layrnorm", "vision.layers.L.attn", "vision.layers.L.mlp", "vision.layers.L.output"), in
 // dataflow order.
@@ -131,14 +141,16 @@ Mat<typename P::T> vision_layer(const Mat<typename P::T>& x, const VisionLayerWe
 // Throws mm::Error when the weights do not match cfg.
 template <class P>
 Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
-                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace = nullptr);
+                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace = nullptr,
+                                const VisionOptions<typename P::T>& opt = {});
 
 // Several crops, pixels [n][C][H][W] (vl::PreprocessedImage::pixel_values, thumbnail first): one [N, D] per
 // crop. Crops never see each other (the official varlen attention is block-diagonal), so this is
 // vision_tower on each crop; a trace stacks the crops' rows in order (#crops-are-independent).
 template <class P>
 std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
-                                                   const VisionConfig& cfg, VisionTrace<typename P::T>* trace = nullptr);
+                                                   const VisionConfig& cfg, VisionTrace<typename P::T>* trace = nullptr,
+                                                   const VisionOptions<typename P::T>& opt = {});
 
 // Checks every weight's shape against cfg; throws mm::Error naming the tensor (official name).
 template <class T> void check_vision_weights(const VisionWeights<T>& w, const VisionConfig& cfg);

@@ -86,8 +86,10 @@ VlModel<P>::VlModel(VlConfig cfg, ModelWeights<T> text, VlWeights<T> vl)
 }
 
 template <class P>
-Mat<typename P::T> VlModel<P>::image_features(const std::vector<ImageCrops>& images, VlTrace<T>* trace) const {
+Mat<typename P::T> VlModel<P>::image_features(const std::vector<ImageCrops>& images, VlTrace<T>* trace,
+                                              const VisionOptions<T>& vopt) const {
   if (trace) *trace = {};
+  VisionOptions<T> one = vopt;  // first_crop advances by each image's crops
   Mat<T> out(0, cfg_.text.hidden_size);
   for (std::size_t k = 0; k < images.size(); ++k) {
     const ImageCrops& im = images[k];
@@ -107,7 +109,8 @@ Mat<typename P::T> VlModel<P>::image_features(const std::vector<ImageCrops>& ima
                 std::to_string(plan.grid_cols) + " for " + std::to_string(plan.num_image_tokens));
     VisionTrace<T> vt;
     const std::vector<Mat<T>> feats =
-        vision_tower_crops<P>(std::span<const float>(im.pixel_values), vl_.vision, cfg_.vision, trace ? &vt : nullptr);
+        vision_tower_crops<P>(std::span<const float>(im.pixel_values), vl_.vision, cfg_.vision, trace ? &vt : nullptr, one);
+    one.first_crop += static_cast<int64_t>(feats.size());
     std::vector<Mat<T>> projected;
     for (const Mat<T>& f : feats) {
       projected.push_back(project<P>(f, vl_.projector));
@@ -126,14 +129,15 @@ Mat<typename P::T> VlModel<P>::image_features(const std::vector<ImageCrops>& ima
 
 template <class P>
 Mat<typename P::T> VlModel<P>::forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace,
-                                       const ForwardOptions<T>& opt, VlTrace<T>* vl_trace) const {
+                                       const ForwardOptions<T>& opt, VlTrace<T>* vl_trace,
+                                       const VisionOptions<T>& vopt) const {
   if (in.images.empty()) return text_.forward(in, cache, trace, opt);
   // The whole input is checked before the vision tower runs (counts, sizes, position limit).
   check_model_input(cfg_.text, in, cache.position);
   require(in.image_token_id == cfg_.image_token_index,
           "forward: images are placed at token id " + std::to_string(in.image_token_id) +
               ", but this model's image_token_index is " + std::to_string(cfg_.image_token_index));
-  const Mat<T> feats = image_features(in.images, vl_trace);
+  const Mat<T> feats = image_features(in.images, vl_trace, vopt);
   ModelInput text_in(in.tokens);
   text_in.spliced.token_id = in.image_token_id;
   text_in.spliced.rows = feats.rows();

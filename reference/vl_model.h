@@ -49,12 +49,16 @@ template <class P> class VlModel {
 
   // The packed features of `images` in splice order [sum of num_tokens, Ht]; each image's geometry is
   // re-planned from its size and checked against what it carries. With a trace, every vision tensor.
-  Mat<T> image_features(const std::vector<ImageCrops>& images, VlTrace<T>* trace = nullptr) const;
+  // `vopt.after_layer` (optional) runs after every vision layer of every crop; its crop index counts the
+  // crops of all `images` in order, starting at vopt.first_crop.
+  Mat<T> image_features(const std::vector<ImageCrops>& images, VlTrace<T>* trace = nullptr,
+                        const VisionOptions<T>& vopt = {}) const;
 
   // ModelInput with images: their features become the step's spliced embeddings at image_token_id (which
   // must be the config's image_token_index); then the text model runs as for any input.
   Mat<T> forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace = nullptr,
-                 const ForwardOptions<T>& opt = {}, VlTrace<T>* vl_trace = nullptr) const;
+                 const ForwardOptions<T>& opt = {}, VlTrace<T>* vl_trace = nullptr,
+                 const VisionOptions<T>& vopt = {}) const;
 
  private:
   VlConfig cfg_;

@@ -250,6 +250,45 @@ TEST(VisionEncoder, CropsAreIndependent) {
   EXPECT_GT(rel_err(joint.middleRows(1, 576), sep[0]), 1e-3);
 }
 
+// The per-layer hook (VisionOptions::after_layer): one that writes a layer's own output back changes
+// nothing; one that changes vision layer 0 of crop 1 changes that crop's later layers only, and the trace
+// records what the hook left. The crop index counts from first_crop.
+TEST(VisionEncoder, AfterLayerHook) {
+  const VisionConfig c = small_vision(3);
+  Rng rng(707);
+  const auto w = ref::random_vision_weights(c, rng);
+  const auto px = random_pixels(c, 2, rng);
+  const std::span<const float> all(px);
+  ref::VisionTrace<double> plain_tr, same_tr, bumped_tr;
+  const auto plain = ref::vision_tower_crops<F64>(all, w, c, &plain_tr);
+  std::vector<std::pair<int, int64_t>> calls;
+  ref::VisionOptions<double> same;
+  same.first_crop = 5;
+  same.after_layer = [&](int l, int64_t crop, Mat<double>& h) {
+    calls.emplace_back(l, crop);
+    EXPECT_EQ(h.rows(), 577);
+    const Mat<double> copy = h;
+    h = copy;
+  };
+  const auto same_out = ref::vision_tower_crops<F64>(all, w, c, &same_tr, same);
+  const std::vector<std::pair<int, int64_t>> want = {{0, 5}, {1, 5}, {2, 5}, {0, 6}, {1, 6}, {2, 6}};
+  EXPECT_EQ(calls, want);
+  for (std::size_t k = 0; k < 2; ++k) EXPECT_EQ(rel_err(same_out[k], plain[k]), 0.0);
+  for (int l = 0; l < 3; ++l) EXPECT_EQ(rel_err(same_tr.layers[l].output, plain_tr.layers[l].output), 0.0);
+
+  ref::VisionOptions<double> bump;
+  bump.after_layer = [](int l, int64_t crop, Mat<double>& h) {
+    if (l == 0 && crop == 1) h.row(3).array() += 1.0;
+  };
+  const auto bumped = ref::vision_tower_crops<F64>(all, w, c, &bumped_tr, bump);
+  EXPECT_EQ(rel_err(bumped[0], plain[0]), 0.0);  // crop 0 untouched
+  EXPECT_GT(rel_err(bumped[1], plain[1]), 1e-3);  // crop 1's later layers read the changed values
+  const Mat<double> o0 = bumped_tr.layers[0].output.bottomRows(577), p0 = plain_tr.layers[0].output.bottomRows(577);
+  EXPECT_NEAR((o0 - p0).row(3).sum(), 32.0, 1e-9);  // the trace records what the hook left
+  EXPECT_GT(rel_err(bumped_tr.layers[1].output.bottomRows(577), plain_tr.layers[1].output.bottomRows(577)), 1e-3);
+  EXPECT_EQ(rel_err(bumped_tr.layers[2].output.topRows(577), plain_tr.layers[2].output.topRows(577)), 0.0);
+}
+
 TEST(VisionEncoder, RefusesWrongShapes) {
   const VisionConfig c = small_vision(1);
   Rng rng(707);
