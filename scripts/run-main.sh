@@ -4,7 +4,10 @@
 # crosses the 256-token lightning block + 4 decode steps, layer by layer with teacher-forced inputs and
 # end to end; exit 1 on failure; cuda-sim runs the CUDA kernels on the CPU, cuda needs a GPU) and `bench`
 # (TTFT / TPOT per backend against a measured CPU roof), an HTML page of both, then info, a forward dump
-# and a greedy generation as before. Reports: reports/check.json, reports/bench.json, reports/report.html.
+# and a greedy generation as before. Then MiniMax-VL-01 on its default checkpoint (the `vl-small` preset,
+# seed 0): an image preprocessed as the official processor does, `check` through the vision tower layer by
+# layer and the text model over the expanded sequence, and a forward dump with the image.
+# Reports: reports/check.json, reports/check-vl.json, reports/bench.json, reports/report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup-deps.sh
@@ -27,4 +30,16 @@ echo "== forward (ref-f32: 300-token prefill + 2 decode steps)"
 $mm forward --model "$ckpt" --tokens "$prompt" --decode-tokens 17,42 --dump reports/forward-small.safetensors
 echo "== generate (greedy, 32 new tokens)"
 $mm generate --model "$ckpt" --prompt-tokens "$prompt" --max-new-tokens 32
-echo "== reports: $(pwd)/reports/check.json, $(pwd)/reports/bench.json, $(pwd)/reports/report.html (open in a browser)"
+vl=checkpoints/vl-small
+if [ ! -f "$vl/config.json" ]; then
+  $mm init --preset vl-small --seed 0 --out "$vl"
+fi
+image=golden/vl_preprocess/cases/rgb_640x480.png
+echo "== MiniMax-VL-01: preprocess ($image; bit-exact with the official processor on Pillow)"
+$mm preprocess --model "$vl" --image "$image"
+echo "== MiniMax-VL-01: check (vision tower layer by layer, then the text model over the expanded sequence)"
+$mm check --model "$vl" --report reports/check-vl.json
+echo "== MiniMax-VL-01: forward with the image (its image_token_index, expanded to the image's tokens)"
+token=$($mm info --model "$vl" | sed -n 's/^image_token_index \([0-9]*\),.*/\1/p')
+$mm forward --model "$vl" --tokens "1,2,$token,3" --images "$image" --decode-tokens 17 --dump reports/forward-vl-small.safetensors
+echo "== reports: $(pwd)/reports/check.json, $(pwd)/reports/check-vl.json, $(pwd)/reports/bench.json, $(pwd)/reports/report.html (open in a browser)"
