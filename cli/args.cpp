@@ -174,6 +174,15 @@ std::vector<int64_t> Args::int_list(const std::string& k, int64_t lo, int64_t hi
   return out;
 }
 
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = s.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(s.substr(start, comma - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
 std::string Args::list_text(const std::string& k) const {
   const std::string s = str(k, "");
   if (s.empty()) throw Error(cmd_ + ": --" + k + " is empty (expected a comma-separated list)");

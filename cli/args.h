@@ -67,6 +67,10 @@ class Args {
   std::map<std::string, std::string> v_;
 };
 
+// "a,b,c" -> {"a", "b", "c"} (no validation: Args::list_text refuses empty elements first). A path given
+// in a comma-separated list option (--images) therefore cannot contain a comma.
+std::vector<std::string> split_commas(const std::string& s);
+
 // Token ids as text: decimal integers separated by whitespace and/or single commas, nothing else
 // ("1 2 3", "1,2,3", "1, 2,\n3"). An empty element (",,", a leading or trailing comma) or anything
 // that is not a decimal integer in the int64 range is an error naming `source` and the element's

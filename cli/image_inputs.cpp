@@ -1,23 +1,14 @@
 // --images: decode, preprocess, expand the placeholders (cli/image_inputs.h).
 #include "cli/image_inputs.h"
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/image_decode.h"
 
 namespace mm::cli {
 
 std::vector<std::string> image_paths(const Args& a) {
-  std::vector<std::string> out;
-  const std::string s = a.list_text("images");  // refuses an empty value or element
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t comma = s.find(',', start);
-    const std::size_t end = comma == std::string::npos ? s.size() : comma;
-    out.push_back(s.substr(start, end - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
+  return split_commas(a.list_text("images"));  // list_text refuses an empty value or element
 }
 
 PromptImages prepare_prompt_images(const Args& a, const std::string& model_dir, const std::optional<VlConfig>& vl,
@@ -42,8 +33,39 @@ PromptImages prepare_prompt_images(const Args& a, const std::string& model_dir, 
   if (p.paths.empty()) return p;
 
   const vl::PreprocessConfig cfg = vl::load_preprocess_config(model_dir);
-  for (const std::string& path : p.paths) {
-    vl::PreprocessedImage pre = vl::preprocess_file(path, cfg);
+  const int64_t limit = vl->text.max_position_embeddings;
+  const int64_t text_tokens = static_cast<int64_t>(prompt.size()) - placeholders;
+  const int64_t base = int64_t{cfg.crop_size / cfg.patch_size} * (cfg.crop_size / cfg.patch_size);  // 576
+  auto too_long = [&](int64_t tokens, const std::string& why) {
+    return Error(cmd + ": the prompt is at least " + std::to_string(tokens) + " tokens once its images are expanded (" +
+                 why + "), beyond max_position_embeddings = " + std::to_string(limit));
+  };
+  // Every image adds at least its thumbnail's `base` tokens (a panorama keeps no tile row): refuse a
+  // prompt that cannot fit before decoding anything.
+  if (text_tokens + placeholders * base > limit)
+    throw too_long(text_tokens + placeholders * base,
+                   std::to_string(placeholders) + " images of at least " + std::to_string(base) + " tokens");
+  int64_t tokens = text_tokens;
+  uint64_t pixel_bytes = 0;
+  std::string each;
+  for (std::size_t k = 0; k < p.paths.size(); ++k) {
+    const std::string& path = p.paths[k];
+    // Decode and plan first; the crops (1.35 MB of pixel values each) only once the image fits.
+    const image::Image im = image::decode_image_file(path);
+    vl::AnyresPlan plan;
+    try {
+      plan = vl::plan_anyres(im.width, im.height, cfg);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    tokens += plan.num_image_tokens;
+    each += (k ? ", " : "") + path + ": " + std::to_string(plan.num_image_tokens);
+    const int64_t rest = static_cast<int64_t>(p.paths.size() - k - 1) * base;
+    if (tokens + rest > limit)
+      throw too_long(tokens + rest, each + " image tokens" + (rest ? ", then at least " + std::to_string(base) + " per image left" : ""));
+    pixel_bytes += static_cast<uint64_t>(plan.num_crops) * 3 * static_cast<uint64_t>(cfg.crop_size) * cfg.crop_size * sizeof(float);
+    require_memory(pixel_bytes, cmd + ": the pixel values of " + std::to_string(k + 1) + " image(s)");
+    vl::PreprocessedImage pre = vl::preprocess_image(im, cfg);
     p.plans.push_back(pre.plan);
     p.images.push_back(vl::image_crops(std::move(pre), cfg));
   }
@@ -56,14 +78,6 @@ PromptImages prepare_prompt_images(const Args& a, const std::string& model_dir, 
       continue;
     }
     expanded.insert(expanded.end(), static_cast<std::size_t>(p.images[k++].num_tokens), id);
-  }
-  const int64_t limit = vl->text.max_position_embeddings;
-  if (static_cast<int64_t>(expanded.size()) > limit) {
-    std::string each;
-    for (std::size_t i = 0; i < p.images.size(); ++i)
-      each += (i ? ", " : "") + p.paths[i] + ": " + std::to_string(p.images[i].num_tokens);
-    throw Error(cmd + ": the prompt is " + std::to_string(expanded.size()) + " tokens once its images are expanded (" +
-                each + " image tokens), beyond max_position_embeddings = " + std::to_string(limit));
   }
   p.tokens = std::move(expanded);
   return p;

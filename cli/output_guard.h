@@ -27,13 +27,8 @@ inline void refuse_input_as_output(const Args& a, const std::string& option, con
     if (a.str(k, "") == "-") in.add_stdin();  // `--tokens-file - < file`: that file
     else in.add(a.str(k, ""), 2);
   }
-  if (a.has("images")) {  // a comma-separated list of image files (forward, generate)
-    const std::string list = a.str("images", "");
-    std::size_t start = 0;
-    for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
-      in.add(list.substr(start, comma - start), 0);
-    in.add(list.substr(start), 0);
-  }
+  if (a.has("images"))  // a comma-separated list of image files (forward, generate)
+    for (const std::string& f : split_commas(a.str("images", ""))) in.add(f, 0);
   for (const auto& f : extra_inputs) in.add(f, 0);
   in.check_output(out, "--" + option);
 }

@@ -70,45 +70,6 @@ void check_dim(const std::string& src, const std::string& field, int64_t v, int6
                 kLimitsDoc + ")");
 }
 
-// The released list: (i*336, j*336), i, j in 1..6, i*j <= 18, i outer (docs/semantics/vl-01.md).
-std::vector<std::array<int, 2>> released_pinpoints(int crop) {
-  std::vector<std::array<int, 2>> p;
-  for (int i = 1; i <= 6; ++i)
-    for (int j = 1; j <= 6; ++j)
-      if (i * j <= 18) p.push_back({i * crop, j * crop});
-  return p;
-}
-
-// Same bounds as the preprocessor's reader (reference/vl_preprocess.cpp): at most 1024 entries, each
-// side in [1, 65536] and a multiple of the crop size.
-constexpr std::size_t kMaxPinpoints = 1024;
-constexpr int kMaxPinpointSide = 1 << 16;
-
-std::vector<std::array<int, 2>> parse_pinpoints(const json& v, const std::string& src, int64_t crop) {
-  const std::string f = "image_grid_pinpoints";
-  if (!v.is_array() || v.empty() || v.size() > kMaxPinpoints)
-    throw Error(where(src, f) + " must be a non-empty list of [width, height] pairs (at most " +
-                std::to_string(kMaxPinpoints) + "), got " + (v.is_array() ? std::to_string(v.size()) + " entries" : v.dump()));
-  std::vector<std::array<int, 2>> out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const std::string fi = f + "[" + std::to_string(i) + "]";
-    if (!v[i].is_array() || v[i].size() != 2)
-      throw Error(where(src, fi) + " is " + v[i].dump() + ", expected [width, height]");
-    std::array<int, 2> p{};
-    for (int k = 0; k < 2; ++k) {
-      const int64_t s = get_int(v[i][static_cast<std::size_t>(k)], src, fi + "[" + std::to_string(k) + "]");
-      if (s <= 0 || s > kMaxPinpointSide)
-        throw Error(where(src, fi) + " is " + v[i].dump() + ", expected sides in [1, " +
-                    std::to_string(kMaxPinpointSide) + "]");
-      p[static_cast<std::size_t>(k)] = static_cast<int>(s);
-    }
-    if (crop > 0 && (p[0] % crop != 0 || p[1] % crop != 0))
-      throw Error(where(src, fi) + " is " + v[i].dump() + ", expected multiples of vision_config.image_size = " +
-                  std::to_string(crop) + " (the tiles are image_size crops)");
-    out.push_back(p);
-  }
-  return out;
-}
 
 // Checked int64 arithmetic for the parameter counts (a config built in code may skip validate()).
 struct Checked : CheckedInt {
@@ -116,6 +77,61 @@ struct Checked : CheckedInt {
 };
 
 }  // namespace
+
+std::vector<std::array<int, 2>> released_image_grid_pinpoints(int crop) {
+  std::vector<std::array<int, 2>> p;
+  for (int i = 1; i <= 6; ++i)
+    for (int j = 1; j <= 6; ++j)
+      if (i * j <= 18) p.push_back({i * crop, j * crop});
+  return p;
+}
+
+void check_image_grid_pinpoints(const std::vector<std::array<int, 2>>& pins, const std::string& src,
+                                const std::string& field, int64_t crop) {
+  using L = PinpointLimits;
+  if (pins.empty() || pins.size() > L::max_entries)
+    throw Error(where(src, field) + " must hold 1 to " + std::to_string(L::max_entries) + " [width, height] entries, got " +
+                std::to_string(pins.size()));
+  for (std::size_t i = 0; i < pins.size(); ++i) {
+    const auto& p = pins[i];
+    const std::string fi = field + "[" + std::to_string(i) + "]";
+    // (built by appending: g++ 12 warns a false -Wrestrict on "[" + std::string temporaries here)
+    std::string got = "[";
+    got += std::to_string(p[0]);
+    got += ", ";
+    got += std::to_string(p[1]);
+    got += "]";
+    if (p[0] <= 0 || p[1] <= 0 || crop <= 0 || p[0] % crop != 0 || p[1] % crop != 0)
+      throw Error(where(src, fi) + " is " + got + ", expected positive multiples of the crop size " +
+                  std::to_string(crop) + " (the tiles are crop-sized)");
+    if (p[0] > L::max_side || p[1] > L::max_side || (p[0] / crop) * (p[1] / crop) > L::max_tiles)
+      throw Error(where(src, fi) + " is " + got + ", beyond the limits of " + std::to_string(L::max_side) +
+                  " px a side and " + std::to_string(L::max_tiles) + " tiles (the released list: 2016 px, 18 tiles)");
+  }
+}
+
+std::vector<std::array<int, 2>> parse_image_grid_pinpoints(const json& v, const std::string& src, const std::string& field,
+                                                            int64_t crop) {
+  if (!v.is_array() || v.size() > PinpointLimits::max_entries)
+    throw Error(where(src, field) + " must be a list of at most " + std::to_string(PinpointLimits::max_entries) +
+                " [width, height] pairs, got " + (v.is_array() ? std::to_string(v.size()) + " entries" : v.dump()));
+  std::vector<std::array<int, 2>> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string fi = field + "[" + std::to_string(i) + "]";
+    if (!v[i].is_array() || v[i].size() != 2) throw Error(where(src, fi) + " is " + v[i].dump() + ", expected [width, height]");
+    std::array<int, 2> p{};
+    for (int k = 0; k < 2; ++k) {
+      const int64_t s = get_int(v[i][static_cast<std::size_t>(k)], src, fi + "[" + std::to_string(k) + "]");
+      if (s <= 0 || s > PinpointLimits::max_side)
+        throw Error(where(src, fi) + " is " + v[i].dump() + ", expected sides in [1, " +
+                    std::to_string(PinpointLimits::max_side) + "]");
+      p[static_cast<std::size_t>(k)] = static_cast<int>(s);
+    }
+    out.push_back(p);
+  }
+  check_image_grid_pinpoints(out, src, field, crop);
+  return out;
+}
 
 void VisionConfig::validate(const std::string& src) const {
   using L = ConfigLimits;
@@ -129,10 +145,11 @@ void VisionConfig::validate(const std::string& src) const {
   if (image_size != 336)
     throw Error(where(src, v + "image_size") + " must be 336 (the preprocessing makes 336 x 336 crops and the "
                 "position embeddings are not interpolated), got " + std::to_string(image_size));
-  check_dim(src, v + "patch_size", patch_size, image_size);
-  if (image_size % patch_size != 0)
-    throw Error(where(src, v + "patch_size") + " = " + std::to_string(patch_size) + " must divide image_size = " +
-                std::to_string(image_size));
+  // The processor's patch_size (14) gives the token count and the packing grid; the tower must cut the
+  // same 24 x 24 patches (and a patch of 1 would mean 112,897 positions of attention per crop).
+  if (patch_size != 14)
+    throw Error(where(src, v + "patch_size") + " must be 14 (the processor's: 24 x 24 patches per 336 crop), got " +
+                std::to_string(patch_size));
   if (hidden_size % num_attention_heads != 0)
     throw Error(where(src, v + "num_attention_heads") + " = " + std::to_string(num_attention_heads) +
                 " must divide hidden_size = " + std::to_string(hidden_size));
@@ -163,17 +180,7 @@ void VlConfig::validate() const {
   if (projector_hidden_act != "gelu")
     throw Error(where(source, "projector_hidden_act") + " = \"" + projector_hidden_act +
                 "\" is not supported (only \"gelu\", the exact erf GELU)");
-  if (image_grid_pinpoints.empty() || image_grid_pinpoints.size() > kMaxPinpoints)
-    throw Error(where(source, "image_grid_pinpoints") + " must hold 1 to " + std::to_string(kMaxPinpoints) +
-                " entries, got " + std::to_string(image_grid_pinpoints.size()));
-  for (std::size_t i = 0; i < image_grid_pinpoints.size(); ++i) {
-    const auto& p = image_grid_pinpoints[i];
-    if (p[0] <= 0 || p[1] <= 0 || p[0] > kMaxPinpointSide || p[1] > kMaxPinpointSide || p[0] % vision.image_size != 0 ||
-        p[1] % vision.image_size != 0)
-      throw Error(where(source, "image_grid_pinpoints[" + std::to_string(i) + "]") + " is [" + std::to_string(p[0]) +
-                  ", " + std::to_string(p[1]) + "], expected positive multiples of vision_config.image_size = " +
-                  std::to_string(vision.image_size) + " (at most " + std::to_string(kMaxPinpointSide) + ")");
-  }
+  check_image_grid_pinpoints(image_grid_pinpoints, source, "image_grid_pinpoints", vision.image_size);
 }
 
 VlConfig vl_config_from_json(const json& root, const std::string& src) {
@@ -209,8 +216,8 @@ VlConfig vl_config_from_json(const json& root, const std::string& src) {
   c.vision.intermediate_size = dim("intermediate_size", L::intermediate_size);
   c.vision.num_hidden_layers = dim("num_hidden_layers", L::num_hidden_layers);
   c.vision.num_attention_heads = dim("num_attention_heads", L::num_attention_heads);
-  c.vision.image_size = dim("image_size", kMaxPinpointSide);
-  c.vision.patch_size = dim("patch_size", kMaxPinpointSide);
+  c.vision.image_size = dim("image_size", PinpointLimits::max_side);
+  c.vision.patch_size = dim("patch_size", PinpointLimits::max_side);
   // Defaulted as CLIP does (the released json omits both): 3 channels, eps 1e-5.
   c.vision.num_channels = has(vj, "num_channels") ? get_int(vj.at("num_channels"), src, v + "num_channels") : 3;
   if (has(vj, "layer_norm_eps")) {
@@ -247,8 +254,9 @@ VlConfig vl_config_from_json(const json& root, const std::string& src) {
               "vision_feature_select_strategy");
   c.projector_hidden_act =
       get_str(required(root, "projector_hidden_act", src, "projector_hidden_act", no_default), src, "projector_hidden_act");
-  c.image_grid_pinpoints = parse_pinpoints(
-      required(root, "image_grid_pinpoints", src, "image_grid_pinpoints", no_default), src, c.vision.image_size);
+  c.image_grid_pinpoints = parse_image_grid_pinpoints(
+      required(root, "image_grid_pinpoints", src, "image_grid_pinpoints", no_default), src, "image_grid_pinpoints",
+      c.vision.image_size);
   c.validate();
   return c;
 }
@@ -352,7 +360,7 @@ VlConfig vl_preset_config(std::string_view name) {
   c.text.source = c.source + " text_config";
   c.vision.image_size = 336;
   c.vision.patch_size = 14;
-  c.image_grid_pinpoints = released_pinpoints(336);
+  c.image_grid_pinpoints = released_image_grid_pinpoints(336);
   c.validate();
   return c;
 }

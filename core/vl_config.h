@@ -58,6 +58,25 @@ nlohmann::json vl_config_to_json(const VlConfig& c, ConfigSpelling text_spelling
 // True when the config.json at `path` (file or directory) has model_type "minimax_vl_01".
 bool is_vl_config(const std::string& path);
 
+// Pinpoint lists (config.json's and preprocessor_config.json's image_grid_pinpoints): 1 to 1024
+// entries, each side a positive multiple of the crop size and at most 6048 px, at most 36 tiles per
+// pinpoint. The released list tops out at 2016 px and 18 tiles; the caps keep a hostile file from
+// asking for a canvas of gigabytes (docs/semantics/vl-01-preprocessing.md#settings).
+struct PinpointLimits {
+  static constexpr std::size_t max_entries = 1024;
+  static constexpr int max_side = 18 * 336;
+  static constexpr int max_tiles = 36;
+};
+// The released list: (i * crop, j * crop) for i, j in 1..6 with i * j <= 18, i outer.
+std::vector<std::array<int, 2>> released_image_grid_pinpoints(int crop = 336);
+// Parses a JSON pinpoint list (the field `field` of `source`), within PinpointLimits; throws mm::Error
+// naming the field and entry.
+std::vector<std::array<int, 2>> parse_image_grid_pinpoints(const nlohmann::json& v, const std::string& source,
+                                                            const std::string& field, int64_t crop);
+// The same bounds on a list already in memory.
+void check_image_grid_pinpoints(const std::vector<std::array<int, 2>>& pins, const std::string& source,
+                                const std::string& field, int64_t crop);
+
 // Presets: "vl-tiny" (tests), "vl-small" (a 2-core box), "minimax-vl-01" (the released sizes; never
 // allocate its weights).
 VlConfig vl_preset_config(std::string_view name);

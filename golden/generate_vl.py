@@ -117,12 +117,13 @@ CASES = [
     dict(
         name="two_images",
         description="Two images with different tile counts, spliced in order with text between them: 60x150 "
-        "portrait (336x336, 2 crops, 10 of 24 tile columns kept, 576 + 24 x 11 = 840 tokens), then a 60x400 portrait "
-        "(336x672 = 2x1 tiles, 3 crops, 8 of 24 columns kept over 48 rows, 576 + 48 x 9 = 1008 tokens). Vision: "
+        "portrait (336x336, 2 crops, 10 of 24 tile columns kept, 576 + 24 x 11 = 840 tokens), then a 640x480 "
+        "landscape (672x672 = 2x2 tiles, 5 crops, 36 of 48 rows kept, 576 + 36 x 49 = 2340 tokens: a grid of more "
+        "than one row AND column, the only kind on which row-major and column-major tile orders differ). Vision: "
         "4 heads of 4. Low image token id 7.",
         seed=7202,
         images=[dict(w=60, h=150, seed=72, kw=dict(block=2, amp=16)),
-                dict(w=60, h=400, seed=73, kw=dict(block=4, amp=12))],
+                dict(w=640, h=480, seed=73, kw=dict(block=8, amp=12))],
         layout=["t", "t", ("img", 0), "t", "t", "t", ("img", 1), "t"],
         decode_steps=2, sub_outputs=False,
         text=dict(vocab_size=160, hidden_size=32, intermediate_size=32, num_attention_heads=2, head_dim=16,

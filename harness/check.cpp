@@ -355,6 +355,9 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   } else {
     require(opt.prompt_len >= 1, "check: --prompt-len must be >= 1");
     require(opt.decode_steps >= 0, "check: --decode-steps must be >= 0");
+    // Before drawing any token (images only add to the length; the exact total is checked below).
+    require(opt.prompt_len + opt.decode_steps <= cfg.max_position_embeddings,
+            "check: prompt + decode steps exceed max_position_embeddings = " + std::to_string(cfg.max_position_embeddings));
     Rng rng(opt.seed);
     std::vector<int64_t> text = rng.tokens(opt.prompt_len, cfg.vocab_size);
     r.decode = rng.tokens(opt.decode_steps, cfg.vocab_size);

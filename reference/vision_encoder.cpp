@@ -215,18 +215,6 @@ Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeigh
   return h.bottomRows(cfg.num_patches());  // drop CLS (row 0): [N, D]
 }
 
-namespace {
-template <class T> void append_rows(Mat<T>& dst, const Mat<T>& src) {
-  if (dst.size() == 0) {
-    dst = src;
-    return;
-  }
-  Mat<T> m(dst.rows() + src.rows(), src.cols());
-  m.topRows(dst.rows()) = dst;
-  m.bottomRows(src.rows()) = src;
-  dst = std::move(m);
-}
-}  // namespace
 
 template <class P>
 std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
@@ -245,14 +233,7 @@ std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels
     one.first_crop = opt.first_crop + static_cast<int64_t>(c);
     out.push_back(vision_tower<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr, one));
     if (!trace) continue;
-    append_rows(trace->embeddings, t.embeddings);
-    append_rows(trace->pre_layrnorm, t.pre_layrnorm);
-    trace->layers.resize(t.layers.size());
-    for (std::size_t l = 0; l < t.layers.size(); ++l) {
-      append_rows(trace->layers[l].attn, t.layers[l].attn);
-      append_rows(trace->layers[l].mlp, t.layers[l].mlp);
-      append_rows(trace->layers[l].output, t.layers[l].output);
-    }
+    append_trace(*trace, t);
   }
   return out;
 }

@@ -80,6 +80,30 @@ template <class T> struct VisionOptions {
   int64_t first_crop = 0;
 };
 
+// Appends the rows of `src` below those of `dst` (crops stacked in order).
+template <class T> void append_rows(Mat<T>& dst, const Mat<T>& src) {
+  if (dst.size() == 0) {
+    dst = src;
+    return;
+  }
+  Mat<T> m(dst.rows() + src.rows(), src.cols());
+  m.topRows(dst.rows()) = dst;
+  m.bottomRows(src.rows()) = src;
+  dst = std::move(m);
+}
+
+// Appends one crop's (or image's) trace below `all`, tensor by tensor.
+template <class T> void append_trace(VisionTrace<T>& all, const VisionTrace<T>& one) {
+  append_rows(all.embeddings, one.embeddings);
+  append_rows(all.pre_layrnorm, one.pre_layrnorm);
+  all.layers.resize(one.layers.size());
+  for (std::size_t l = 0; l < one.layers.size(); ++l) {
+    append_rows(all.layers[l].attn, one.layers[l].attn);
+    append_rows(all.layers[l].mlp, one.layers[l].mlp);
+    append_rows(all.layers[l].output, one.layers[l].output);
+  }
+}
+
 // The trace's tensors with their harness names (harness/tensor_id.h: "vision.embeddings",
 // "vision.pre_layrnorm", "vision.layers.L.attn", "vision.layers.L.mlp", "vision.layers.L.output"), in
 // dataflow order.

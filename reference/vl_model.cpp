@@ -18,28 +18,6 @@ template <class P> LayerNormWeights<typename P::T> norm_of(const WeightBlock& w,
   return {to_vec<P>(w), to_vec<P>(b)};
 }
 
-// Appends the rows of `b` below those of `a`.
-template <class T> void append_rows(Mat<T>& a, const Mat<T>& b) {
-  if (a.size() == 0) {
-    a = b;
-    return;
-  }
-  const Eigen::Index r = a.rows();
-  a.conservativeResize(r + b.rows(), Eigen::NoChange);
-  a.bottomRows(b.rows()) = b;
-}
-
-template <class T> void append_trace(VisionTrace<T>& all, const VisionTrace<T>& one) {
-  append_rows(all.embeddings, one.embeddings);
-  append_rows(all.pre_layrnorm, one.pre_layrnorm);
-  all.layers.resize(one.layers.size());
-  for (std::size_t l = 0; l < one.layers.size(); ++l) {
-    append_rows(all.layers[l].attn, one.layers[l].attn);
-    append_rows(all.layers[l].mlp, one.layers[l].mlp);
-    append_rows(all.layers[l].output, one.layers[l].output);
-  }
-}
-
 // The processor geometry the model packs with: the config's pinpoints, 336-pixel crops of 14-pixel patches.
 vl::PreprocessConfig packing_geometry(const VlConfig& c) {
   vl::PreprocessConfig p = vl::released_preprocess_config();

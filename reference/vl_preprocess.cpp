@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/vl_config.h"
 
 namespace mm::vl {
 namespace {
@@ -55,28 +56,6 @@ std::array<float, 3> three_floats(const json& v, const std::string& where, bool 
   return out;
 }
 
-// A pinpoint list: [[w, h], ...], each a positive multiple of `crop` (the tiles are crop-sized), at most
-// kMaxPinpointTiles tiles and kMaxPinpointSide pixels a side: the released list tops out at 18 tiles and
-// 2016 px, and the caps keep a hostile config from asking for a canvas of gigabytes.
-constexpr int kMaxPinpointTiles = 36;
-constexpr int kMaxPinpointSide = 18 * 336;
-std::vector<std::array<int, 2>> pinpoints_from(const json& v, const std::string& where, int crop) {
-  if (!v.is_array() || v.empty() || v.size() > 1024)
-    throw Error(where + " must be a non-empty list of [width, height] pairs (at most 1024)");
-  std::vector<std::array<int, 2>> out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const std::string w = where + "[" + std::to_string(i) + "]";
-    if (!v[i].is_array() || v[i].size() != 2) throw Error(w + " is " + v[i].dump() + ", expected [width, height]");
-    std::array<int, 2> p{int_in(v[i][0], w + "[0]", 1, 1 << 16), int_in(v[i][1], w + "[1]", 1, 1 << 16)};
-    if (p[0] % crop != 0 || p[1] % crop != 0)
-      throw Error(w + " is " + v[i].dump() + ", expected multiples of the crop size " + std::to_string(crop));
-    if (p[0] > kMaxPinpointSide || p[1] > kMaxPinpointSide || (p[0] / crop) * (p[1] / crop) > kMaxPinpointTiles)
-      throw Error(w + " is " + v[i].dump() + ", beyond the limits of " + std::to_string(kMaxPinpointSide) +
-                  " px a side and " + std::to_string(kMaxPinpointTiles) + " tiles (the released list: 2016 px, 18 tiles)");
-    out.push_back(p);
-  }
-  return out;
-}
 
 bool file_exists(const std::string& path) {
   struct stat st{};
@@ -87,9 +66,7 @@ bool file_exists(const std::string& path) {
 
 PreprocessConfig released_preprocess_config() {
   PreprocessConfig c;
-  for (int i = 1; i <= 6; ++i)
-    for (int j = 1; j <= 6; ++j)
-      if (i * j <= 18) c.pinpoints.push_back({i * 336, j * 336});
+  c.pinpoints = released_image_grid_pinpoints(c.crop_size);
   c.source = "released defaults";
   return c;
 }
@@ -121,7 +98,7 @@ PreprocessConfig parse_preprocess_config(const json& doc, const std::string& fil
   if (doc.contains("image_mean")) c.image_mean = three_floats(doc.at("image_mean"), at(file, "image_mean"), false);
   if (doc.contains("image_std")) c.image_std = three_floats(doc.at("image_std"), at(file, "image_std"), true);
   if (doc.contains("image_grid_pinpoints"))
-    c.pinpoints = pinpoints_from(doc.at("image_grid_pinpoints"), at(file, "image_grid_pinpoints"), c.crop_size);
+    c.pinpoints = parse_image_grid_pinpoints(doc.at("image_grid_pinpoints"), file, "image_grid_pinpoints", c.crop_size);
   return c;
 }
 
@@ -140,7 +117,7 @@ PreprocessConfig load_preprocess_config(const std::string& model_dir) {
                   ": images need a MiniMax-VL-01 checkpoint (model_type \"minimax_vl_01\")");
     if (!cfg.contains("image_grid_pinpoints"))
       throw Error(at(cj, "image_grid_pinpoints") + " is missing: a MiniMax-VL-01 config names the pinpoints the model unpacks with");
-    const auto model_pins = pinpoints_from(cfg.at("image_grid_pinpoints"), at(cj, "image_grid_pinpoints"), c.crop_size);
+    const auto model_pins = parse_image_grid_pinpoints(cfg.at("image_grid_pinpoints"), cj, "image_grid_pinpoints", c.crop_size);
     if (model_pins != c.pinpoints)
       throw Error(cj + ": \"image_grid_pinpoints\" differ from " + c.source +
                   "'s: the processor tiles with one list and the model unpacks with the other, so they must be equal");

@@ -181,7 +181,9 @@ TEST(VlConfig, RefusesWhatItCannotRun) {
   expect_refused([](json& j) { j["vision_config"]["image_size"] = 224; },
                  {"vision_config.image_size' must be 336", "got 224"});
   expect_refused([](json& j) { j["vision_config"]["patch_size"] = 15; },
-                 {"vision_config.patch_size' = 15 must divide image_size = 336"});
+                 {"vision_config.patch_size' must be 14", "got 15"});
+  expect_refused([](json& j) { j["vision_config"]["patch_size"] = 1; },  // divides 336: 112,897 positions
+                 {"vision_config.patch_size' must be 14", "got 1"});
   expect_refused([](json& j) { j["vision_config"]["num_attention_heads"] = 12; },
                  {"vision_config.num_attention_heads' = 12 must divide hidden_size = 1024"});
   expect_refused([](json& j) { j["vision_config"]["hidden_size"] = 0; }, {"vision_config.hidden_size' must be positive"});
@@ -208,10 +210,12 @@ TEST(VlConfig, RefusesWhatItCannotRun) {
   expect_refused([](json& j) { j.erase("projector_hidden_act"); }, {"field 'projector_hidden_act' is missing"});
   expect_refused([](json& j) { j.erase("image_grid_pinpoints"); }, {"field 'image_grid_pinpoints' is missing"});
   expect_refused([](json& j) { j["image_grid_pinpoints"] = json::array(); },
-                 {"field 'image_grid_pinpoints' must be a non-empty list"});
+                 {"field 'image_grid_pinpoints' must hold 1 to 1024"});
   expect_refused([](json& j) { j["image_grid_pinpoints"][3] = {336, 700}; },
-                 {"field 'image_grid_pinpoints[3]' is [336,700]", "multiples of vision_config.image_size = 336"});
+                 {"field 'image_grid_pinpoints[3]' is [336, 700]", "multiples of the crop size 336"});
   expect_refused([](json& j) { j["image_grid_pinpoints"][0] = {0, 336}; }, {"image_grid_pinpoints[0]' is [0,336]"});
+  expect_refused([](json& j) { j["image_grid_pinpoints"][0] = {3360, 1344}; },  // 40 tiles
+                 {"image_grid_pinpoints[0]' is [3360, 1344]", "36 tiles"});
   expect_refused([](json& j) { j["image_grid_pinpoints"][0] = {336}; },
                  {"image_grid_pinpoints[0]' is [336], expected [width, height]"});
   expect_refused([](json& j) { j["image_grid_pinpoints"][0] = {336, "672"}; },

@@ -185,10 +185,10 @@ TEST(VlPreprocessConfig, BothSizeSpellingsAndTheirChecks) {
   EXPECT_MM_ERROR(parse(R"({"patch_size": 16})"), "patch_size", "14");
   EXPECT_MM_ERROR(parse(R"({"image_std": [0.2, 0, 0.3]})"), "\"image_std\"[1]", "positive");
   EXPECT_MM_ERROR(parse(R"({"image_mean": [0.2, 0.3]})"), "image_mean", "3 numbers");
-  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[336, 300]]})"), "\"image_grid_pinpoints\"[0]", "multiples");
-  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": []})"), "image_grid_pinpoints", "non-empty");
+  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[336, 300]]})"), "pp.json", "image_grid_pinpoints[0]", "multiples");
+  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": []})"), "pp.json", "image_grid_pinpoints", "1 to 1024");
   // A hostile list cannot ask for a canvas of gigabytes.
-  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[65520, 65520]]})"), "image_grid_pinpoints", "6048 px", "36 tiles");
+  EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[65520, 65520]]})"), "image_grid_pinpoints[0]", "sides in [1, 6048]");
   EXPECT_MM_ERROR(parse(R"({"image_grid_pinpoints": [[3360, 1344]]})"), "image_grid_pinpoints", "36 tiles");
   EXPECT_MM_ERROR(parse(R"([1, 2])"), "pp.json", "object");
   const PreprocessConfig c = parse(R"({"image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.5, 1],
