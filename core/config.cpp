@@ -16,47 +16,23 @@
 
 #include "core/checked_int.h"
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/file_io.h"
 
 namespace mm {
 namespace {
 
 using nlohmann::json;
-
-std::string where(const std::string& source, const std::string& field) {
-  return source + ": field '" + field + "'";
-}
+using json_fields::has;
+using json_fields::num_str;
+using json_fields::where;
 
 constexpr const char* kLimitsDoc = "docs/semantics/config-limits.md";
 
-bool has(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
-
-std::string num_str(double d) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", d);
-  return buf;
-}
-
-// An integer field. JSON numbers arrive as int64, uint64 or double: a uint64 above INT64_MAX, a
-// non-finite double (only possible for a json built in memory: the parser refuses 1e400) or one
-// beyond 2^62 is out of range; a double with a fraction is not an integer.
+// An integer field (core/json_fields.h), refused when missing.
 int64_t get_int(const json& j, const char* key, const std::string& src) {
   if (!has(j, key)) throw Error(where(src, key) + " is missing");
-  const json& v = j.at(key);
-  if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(INT64_MAX)) throw Error(where(src, key) + " is out of range, got " + v.dump());
-    return static_cast<int64_t>(u);
-  }
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (!std::isfinite(d)) throw Error(where(src, key) + " must be a finite integer, got " + num_str(d));
-    if (std::floor(d) != d) throw Error(where(src, key) + " must be an integer, got " + v.dump());
-    if (std::abs(d) > 4611686018427387904.0) throw Error(where(src, key) + " is out of range, got " + v.dump());
-    return static_cast<int64_t>(d);
-  }
-  throw Error(where(src, key) + " must be an integer, got " + v.dump());
+  return json_fields::integer(j.at(key), src, key);
 }
 double get_num(const json& j, const char* key, const std::string& src) {
   if (!has(j, key)) throw Error(where(src, key) + " is missing");

@@ -9,44 +9,22 @@
 
 #include "core/checked_int.h"
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/file_io.h"
 
 namespace mm {
 namespace {
 
 using nlohmann::json;
+using json_fields::has;
+using json_fields::num_str;
+using json_fields::where;
 
 constexpr const char* kLimitsDoc = "docs/semantics/config-limits.md";
 
-std::string where(const std::string& source, const std::string& field) {
-  return source + ": field '" + field + "'";
-}
-
-bool has(const json& j, const char* key) { return j.contains(key) && !j.at(key).is_null(); }
-
-std::string num_str(double d) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", d);
-  return buf;
-}
-
-// An integer field, read as config.cpp reads one: an integral double (1024.0) is accepted, a fraction,
-// a string or a value beyond 2^62 is not. `field` is the name given in errors (e.g. "vision_config.hidden_size").
+// An integer field (core/json_fields.h); `field` is the name given in errors (e.g. "vision_config.hidden_size").
 int64_t get_int(const json& v, const std::string& src, const std::string& field) {
-  if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(INT64_MAX)) throw Error(where(src, field) + " is out of range, got " + v.dump());
-    return static_cast<int64_t>(u);
-  }
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (!std::isfinite(d)) throw Error(where(src, field) + " must be a finite integer, got " + num_str(d));
-    if (std::floor(d) != d) throw Error(where(src, field) + " must be an integer, got " + v.dump());
-    if (std::abs(d) > 4611686018427387904.0) throw Error(where(src, field) + " is out of range, got " + v.dump());
-    return static_cast<int64_t>(d);
-  }
-  throw Error(where(src, field) + " must be an integer, got " + v.dump());
+  return json_fields::integer(v, src, field);
 }
 
 // A key whose absence we refuse: the official config class's defaults for these are LLaVA-NeXT

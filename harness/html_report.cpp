@@ -115,7 +115,13 @@ std::string check_section(const JsonView& r) {
       }
       if (!vis.empty()) {
         s += "<br/>vision layers (worst error / tolerance):";
-        for (const auto& [l, q] : vis) s += " " + std::to_string(l) + ": " + f("%.3g", q) + (q > 1 ? " <b>over</b>" : "") + ";";
+        for (const auto& [l, q] : vis) {  // appended piece by piece: g++ 12 warns a false -Wrestrict on " " + temporaries
+          s += " ";
+          s += std::to_string(l);
+          s += ": ";
+          s += f("%.3g", q);
+          s += q > 1 ? " <b>over</b>;" : ";";
+        }
       }
     }
     s += "</li>";
