@@ -5,6 +5,8 @@
 //   ./reference_bench --benchmark_format=json --benchmark_out=ref.json
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_main.h"
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -111,4 +113,4 @@ BENCHMARK(BM_Layer<F32>)->Args({1, 300, 0})->Args({1, 300, 7})->Unit(benchmark::
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_BENCHMARK_MAIN()

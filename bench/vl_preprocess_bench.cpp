@@ -10,6 +10,8 @@
 //   ./vl_preprocess_bench --benchmark_repetitions=9 --benchmark_out=vl.json --benchmark_out_format=json
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_main.h"
+
 #include <cstring>
 #include <vector>
 
@@ -86,4 +88,4 @@ BENCHMARK(BM_Memcpy)->Args({1920, 1080})->Args({4000, 3000})->Unit(benchmark::kM
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_BENCHMARK_MAIN()

@@ -20,6 +20,8 @@
 //   ./vl_vision_bench --benchmark_filter='VisionTower<mm::ref::F32>/1' --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 
+#include "bench/bench_main.h"
+
 #include <memory>
 #include <span>
 #include <string>
@@ -152,4 +154,4 @@ BENCHMARK(BM_VisionTower<F64>)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTi
 
 }  // namespace
 
-BENCHMARK_MAIN();
+MM_BENCHMARK_MAIN()

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/vl_config.h"
+#include "reference/blas_cpu.h"
 
 namespace mm::cli {
 
@@ -75,6 +76,10 @@ int cmd_info(const std::vector<std::string>& argv) {
               human_bytes(static_cast<double>(estimate_model_bytes(c, 4, 4))).c_str(),
               human_bytes(static_cast<double>(estimate_model_bytes(c, 8, 8))).c_str(),
               avail ? human_bytes(static_cast<double>(avail)).c_str() : "unknown");
+  // The GEMM library and the kernels it runs: on some CPUs a 3-6x difference (reference/blas_cpu.h).
+  const ref::BlasKernels blas = ref::blas_kernels();
+  std::printf("reference GEMMs: %s%s\n", blas.library.c_str(),
+              blas.core.empty() ? "" : (", kernels " + blas.core + " (" + blas.how + ")").c_str());
   if (!vl) return 0;
 
   const VisionConfig& v = vl->vision;

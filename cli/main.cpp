@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "reference/blas_cpu.h"
 
 namespace {
 
@@ -36,6 +37,8 @@ run 'minimax01 <command> --help' for the options of a command.
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any GEMM or thread: OpenBLAS's kernels for this CPU (reference/blas_cpu.h).
+  mm::ref::select_blas_kernels();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
