@@ -44,3 +44,15 @@ if(MM_SIMT)
                         "configure with -DMM_SIMT=OFF to build without kernel tests")
   endif()
 endif()
+
+# SLEEF (Debian's libsleef-dev): vectorised erf / exp with a 1-ulp bound, for the vision tower's GELU and
+# softmax (reference/vector_math.h) - the library PyTorch's CPU kernels use for the same functions.
+find_path(MM_SLEEF_INCLUDE_DIR sleef.h PATH_SUFFIXES ${CMAKE_LIBRARY_ARCHITECTURE})
+find_library(MM_SLEEF_LIBRARY sleef)
+if(NOT (MM_SLEEF_INCLUDE_DIR AND MM_SLEEF_LIBRARY))
+  message(FATAL_ERROR "mm: SLEEF not found (sleef.h: '${MM_SLEEF_INCLUDE_DIR}', libsleef: '${MM_SLEEF_LIBRARY}'); "
+                      "run scripts/setup-deps.sh (Debian package libsleef-dev)")
+endif()
+add_library(mm_sleef INTERFACE)
+target_include_directories(mm_sleef SYSTEM INTERFACE ${MM_SLEEF_INCLUDE_DIR})
+target_link_libraries(mm_sleef INTERFACE ${MM_SLEEF_LIBRARY})

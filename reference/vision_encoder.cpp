@@ -76,13 +76,10 @@ Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLay
   for (Eigen::Index h = 0; h < heads; ++h) {
     Mat<T> scores = (q.middleCols(h * d, d) * k.middleCols(h * d, d).transpose()) * scale;  // [S, S], fp32
     for (Eigen::Index i = 0; i < S; ++i) {  // softmax over all keys: every patch sees every patch
-      const T mx = scores.row(i).maxCoeff();
-      T sum = 0;
-      for (Eigen::Index j = 0; j < S; ++j) {
-        scores(i, j) = std::exp(scores(i, j) - mx);
-        sum += scores(i, j);
-      }
-      scores.row(i) /= sum;
+      auto row = scores.row(i);               // contiguous (row-major)
+      row.array() -= row.maxCoeff();
+      vmath::exp_inplace(std::span<T>(row.data(), static_cast<std::size_t>(S)));  // SLEEF, 1 ulp
+      row /= row.sum();
     }
     o.middleCols(h * d, d) = stored<P>(scores * v.middleCols(h * d, d));  // [S, d], bf16 output
   }
@@ -95,7 +92,7 @@ template <class P>
 Mat<typename P::T> vision_mlp(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w) {
   using T = typename P::T;
   Mat<T> h = linear_bias<P>(x, w.fc1);                                  // [S, I]
-  h = h.unaryExpr([](T a) { return P::r(gelu_erf<P>(a)); }).eval();     // GELU in fp32, stored as bf16
+  gelu_erf_stored<P>(h);                                                // GELU in fp32, stored as bf16
   return linear_bias<P>(h, w.fc2);                                      // [S, D]
 }
 

@@ -19,7 +19,7 @@ Mat<typename P::T> project(const Mat<typename P::T>& features, const ProjectorWe
               std::to_string(w.linear_1.w.cols()) + "] / linear_2 [" + std::to_string(w.linear_2.w.rows()) + ", " +
               std::to_string(w.linear_2.w.cols()) + "] and their biases");
   Mat<T> h = linear_bias<P>(features, w.linear_1);                   // [S, Ht]
-  h = h.unaryExpr([](T a) { return P::r(gelu_erf<P>(a)); }).eval();  // exact GELU, stored as bf16
+  gelu_erf_stored<P>(h);                                             // exact GELU, stored as bf16
   return linear_bias<P>(h, w.linear_2);                              // [S, Ht]
 }
 

@@ -11,6 +11,7 @@ pkgs=(
   libbenchmark-dev
   libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)
   libpng-dev           # core/image_decode.cpp: PNG decoding (Debian's well-kept libpng 1.6, not a hand-written decoder)
+  libsleef-dev         # reference/vector_math.h: vectorised erf/exp (1 ulp) for the vision tower's GELU and softmax
   libjpeg62-turbo-dev  # core/image_decode.cpp: JPEG decoding; Pillow decodes with libjpeg-turbo too
   zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
   chromium             # harness test: renders the HTML report headless and screenshots it

@@ -179,10 +179,19 @@ TEST(VisionEncoder, LayerNormIsNotRmsNorm) {
 }
 
 TEST(VisionEncoder, GeluIsExactErf) {
-  for (double x : {-3.0, -1.0, -0.1, 0.0, 0.5, 1.0, 2.5})
-    EXPECT_NEAR(ref::gelu_erf<F64>(x), gelu_f64(x), 1e-15) << x;
+  const std::vector<double> xs = {-3.0, -1.0, -0.1, 0.0, 0.5, 1.0, 2.5};
+  Mat<double> g(1, static_cast<Eigen::Index>(xs.size()));
+  for (std::size_t i = 0; i < xs.size(); ++i) g(0, static_cast<Eigen::Index>(i)) = xs[i];
+  ref::gelu_erf_stored<F64>(g);
+  for (std::size_t i = 0; i < xs.size(); ++i) EXPECT_NEAR(g(0, static_cast<Eigen::Index>(i)), gelu_f64(xs[i]), 1e-15) << xs[i];
   // not the tanh approximation nor quick_gelu: they differ by > 1e-4 at x = 1
-  EXPECT_NEAR(ref::gelu_erf<F64>(1.0), 0.8413447460685429, 1e-15);
+  EXPECT_NEAR(g(0, 5), 0.8413447460685429, 1e-15);
+  // fp32: within 2 ulp of the exact value (the formula's three roundings around a 1-ulp erf)
+  Mat<float> f(1, static_cast<Eigen::Index>(xs.size()));
+  for (std::size_t i = 0; i < xs.size(); ++i) f(0, static_cast<Eigen::Index>(i)) = static_cast<float>(xs[i]);
+  ref::gelu_erf_stored<F32>(f);
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    EXPECT_NEAR(f(0, static_cast<Eigen::Index>(i)), gelu_f64(xs[i]), 2.5e-7 * std::max(1.0, std::fabs(xs[i]))) << xs[i];
 }
 
 TEST(VisionEncoder, TowerDropsClsAndSkipsPostNorm) {
