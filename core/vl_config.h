@@ -32,6 +32,7 @@ struct VisionConfig {
   int64_t num_patches() const { return patches_per_side() * patches_per_side(); }
   int64_t num_positions() const { return num_patches() + 1; }
   void validate(const std::string& source) const;  // throws mm::Error naming the field
+  bool operator==(const VisionConfig&) const = default;
 };
 
 struct VlConfig {

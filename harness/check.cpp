@@ -13,6 +13,7 @@
 #include "core/strict_number.h"
 #include "harness/capture.h"
 #include "harness/golden_case.h"
+#include "harness/vl_golden.h"
 #include "harness/progress.h"
 #include "harness/reroute.h"
 #include "harness/teacher_forcing.h"
@@ -318,6 +319,23 @@ std::vector<ImageCrops> check_images(const LoadedModel& m, uint64_t seed, std::v
   return out;
 }
 
+// The first link of a MiniMax-VL-01 --golden check: the oracle against every tensor the case stores.
+GoldenAgreement golden_agreement(const golden::VlCase& c, const TensorMap& oracle, const ModelInput& prompt,
+                                 const ModelConfig& cfg) {
+  GoldenAgreement g;
+  g.case_name = c.name;
+  const SafetensorsFile expected(c.dir + "/expected.safetensors");
+  const TensorMap view = golden::golden_view(c, expected, oracle, prompt, cfg);
+  for (const golden::VlTensorDiff& d : golden::compare_vl_case(c, expected, view, g.tolerance)) {
+    g.tensors.push_back({d.name, d.produced, d.pass, d.rel_fro, d.max_abs, d.tol_rel_fro, d.tol_max_abs});
+    if (d.pass) continue;
+    ++g.failed;
+    if (g.first_failing.empty()) g.first_failing = d.name;
+  }
+  g.pass = !g.tensors.empty() && g.failed == 0;
+  return g;
+}
+
 }  // namespace
 
 CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
@@ -333,7 +351,8 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
       require(p.layer >= 0 && p.layer < vl_layers,
               "check: --perturb vision layer " + std::to_string(p.layer) + " does not exist: the vision tower has " +
                   std::to_string(vl_layers) + " layers (vision.0..vision." + std::to_string(vl_layers - 1) + ")");
-      require(opt.golden_dir.empty(), "check: --perturb vision.L needs the check's images; a --golden case has none");
+      require(opt.golden_dir.empty() || golden::is_vl_case(opt.golden_dir),
+              "check: --perturb vision.L needs images; the text golden case " + opt.golden_dir + " has none");
     } else {
       require(p.layer >= 0 && p.layer < cfg.num_hidden_layers,
               "check: --perturb layer " + std::to_string(p.layer) + " does not exist: the model has " +
@@ -344,7 +363,32 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   }
   TensorMap ref;
   Inputs in;
-  if (!opt.golden_dir.empty()) {
+  std::optional<golden::VlCase> vl_case;
+  if (!opt.golden_dir.empty() && golden::is_vl_case(opt.golden_dir)) {
+    // MiniMax-VL-01 case: its images and prompt; the oracle is compared with it below (GoldenAgreement)
+    vl_case = golden::load_vl_case(opt.golden_dir);
+    const golden::VlCase& c = *vl_case;
+    const std::string what = "golden case '" + c.name + "' (" + c.dir + ")";
+    require(m.vl.has_value(), "check: " + what + " is a MiniMax-VL-01 case; the model has no vision tower");
+    require_same_config(load_config(c.dir), cfg, what);
+    require(load_vl_config(c.dir).vision == m.vl->vision,
+            "check: " + what + ": its vision_config differs from the model's");
+    in.prompt = golden::vl_case_prompt(c, m.vl->image_token_index);
+    r.prompt = in.prompt.tokens;
+    r.decode = c.decode;
+    r.image_token_id = in.prompt.image_token_id;
+    for (std::size_t k = 0; k < in.prompt.images.size(); ++k) {
+      const auto& mi = c.manifest.at("images")[k];
+      CheckImage ci;
+      ci.width = mi.at("width").get<int>();
+      ci.height = mi.at("height").get<int>();
+      ci.file = mi.at("file").get<std::string>();
+      ci.crops = in.prompt.images[k].num_crops;
+      ci.tokens = in.prompt.images[k].num_tokens;
+      r.images.push_back(ci);
+    }
+    r.reference = "ref-f64";
+  } else if (!opt.golden_dir.empty()) {
     const golden::Case c = golden::load_case(opt.golden_dir);
     require_same_config(load_config(c.dir), cfg, "golden case '" + c.name + "' (" + c.dir + ")");
     r.prompt = c.prompt;
@@ -397,6 +441,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     prog.step("ref-f64 (oracle)");
     ref = run_named("ref-f64", m, in);
   }
+  if (vl_case) r.golden = golden_agreement(*vl_case, ref, in.prompt, cfg);
   prog.step("ref-bf16 (budget)");
   const Runs budget = run_both("ref-bf16", m, ref, in);
   const int64_t layers = cfg.num_hidden_layers;
@@ -452,7 +497,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     ++r.checked;
   }
   prog.done();
-  r.pass = r.checked > 0;
+  r.pass = r.checked > 0 && (!r.golden || r.golden->pass);
   for (const auto& b : r.backends)
     if (b.status == "fail" || b.status == "error") r.pass = false;
   return r;
@@ -480,17 +525,31 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
                 }()}};
   j["inputs"] = {{"prompt_len", r.prompt.size()}, {"decode_steps", r.decode.size()},
                  {"prompt_tokens", r.prompt}, {"decode_tokens", r.decode}};
-  if (!r.images.empty()) {  // MiniMax-VL-01: the prompt's seeded images (prompt_len counts their placeholders)
+  if (!r.images.empty()) {  // MiniMax-VL-01: the prompt's images (prompt_len counts their placeholders)
     int64_t image_tokens = 0;
     nlohmann::json ims = nlohmann::json::array();
     for (const auto& im : r.images) {
       image_tokens += im.tokens;
-      ims.push_back({{"width", im.width}, {"height", im.height}, {"mode", "RGB"}, {"content", "noise"},
-                     {"seed", im.seed}, {"crops", im.crops}, {"tokens", im.tokens}});
+      if (!im.file.empty())  // a golden case's image file
+        ims.push_back({{"width", im.width}, {"height", im.height}, {"file", im.file}, {"crops", im.crops},
+                       {"tokens", im.tokens}});
+      else
+        ims.push_back({{"width", im.width}, {"height", im.height}, {"mode", "RGB"}, {"content", "noise"},
+                       {"seed", im.seed}, {"crops", im.crops}, {"tokens", im.tokens}});
     }
     j["inputs"]["images"] = std::move(ims);
     j["inputs"]["image_token_id"] = r.image_token_id;
     j["inputs"]["text_tokens"] = static_cast<int64_t>(r.prompt.size()) - image_tokens;
+  }
+  if (r.golden) {  // MiniMax-VL-01 --golden: the oracle against the case (GoldenAgreement)
+    const GoldenAgreement& g = *r.golden;
+    nlohmann::json ts = nlohmann::json::array();
+    for (const auto& t : g.tensors)
+      ts.push_back({{"name", t.name}, {"produced", t.produced}, {"pass", t.pass}, {"rel_fro", t.rel_fro},
+                    {"max_abs", t.max_abs}, {"tol_rel_fro", t.tol_rel_fro}, {"tol_max_abs", t.tol_max_abs}});
+    j["golden"] = {{"case", g.case_name}, {"backend", "ref-f64"}, {"tolerance", g.tolerance}, {"pass", g.pass},
+                   {"failed", g.failed}, {"first_failing", g.first_failing.empty() ? nlohmann::json() : nlohmann::json(g.first_failing)},
+                   {"tensors", std::move(ts)}};
   }
   if (opt.perturb)
     j["perturbation"] = {{"layer", opt.perturb->layer}, {"rel", opt.perturb->rel}, {"seed", opt.perturb->seed},
@@ -534,7 +593,29 @@ std::string summary(const CheckResult& r) {
               std::to_string(im.crops) + " crops, " + std::to_string(im.tokens) + " tokens)";
     }
     s += "       prompt: " + std::to_string(static_cast<int64_t>(r.prompt.size()) - image_tokens) + " text tokens + " +
-         std::to_string(r.images.size()) + " seeded images: " + each + "; vision tower teacher-forced per layer\n";
+         std::to_string(r.images.size()) + (r.golden ? " images of the case: " : " seeded images: ") + each +
+         "; vision tower teacher-forced per layer\n";
+  }
+  if (r.golden) {
+    const GoldenAgreement& g = *r.golden;
+    double worst = 0;
+    std::string worst_name;
+    for (const auto& t : g.tensors)
+      if (t.produced && t.rel_fro >= worst) worst = t.rel_fro, worst_name = t.name;
+    std::snprintf(buf, sizeof buf,
+                  "  golden    %-7s ref-f64 (the oracle below) against golden:%s, %zu stored tensors at the manifest's "
+                  "%s: %d failed; worst rel_fro %.2e (%s)\n",
+                  g.pass ? "PASS" : "FAIL", g.case_name.c_str(), g.tensors.size(), g.tolerance.c_str(), g.failed, worst,
+                  worst_name.c_str());
+    s += buf;
+    for (const auto& t : g.tensors)
+      if (t.name == g.first_failing) {
+        std::snprintf(buf, sizeof buf, "            first failing tensor %s: %s\n", t.name.c_str(),
+                      !t.produced ? "not produced" : ("rel_fro " + std::to_string(t.rel_fro) + " (tol " + std::to_string(t.tol_rel_fro) +
+                                                      "), max_abs " + std::to_string(t.max_abs) + " (tol " +
+                                                      std::to_string(t.tol_max_abs) + ")").c_str());
+        s += buf;
+      }
   }
   for (const auto& b : r.backends) {
     if (b.status == "skipped" || b.status == "error") {

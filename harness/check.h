@@ -61,20 +61,41 @@ struct BackendCheck {
   int inconclusive = 0;  // tensors with nothing left to judge (TensorVerdict::conclusive)
 };
 
-// One image of a MiniMax-VL-01 check prompt (seeded, in memory: core/image_synthetic.h).
+// One image of a MiniMax-VL-01 check prompt: seeded, in memory (core/image_synthetic.h), or a golden
+// case's image file.
 struct CheckImage {
   int width = 0, height = 0;
   uint64_t seed = 0;
+  std::string file;               // a golden case's image (then `seed` is unused)
   int64_t crops = 0, tokens = 0;  // its crops (thumbnail + tiles) and placeholder tokens
 };
 
+// `check --golden` on a MiniMax-VL-01 case (harness/vl_golden.h). The case stores most tensors at a
+// subset of rows, too few to teacher-force a layer from, so the check runs in two links: the ref-f64
+// oracle (every row, every tensor) is compared with each stored tensor at the manifest's float64
+// tolerance, and every backend is then judged against that oracle as in a check without --golden
+// (teacher-forced through the vision tower and the text layers). A backend passes only if both hold.
+struct GoldenAgreement {
+  std::string case_name, tolerance = "tol_fp64";
+  struct Entry {
+    std::string name;
+    bool produced = false, pass = false;
+    double rel_fro = 0, max_abs = 0, tol_rel_fro = 0, tol_max_abs = 0;
+  };
+  std::vector<Entry> tensors;  // dataflow order
+  int failed = 0;
+  std::string first_failing;   // empty when every tensor agrees
+  bool pass = false;
+};
+
 struct CheckResult {
-  std::string reference;  // "ref-f64" or "golden:<case>"
+  std::string reference;  // "ref-f64" or "golden:<case>" (a MiniMax-VL-01 case: "ref-f64", see `golden`)
   std::vector<int64_t> prompt, decode;  // prompt: with the images' placeholders expanded
-  // MiniMax-VL-01 (a model with a vision tower, not with --golden): the prompt's images, in order, and
-  // the placeholder id; the text tokens are prompt.size() - sum of tokens.
+  // MiniMax-VL-01: the prompt's images, in order, and the placeholder id; the text tokens are
+  // prompt.size() - sum of tokens.
   std::vector<CheckImage> images;
   int64_t image_token_id = -1;
+  std::optional<GoldenAgreement> golden;  // --golden on a MiniMax-VL-01 case
   std::vector<BackendCheck> backends;
   int checked = 0;
   bool pass = false;

@@ -2,16 +2,23 @@
 // is teacher-forced layer by layer (harness/teacher_forcing.h) and every vision.* / projector.* tensor is
 // judged like a text tensor; a perturbed vision layer fails the check and is named as "vision layer L";
 // the kernels' backends, which cannot run images yet, are skipped with their reason; the JSON report and
-// the HTML page render a VL check.
+// the HTML page render a VL check. `check --golden` on the VL goldens (golden/vl_cases/): the oracle agrees
+// with the independent implementation on every stored tensor, a perturbed vision layer is still named, and
+// a disagreement with the case (a changed tensor, a changed image) is named.
 #include <cstdio>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/vl_config.h"
 #include "harness/check.h"
 #include "harness/html_report.h"
 #include "harness/report.h"
 #include "harness/tensor_id.h"
+#include "harness/vl_golden.h"
 
 namespace mm::harness {
 namespace {
@@ -171,6 +178,138 @@ TEST(VlCheck, PerturbationSpec) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("text model"), std::string::npos) << e.what();
   }
+}
+
+
+// ---- check --golden on the MiniMax-VL-01 goldens ------------------------------------------------------
+
+std::string fs_name(const std::string& dir) { return std::filesystem::path(dir).filename().string(); }
+
+std::vector<std::string> vl_golden_dirs() { return golden::vl_case_dirs(golden::default_golden_root()); }
+
+ModelSource golden_source(const std::string& dir) {
+  ModelSource s;
+  s.model = load_model(dir);
+  s.label = dir;
+  return s;
+}
+
+class VlGoldenCheck : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VlGoldenCheck, OracleAgreesWithTheCaseAndRefF32Passes) {
+  CheckOptions opt;
+  opt.backends = {"ref-f32"};
+  opt.golden_dir = GetParam();
+  const CheckResult r = run_check(golden_source(GetParam()), opt);
+  ASSERT_TRUE(r.golden.has_value());
+  EXPECT_TRUE(r.golden->pass) << summary(r);
+  EXPECT_GE(r.golden->tensors.size(), 18u);
+  bool vision_stored = false;
+  for (const auto& t : r.golden->tensors) {
+    EXPECT_TRUE(t.produced && t.pass) << t.name << " rel_fro " << t.rel_fro << " tol " << t.tol_rel_fro;
+    vision_stored |= t.name.rfind("vision.layers.", 0) == 0;
+  }
+  EXPECT_TRUE(vision_stored);
+  EXPECT_TRUE(r.pass) << summary(r);
+  EXPECT_FALSE(r.images.empty());
+  EXPECT_FALSE(r.images[0].file.empty());
+  const BackendCheck& b = find(r, "ref-f32");
+  EXPECT_EQ(b.status, "pass") << summary(r);
+  int vision = 0;
+  for (const auto& v : b.tensors) vision += is_vision(v.name);
+  EXPECT_GE(vision, 5) << "the vision tower is judged against the oracle, layer by layer";
+  const nlohmann::json j = to_json(r, opt);
+  EXPECT_EQ(j["golden"]["pass"], true);
+  EXPECT_EQ(j["golden"]["case"], fs_name(GetParam()));
+}
+
+// The cases with a small vocabulary. real_token_ids (vocabulary 200064) is left to vl_model_golden_tests:
+// a check holds every run's full logits in double ([1031 rows, 200064] = 1.65 GB each, ~15 GB in all),
+// too much beside the other tests on a 24 GB machine.
+std::vector<std::string> small_vocab_dirs() {
+  std::vector<std::string> out;
+  for (const std::string& d : vl_golden_dirs())
+    if (load_vl_config(d).text.vocab_size <= 65536) out.push_back(d);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, VlGoldenCheck, ::testing::ValuesIn(small_vocab_dirs()),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return fs_name(i.param); });
+
+TEST(VlGoldenCheck, AtLeastFourCases) {
+  EXPECT_GE(vl_golden_dirs().size(), 4u);
+  EXPECT_GE(small_vocab_dirs().size(), 3u);
+}
+
+TEST(VlGoldenCheck, PerturbedVisionLayerIsNamed) {
+  const std::string dir = vl_golden_dirs().at(0);
+  CheckOptions opt;
+  opt.backends = {"ref-f32"};
+  opt.golden_dir = dir;
+  opt.perturb = parse_perturbation("vision.1:1e-2");
+  const CheckResult r = run_check(golden_source(dir), opt);
+  EXPECT_TRUE(r.golden && r.golden->pass) << "the oracle is never perturbed";
+  EXPECT_FALSE(r.pass);
+  const BackendCheck& b = find(r, "ref-f32");
+  EXPECT_EQ(b.status, "fail");
+  EXPECT_EQ(b.first_family, "vision_encoder");
+  EXPECT_EQ(b.first_layer, 1);
+}
+
+// The first link named: a run whose vision layer 1 is off by 1e-9 (relative) breaks the float64
+// tolerance (1e-11 or tighter) of that tensor and of nothing before it.
+TEST(VlGoldenCheck, DisagreementWithTheCaseIsNamedInDataflowOrder) {
+  const std::string dir = vl_golden_dirs().at(0);
+  const golden::VlCase c = golden::load_vl_case(dir);
+  const LoadedModel m = load_model(dir);
+  const ModelInput in = golden::vl_case_prompt(c, m.vl->image_token_index);
+  auto b = registry().make("ref-f64", m);
+  TensorMap run = run_sequence(*b, in, c.decode, {}, {});
+  for (double& v : run.at("vision.layers.1.output").values) v *= 1 + 1e-9;
+  const SafetensorsFile expected(dir + "/expected.safetensors");
+  const auto diffs = golden::compare_vl_case(c, expected, golden::golden_view(c, expected, run, in, m.config), "tol_fp64");
+  std::string first;
+  for (const auto& d : diffs)
+    if (!d.pass) {
+      first = d.name;
+      break;
+    }
+  EXPECT_EQ(first, "vision.layers.1.output");
+  // and a tensor the run lacks is a failure, never a silent pass
+  run.erase("vision.layers.0.output");
+  for (const auto& d : golden::compare_vl_case(c, expected, golden::golden_view(c, expected, run, in, m.config), "tol_fp64"))
+    if (d.name == "vision.layers.0.output") {
+      EXPECT_FALSE(d.produced || d.pass);
+    }
+}
+
+// A case whose image no longer gives the generator's crops is refused before anything runs, naming the
+// case, the image and the crop: here a two-image case's second image copied over its first.
+TEST(VlGoldenCheck, ChangedImageIsRefusedByName) {
+  namespace fs = std::filesystem;
+  std::string src;
+  for (const std::string& d : vl_golden_dirs())
+    if (golden::load_vl_case(d).manifest.at("images").size() >= 2) src = d;
+  ASSERT_FALSE(src.empty()) << "no two-image VL golden case";
+  const fs::path tmp = fs::temp_directory_path() / ("mm-vl-golden-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::copy(src, tmp, fs::copy_options::recursive);
+  const golden::VlCase c = golden::load_vl_case(tmp.string());
+  const std::string first = c.manifest.at("images")[0].at("file").get<std::string>(),
+                    second = c.manifest.at("images")[1].at("file").get<std::string>();
+  fs::copy_file(tmp / second, tmp / first, fs::copy_options::overwrite_existing);
+  CheckOptions opt;
+  opt.backends = {"ref-f32"};
+  opt.golden_dir = tmp.string();
+  try {
+    run_check(golden_source(tmp.string()), opt);
+    ADD_FAILURE() << "a changed image was accepted";
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find(first), std::string::npos) << w;
+    EXPECT_TRUE(w.find("crop 0") != std::string::npos || w.find("crops") != std::string::npos) << w;
+  }
+  fs::remove_all(tmp);
 }
 
 }  // namespace
