@@ -10,6 +10,7 @@
 #include "core/safetensors.h"
 #include "harness/backend.h"
 #include "harness/tensor_id.h"
+#include "reference/blas_cpu.h"
 #include "reference/vl_preprocess.h"
 #include "tests/core/test_util.h"
 
@@ -17,7 +18,14 @@ namespace mm {
 namespace {
 
 std::string golden(const std::string& name) { return std::string(MM_VL_GOLDEN_DIR) + "/" + name; }
-int run(const std::string& cmd) { return std::system((cmd + " > /dev/null").c_str()); }
+// The CLI re-picks OpenBLAS's kernels from the CPU's features (reference/blas_cpu.h) while this process
+// keeps the library's choice; bit equality with the in-process run needs the same kernels, so the CLI
+// gets this process's (a set OPENBLAS_CORETYPE is left as it is).
+std::string same_gemm_kernels() {
+  const ref::BlasKernels k = ref::blas_kernels();
+  return k.core.empty() ? std::string() : "OPENBLAS_CORETYPE=" + k.core + " ";
+}
+int run(const std::string& cmd) { return std::system((same_gemm_kernels() + cmd + " > /dev/null").c_str()); }
 
 TEST(CliForwardImages, DumpCoversTheExpandedSequenceAndEqualsTheInProcessRun) {
   test::TempDir d;
