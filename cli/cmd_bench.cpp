@@ -4,13 +4,14 @@
 #include "cli/commands.h"
 #include "cli/harness_common.h"
 #include "harness/bench.h"
+#include "harness/vl_inputs.h"
 
 namespace mm::cli {
 
 int cmd_bench(const std::vector<std::string>& argv) {
   Args a("bench", argv,
          {"model", "preset", "weight-seed", "backends", "prompt-lens", "context-lens", "decode-steps", "reps", "warmup",
-          "seed", "report"});
+          "seed", "report", "image-sizes"});
   harness::BenchOptions opt;
   if (a.has("backends")) opt.backends = harness::parse_backend_list(a.list_text("backends"));
   if (a.has("prompt-lens")) opt.prompt_lens = a.int_list("prompt-lens", 1, kMaxTokens);
@@ -19,6 +20,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   opt.reps = a.integer32("reps", opt.reps, 1, 1'000'000);
   opt.warmup = a.integer32("warmup", opt.warmup, 0, 1'000'000);
   opt.seed = a.seed("seed");
+  // MiniMax-VL-01: one image TTFT series per size; a text model refuses the option (run_bench)
+  if (a.has("image-sizes")) opt.image_sizes = harness::parse_image_sizes(a.list_text("image-sizes"), "bench: --image-sizes");
   opt.progress = true;
   harness::check_bench_options(opt);  // the size of the run, before the model is made
   const std::string report_out = report_output(a, "reports/bench.json");  // checked before the run

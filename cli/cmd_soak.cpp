@@ -25,7 +25,7 @@ static double soak_duration(const Args& a, const std::string& k) {
 int cmd_soak(const std::vector<std::string>& argv) {
   Args a("soak", argv,
          {"model", "preset", "weight-seed", "backend", "duration", "window", "min-prompt", "max-prompt", "min-decode",
-          "max-decode", "check-rate", "min-requests", "slo-ttft-ms", "slo-tpot-ms", "inject", "seed", "report"});
+          "max-decode", "check-rate", "min-requests", "slo-ttft-ms", "slo-tpot-ms", "inject", "seed", "report", "image-rate"});
   harness::SoakOptions opt;
   opt.duration_s = soak_duration(a, "duration");
   opt.window_s = a.has("window") ? soak_duration(a, "window") : 0;
@@ -45,6 +45,9 @@ int cmd_soak(const std::vector<std::string>& argv) {
   opt.slo_tpot_ms = a.number("slo-tpot-ms", 0, 0.0, 3.6e6);
   opt.seed = a.seed("seed");
   if (a.has("inject")) opt.inject = harness::parse_inject(a.list_text("inject"));
+  // MiniMax-VL-01: the share of requests with an image (default harness::kDefaultImageRate on a VL model;
+  // a text model refuses a rate > 0 in run_soak, once the model is known)
+  if (a.has("image-rate")) opt.image_rate = a.number("image-rate", 0, 0.0, 1.0);
   opt.progress = true;
   const std::string report_out = report_output(a, "reports/soak.json");  // checked before the run
   const auto src = harness_model(a);

@@ -62,6 +62,11 @@ struct StepResult {
   TensorMap tensors;
   std::vector<double> layer_seconds;  // per decoder layer, monotonic clock (CUDA: events)
   double head_seconds = 0;            // embedding + final norm + lm_head
+  // MiniMax-VL-01, time_layers and a step with images: the images' part of the step before the text
+  // model runs (vision tower on every crop, projector, packing, splicing); 0 otherwise, and 0 from a
+  // backend that does not time it. The ref backends take it as the step's wall time minus the text
+  // model's layer_seconds and head_seconds (harness/ref_backend.cpp).
+  double vision_seconds = 0;
 };
 
 class Backend {

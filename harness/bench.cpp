@@ -11,6 +11,7 @@
 #include "harness/generation.h"
 #include "harness/progress.h"
 #include "harness/stats.h"
+#include "harness/vl_inputs.h"
 
 namespace mm::harness {
 namespace {
@@ -92,6 +93,15 @@ void check_bench_options(const BenchOptions& opt) {
   require(opt.context_lens.size() <= kMaxBenchLengths,
           "bench: --context-lens has " + std::to_string(opt.context_lens.size()) + " entries, at most " +
               std::to_string(kMaxBenchLengths) + " are allowed");
+  if (opt.image_sizes) {
+    require(opt.image_sizes->size() <= 16, "bench: --image-sizes has " + std::to_string(opt.image_sizes->size()) +
+                                               " entries, at most 16 are allowed");
+    for (const auto& wh : *opt.image_sizes)
+      require(wh[0] >= 1 && wh[1] >= 1 && wh[0] <= kMaxImageSide && wh[1] <= kMaxImageSide,
+              "bench: --image-sizes: " + std::to_string(wh[0]) + "x" + std::to_string(wh[1]) +
+                  " is out of range (each side in [1, " + std::to_string(kMaxImageSide) + "])");
+  }
+  require(opt.image_text_tokens >= 0, "bench: image_text_tokens must be >= 0");
   // every factor is bounded above, so the product fits an int64 with room to spare
   const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;
   const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
@@ -99,6 +109,14 @@ void check_bench_options(const BenchOptions& opt) {
           "bench: (--warmup + --reps) x (entries of --prompt-lens + --context-lens) = (" + std::to_string(opt.warmup) +
               " + " + std::to_string(opt.reps) + ") x " + std::to_string(lengths) + " = " + std::to_string(per * lengths) +
               " runs per backend, more than the limit of " + std::to_string(kMaxBenchCalls));
+  // (run_bench checks again once a VL model's default sizes are known)
+  const int64_t images = static_cast<int64_t>(opt.image_sizes ? opt.image_sizes->size() : 0);
+  if (images > 0)
+    require(per * (lengths + images) <= kMaxBenchCalls,
+          "bench: (--warmup + --reps) x (entries of --prompt-lens + --context-lens + --image-sizes) = (" +
+              std::to_string(opt.warmup) + " + " + std::to_string(opt.reps) + ") x " + std::to_string(lengths + images) +
+              " = " + std::to_string(per * (lengths + images)) + " runs per backend, more than the limit of " +
+              std::to_string(kMaxBenchCalls));
 }
 
 namespace {
@@ -204,6 +222,96 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   return s;
 }
 
+// One image request of the image series: its prompt (text + one image's placeholders) and the image.
+struct ImageRequest {
+  ModelInput input;
+  SyntheticImage image;
+  int64_t text_tokens = 0;
+};
+
+// Image TTFT (MiniMax-VL-01): the prefill call on text + one image, per repetition, and the images' part
+// of it per crop (StepResult::vision_seconds / crops). A backend that does not time its vision part
+// (vision_seconds 0 throughout) gets "vision": null.
+json image_series(Backend& b, const SeriesContext& x, const ImageRequest& q, const VlConfig& vl) {
+  const ModelConfig& cfg = x.cfg;
+  const int64_t S = q.input.length(), crops = q.image.crops;
+  const std::string size = std::to_string(q.image.width) + "x" + std::to_string(q.image.height);
+  std::vector<double> samples, vision;
+  bool vision_timed = false;
+  LayerSamples ls;
+  for (int64_t i = 0; i < x.per; ++i) {
+    x.prog.step(x.backend + " image TTFT " + size + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    b.reset();
+    const auto t0 = Clock::now();
+    StepResult res = b.step(q.input, last_row_step(true));
+    (void)argmax_last_row(res.logits);
+    const double t = secs(t0, Clock::now());
+    if (i < x.opt.warmup) continue;
+    samples.push_back(t);
+    vision.push_back(res.vision_seconds / static_cast<double>(crops));
+    vision_timed = vision_timed || res.vision_seconds > 0;
+    add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
+  }
+  json s = {{"backend", x.backend}, {"precision", to_string(x.precision)}, {"phase", "image_ttft"},
+            {"width", q.image.width}, {"height", q.image.height}, {"image_seed", q.image.seed},
+            {"crops", crops}, {"image_tokens", q.image.tokens}, {"text_tokens", q.text_tokens},
+            {"length", S}, {"unit", "s"}};
+  s.update(dist(samples));
+  s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
+  const Cost vis = vision_cost(vl, crops, x.eb);
+  Cost all = forward_cost(cfg, S, 0, 1, x.eb, x.sb);
+  all += vis;
+  add_rates(s, all, percentile(samples, 50), x.roof, x.precision);
+  s["layers"] = layer_json(ls, cfg, x.L_light >= 0 ? layer_cost(cfg, x.L_light, S, 0, x.eb, x.sb) : Cost{},
+                           x.L_soft >= 0 ? layer_cost(cfg, x.L_soft, S, 0, x.eb, x.sb) : Cost{},
+                           head_cost(cfg, S, 1, x.eb), x.roof, x.precision);
+  if (vision_timed) {
+    json v = dist(vision);
+    v["per"] = "crop";
+    v["count"] = crops;
+    const double c = static_cast<double>(crops);
+    add_rates(v, Cost{vis.flops / c, vis.bytes / c}, percentile(vision, 50), x.roof, x.precision);
+    v["share_of_ttft"] = percentile(vision, 50) * c / percentile(samples, 50);
+    s["vision"] = std::move(v);
+  } else {
+    s["vision"] = nullptr;
+  }
+  return s;
+}
+
+// The kernels refuse images with this (harness/cuda_backend.cpp): the image series is skipped there.
+bool refuses_images(const Error& e) { return std::string(e.what()).find("image inputs are not supported") != std::string::npos; }
+
+// The image requests of a run (MiniMax-VL-01): one per size, each text + one seeded image, drawn after
+// the text series' tokens (so those stay what they were). Checked to fit max_position_embeddings.
+std::vector<ImageRequest> image_requests(const LoadedModel& m, const std::vector<std::array<int, 2>>& sizes,
+                                         const BenchOptions& opt, Rng& rng) {
+  std::vector<ImageRequest> out;
+  if (sizes.empty()) return out;
+  const vl::PreprocessConfig pc = vl::load_preprocess_config(m.dir);
+  const int64_t id = m.vl->image_token_index;
+  std::vector<int64_t> text = rng.tokens(opt.image_text_tokens, m.config.vocab_size);
+  avoid_placeholder(text, id, m.config.vocab_size);
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    ImageRequest q;
+    const uint64_t seed = opt.seed * 64 + k + 1;  // <= 16 sizes: distinct per (seed, k)
+    std::vector<ImageCrops> im;
+    try {
+      im.push_back(synthetic_image_crops(pc, sizes[k][0], sizes[k][1], seed, &q.image));
+    } catch (const Error& e) {
+      throw Error("bench: --image-sizes: " + std::to_string(sizes[k][0]) + "x" + std::to_string(sizes[k][1]) + ": " + e.what());
+    }
+    q.input = image_prompt(text, std::move(im), id);
+    q.text_tokens = static_cast<int64_t>(text.size());
+    require(q.input.length() <= m.config.max_position_embeddings,
+            "bench: --image-sizes: the " + std::to_string(sizes[k][0]) + "x" + std::to_string(sizes[k][1]) +
+                " image request is " + std::to_string(q.text_tokens) + " text + " + std::to_string(q.image.tokens) +
+                " image tokens, more than max_position_embeddings = " + std::to_string(m.config.max_position_embeddings));
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 void check_lengths_fit(const BenchOptions& opt, const ModelConfig& cfg) {
   for (auto v : opt.prompt_lens)
     require(v <= cfg.max_position_embeddings, "bench: prompt length " + std::to_string(v) + " exceeds max_position_embeddings");
@@ -224,8 +332,9 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   check_bench_options(opt);
   const ModelConfig& cfg = src.model.config;
   check_lengths_fit(opt, cfg);
+  require(!opt.image_sizes || src.model.vl.has_value(),
+          "bench: --image-sizes needs a MiniMax-VL-01 model (a vision tower); this one is a text model");
   BenchResult r;
-  r.roof = measure_roof();
   r.series = json::array();
   r.skipped = json::array();
   const std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
@@ -234,8 +343,20 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   for (auto v : opt.prompt_lens) maxlen = std::max(maxlen, v);
   for (auto v : opt.context_lens) maxlen = std::max(maxlen, v);
   const std::vector<int64_t> tokens = rng.tokens(maxlen, cfg.vocab_size);
+  // MiniMax-VL-01: the image requests (the default size unless --image-sizes); a text model has none
+  const std::vector<ImageRequest> image_reqs =
+      src.model.vl ? image_requests(src.model, opt.image_sizes ? *opt.image_sizes : kDefaultImageSizes, opt, rng)
+                   : std::vector<ImageRequest>{};
+  if (src.model.vl) {
+    BenchOptions with_sizes = opt;
+    with_sizes.image_sizes = opt.image_sizes ? *opt.image_sizes : kDefaultImageSizes;
+    check_bench_options(with_sizes);
+    r.image_series = json::array();
+    r.image_skipped = json::array();
+  }
+  r.roof = measure_roof();  // after every input is made and checked: a bad option fails at once
   const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;  // check_bench_options: per x lengths <= 1e6
-  const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size());
+  const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size() + image_reqs.size());
   int64_t total = 0;
   for (const auto& n : names)
     if (registry().find(n) && unavailable(n).empty()) total += per * lengths;
@@ -255,13 +376,19 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
     x.per = per;
     for (int64_t S : opt.prompt_lens) r.series.push_back(ttft_series(*b, x, {tokens.begin(), tokens.begin() + S}));
     for (int64_t C : opt.context_lens) r.series.push_back(tpot_series(*b, x, {tokens.begin(), tokens.begin() + C}));
+    try {
+      for (const ImageRequest& q : image_reqs) r.image_series.push_back(image_series(*b, x, q, *src.model.vl));
+    } catch (const Error& e) {
+      if (!refuses_images(e)) throw;
+      r.image_skipped.push_back({{"backend", name}, {"reason", e.what()}});
+    }
   }
   prog.done();
   return r;
 }
 
 json to_json(const BenchResult& r, const BenchOptions& opt) {
-  return {{"roof", to_json(r.roof)},
+  json j = {{"roof", to_json(r.roof)},
           {"formulas",
            {{"ttft", "time of the prefill call (S prompt tokens -> first output token; logits of the last row only); "
                      "prefill tok/s = S / TTFT p50"},
@@ -276,6 +403,22 @@ json to_json(const BenchResult& r, const BenchOptions& opt) {
             {"reps", opt.reps}, {"warmup", opt.warmup}}},
           {"series", r.series},
           {"skipped", r.skipped}};
+  if (!r.image_series.is_null()) {  // MiniMax-VL-01
+    j["formulas"]["image_ttft"] =
+        "time of the prefill call on text_tokens text tokens + one seeded synthetic image of width x height "
+        "(its image_tokens placeholders expanded; the vision tower on every crop, the projector, the text model "
+        "on all length tokens); tok/s = length / image TTFT p50; FLOP/bytes: text forward + vision tower + projector";
+    j["formulas"]["vision_per_crop"] =
+        "the images' part of the step (StepResult::vision_seconds: vision tower + projector + packing) / crops, "
+        "per repetition; FLOP/bytes per crop: harness/flops.h vision_cost / crops";
+    json sizes = json::array();
+    for (const auto& wh : opt.image_sizes ? *opt.image_sizes : kDefaultImageSizes) sizes.push_back({wh[0], wh[1]});
+    j["options"]["image_sizes"] = sizes;
+    j["options"]["image_text_tokens"] = opt.image_text_tokens;
+    j["image_series"] = r.image_series;
+    j["image_skipped"] = r.image_skipped;
+  }
+  return j;
 }
 
 std::string summary(const BenchResult& r) {
@@ -298,6 +441,29 @@ std::string summary(const BenchResult& r) {
   }
   for (const auto& k : r.skipped)
     s += "  " + k["backend"].get<std::string>() + ": SKIPPED " + k["reason"].get<std::string>() + "\n";
+  if (r.image_series.is_array() && !r.image_series.empty())
+    s += "  image TTFT (MiniMax-VL-01): backend  WxH  crops  image+text tokens  p50/p90/p99 ms  tok/s  GFLOP/s | "
+         "vision per crop p50 ms, GFLOP/s, share of TTFT\n";
+  if (r.image_series.is_array())
+    for (const auto& x : r.image_series) {
+      const json& v = x["vision"];
+      std::snprintf(buf, sizeof buf, "  %-9s %dx%d %3lld crops %6lld+%lld tokens %8.3f %8.3f %8.3f %8.1f %8.2f | ",
+                    x["backend"].get<std::string>().c_str(), x["width"].get<int>(), x["height"].get<int>(),
+                    static_cast<long long>(x["crops"].get<int64_t>()), static_cast<long long>(x["image_tokens"].get<int64_t>()),
+                    static_cast<long long>(x["text_tokens"].get<int64_t>()), x["p50"].get<double>() * 1e3,
+                    x["p90"].get<double>() * 1e3, x["p99"].get<double>() * 1e3, x["tokens_per_s"].get<double>(),
+                    x["gflops"].get<double>());
+      s += buf;
+      if (v.is_null()) s += "vision not timed by this backend\n";
+      else {
+        std::snprintf(buf, sizeof buf, "%.3f ms, %.2f GFLOP/s, %.0f%%\n", v["p50"].get<double>() * 1e3,
+                      v["gflops"].get<double>(), 100 * v["share_of_ttft"].get<double>());
+        s += buf;
+      }
+    }
+  if (r.image_skipped.is_array())
+    for (const auto& k : r.image_skipped)
+      s += "  " + k["backend"].get<std::string>() + ": image series SKIPPED " + k["reason"].get<std::string>() + "\n";
   s += "  TTFT = prefill call time; TPOT = (E2E - TTFT) / (N_out - 1); %roof = achieved / min(peak, AI x BW)\n";
   return s;
 }

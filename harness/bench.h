@@ -9,7 +9,18 @@
 // stddev and the raw samples are reported (compare's U test uses the samples). Per layer type
 // (lightning, softmax, head) the per-layer time of each repetition is reported the same way. FLOP and
 // bytes come from harness/flops.h, the roof from harness/roof.h.
+// MiniMax-VL-01 models add one image series per image size:
+//   image TTFT = time of the prefill call on a prompt of image_text_tokens text tokens and one seeded
+//              synthetic image of that size (harness/vl_inputs.h), its placeholders expanded (so the
+//              length is text + image tokens); the step runs the vision tower on every crop, the
+//              projector, and the text model on the whole prompt.
+//   vision per crop = StepResult::vision_seconds / crops of each repetition (the images' part of the
+//              step: vision tower + projector + packing), with its FLOP from harness/flops.h.
+// A backend that refuses images (the kernels: "image inputs are not supported") is listed in
+// image_skipped with its reason; its text series still run.
 #pragma once
+#include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +40,24 @@ struct BenchOptions {
   int warmup = 1;
   uint64_t seed = 0;
   bool progress = false;
+  // MiniMax-VL-01: (width, height) of the image of each image series (--image-sizes). nullopt: the
+  // default kDefaultImageSizes on a VL model, no image series on a text model; given (even empty) on a
+  // text model: mm::Error naming --image-sizes. An empty list on a VL model runs no image series.
+  std::optional<std::vector<std::array<int, 2>>> image_sizes;
+  int64_t image_text_tokens = 32;  // text tokens around the image in an image request
 };
+
+// One 300 x 200 image: 2 crops (thumbnail + one tile) and 976 placeholder tokens with the released
+// pinpoints, so a default run on vl-tiny / vl-small stays quick.
+inline const std::vector<std::array<int, 2>> kDefaultImageSizes = {{300, 200}};
 
 struct BenchResult {
   Roof roof;
   nlohmann::json series;   // array, see docs/report-schema.md
   nlohmann::json skipped;  // [{backend, reason}]
+  // MiniMax-VL-01 only (null on a text model): the image series and the backends that refused images
+  nlohmann::json image_series;   // array, see docs/report-schema.md
+  nlohmann::json image_skipped;  // [{backend, reason}]
 };
 
 // Bounds on the size of a run, checked before anything runs: at most kMaxBenchLengths entries in each of
@@ -42,8 +65,10 @@ struct BenchResult {
 // lengths + number of context lengths) at most kMaxBenchCalls series runs (warm-up or timed) per backend.
 inline constexpr std::size_t kMaxBenchLengths = 64;
 inline constexpr int64_t kMaxBenchCalls = 1'000'000;
-// Throws mm::Error naming the options (--reps, --warmup, --prompt-lens, --context-lens, --decode-steps)
-// when `opt` is out of those bounds or malformed (a length < 1, reps < 1, ...). run_bench calls it too.
+// The image series count as lengths too: (warmup + reps) x (lengths + image sizes) <= kMaxBenchCalls.
+// Throws mm::Error naming the options (--reps, --warmup, --prompt-lens, --context-lens, --decode-steps,
+// --image-sizes) when `opt` is out of those bounds or malformed (a length < 1, reps < 1, ...). run_bench
+// calls it too.
 void check_bench_options(const BenchOptions& opt);
 
 BenchResult run_bench(const ModelSource& src, const BenchOptions& opt);

@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/image_synthetic.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
 #include "harness/capture.h"
 #include "harness/golden_case.h"
 #include "harness/vl_golden.h"
+#include "harness/vl_inputs.h"
 #include "harness/progress.h"
 #include "harness/reroute.h"
 #include "harness/teacher_forcing.h"
@@ -305,15 +305,14 @@ std::vector<ImageCrops> check_images(const LoadedModel& m, uint64_t seed, std::v
   std::vector<ImageCrops> out;
   const int sizes[2][2] = {{300, 200}, {120, 500}};
   for (int k = 0; k < 2; ++k) {
+    SyntheticImage si;
+    out.push_back(synthetic_image_crops(pc, sizes[k][0], sizes[k][1], seed * 2 + static_cast<uint64_t>(k) + 1, &si));
     CheckImage ci;
-    ci.width = sizes[k][0];
-    ci.height = sizes[k][1];
-    ci.seed = seed * 2 + static_cast<uint64_t>(k) + 1;
-    const image::Image im =
-        image::synthetic_image(ci.width, ci.height, image::Mode::RGB, ci.seed, image::SyntheticContent::Noise);
-    out.push_back(vl::image_crops(vl::preprocess_image(im, pc), pc));
-    ci.crops = out.back().num_crops;
-    ci.tokens = out.back().num_tokens;
+    ci.width = si.width;
+    ci.height = si.height;
+    ci.seed = si.seed;
+    ci.crops = si.crops;
+    ci.tokens = si.tokens;
     info.push_back(ci);
   }
   return out;
@@ -409,28 +408,19 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     if (m.vl) {
       // MiniMax-VL-01: two seeded images; the random text never holds the placeholder id
       r.image_token_id = m.vl->image_token_index;
-      for (auto* v : {&text, &r.decode})
-        for (int64_t& t : *v)
-          if (t == r.image_token_id) t = (t + 1) % cfg.vocab_size;
+      avoid_placeholder(text, r.image_token_id, cfg.vocab_size);
+      avoid_placeholder(r.decode, r.image_token_id, cfg.vocab_size);
       images = check_images(m, opt.seed, r.images);
     }
-    // text[0, a) image 1, text[a, b) image 2, text[b, end)
-    const std::size_t a = text.size() / 3, b = 2 * text.size() / 3;
-    for (std::size_t i = 0; i <= text.size(); ++i) {
-      for (std::size_t k = 0; k < images.size(); ++k)
-        if (i == (k == 0 ? a : b))
-          r.prompt.insert(r.prompt.end(), static_cast<std::size_t>(images[k].num_tokens), r.image_token_id);
-      if (i < text.size()) r.prompt.push_back(text[i]);
-    }
+    // text[0, n/3) image 1, text[n/3, 2n/3) image 2, text[2n/3, n)
+    in.prompt = image_prompt(text, std::move(images), r.image_token_id);
+    r.prompt = in.prompt.tokens;
     const int64_t total = static_cast<int64_t>(r.prompt.size());
     require(total + opt.decode_steps <= cfg.max_position_embeddings,
             "check: prompt + decode steps exceed max_position_embeddings = " + std::to_string(cfg.max_position_embeddings) +
-                (images.empty() ? std::string()
+                (in.prompt.images.empty() ? std::string()
                                 : " (the prompt is " + std::to_string(opt.prompt_len) + " text tokens + " +
                                       std::to_string(total - opt.prompt_len) + " image tokens)"));
-    in.prompt = ModelInput(r.prompt);
-    in.prompt.images = std::move(images);
-    in.prompt.image_token_id = in.prompt.images.empty() ? -1 : r.image_token_id;
     r.reference = "ref-f64";
   }
   in.decode = r.decode;

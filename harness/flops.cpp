@@ -62,4 +62,16 @@ Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int64_t R, int e, 
   return k;
 }
 
+Cost vision_cost(const VlConfig& c, int64_t crops, int e) {
+  const VisionConfig& v = c.vision;
+  const double D = static_cast<double>(v.hidden_size), I = static_cast<double>(v.intermediate_size);
+  const double L = static_cast<double>(v.num_hidden_layers), Ht = static_cast<double>(c.text.hidden_size);
+  const double N = static_cast<double>(v.num_patches()), S = static_cast<double>(v.num_positions());
+  const double K = static_cast<double>(v.num_channels * v.patch_size * v.patch_size);
+  const double C = static_cast<double>(crops), px = static_cast<double>(v.num_channels * v.image_size * v.image_size);
+  const double per_crop = 2 * N * K * D + L * (8 * S * D * D + 4 * S * D * I + 4 * S * S * D) + 2 * N * (D * Ht + Ht * Ht);
+  const double weights = K * D + S * D + L * (4 * D * D + 2 * D * I) + D * Ht + Ht * Ht;
+  return {C * per_crop, e * weights + C * (4 * px + e * N * Ht)};
+}
+
 }  // namespace mm::harness

@@ -24,10 +24,22 @@
 // Head (embedding rows, final norm, lm_head V x H) of S tokens making R logits rows (R = S, or 1 for a
 // last-row-only step, StepRequest::all_logits = false):
 //   FLOP  = 2 R H V;   bytes = e (S H + H + V H) + 4 R V (fp32 logits out)
+//
+// MiniMax-VL-01 vision side (per 336 x 336 crop; D vision hidden, I vision MLP width, L vision layers,
+// N = 576 patches, K = 3 x 14 x 14 = 588 patch values, S = N + 1 = 577 rows with CLS, Ht text hidden):
+//   patch conv (a GEMM)        2 N K D
+//   per encoder layer          8 S D^2 (q, k, v, out) + 4 S D I (fc1 + fc2) + 4 S^2 D (QK^T and PV over
+//                              the crop's own 577 rows: crops never see each other)
+//   projector (2-layer MLP)    2 N (D Ht + Ht Ht)
+//   FLOP per crop = 2 N K D + L (8 S D^2 + 4 S D I + 4 S^2 D) + 2 N (D Ht + Ht Ht)
+//   bytes of a call of C crops = e (K D + S D + L (4 D^2 + 2 D I) + D Ht + Ht Ht) (every weight once)
+//                                + C (4 x 3 x 336^2 (fp32 pixels in) + e N Ht (projected features out))
+// (layer norms, biases, GELU and the packing's copies are elementwise and left out, as above).
 #pragma once
 #include <cstdint>
 
 #include "core/config.h"
+#include "core/vl_config.h"
 
 namespace mm::harness {
 
@@ -48,5 +60,8 @@ Cost head_cost(const ModelConfig& c, int64_t S, int64_t R, int e);
 Cost layer_cost(const ModelConfig& c, int layer, int64_t S, int64_t P, int e, int s);
 // The whole forward call: every layer + head (R logits rows).
 Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int64_t R, int e, int s);
+// The vision tower + projector on `crops` crops (MiniMax-VL-01; the formula above). The cost of one
+// crop in a call of C crops is vision_cost(c, C, e) / C (weights read once per call, shared).
+Cost vision_cost(const VlConfig& c, int64_t crops, int e);
 
 }  // namespace mm::harness

@@ -85,7 +85,16 @@ std::string log_ticks(const Frame& fr, double lo, double hi, bool vertical) {
 std::string check_section(const JsonView& r) {
   const JsonView res = r.at("result");
   std::string s = "<p>reference <b>" + esc(res.at("reference").str()) + "</b>, budget ref-bf16, k = " +
-                  f("%.3g", val(res.at("rule").at("k"))) + ". Verdict: <b>" + (res.at("pass").boolean() ? "PASS" : "FAIL") + "</b></p><ul>";
+                  f("%.3g", val(res.at("rule").at("k"))) + ". Verdict: <b>" + (res.at("pass").boolean() ? "PASS" : "FAIL") + "</b></p>";
+  // MiniMax-VL-01 --golden: the oracle against the independent implementation's case (docs/harness.md)
+  if (const auto g = res.find("golden")) {
+    const auto first = g->find("first_failing");
+    s += "<p>golden case <b>" + esc(g->at("case").str()) + "</b>: ref-f64 against its " +
+         std::to_string(g->at("tensors").elements().size()) + " stored tensors (" + esc(g->at("tolerance").str()) +
+         "): <b>" + (g->at("pass").boolean() ? "PASS" : "FAIL") + "</b>" +
+         (first && first->raw().is_string() ? ", first failing " + esc(first->str()) : std::string()) + "</p>";
+  }
+  s += "<ul>";
   // ratio = rel_fro / tol_rel_fro, worst over each prefill layer's continuous tensors
   std::vector<std::string> names;
   std::vector<std::map<int64_t, double>> ratio;
@@ -201,6 +210,37 @@ std::string line_chart(const std::string& title, const std::string& xlabel, cons
   return s;
 }
 
+// MiniMax-VL-01 bench: one row per image series (image TTFT and the vision tower per crop), then the
+// backends that refused images. Nothing for a text model's report.
+std::string image_bench_table(const JsonView& res) {
+  std::string s;
+  const auto list = res.find("image_series");
+  if (list && list->size() > 0) {
+    s += "<p><b>Image requests</b> (text + one seeded synthetic image; TTFT = the prefill call, vision = the vision "
+         "tower + projector per crop)</p><table border='1' cellspacing='0' cellpadding='3' style='font-size:12px'>"
+         "<tr><th>backend</th><th>image</th><th>crops</th><th>image + text tokens</th><th>TTFT p50 / p90 / p99 ms</th>"
+         "<th>GFLOP/s</th><th>vision per crop p50 / p90 / p99 ms</th><th>vision GFLOP/s</th><th>vision share of TTFT</th></tr>";
+    for (const auto& x : list->elements()) {
+      s += "<tr><td>" + esc(x.at("backend").str()) + "</td><td>" + std::to_string(x.at("width").integer(1)) + "x" +
+           std::to_string(x.at("height").integer(1)) + "</td><td>" + std::to_string(x.at("crops").integer(1)) + "</td><td>" +
+           std::to_string(x.at("image_tokens").integer(0)) + " + " + std::to_string(x.at("text_tokens").integer(0)) + "</td>" +
+           f("<td>%.3f / %.3f / %.3f</td>", val(x.at("p50")) * 1e3, val(x.at("p90")) * 1e3, val(x.at("p99")) * 1e3) +
+           f("<td>%.2f</td>", val(x.at("gflops")));
+      const JsonView v = x.at("vision");
+      if (v.is_null()) s += "<td colspan='3'>not timed by this backend</td>";
+      else
+        s += f("<td>%.3f / %.3f / %.3f</td>", val(v.at("p50")) * 1e3, val(v.at("p90")) * 1e3, val(v.at("p99")) * 1e3) +
+             f("<td>%.2f</td><td>%.0f%%</td>", val(v.at("gflops")), 100 * val(v.at("share_of_ttft")));
+      s += "</tr>";
+    }
+    s += "</table>";
+  }
+  if (const auto sk = res.find("image_skipped"))
+    for (const auto& k : sk->elements())
+      s += "<p>image series skipped on " + esc(k.at("backend").str()) + ": " + esc(k.at("reason").str()) + "</p>";
+  return s;
+}
+
 std::string bench_section(const JsonView& r) {
   const JsonView res = r.at("result");
   const JsonView roof = res.at("roof");
@@ -267,7 +307,31 @@ std::string bench_section(const JsonView& r) {
   }
   for (const auto& k : res.at("skipped").elements())
     s += "<p>skipped " + esc(k.at("backend").str()) + ": " + esc(k.at("reason").str()) + "</p>";
+  s += image_bench_table(res);
   return s;
+}
+
+// MiniMax-VL-01 soak: the image requests overall and per window (present only with images on).
+std::string image_soak_summary(const JsonView& o, const std::vector<JsonView>& w) {
+  const auto im = o.find("images");
+  if (!im) return "";
+  auto n = [](const JsonView& j, const char* k) { return static_cast<double>(j.at(k).integer(0)); };
+  const JsonView t = im->at("ttft_ms");
+  std::string s = f("<p><b>Image requests</b>: %.0f (checked against ref-f64 %.0f, %.0f crops): ", n(*im, "requests"),
+                    n(*im, "checked"), n(*im, "crops")) +
+                  f("success %.0f, SLO breach %.0f, numerical %.0f, ", n(*im, "success"), n(*im, "slo_breach"), n(*im, "numerical")) +
+                  f("error %.0f; TTFT p50 / p90 / p99 %.2f / ", n(*im, "error"), val(t.at("p50"))) +
+                  f("%.2f / %.2f ms</p>", val(t.at("p90")), val(t.at("p99")));
+  s += "<table border='1' cellspacing='0' cellpadding='3' style='font-size:12px'><tr><th>window start s</th><th>requests</th>"
+       "<th>with an image</th><th>image failures (numerical + error)</th><th>image TTFT p50 / p99 ms</th></tr>";
+  for (const auto& x : w) {
+    const auto wi = x.find("images");
+    if (!wi) continue;
+    s += f("<tr><td>%.2f</td><td>%.0f</td><td>%.0f</td>", val(x.at("start_s")), n(x, "requests"), n(*wi, "requests")) +
+         f("<td>%.0f</td><td>%.2f / ", n(*wi, "numerical") + n(*wi, "error"), val(wi->at("ttft_ms").at("p50"))) +
+         f("%.2f</td></tr>", val(wi->at("ttft_ms").at("p99")));
+  }
+  return s + "</table>";
 }
 
 std::string soak_section(const JsonView& r) {
@@ -281,6 +345,7 @@ std::string soak_section(const JsonView& r) {
                   esc(dump(faults.at("caught").object())) + "</p>";
   Frame fr;
   const std::vector<JsonView> w = res.at("windows").elements();
+  s += image_soak_summary(o, w);
   if (w.empty()) return s;
   s += open_svg(fr, "uptime per window (line, %) and failures per window (bars: red error, orange numerical, grey SLO breach)",
                 "time (s)", "uptime %");

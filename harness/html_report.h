@@ -3,8 +3,10 @@
 //   check: per-layer error bars against the tolerance (worst rel_fro / tolerance over the layer's
 //          tensors, log scale, one bar per backend, the tolerance line at 1)
 //   bench: latency p50/p90/p99 vs prompt length (TTFT) and context length (TPOT), achieved GFLOP/s vs
-//          the roof per layer type
-//   soak:  uptime timeline per window, with error counts
+//          the roof per layer type; MiniMax-VL-01: a table of the image series (image TTFT, crops,
+//          tokens, the vision tower per crop) and the backends that refused images
+//   soak:  uptime timeline per window, with error counts; MiniMax-VL-01 with image requests: their
+//          counts, classes and TTFT percentiles overall and per window
 #pragma once
 #include <string>
 #include <vector>

@@ -3,8 +3,10 @@
 // logits; its trace the captured sub-outputs). This file only converts to and from harness tensors.
 #include "harness/ref_backend.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -86,8 +88,18 @@ template <class P> class RefBackend final : public Backend {
     ref::VlTrace<T> vt;
     const bool images = !in.images.empty();
     require(!images || vl_, "backend " + name() + ": images need a MiniMax-VL-01 checkpoint; this one is a text model");
-    out.logits = to_tensor(vl_ ? vl_->forward(in, cache_, req.capture ? &tr : nullptr, opt, req.capture ? &vt : nullptr, vopt)
-                               : model_.forward(in, cache_, req.capture ? &tr : nullptr, opt));
+    const auto t0 = SteadyClock::now();
+    const ref::Mat<T> logits = vl_ ? vl_->forward(in, cache_, req.capture ? &tr : nullptr, opt, req.capture ? &vt : nullptr, vopt)
+                                   : model_.forward(in, cache_, req.capture ? &tr : nullptr, opt);
+    // VlModel::forward runs the images (input check, vision tower on every crop, projector, packing,
+    // splice copy) and then the text model, which times itself in full (its layers + the head): the rest
+    // of the call is the images' part.
+    if (req.time_layers && images) {
+      double text = out.head_seconds;
+      for (double s : out.layer_seconds) text += s;
+      out.vision_seconds = std::max(0.0, seconds_since(t0) - text);
+    }
+    out.logits = to_tensor(logits);
     if (req.capture && images) {
       ref::for_each_tensor<T>(vt.vision, [&](const std::string& n, const ref::Mat<T>& m) { out.tensors[n] = to_tensor(m); });
       out.tensors[TensorId::vision("features").name()] = to_tensor(vt.features);

@@ -171,6 +171,16 @@ namespace {
 
 void validate_check(const JsonView& res) {
   res.at("reference").str();
+  if (const auto g = res.find("golden")) {  // MiniMax-VL-01 --golden (optional)
+    g->at("case").str();
+    g->at("tolerance").str();
+    g->at("pass").boolean();
+    if (const auto f = g->find("first_failing"); f && !f->raw().is_null()) f->str();
+    for (const JsonView& t : g->at("tensors").elements()) {
+      t.at("name").str();
+      t.at("pass").boolean();
+    }
+  }
   res.at("rule").at("k").measure_or_null();
   res.at("pass").boolean();
   for (const JsonView& b : res.at("backends").elements()) {
@@ -195,6 +205,37 @@ void validate_check(const JsonView& res) {
   }
 }
 
+// A time distribution (bench's dist()): samples >= 0 (compare sorts and ranks them), p50/p90/p99.
+void validate_times(const JsonView& s) {
+  for (const JsonView& x : s.at("samples").elements())
+    if (x.number() < 0) x.fail("a time >= 0");
+  for (const char* k : {"p50", "p90", "p99"}) s.at(k).measure_or_null();
+}
+
+// MiniMax-VL-01 image series (optional: text models and older reports have none).
+void validate_image_series(const JsonView& res) {
+  if (const auto list = res.find("image_series"))
+    for (const JsonView& s : list->elements()) {
+      s.at("backend").str();
+      s.at("phase").str_in({"image_ttft"});
+      for (const char* k : {"width", "height", "crops"}) s.at(k).integer(1);
+      for (const char* k : {"image_tokens", "text_tokens", "length"}) s.at(k).integer(0);
+      validate_times(s);
+      for (const char* k : {"gflops", "roof_gflops"}) s.at(k).measure_or_null();
+      const JsonView v = s.at("vision");  // null: the backend does not time its vision part
+      if (v.is_null()) continue;
+      v.object();
+      validate_times(v);
+      v.at("count").integer(1);
+      for (const char* k : {"gflops", "roof_gflops", "share_of_ttft"}) v.at(k).measure_or_null();
+    }
+  if (const auto list = res.find("image_skipped"))
+    for (const JsonView& k : list->elements()) {
+      k.at("backend").str();
+      k.at("reason").str();
+    }
+}
+
 void validate_bench(const JsonView& res) {
   const JsonView roof = res.at("roof");
   if (const auto bw = roof.find("bandwidth_gbps")) bw->measure_or_null();  // since the read-only measurement
@@ -211,6 +252,16 @@ void validate_bench(const JsonView& res) {
     k.at("backend").str();
     k.at("reason").str();
   }
+  validate_image_series(res);
+}
+
+// MiniMax-VL-01 image requests of a soak window / overall (optional: present with images on).
+void validate_soak_images(const JsonView& w) {
+  const auto im = w.find("images");
+  if (!im) return;
+  for (const char* k : {"requests", "checked", "crops", "success", "slo_breach", "numerical", "error"}) im->at(k).integer(0);
+  const JsonView t = im->at("ttft_ms");
+  for (const char* k : {"p50", "p90", "p99"}) t.at(k).measure_or_null();
 }
 
 void validate_soak(const JsonView& res) {
@@ -221,6 +272,7 @@ void validate_soak(const JsonView& res) {
   o.at("uptime_percent").measure_or_null(100);
   o.at("goodput_rps").measure_or_null();
   o.at("unexplained_failures").integer(0);
+  validate_soak_images(o);
   const JsonView f = res.at("faults");
   f.at("missed").integer();
   f.at("injected").object();
@@ -229,6 +281,7 @@ void validate_soak(const JsonView& res) {
     for (const char* k : {"error", "numerical", "slo_breach"}) w.at(k).integer(0);
     w.at("uptime_percent").measure_or_null(100);
     w.at("start_s").measure_or_null();
+    validate_soak_images(w);
   }
 }
 

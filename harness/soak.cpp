@@ -15,6 +15,7 @@
 #include "harness/metrics.h"
 #include "harness/progress.h"
 #include "harness/stats.h"
+#include "harness/vl_inputs.h"
 
 namespace mm::harness {
 namespace {
@@ -40,7 +41,7 @@ struct Served {
 // the non-finite check reads all of them on every request (a NaN injected into row r < S-1 of the last
 // layer reaches only row r's logits, no cache and no later token), the oracle check compares all of
 // them, and the oracle tolerance is calibrated on all of them. A decode step's one row is its last.
-Served serve(Backend& b, const std::vector<int64_t>& prompt, int64_t n_decode, const LayerHook& hook) {
+Served serve(Backend& b, const ModelInput& prompt, int64_t n_decode, const LayerHook& hook) {
   Served s;
   GenerationSteps g;
   g.prefill.after_layer = hook;
@@ -58,8 +59,8 @@ Served serve(Backend& b, const std::vector<int64_t>& prompt, int64_t n_decode, c
   return s;
 }
 
-// Teacher-forced oracle logits for the same tokens.
-Tensor oracle_logits(Backend& o, const std::vector<int64_t>& prompt, const std::vector<int64_t>& generated) {
+// Teacher-forced oracle logits for the same input (images included) and generated tokens.
+Tensor oracle_logits(Backend& o, const ModelInput& prompt, const std::vector<int64_t>& generated) {
   o.reset();
   Tensor out = o.step(prompt, {}).logits;
   for (int64_t t : generated) append_rows(out, o.step({t}, {}).logits);
@@ -81,7 +82,8 @@ const char* to_string(RequestClass c) {
 // One served request, as the report lists it.
 struct RequestRecord {
   double t_s = 0;  // start, seconds since the stream began
-  int64_t prompt = 0, decode = 0;
+  int64_t prompt = 0, decode = 0;  // prompt: every token, an image's placeholders included
+  std::optional<SyntheticImage> image;  // MiniMax-VL-01: the request's image
   std::optional<FaultKind> fault;
   bool checked = false;                   // compared with the oracle
   bool served = false;                    // completed: the timings are set
@@ -94,6 +96,9 @@ struct RequestRecord {
   json to_json() const {
     json r = {{"t_s", t_s}, {"prompt", prompt}, {"decode", decode},
               {"fault", fault ? json(to_string(*fault)) : json(nullptr)}, {"checked", checked}};
+    if (image)
+      r["image"] = {{"width", image->width}, {"height", image->height}, {"seed", image->seed},
+                    {"crops", image->crops}, {"tokens", image->tokens}};
     if (served) {
       r["ttft_ms"] = ttft_ms;
       r["e2e_ms"] = e2e_ms;
@@ -119,7 +124,27 @@ struct PerFault {
   }
 };
 
-json window_json(const std::vector<const RequestRecord*>& reqs, double t0, double t1) {
+// The image requests among `reqs` (MiniMax-VL-01): how many, their classes, crops and TTFT percentiles.
+json image_window_json(const std::vector<const RequestRecord*>& reqs) {
+  int64_t n = 0, checked = 0, ok = 0, num = 0, err = 0, slo = 0, crops = 0;
+  std::vector<double> ttft;
+  for (const RequestRecord* r : reqs) {
+    if (!r->image) continue;
+    ++n;
+    checked += r->checked;
+    crops += r->image->crops;
+    ok += r->cls == RequestClass::Success;
+    num += r->cls == RequestClass::Numerical;
+    err += r->cls == RequestClass::Error;
+    slo += r->cls == RequestClass::SloBreach;
+    if (r->cls != RequestClass::Error) ttft.push_back(r->ttft_ms);
+  }
+  auto pct = [&](double p) { return ttft.empty() ? json(nullptr) : json(percentile(ttft, p)); };
+  return {{"requests", n}, {"checked", checked}, {"crops", crops}, {"success", ok}, {"slo_breach", slo},
+          {"numerical", num}, {"error", err}, {"ttft_ms", {{"p50", pct(50)}, {"p90", pct(90)}, {"p99", pct(99)}}}};
+}
+
+json window_json(const std::vector<const RequestRecord*>& reqs, double t0, double t1, bool images) {
   int64_t ok = 0, num = 0, err = 0, slo = 0;
   std::vector<double> e2e, ttft;
   for (const RequestRecord* r : reqs) {
@@ -143,17 +168,67 @@ json window_json(const std::vector<const RequestRecord*>& reqs, double t0, doubl
                  {"p99", e2e.empty() ? json(nullptr) : json(percentile(e2e, 99))}};
   w["ttft_ms"] = {{"p50", ttft.empty() ? json(nullptr) : json(percentile(ttft, 50))},
                   {"p99", ttft.empty() ? json(nullptr) : json(percentile(ttft, 99))}};
+  if (images) w["images"] = image_window_json(reqs);
   return w;
 }
 
+// What a request is judged against: its SLOs (seconds) and the oracle tolerance (rel_fro).
+struct Budgets {
+  double slo_ttft = 0, slo_tpot = 0, tol = 0;
+};
+
+// One calibration request: served warm by the backend, its ref-bf16 error against the oracle.
+struct CalRequest {
+  ModelInput prompt;
+  Served served;  // the backend's second (warm) run
+  double budget_err = 0, tpot = 0;
+  Budgets budgets;
+};
+
+CalRequest calibrate_one(Backend& b, Backend& oracle, Backend& budget, const SoakOptions& opt, ModelInput prompt,
+                         int64_t decode) {
+  CalRequest c;
+  c.prompt = std::move(prompt);
+  serve(b, c.prompt, decode, {});  // warm-up
+  c.served = serve(b, c.prompt, decode, {});
+  const Served cb = serve(budget, c.prompt, decode, {});
+  c.budget_err = error_stats(cb.logits, oracle_logits(oracle, c.prompt, cb.generated)).rel_fro;
+  c.budgets.tol = opt.k * c.budget_err + opt.floor_rel;
+  c.budgets.slo_ttft = opt.slo_ttft_ms > 0 ? opt.slo_ttft_ms / 1e3 : std::max(10 * c.served.ttft, 0.020);
+  c.tpot = (c.served.e2e - c.served.ttft) / static_cast<double>(decode);
+  c.budgets.slo_tpot = opt.slo_tpot_ms > 0 ? opt.slo_tpot_ms / 1e3 : std::max(10 * c.tpot, 0.005);
+  return c;
+}
+
+// MiniMax-VL-01 image requests: the preprocessing settings and the placeholder id.
+struct ImageSource {
+  double rate = 0;
+  vl::PreprocessConfig pc;
+  int64_t token_id = -1;
+};
+
+// The text prompt with one seeded image of (w, h) in its middle (harness/vl_inputs.h).
+ModelInput with_image(std::vector<int64_t> text, const ImageSource& is, const ModelConfig& cfg, int w, int h,
+                      uint64_t seed, SyntheticImage* info) {
+  avoid_placeholder(text, is.token_id, cfg.vocab_size);
+  std::vector<ImageCrops> im;
+  im.push_back(synthetic_image_crops(is.pc, w, h, seed, info));
+  return image_prompt(text, std::move(im), is.token_id);
+}
+
 // The run's fixed points, from one calibration request of the longest prompt: its timings set the
-// default SLOs and its ref-bf16 error the oracle tolerance.
+// default SLOs and its ref-bf16 error the oracle tolerance; with image requests, a second one with
+// the largest image sets those of image requests.
 struct Calibration {
   std::vector<int64_t> prompt;  // [max_prompt], reused by the final verification
   int64_t decode = 0;
   Served served;                // the backend's second (warm) run
   double budget_err = 0, tol = 0;
   double slo_ttft = 0, slo_tpot = 0, tpot = 0;  // seconds
+  Budgets text() const { return {slo_ttft, slo_tpot, tol}; }
+  // MiniMax-VL-01 with image requests: max_prompt text + a max_image_side x max_image_side image
+  std::optional<CalRequest> image;
+  SyntheticImage image_info;
 };
 
 Calibration calibrate(Backend& b, Backend& oracle, Backend& budget, const SoakOptions& opt, const ModelConfig& cfg,
@@ -162,20 +237,28 @@ Calibration calibrate(Backend& b, Backend& oracle, Backend& budget, const SoakOp
   c.prompt.resize(static_cast<std::size_t>(opt.max_prompt));
   for (auto& t : c.prompt) t = rng.below(cfg.vocab_size);
   c.decode = std::max<int64_t>(opt.max_decode, 1);
-  serve(b, c.prompt, c.decode, {});  // warm-up
-  c.served = serve(b, c.prompt, c.decode, {});
-  const Served cb = serve(budget, c.prompt, c.decode, {});
-  c.budget_err = error_stats(cb.logits, oracle_logits(oracle, c.prompt, cb.generated)).rel_fro;
-  c.tol = opt.k * c.budget_err + opt.floor_rel;
-  c.slo_ttft = opt.slo_ttft_ms > 0 ? opt.slo_ttft_ms / 1e3 : std::max(10 * c.served.ttft, 0.020);
-  c.tpot = (c.served.e2e - c.served.ttft) / static_cast<double>(c.decode);
-  c.slo_tpot = opt.slo_tpot_ms > 0 ? opt.slo_tpot_ms / 1e3 : std::max(10 * c.tpot, 0.005);
+  const CalRequest t = calibrate_one(b, oracle, budget, opt, c.prompt, c.decode);
+  c.served = t.served;
+  c.budget_err = t.budget_err;
+  c.tol = t.budgets.tol;
+  c.slo_ttft = t.budgets.slo_ttft;
+  c.tpot = t.tpot;
+  c.slo_tpot = t.budgets.slo_tpot;
   return c;
+}
+
+// The image calibration request (drawn after the text one, only when images are on).
+void calibrate_images(Calibration& c, Backend& b, Backend& oracle, Backend& budget, const SoakOptions& opt,
+                      const ModelConfig& cfg, const ImageSource& is, Rng& rng) {
+  const int side = opt.max_image_side;
+  ModelInput in = with_image(c.prompt, is, cfg, side, side, rng.next(), &c.image_info);
+  c.image = calibrate_one(b, oracle, budget, opt, std::move(in), c.decode);
 }
 
 // One request of the seeded stream, drawn in a fixed order (the stream depends on the seed alone).
 struct DrawnRequest {
-  std::vector<int64_t> prompt;
+  ModelInput prompt;
+  std::optional<SyntheticImage> image;
   int64_t decode = 0;
   bool checked = false;
   std::optional<FaultKind> fault;  // the first kind whose draw hits
@@ -183,17 +266,30 @@ struct DrawnRequest {
   uint64_t fault_seed = 0;
 };
 
-DrawnRequest draw_request(Rng& rng, const SoakOptions& opt, const ModelConfig& cfg) {
+DrawnRequest draw_request(Rng& rng, const SoakOptions& opt, const ModelConfig& cfg, const ImageSource& is) {
   DrawnRequest d;
   const int64_t S = opt.min_prompt + rng.below(opt.max_prompt - opt.min_prompt + 1);
   d.decode = opt.min_decode + rng.below(opt.max_decode - opt.min_decode + 1);
-  d.prompt.resize(static_cast<std::size_t>(S));
-  for (auto& t : d.prompt) t = rng.below(cfg.vocab_size);
+  std::vector<int64_t> text(static_cast<std::size_t>(S));
+  for (auto& t : text) t = rng.below(cfg.vocab_size);
   d.checked = rng.uniform() < opt.check_rate;
   for (const auto& f : opt.inject)  // every kind draws, whether or not an earlier one hit
     if (rng.uniform() < f.rate && !d.fault) d.fault = f.kind;
   d.fault_layer = static_cast<int>(rng.below(cfg.num_hidden_layers));
   d.fault_seed = rng.next();
+  // Image draws come last and only with images on, so a text-only stream is what it always was.
+  if (is.rate > 0) {
+    const bool image = rng.uniform() < is.rate;
+    const int span = opt.max_image_side - opt.min_image_side + 1;
+    const int w = opt.min_image_side + static_cast<int>(rng.below(span)), h = opt.min_image_side + static_cast<int>(rng.below(span));
+    const uint64_t seed = rng.next();
+    if (image) {
+      d.image.emplace();
+      d.prompt = with_image(std::move(text), is, cfg, w, h, seed, &*d.image);
+      return d;
+    }
+  }
+  d.prompt = ModelInput(std::move(text));
   return d;
 }
 
@@ -212,7 +308,7 @@ LayerHook fault_hook(std::optional<FaultKind> fault, int layer, uint64_t seed, d
 // Serves the request and classifies it: error (any exception), numerical (non-finite logits, or oracle
 // error over the tolerance when checked), slo_breach, success.
 void serve_and_classify(RequestRecord& r, Backend& b, Backend& oracle, const DrawnRequest& d, const LayerHook& hook,
-                        const Calibration& cal) {
+                        const Budgets& cal) {
   const int64_t N = d.decode;
   try {
     const Served s = serve(b, d.prompt, N, hook);
@@ -285,13 +381,13 @@ struct FaultLedger {
 };
 
 // The windows of `window` seconds over [0, total), then the overall one.
-json windows_json(const std::vector<RequestRecord>& reqs, double total, double window) {
+json windows_json(const std::vector<RequestRecord>& reqs, double total, double window, bool images) {
   json windows = json::array();
   for (double w0 = 0; w0 < total; w0 += window) {
     std::vector<const RequestRecord*> in;
     for (const auto& r : reqs)
       if (r.t_s >= w0 && r.t_s < w0 + window) in.push_back(&r);
-    windows.push_back(window_json(in, w0, std::min(w0 + window, total)));
+    windows.push_back(window_json(in, w0, std::min(w0 + window, total), images));
   }
   return windows;
 }
@@ -362,14 +458,54 @@ void check_options(const SoakOptions& opt, const ModelConfig& cfg) {
   require(opt.check_rate >= 0 && opt.check_rate <= 1, "soak: --check-rate must be in [0, 1]");
 }
 
+// The largest placeholder count of an image with both sides in [lo, hi] (every size is tried: the count
+// is not monotone in either side). About (hi - lo)^2 x pinpoints steps: milliseconds at the defaults.
+int64_t max_image_tokens(int lo, int hi, const vl::PreprocessConfig& pc) {
+  int64_t m = 0;
+  for (int w = lo; w <= hi; ++w)
+    for (int h = lo; h <= hi; ++h) m = std::max(m, vl::image_token_count(w, h, pc));
+  return m;
+}
+
+// The image rate in force (the default resolved) and, with images on, where they come from; mm::Error
+// naming --image-rate for a rate outside [0, 1] or a rate > 0 on a text model, and for image requests
+// that cannot fit max_position_embeddings.
+ImageSource image_source(const SoakOptions& opt, const LoadedModel& m) {
+  ImageSource is;
+  const bool vl = m.vl.has_value();
+  if (opt.image_rate >= 0 || std::isnan(opt.image_rate)) {
+    require(opt.image_rate >= 0 && opt.image_rate <= 1,
+            "soak: --image-rate must be a probability in [0, 1], got " + json(opt.image_rate).dump());
+    require(vl || opt.image_rate == 0, "soak: --image-rate " + json(opt.image_rate).dump() +
+                                           " needs a MiniMax-VL-01 model (a vision tower); this one is a text model");
+    is.rate = opt.image_rate;
+  } else {
+    is.rate = vl ? kDefaultImageRate : 0;
+  }
+  if (is.rate == 0) return is;
+  require(opt.min_image_side >= 1 && opt.min_image_side <= opt.max_image_side && opt.max_image_side <= kMaxImageSide,
+          "soak: image sides need 1 <= min_image_side <= max_image_side <= " + std::to_string(kMaxImageSide) + ", got [" +
+              std::to_string(opt.min_image_side) + ", " + std::to_string(opt.max_image_side) + "]");
+  is.pc = vl::load_preprocess_config(m.dir);
+  is.token_id = m.vl->image_token_index;
+  const int64_t most = max_image_tokens(opt.min_image_side, opt.max_image_side, is.pc);
+  require(opt.max_prompt + most + opt.max_decode <= m.config.max_position_embeddings,
+          "soak: --max-prompt " + std::to_string(opt.max_prompt) + " + up to " + std::to_string(most) +
+              " image tokens (sides up to " + std::to_string(opt.max_image_side) + ") + --max-decode " +
+              std::to_string(opt.max_decode) + " exceed max_position_embeddings = " +
+              std::to_string(m.config.max_position_embeddings) + " (lower --image-rate to 0 or the prompt lengths)");
+  return is;
+}
+
 // The report's "result" (docs/report-schema.md).
 json result_json(const SoakOptions& opt, const Calibration& cal, const std::vector<RequestRecord>& reqs,
-                 const FaultLedger& led, double total, double window) {
+                 const FaultLedger& led, double total, double window, const ImageSource& is) {
+  const bool images = is.rate > 0;
   json overall = window_json([&] {
     std::vector<const RequestRecord*> all;
     for (const auto& r : reqs) all.push_back(&r);
     return all;
-  }(), 0, total);
+  }(), 0, total, images);
   overall["unexplained_failures"] = led.unexplained;
   overall["served_while_corrupt_unchecked"] = led.served_corrupt;
   json res;
@@ -390,6 +526,21 @@ json result_json(const SoakOptions& opt, const Calibration& cal, const std::vect
                         {"tpot_ms", cal.tpot * 1e3}, {"bf16_logits_rel_fro", cal.budget_err}, {"oracle_tol_rel_fro", cal.tol}};
   res["stream"] = {{"seed", opt.seed}, {"prompt", {opt.min_prompt, opt.max_prompt}}, {"decode", {opt.min_decode, opt.max_decode}},
                    {"check_rate", opt.check_rate}};
+  if (images) {  // MiniMax-VL-01 image requests
+    res["stream"]["image_rate"] = is.rate;
+    res["stream"]["image_side"] = {opt.min_image_side, opt.max_image_side};
+    const CalRequest& c = *cal.image;
+    res["slo"]["image_ttft_ms"] = c.budgets.slo_ttft * 1e3;
+    res["slo"]["image_tpot_ms"] = c.budgets.slo_tpot * 1e3;
+    res["calibration"]["image"] = {{"width", cal.image_info.width}, {"height", cal.image_info.height},
+                                   {"crops", cal.image_info.crops}, {"image_tokens", cal.image_info.tokens},
+                                   {"prompt", c.prompt.length()}, {"ttft_ms", c.served.ttft * 1e3},
+                                   {"tpot_ms", c.tpot * 1e3}, {"bf16_logits_rel_fro", c.budget_err},
+                                   {"oracle_tol_rel_fro", c.budgets.tol}};
+    res["definitions"]["images"] = "requests with one seeded synthetic image (probability image_rate); judged by the "
+                                   "image calibration request's SLOs and tolerance; oracle teacher-forced on the same "
+                                   "input, images included; TTFT excludes preprocessing (done when the request is drawn)";
+  }
   json inject_opt = json::object();
   for (const auto& f : opt.inject) inject_opt[to_string(f.kind)] = f.rate;
   res["faults"] = {{"rates", inject_opt}, {"injected", led.injected.to_json()}, {"caught", led.caught.to_json()},
@@ -398,7 +549,7 @@ json result_json(const SoakOptions& opt, const Calibration& cal, const std::vect
                    {"missed", led.injected.total() - led.caught.total() - led.flip.caught_final},
                    {"bitflips", led.flip.flips}};
   res["overall"] = overall;
-  res["windows"] = windows_json(reqs, total, window);
+  res["windows"] = windows_json(reqs, total, window, images);
   if (reqs.size() <= 5000) {
     json list = json::array();
     for (const auto& r : reqs) list.push_back(r.to_json());
@@ -412,11 +563,13 @@ json result_json(const SoakOptions& opt, const Calibration& cal, const std::vect
 SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   const ModelConfig& cfg = src.model.config;
   check_options(opt, cfg);
+  const ImageSource is = image_source(opt, src.model);
   auto b = registry().make(opt.backend, src.model);
   auto oracle = registry().make("ref-f64", src.model);
   auto budget = registry().make("ref-bf16", src.model);
   Rng rng(opt.seed);
-  const Calibration cal = calibrate(*b, *oracle, *budget, opt, cfg, rng);
+  Calibration cal = calibrate(*b, *oracle, *budget, opt, cfg, rng);
+  if (is.rate > 0) calibrate_images(cal, *b, *oracle, *budget, opt, cfg, is, rng);
   const double window = opt.window_s > 0 ? opt.window_s : std::max(opt.duration_s / 10, 0.25);
 
   std::vector<RequestRecord> reqs;
@@ -428,10 +581,12 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
     const double t_start = secs(start, Clock::now());
     if (t_start >= opt.duration_s && i >= opt.min_requests) break;
     while (opt.progress && shown < static_cast<int>(t_start)) prog.step(std::to_string(i) + " requests"), ++shown;
-    const DrawnRequest d = draw_request(rng, opt, cfg);
+    const DrawnRequest d = draw_request(rng, opt, cfg, is);
     RequestRecord r;
     r.t_s = t_start;
-    r.prompt = static_cast<int64_t>(d.prompt.size());
+    r.prompt = d.prompt.length();
+    r.image = d.image;
+    const Budgets budgets = d.image ? cal.image->budgets : cal.text();
     r.decode = d.decode;
     r.checked = d.checked;
     // One fault in flight: nothing else is injected while a corruption is outstanding.
@@ -447,22 +602,22 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
       }
     }
     if (r.fault) ++led.injected[*r.fault];
-    serve_and_classify(r, *b, *oracle, d, fault_hook(r.fault, d.fault_layer, d.fault_seed, cal.slo_ttft), cal);
+    serve_and_classify(r, *b, *oracle, d, fault_hook(r.fault, d.fault_layer, d.fault_seed, budgets.slo_ttft), budgets);
     led.attribute(*b, i, r);
     reqs.push_back(std::move(r));
   }
   prog.done();
   // A corruption still outstanding at the end: one verification request against the oracle.
   if (led.flip.out) {
-    const Served s = serve(*b, cal.prompt, 1, {});
+    const Served s = serve(*b, ModelInput(cal.prompt), 1, {});
     const bool bad = !all_finite(s.logits) ||
-                     !(error_stats(s.logits, oracle_logits(*oracle, cal.prompt, s.generated)).rel_fro <= cal.tol);
+                     !(error_stats(s.logits, oracle_logits(*oracle, ModelInput(cal.prompt), s.generated)).rel_fro <= cal.tol);
     if (bad) led.detect_flip(*b, static_cast<int64_t>(reqs.size()), true);
     else b->restore_weights();
   }
   const double total = secs(start, Clock::now());
   SoakResult out;
-  out.result = result_json(opt, cal, reqs, led, total, window);
+  out.result = result_json(opt, cal, reqs, led, total, window, is);
   // Every injected fault must be caught in the stream, or (bit flips still outstanding at the end) by the
   // final verification; the report keeps the two apart.
   out.pass = led.injected.total() == led.caught.total() + led.flip.caught_final && led.unexplained == 0;
@@ -487,6 +642,18 @@ std::string soak_summary(const json& r) {
                 (long long)o["numerical"].get<int64_t>(), (long long)o["error"].get<int64_t>(), o["goodput_rps"].get<double>(),
                 num(o["e2e_ms"]["p50"]), num(o["e2e_ms"]["p90"]), num(o["e2e_ms"]["p99"]));
   s += buf;
+  if (o.contains("images")) {  // MiniMax-VL-01 image requests
+    const json& im = o["images"];
+    std::snprintf(buf, sizeof buf,
+                  "  image requests (rate %.2f): %lld (checked %lld, %lld crops)  success %lld  slo_breach %lld  numerical %lld  "
+                  "error %lld  TTFT p50/p90/p99 %.2f/%.2f/%.2f ms (SLO %.1f ms)\n",
+                  r["stream"]["image_rate"].get<double>(), (long long)im["requests"].get<int64_t>(),
+                  (long long)im["checked"].get<int64_t>(), (long long)im["crops"].get<int64_t>(),
+                  (long long)im["success"].get<int64_t>(), (long long)im["slo_breach"].get<int64_t>(),
+                  (long long)im["numerical"].get<int64_t>(), (long long)im["error"].get<int64_t>(), num(im["ttft_ms"]["p50"]),
+                  num(im["ttft_ms"]["p90"]), num(im["ttft_ms"]["p99"]), r["slo"]["image_ttft_ms"].get<double>());
+    s += buf;
+  }
   s += "  windows (uptime%):";
   for (const auto& w : r["windows"]) {
     std::snprintf(buf, sizeof buf, w["uptime_percent"].is_null() ? " -" : " %.0f", num(w["uptime_percent"]));

@@ -13,6 +13,13 @@
 // faults (nan: a NaN in a layer's activation; bitflip: the exponent MSB of a weight, persistent until
 // detected; alloc: std::bad_alloc thrown mid-forward; slow: a sleep of 1.5x the TTFT budget); every
 // injected fault must be caught as its class, and the report says injected vs caught.
+// MiniMax-VL-01 models: with probability --image-rate a request carries one seeded synthetic RGB noise
+// image (harness/vl_inputs.h) of a seeded size (each side uniform in [min_image_side, max_image_side]),
+// its placeholders expanded in the middle of the text prompt. Image requests are classified the same
+// way; the oracle check runs ref-f64 teacher-forced on the same ModelInput, images included. Their SLOs
+// and oracle tolerance come from a second calibration request (max_prompt text + the largest image,
+// max_image_side x max_image_side), unless the SLOs are given; the report counts them apart (per window
+// and overall: requests with images, their classes and TTFT percentiles).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -48,7 +55,17 @@ struct SoakOptions {
   uint64_t seed = 0;
   std::vector<FaultRate> inject;
   bool progress = false;
+  // MiniMax-VL-01: the probability in [0, 1] that a request carries an image (--image-rate). < 0: the
+  // default, kDefaultImageRate on a VL model and 0 on a text model (which refuses any rate > 0).
+  double image_rate = -1;
+  // Image sides, each uniform in [min, max] pixels. The defaults give 2 to 5 crops (576 to 2928 image
+  // tokens with the released pinpoints): a request stays a fraction of a second on vl-tiny.
+  int min_image_side = 32, max_image_side = 384;
 };
+
+// One request in four carries an image on a VL model: enough image traffic to be measured and checked
+// in every window, while text requests (the cheaper ones) still make up most of the stream.
+inline constexpr double kDefaultImageRate = 0.25;
 
 // "30", "30s", "500ms", "2m", "1h" -> seconds; zero, negative or malformed -> mm::Error.
 double parse_duration(const std::string& s);
