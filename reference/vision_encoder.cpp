@@ -72,16 +72,20 @@ Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLay
   // q, k, v [S, D] (bf16 in the BF16 mode); head h is columns [h d, (h + 1) d).
   const Mat<T> q = linear_bias<P>(x, w.q_proj), k = linear_bias<P>(x, w.k_proj), v = linear_bias<P>(x, w.v_proj);
   const T scale = T(1) / std::sqrt(static_cast<T>(d));
-  Mat<T> o(S, D);
+  Mat<T> o(S, D), scores(S, S);  // scores: [S, S] fp32, one head at a time
   for (Eigen::Index h = 0; h < heads; ++h) {
-    Mat<T> scores = (q.middleCols(h * d, d) * k.middleCols(h * d, d).transpose()) * scale;  // [S, S], fp32
+    // scale * (q_h k_h^T): Eigen hands the scale to the GEMM as alpha, one pass and no temporary (the
+    // same bits as scaling the product afterwards: alpha multiplies each finished fp32 dot product)
+    scores.noalias() = scale * (q.middleCols(h * d, d) * k.middleCols(h * d, d).transpose());
     for (Eigen::Index i = 0; i < S; ++i) {  // softmax over all keys: every patch sees every patch
       auto row = scores.row(i);               // contiguous (row-major)
       row.array() -= row.maxCoeff();
       vmath::exp_inplace(std::span<T>(row.data(), static_cast<std::size_t>(S)));  // SLEEF, 1 ulp
       row /= row.sum();
     }
-    o.middleCols(h * d, d) = stored<P>(scores * v.middleCols(h * d, d));  // [S, d], bf16 output
+    auto o_h = o.middleCols(h * d, d);  // [S, d], bf16 output
+    o_h.noalias() = scores * v.middleCols(h * d, d);
+    store<P>(o_h);
   }
   return linear_bias<P>(o, w.out_proj);
 }

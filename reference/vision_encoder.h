@@ -10,6 +10,7 @@
 // official bf16 model stores a bf16 tensor (docs/semantics/vl-01-vision.md#bf16-rounding-points).
 // Weights are held as Mat/Vec of the precision's scalar, like the text reference (ModelWeights<T>).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -130,11 +131,16 @@ Mat<typename P::T> linear_bias(const Mat<typename P::T>& x, const BiasedLinear<t
 template <class P> void gelu_erf_stored(Mat<typename P::T>& h) {
   using T = typename P::T;
   static const T half = constant<P>(0.5), rsqrt2 = constant<P>(0.70710678118654752440);
-  std::vector<T> e(static_cast<std::size_t>(h.size()));
+  constexpr std::size_t kChunk = 2048;  // erf's argument buffer, cache-resident (8 / 16 KiB)
+  T e[kChunk];
   T* x = h.data();
-  for (std::size_t i = 0; i < e.size(); ++i) e[i] = x[i] * rsqrt2;
-  vmath::erf_inplace(std::span<T>(e));
-  for (std::size_t i = 0; i < e.size(); ++i) x[i] = P::r((x[i] * half) * (T(1) + e[i]));
+  const std::size_t n = static_cast<std::size_t>(h.size());
+  for (std::size_t at = 0; at < n; at += kChunk) {
+    const std::size_t m = std::min(kChunk, n - at);
+    for (std::size_t i = 0; i < m; ++i) e[i] = x[at + i] * rsqrt2;
+    vmath::erf_inplace(std::span<T>(e, m));
+    for (std::size_t i = 0; i < m; ++i) x[at + i] = P::r((x[at + i] * half) * (T(1) + e[i]));
+  }
 }
 
 // The patch embedding of one crop: pixels [C, H, W] (normalised float32, channels first, H = W = image_size)
