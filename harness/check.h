@@ -16,6 +16,7 @@
 
 #include "harness/model_source.h"
 #include "harness/verdict.h"
+#include "harness/vl_inputs.h"
 
 namespace mm::harness {
 
@@ -63,11 +64,8 @@ struct BackendCheck {
 
 // One image of a MiniMax-VL-01 check prompt: seeded, in memory (core/image_synthetic.h), or a golden
 // case's image file.
-struct CheckImage {
-  int width = 0, height = 0;
-  uint64_t seed = 0;
-  std::string file;               // a golden case's image (then `seed` is unused)
-  int64_t crops = 0, tokens = 0;  // its crops (thumbnail + tiles) and placeholder tokens
+struct CheckImage : SyntheticImage {  // width, height, seed, crops, tokens (harness/vl_inputs.h)
+  std::string file;                   // a golden case's image (then `seed` is unused)
 };
 
 // `check --golden` on a MiniMax-VL-01 case (harness/vl_golden.h). The case stores most tensors at a
