@@ -77,6 +77,86 @@ inline u16 f32_to_bits(float f) {  // round to nearest even (finite values; NaN 
 
 inline Buf<u16> upload(const std::vector<u16>& v) { return v.empty() ? Buf<u16>() : Buf<u16>(v); }
 
+// The head dims in [1, kProbeMaxHeadDim] for which `takes(d)` holds, as runs: "1..256", "32/64/128",
+// "none". kProbeMaxHeadDim is the config's limit (core/config.h, ConfigLimits::head_dim).
+constexpr int kProbeMaxHeadDim = 1024;
+template <class Takes>
+std::string head_dims_taken(const Takes& takes) {
+  std::string out;
+  for (int d = 1; d <= kProbeMaxHeadDim; ++d) {
+    if (!takes(d)) continue;
+    int e = d;
+    while (e < kProbeMaxHeadDim && takes(e + 1)) ++e;
+    if (!out.empty()) out += '/';
+    out += std::to_string(d);
+    if (e > d) out += ".." + std::to_string(e);
+    d = e;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// "name dims, name dims, ...": the head dims each version of a table takes at the probe shape `at(d)`.
+template <class Table, class At>
+std::string version_head_dims(const Table& t, const At& at) {
+  std::string out;
+  for (const auto& v : t) {
+    if (!out.empty()) out += ", ";
+    out += v.name;
+    out += ' ';
+    out += head_dims_taken([&](int d) { return v.supports(at(d)); });
+  }
+  return out;
+}
+
+// Refuses a model with a layer whose head dim no kernel version of its attention type takes: an mm::Error
+// (bad input, CLI exit 1, not an internal error) naming the first such layer (index and type), the head
+// dim, and the head dims every version of that layer's stems takes at the model's other sizes. A layer
+// is taken when each of its call sites has a version (softmax: RoPE + append, prefill and decode;
+// lightning: block prefill and decode), so the picks in ModelImpl cannot fail on the head dim. The probes
+// are the shapes ModelImpl picks with (rotary dim 0 for the listing: it only bounds d from below).
+inline void check_head_dims(const Dims& c) {
+  namespace sa = mm::softmax_attention;
+  const auto sa_shape = [&](int d, int rd) {
+    sa::AttnShape sh;
+    sh.n_h = c.nh; sh.n_kv = c.nkv; sh.d = d; sh.rd = rd; sh.theta = c.theta;
+    return sh;
+  };
+  const auto rope_at = [&](int d, int rd) { sa::RopeAppendArgs a; a.sh = sa_shape(d, rd); return a; };
+  const auto prefill_at = [&](int d, int rd) { sa::PrefillArgs a; a.sh = sa_shape(d, rd); return a; };
+  const auto decode_at = [&](int d, int rd) { sa::DecodeArgs a; a.sh = sa_shape(d, rd); return a; };
+  const auto any = [](const auto& table, const auto& args) {
+    return std::any_of(table.begin(), table.end(), [&](const auto& v) { return v.supports(args); });
+  };
+  const auto lightning_at = [&](int d, int T) {
+    mm::lightning::Args a;
+    a.n_h = c.nh; a.d = d; a.block = c.block; a.T = T; a.ld_qkv = 3LL * c.nh * d;
+    return a;
+  };
+  for (int l = 0; l < c.L; ++l) {
+    const bool soft = c.softmax[static_cast<size_t>(l)] != 0;
+    bool ok;
+    std::string taken;
+    if (soft) {
+      ok = any(sa::rope_append_versions(), rope_at(c.d, c.rd)) && any(sa::prefill_versions(), prefill_at(c.d, c.rd)) &&
+           any(sa::decode_versions(), decode_at(c.d, c.rd));
+      if (!ok)
+        taken = version_head_dims(sa::rope_append_versions(), [&](int d) { return rope_at(d, 0); }) + "; " +
+                version_head_dims(sa::prefill_versions(), [&](int d) { return prefill_at(d, 0); }) + "; " +
+                version_head_dims(sa::decode_versions(), [&](int d) { return decode_at(d, 0); });
+    } else {
+      ok = any(mm::lightning::prefill_versions(), lightning_at(c.d, 2)) &&
+           any(mm::lightning::decode_versions(), lightning_at(c.d, 1));
+      if (!ok)
+        taken = "prefill " + version_head_dims(mm::lightning::prefill_versions(), [&](int d) { return lightning_at(d, 2); }) +
+                "; decode " + version_head_dims(mm::lightning::decode_versions(), [&](int d) { return lightning_at(d, 1); });
+    }
+    if (!ok)
+      throw mm::Error("cuda_model: layer " + std::to_string(l) + " (" + (soft ? "softmax" : "lightning") +
+                      " attention) has head_dim " + std::to_string(c.d) + ", which no kernel version takes (head dims " +
+                      "each version takes, at " + std::to_string(c.nh) + "/" + std::to_string(c.nkv) + " heads: " + taken + ")");
+  }
+}
+
 struct Layer {
   bool softmax = false;
   Buf<u16> input_norm, post_norm, qkv, gate, norm, out, q, k, v, o, router, w1, w3, w2;
@@ -89,6 +169,7 @@ class ModelImpl final : public Model {
   explicit ModelImpl(const HostWeights& w) : d_(w.dims) {
     const Dims& c = d_;
     if (static_cast<int>(w.layers.size()) != c.L) throw std::invalid_argument("cuda_model: layer count mismatch");
+    check_head_dims(c);  // before any upload: a head dim without kernels is the user's input, not a bug
     embed_ = upload(w.embed);
     final_norm_ = upload(w.final_norm);
     lm_head_ = upload(w.lm_head);
@@ -140,8 +221,9 @@ class ModelImpl final : public Model {
     probe.T = 1;
     k_.lightning_decode = &mm::gpu::pick(mm::lightning::decode_versions(), probe, "cuda_model: lightning", lshape);
     k_.lightning_recurrent = &mm::gpu::find_version(mm::lightning::prefill_versions(), "v1_recurrent", "lightning");
-    // softmax attention: the tensor-core versions where they take the head dim (and, for split-KV decode,
-    // a GQA group of at most 16 heads), v1 otherwise (e.g. the goldens' head dims 16 and 24)
+    // softmax attention: the tensor-core versions where they take the head dim (32/64/128; and, for
+    // split-KV decode, a GQA group of at most 16 heads), v1 otherwise (any head dim 1..256, e.g. the
+    // goldens' 16 and 24); check_head_dims refused the rest above
     if (std::any_of(c.softmax.begin(), c.softmax.end(), [](auto x) { return x != 0; })) {
       namespace sa = mm::softmax_attention;
       const std::string sshape = "head_dim " + std::to_string(c.d) + ", heads " + std::to_string(c.nh) + "/" +

@@ -116,6 +116,12 @@ class Model {
   virtual uint64_t device_allocated_bytes() const = 0;
 };
 
+// mm::Error naming the first layer whose head dim no kernel version of its attention type takes (softmax:
+// v1 1..256, tensor cores 32/64/128; lightning: its versions' dims), with the head dims each version
+// takes. make_*_model checks this first; open_model (cuda_model_loader.h) before reading the weights.
+// Both builds' tables take the same shapes (one source); this asks the SIMT build's.
+void check_kernel_head_dims(const Dims& dims);
+
 // SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp.
 std::unique_ptr<Model> make_simt_model(const HostWeights& w);
 // nvcc build; defined in cuda_model.cu (only linked when the GPU build exists).

@@ -27,13 +27,9 @@ std::vector<uint16_t> bf16_of(const std::vector<WeightBlock>& blocks) {
   return out;
 }
 
-}  // namespace
-
-HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
-  // The host copy holds every weight in bf16 (2 bytes each); refuse before allocating what cannot fit.
-  require_memory(estimate_model_bytes(c, 2, 0), c.source + ": the kernels' host copy of the weights (bf16)");
-  HostWeights w;
-  Dims& d = w.dims;
+// The sizes of `c` the kernels take (Dims without the per-layer fields).
+Dims dims_of(const ModelConfig& c) {
+  Dims d;
   d.V = static_cast<int>(c.vocab_size); d.H = static_cast<int>(c.hidden_size); d.I = static_cast<int>(c.intermediate_size);
   d.L = static_cast<int>(c.num_hidden_layers); d.nh = static_cast<int>(c.num_attention_heads);
   d.nkv = static_cast<int>(c.num_key_value_heads); d.d = static_cast<int>(c.head_dim); d.rd = static_cast<int>(c.rotary_dim);
@@ -42,6 +38,17 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
   d.theta = c.rope_theta; d.rms_eps = c.rms_norm_eps; d.lightning_eps = c.lightning_norm_eps; d.postnorm = c.postnorm;
   d.alpha_linear = c.alpha_linear; d.beta_linear = c.beta_linear; d.alpha_full = c.alpha_full; d.beta_full = c.beta_full;
   d.alpha_mlp = c.alpha_mlp; d.beta_mlp = c.beta_mlp;
+  return d;
+}
+
+}  // namespace
+
+HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
+  // The host copy holds every weight in bf16 (2 bytes each); refuse before allocating what cannot fit.
+  require_memory(estimate_model_bytes(c, 2, 0), c.source + ": the kernels' host copy of the weights (bf16)");
+  HostWeights w;
+  Dims& d = w.dims;
+  d = dims_of(c);
   const TextWeightMap m = map_text_weights(ck, c);
   w.embed = bf16_of(m.embed);
   w.final_norm = bf16_of(m.final_norm);
@@ -92,6 +99,11 @@ std::string unavailable_reason(const std::string& backend) {
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir) {
   const std::string why = unavailable_reason(backend);
   if (!why.empty()) throw Error("backend '" + backend + "' is not available: " + why);
+  {  // a head dim without kernels is refused from the config, before the weights are read
+    Dims d = dims_of(cfg);
+    for (LayerType t : cfg.layer_types) d.softmax.push_back(t == LayerType::Softmax ? 1 : 0);
+    check_kernel_head_dims(d);
+  }
   Checkpoint ck(dir);
   HostWeights w = load_host_weights(cfg, ck);
 #if MM_CUDA

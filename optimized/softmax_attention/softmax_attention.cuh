@@ -88,38 +88,40 @@ __device__ __forceinline__ float block_reduce(float v, float* red /* [32] shared
 
 // ---------------------------------------------------------------------------------------------------
 // 2a. Prefill v1: one thread per (query row, head), two-pass exact softmax, fp32. Obviously right.
+//     The head dim d is a run-time argument, 1 <= d <= kMaxD: q and the accumulator live in per-thread
+//     arrays of kMaxD floats (local memory on the GPU; v1 is the yardstick, not the fast path).
 // ---------------------------------------------------------------------------------------------------
-template <int D>
+template <int kMaxD>  // a template so that the header can be included by several TUs
 __global__ void prefill_v1_kernel(const bf16* __restrict__ q, const bf16* __restrict__ kc, const bf16* __restrict__ vc,
-                                  bf16* __restrict__ o, int T, int past, int n_h, int n_kv, float scale) {
+                                  bf16* __restrict__ o, int T, int past, int n_h, int n_kv, int d, float scale) {
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= T * n_h) return;
   const int i = idx / n_h, h = idx % n_h, g = h / (n_h / n_kv);
-  const size_t ldq = static_cast<size_t>(n_h) * D, ldkv = static_cast<size_t>(n_kv) * D;
-  float qf[D], acc[D];
-  for (int e = 0; e < D; ++e) {
-    qf[e] = bf(q[i * ldq + h * D + e]);
+  const size_t ldq = static_cast<size_t>(n_h) * d, ldkv = static_cast<size_t>(n_kv) * d;
+  float qf[kMaxD], acc[kMaxD];
+  for (int e = 0; e < d; ++e) {
+    qf[e] = bf(q[i * ldq + h * d + e]);
     acc[e] = 0.0f;
   }
   const int last = past + i;
   float m = -INFINITY;
   for (int j = 0; j <= last; ++j) {
-    const bf16* kr = kc + j * ldkv + g * D;
+    const bf16* kr = kc + j * ldkv + g * d;
     float s = 0.0f;
-    for (int e = 0; e < D; ++e) s += qf[e] * bf(kr[e]);
+    for (int e = 0; e < d; ++e) s += qf[e] * bf(kr[e]);
     m = fmaxf(m, s * scale);
   }
   float l = 0.0f;
   for (int j = 0; j <= last; ++j) {
-    const bf16* kr = kc + j * ldkv + g * D;
-    const bf16* vr = vc + j * ldkv + g * D;
+    const bf16* kr = kc + j * ldkv + g * d;
+    const bf16* vr = vc + j * ldkv + g * d;
     float s = 0.0f;
-    for (int e = 0; e < D; ++e) s += qf[e] * bf(kr[e]);
+    for (int e = 0; e < d; ++e) s += qf[e] * bf(kr[e]);
     const float p = expf(s * scale - m);
     l += p;
-    for (int e = 0; e < D; ++e) acc[e] += p * bf(vr[e]);
+    for (int e = 0; e < d; ++e) acc[e] += p * bf(vr[e]);
   }
-  for (int e = 0; e < D; ++e) o[i * ldq + h * D + e] = __float2bfloat16_rn(acc[e] / l);
+  for (int e = 0; e < d; ++e) o[i * ldq + h * d + e] = __float2bfloat16_rn(acc[e] / l);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -341,25 +343,26 @@ __global__ void __launch_bounds__(32 * kWarps)
 // ---------------------------------------------------------------------------------------------------
 // 3a. Decode v1: one block per (head, sequence), no splits. Scores go to a global scratch row
 //     [capacity] fp32; pass 1 scores + block max, pass 2 exp + block sum, pass 3 one thread per dim.
+//     The head dim d is a run-time argument, 1 <= d <= kMaxD (the shared q row is sized for kMaxD).
 // ---------------------------------------------------------------------------------------------------
-template <int D>
+template <int kMaxD>  // a template so that the header can be included by several TUs
 __global__ void decode_v1_kernel(const bf16* __restrict__ q, const bf16* __restrict__ kc, const bf16* __restrict__ vc,
                                  const int* __restrict__ lens, bf16* __restrict__ o, float* __restrict__ scratch,
-                                 int n_h, int n_kv, int capacity, float scale) {
-  MM_SHARED(float, sq, [D]);
+                                 int n_h, int n_kv, int d, int capacity, float scale) {
+  MM_SHARED(float, sq, [kMaxD]);
   MM_SHARED(float, red, [32]);
   const int h = blockIdx.x, b = blockIdx.y, g = h / (n_h / n_kv);
   const int len = lens[b];
-  const size_t ldq = static_cast<size_t>(n_h) * D, ldkv = static_cast<size_t>(n_kv) * D;
-  const bf16* kb = kc + static_cast<size_t>(b) * capacity * ldkv + g * D;
-  const bf16* vb = vc + static_cast<size_t>(b) * capacity * ldkv + g * D;
+  const size_t ldq = static_cast<size_t>(n_h) * d, ldkv = static_cast<size_t>(n_kv) * d;
+  const bf16* kb = kc + static_cast<size_t>(b) * capacity * ldkv + g * d;
+  const bf16* vb = vc + static_cast<size_t>(b) * capacity * ldkv + g * d;
   float* sc = scratch + (static_cast<size_t>(b) * n_h + h) * capacity;
-  for (int e = threadIdx.x; e < D; e += blockDim.x) sq[e] = bf(q[b * ldq + h * D + e]);
+  for (int e = threadIdx.x; e < d; e += blockDim.x) sq[e] = bf(q[b * ldq + h * d + e]);
   __syncthreads();
   float mx = -INFINITY;
   for (int j = threadIdx.x; j < len; j += blockDim.x) {
     float s = 0.0f;
-    for (int e = 0; e < D; ++e) s += sq[e] * bf(kb[j * ldkv + e]);
+    for (int e = 0; e < d; ++e) s += sq[e] * bf(kb[j * ldkv + e]);
     s *= scale;
     sc[j] = s;
     mx = fmaxf(mx, s);
@@ -372,10 +375,10 @@ __global__ void decode_v1_kernel(const bf16* __restrict__ q, const bf16* __restr
     sum += p;
   }
   sum = block_reduce<false>(sum, red);  // its barriers also publish sc[] to the block
-  for (int e = threadIdx.x; e < D; e += blockDim.x) {
+  for (int e = threadIdx.x; e < d; e += blockDim.x) {
     float a = 0.0f;
     for (int j = 0; j < len; ++j) a += sc[j] * bf(vb[j * ldkv + e]);
-    o[b * ldq + h * D + e] = __float2bfloat16_rn(a / sum);
+    o[b * ldq + h * d + e] = __float2bfloat16_rn(a / sum);
   }
 }
 

@@ -14,14 +14,18 @@
 namespace mm::softmax_attention {
 
 struct AttnShape {
-  int n_h = 64, n_kv = 8, d = 128, rd = 64;  // heads, kv heads, head dim (head_dim_known), rotary dim
+  int n_h = 64, n_kv = 8, d = 128, rd = 64;  // heads, kv heads, head dim (1..kMaxHeadDimV1), rotary dim
   double theta = 1e7;
 };
 
-// Head dims with kernels (16, 24, 32, 64, 128). Text-01 uses 128; 16 and 24 are the golden cases' (golden/cases), 32 and 64 the
-// test presets'. v1 (plain fp32 loops, any D) takes them all; the tensor-core versions take 32, 64 and
-// 128 (mma k = 16 over D, 16-byte cp.async rows, tiles sized for those).
-inline constexpr bool head_dim_known(int d) { return d == 16 || d == 24 || d == 32 || d == 64 || d == 128; }
+// Head dims. v1 (plain fp32 loops, D a run-time argument; its per-thread and shared arrays are sized
+// for the largest) takes every d in [1, kMaxHeadDimV1]: Text-01 uses 128, the golden cases 16 and 24, the
+// test presets 32 and 64, other checkpoints whatever they declare. The tensor-core versions take 32, 64
+// and 128 only (mma k = 16 over D, 16-byte cp.async rows, tiles sized for those). The RoPE + append
+// kernel takes any d of v1 (rd <= d, so rd / 2 <= kMaxHeadDimV1 / 2 = its cos/sin table).
+inline constexpr int kMaxHeadDimV1 = 256;
+inline constexpr bool head_dim_v1(int d) { return d >= 1 && d <= kMaxHeadDimV1; }
+inline constexpr bool head_dim_tensor_core(int d) { return d == 32 || d == 64 || d == 128; }
 
 // RoPE on q and k (first rd dims of each head) and the append of k, v to the caches. Device pointers.
 struct RopeAppendArgs {
@@ -68,7 +72,7 @@ struct LayerResult {
 
 #define MM_SOFTMAX_ATTENTION_DECLARE_RUNNERS(ns)                                                                   \
   MM_DECLARE_STEM_RUNNERS(softmax_attention, ns,                                                                   \
-  /* Tables, v1 first. prefill: v1 thread per query (every known head dim), v2/v3 FA2 mma with 4/8 warps     */ \
+  /* Tables, v1 first. prefill: v1 thread per query (head dim 1..256), v2/v3 FA2 mma with 4/8 warps         */ \
   /* (d 32/64/128); decode: v1 block per head, v2 split-KV mma (d 32/64/128, GQA group <= 16); rope_append: */ \
   /* one version. supports(): the head dim and, for decode v2, the GQA group; launch checks the rest.       */ \
   const std::vector<RopeAppendVersion>& rope_append_versions();                                                   \

@@ -27,23 +27,27 @@ inline namespace MM_BACKEND_NS {
 
 namespace detail {
 
-// The versions' names (the tables below) and which head dims each takes: v1 (plain fp32 loops) every
-// known one, the tensor-core versions 32, 64 and 128 (mma k = 16 over D, 16-byte cp.async rows).
+// The versions' names (the tables below) and which head dims each takes: v1 (plain fp32 loops, D at run
+// time) every d in [1, kMaxHeadDimV1], the tensor-core versions 32, 64 and 128 (mma k = 16 over D, 16-byte
+// cp.async rows; one instantiation each).
 inline constexpr const char* kPrefillVersions[] = {"prefill_v1_thread_per_query", "prefill_v2_fa2_mma",
                                                    "prefill_v3_fa2_mma_8warps"};
 inline constexpr const char* kDecodeVersions[] = {"decode_v1_block_per_head", "decode_v2_split_kv_mma"};
 inline constexpr int kNumPrefillVersions = 3, kNumDecodeVersions = 2;
 inline constexpr bool prefill_supports(int version, int d) {
-  return head_dim_known(d) && (version == 0 || d == 32 || d == 64 || d == 128);
+  return version == 0 ? head_dim_v1(d) : head_dim_tensor_core(d);
 }
+// RoPE + append: its cos/sin table holds rd / 2 <= d / 2 pairs, so every v1 head dim fits.
+static_assert(2 * kRopeMaxHalf >= kMaxHeadDimV1, "rope_append's table must cover rotary_dim <= head_dim");
 inline constexpr bool decode_supports(int version, int d) { return prefill_supports(version, d); }
 
 inline const bf16* cb(const uint16_t* p) { return reinterpret_cast<const bf16*>(p); }
 inline bf16* mb(uint16_t* p) { return reinterpret_cast<bf16*>(p); }
 
 inline void check_shape(const AttnShape& sh) {
-  if (!head_dim_known(sh.d))
-    throw std::invalid_argument("softmax_attention: head_dim " + std::to_string(sh.d) + " has no kernel (16/24/32/64/128)");
+  if (!head_dim_v1(sh.d))
+    throw std::invalid_argument("softmax_attention: head_dim " + std::to_string(sh.d) + " has no kernel (v1: 1.." +
+                                std::to_string(kMaxHeadDimV1) + "; tensor cores: 32/64/128)");
   if (sh.n_kv <= 0 || sh.n_h % sh.n_kv) throw std::invalid_argument("softmax_attention: n_h must be a multiple of n_kv");
   if (sh.rd % 2 || sh.rd > sh.d || sh.rd / 2 > kRopeMaxHalf) throw std::invalid_argument("softmax_attention: bad rotary_dim");
 }
@@ -70,7 +74,15 @@ inline int sm_count() {
 [[noreturn]] inline void refuse_head_dim(const char* const* names, int count, int version, int d) {
   throw std::invalid_argument(std::string("softmax_attention: ") +
                               (version >= 0 && version < count ? names[version] : "unknown version") +
-                              " does not take head_dim " + std::to_string(d) + " (tensor cores: 32/64/128; v1 takes all)");
+                              " does not take head_dim " + std::to_string(d) + " (tensor cores: 32/64/128; v1: 1.." +
+                              std::to_string(kMaxHeadDimV1) + ")");
+}
+
+// The same error for the table entry named `name` asked for `d`: run_*_layer report it before anything
+// else (rather than launch_checked's generic "does not take this shape").
+inline void require_head_dim(const char* const* names, int count, const char* name, int d) {
+  for (int i = 0; i < count; ++i)
+    if (std::string(names[i]) == name && !prefill_supports(i, d)) refuse_head_dim(names, count, i, d);
 }
 
 template <int D, int kWarps>
@@ -84,52 +96,69 @@ void prefill_fa2(mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const b
                   sh.n_h, sh.n_kv, scale * 1.4426950408889634f);
 }
 
-template <int D>
-void prefill(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
-             bf16* o, int T, int past) {
+// Head dim d at run time: v1 takes it as an argument, the tensor-core versions dispatch to their
+// instantiation (32/64/128).
+inline void prefill(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
+                    bf16* o, int T, int past) {
   if (T <= 0) return;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  if (!prefill_supports(version, D)) refuse_head_dim(kPrefillVersions, kNumPrefillVersions, version, D);
+  const int d = sh.d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  if (version < 0 || version >= kNumPrefillVersions)
+    throw std::invalid_argument("softmax_attention: unknown prefill version " + std::to_string(version));
+  if (!prefill_supports(version, d)) refuse_head_dim(kPrefillVersions, kNumPrefillVersions, version, d);
   if (version == 0) {
     const int n = T * sh.n_h;
-    mm::gpu::launch(prefill_v1_kernel<D>, dim3((n + 127) / 128), dim3(128), 0, st, q, kc, vc, o, T, past, sh.n_h,
-                    sh.n_kv, scale);
-  } else if constexpr (D == 32 || D == 64 || D == 128) {  // the only instantiations of the mma kernels
-    if (version == 1) prefill_fa2<D, 4>(st, sh, q, kc, vc, o, T, past, scale);
-    else if (version == 2) prefill_fa2<D, 8>(st, sh, q, kc, vc, o, T, past, scale);
-    else throw std::invalid_argument("softmax_attention: unknown prefill version " + std::to_string(version));
-  } else {
-    throw std::invalid_argument("softmax_attention: unknown prefill version " + std::to_string(version));
+    mm::gpu::launch(prefill_v1_kernel<kMaxHeadDimV1>, dim3((n + 127) / 128), dim3(128), 0, st, q, kc, vc, o, T, past,
+                    sh.n_h, sh.n_kv, d, scale);
+    return;
+  }
+  // v2: 4 warps per block, v3: 8
+  switch (d) {
+    case 32: version == 1 ? prefill_fa2<32, 4>(st, sh, q, kc, vc, o, T, past, scale)
+                          : prefill_fa2<32, 8>(st, sh, q, kc, vc, o, T, past, scale); break;
+    case 64: version == 1 ? prefill_fa2<64, 4>(st, sh, q, kc, vc, o, T, past, scale)
+                          : prefill_fa2<64, 8>(st, sh, q, kc, vc, o, T, past, scale); break;
+    default: version == 1 ? prefill_fa2<128, 4>(st, sh, q, kc, vc, o, T, past, scale)
+                          : prefill_fa2<128, 8>(st, sh, q, kc, vc, o, T, past, scale); break;
   }
 }
 
 inline int max_splits(int max_len, int split_size) { return (max_len + split_size - 1) / split_size; }
 
+// Split-KV decode (v2) at its instantiation D (32/64/128): partials into ws, then the combine.
 template <int D>
-void decode(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
-            const int* lens, bf16* o, int B, int capacity, int max_len, int split_size, float* ws) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  if (!decode_supports(version, D)) refuse_head_dim(kDecodeVersions, kNumDecodeVersions, version, D);
-  if (version == 0) {
-    mm::gpu::launch(decode_v1_kernel<D>, dim3(sh.n_h, B), dim3(128), 0, st, q, kc, vc, lens, o, ws, sh.n_h, sh.n_kv,
-                    capacity, scale);
-  } else if constexpr (D == 32 || D == 64 || D == 128) {
-    if (version != 1) throw std::invalid_argument("softmax_attention: unknown decode version " + std::to_string(version));
-    using C = DecodeSplit<D>;
-    if (sh.n_h / sh.n_kv > 16) throw std::invalid_argument("decode v2: group size above 16");
-    if (split_size <= 0 || split_size % C::kBN) throw std::invalid_argument("decode v2: split_size must be a multiple of 64");
-    static const bool smem_ok = (mm::gpu::allow_dynamic_smem(decode_split_kernel<D>, C::kSmemBytes), true);
-    (void)smem_ok;
-    const int ns = max_splits(max_len, split_size);
-    float* part_o = ws;
-    float* part_lse = ws + static_cast<size_t>(B) * sh.n_h * ns * D;
-    mm::gpu::launch(decode_split_kernel<D>, dim3(ns, sh.n_kv, B), dim3(Fa::kThreads), C::kSmemBytes, st, q, kc, vc,
-                    lens, part_o, part_lse, sh.n_h, sh.n_kv, capacity, split_size, ns,
-                    scale * 1.4426950408889634f);
-    mm::gpu::launch(decode_combine_kernel<D>, dim3(sh.n_h, B), dim3(D), 0, st, part_o, part_lse, lens, o, sh.n_h,
-                    split_size, ns);
-  } else {
+void decode_split(mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
+                  const int* lens, bf16* o, int B, int capacity, int max_len, int split_size, float* ws, float scale) {
+  using C = DecodeSplit<D>;
+  if (sh.n_h / sh.n_kv > 16) throw std::invalid_argument("decode v2: group size above 16");
+  if (split_size <= 0 || split_size % C::kBN) throw std::invalid_argument("decode v2: split_size must be a multiple of 64");
+  static const bool smem_ok = (mm::gpu::allow_dynamic_smem(decode_split_kernel<D>, C::kSmemBytes), true);
+  (void)smem_ok;
+  const int ns = max_splits(max_len, split_size);
+  float* part_o = ws;
+  float* part_lse = ws + static_cast<size_t>(B) * sh.n_h * ns * D;
+  mm::gpu::launch(decode_split_kernel<D>, dim3(ns, sh.n_kv, B), dim3(Fa::kThreads), C::kSmemBytes, st, q, kc, vc, lens,
+                  part_o, part_lse, sh.n_h, sh.n_kv, capacity, split_size, ns, scale * 1.4426950408889634f);
+  mm::gpu::launch(decode_combine_kernel<D>, dim3(sh.n_h, B), dim3(D), 0, st, part_o, part_lse, lens, o, sh.n_h,
+                  split_size, ns);
+}
+
+inline void decode(int version, mm::gpu::Stream st, const AttnShape& sh, const bf16* q, const bf16* kc, const bf16* vc,
+                   const int* lens, bf16* o, int B, int capacity, int max_len, int split_size, float* ws) {
+  const int d = sh.d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  if (version < 0 || version >= kNumDecodeVersions)
     throw std::invalid_argument("softmax_attention: unknown decode version " + std::to_string(version));
+  if (!decode_supports(version, d)) refuse_head_dim(kDecodeVersions, kNumDecodeVersions, version, d);
+  if (version == 0) {
+    mm::gpu::launch(decode_v1_kernel<kMaxHeadDimV1>, dim3(sh.n_h, B), dim3(128), 0, st, q, kc, vc, lens, o, ws, sh.n_h,
+                    sh.n_kv, d, capacity, scale);
+    return;
+  }
+  switch (d) {
+    case 32: decode_split<32>(st, sh, q, kc, vc, lens, o, B, capacity, max_len, split_size, ws, scale); break;
+    case 64: decode_split<64>(st, sh, q, kc, vc, lens, o, B, capacity, max_len, split_size, ws, scale); break;
+    default: decode_split<128>(st, sh, q, kc, vc, lens, o, B, capacity, max_len, split_size, ws, scale); break;
   }
 }
 
@@ -146,7 +175,7 @@ MM_SA_RUNNER bool device_present() { return mm::gpu::device_available(); }
 namespace detail {
 
 inline bool shape_ok(const AttnShape& sh) {
-  return head_dim_known(sh.d) && sh.n_kv > 0 && sh.n_h % sh.n_kv == 0 && sh.rd % 2 == 0 && sh.rd <= sh.d &&
+  return head_dim_v1(sh.d) && sh.n_kv > 0 && sh.n_h % sh.n_kv == 0 && sh.rd % 2 == 0 && sh.rd <= sh.d &&
          sh.rd / 2 <= kRopeMaxHalf;
 }
 
@@ -168,13 +197,7 @@ void launch_prefill(const PrefillArgs& a, mm::gpu::Stream st) {
   const AttnShape& sh = a.sh;
   detail::check_shape(sh);
   const bf16 *q = cb(a.q_rot), *kc = cb(a.k_cache), *vc = cb(a.v_cache);
-  switch (sh.d) {
-    case 16: prefill<16>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
-    case 24: prefill<24>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
-    case 32: prefill<32>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
-    case 64: prefill<64>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
-    default: prefill<128>(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past); break;
-  }
+  prefill(K, st, sh, q, kc, vc, mb(a.o), a.T, a.past);
 }
 
 template <int K>
@@ -189,13 +212,7 @@ void launch_decode(const DecodeArgs& a, mm::gpu::Stream st) {
   const int B = a.B, capacity = a.capacity, max_len = a.max_len;
   const int split_size = a.split_size > 0 ? a.split_size : MM_BACKEND_NS::auto_split_size(sh, B, max_len);
   const bf16 *q = cb(a.q_rot), *kc = cb(a.k_cache), *vc = cb(a.v_cache);
-  switch (sh.d) {
-    case 16: decode<16>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
-    case 24: decode<24>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
-    case 32: decode<32>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
-    case 64: decode<64>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
-    default: decode<128>(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace); break;
-  }
+  decode(K, st, sh, q, kc, vc, a.lens, mb(a.o), B, capacity, max_len, split_size, a.workspace);
 }
 
 }  // namespace detail
@@ -259,6 +276,7 @@ MM_SA_RUNNER LayerResult run_prefill_layer(const PrefillVersion& ver, const Attn
                                            const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache,
                                            int T, int past, int capacity) {
   detail::check_shape(sh);
+  detail::require_head_dim(detail::kPrefillVersions, detail::kNumPrefillVersions, ver.name, sh.d);
   if (past + T > capacity) throw std::invalid_argument("softmax_attention: cache capacity exceeded");
   const size_t qn = static_cast<size_t>(T) * sh.n_h * sh.d, kn = static_cast<size_t>(T) * sh.n_kv * sh.d;
   const size_t cn = static_cast<size_t>(capacity) * sh.n_kv * sh.d;
@@ -291,6 +309,7 @@ MM_SA_RUNNER LayerResult run_decode_layer(const DecodeVersion& ver, const AttnSh
                                           const std::vector<uint16_t>& k_cache, const std::vector<uint16_t>& v_cache,
                                           const std::vector<int>& past, int capacity, int split_size) {
   detail::check_shape(sh);
+  detail::require_head_dim(detail::kDecodeVersions, detail::kNumDecodeVersions, ver.name, sh.d);
   const int B = static_cast<int>(past.size());
   const size_t qn = static_cast<size_t>(B) * sh.n_h * sh.d, kn = static_cast<size_t>(B) * sh.n_kv * sh.d;
   const size_t cn = static_cast<size_t>(B) * capacity * sh.n_kv * sh.d;

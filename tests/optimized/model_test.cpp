@@ -233,6 +233,19 @@ const Synthetic& tiny_d64() {
   return t;
 }
 
+// head_dim 8: no tensor-core version takes it, so softmax attention runs on v1 (prefill and decode).
+// Every layer softmax attention, so that all eight layers exercise it.
+const Synthetic& tiny_d8() {
+  static Synthetic t([] {
+    ModelConfig c = preset_config("tiny");
+    c.layer_types.assign(static_cast<size_t>(c.num_hidden_layers), LayerType::Softmax);
+    c.head_dim = 8;
+    c.rotary_dim = 4;
+    return c;
+  }(), "tiny_d8");
+  return t;
+}
+
 std::vector<int64_t> tokens(int n, int V, uint64_t seed) { return Rng(seed).tokens(n, V); }
 
 // make_cuda_model exists only in the nvcc build; the GPU tests skip before reaching here without it.
@@ -283,6 +296,70 @@ TEST(ModelSim, HeadDim64TensorCoreLightning) {
   auto m = cuda_model::make_simt_model(cuda_model::load_host_weights(s.cfg, Checkpoint(s.dir)));
   EXPECT_NE(m->kernels().find("v3_block_mma"), std::string::npos) << m->kernels();
   end_to_end("cuda-sim tiny d64 block 128 S=140", s.cfg, 140, 2, false, s);
+}
+
+TEST(ModelSim, HeadDim8SoftmaxV1) {
+  const Synthetic& s = tiny_d8();
+  auto m = cuda_model::make_simt_model(cuda_model::load_host_weights(s.cfg, Checkpoint(s.dir)));
+  EXPECT_NE(m->kernels().find("softmax prefill_v1_thread_per_query / decode_v1_block_per_head"), std::string::npos)
+      << m->kernels();
+  end_to_end("cuda-sim tiny d8 S=40", s.cfg, 40, 3, false, s);
+}
+
+// A head dim no kernel version takes is the user's input, not an internal error: mm::Error (CLI exit 1)
+// naming the first such layer, its type, the head dim and what each version takes; from open_model
+// before any weight is read (here: no checkpoint at all), and from make_simt_model.
+TEST(ModelSim, UnsupportedHeadDimIsAClearError) {
+  const std::string nowhere = (std::filesystem::temp_directory_path() / "mm_model_test_no_such_checkpoint").string();
+  const auto error_of = [&](const ModelConfig& c) -> std::string {
+    try {
+      cuda_model::open_model("cuda-sim", c, nowhere);
+    } catch (const Error& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not an mm::Error: " << e.what();
+      return "";
+    }
+    ADD_FAILURE() << "head_dim " << c.head_dim << " accepted";
+    return "";
+  };
+  const auto expect_in = [](const std::string& what, const std::string& part) {
+    EXPECT_NE(what.find(part), std::string::npos) << "missing '" << part << "' in: " << what;
+  };
+  ModelConfig soft = preset_config("tiny");  // every layer softmax attention: its own limits
+  soft.layer_types.assign(static_cast<size_t>(soft.num_hidden_layers), LayerType::Softmax);
+  soft.head_dim = 258;
+  std::string what = error_of(soft);
+  expect_in(what, "layer 0 (softmax attention) has head_dim 258");
+  expect_in(what, "prefill_v1_thread_per_query 1..256");
+  expect_in(what, "prefill_v2_fa2_mma 32/64/128");
+  expect_in(what, "prefill_v3_fa2_mma_8warps 32/64/128");
+  expect_in(what, "decode_v1_block_per_head 1..256");
+  expect_in(what, "decode_v2_split_kv_mma 32/64/128");
+  // the tiny pattern (7 lightning layers, then softmax): layer 0, lightning, is the first refused
+  ModelConfig mixed = preset_config("tiny");
+  mixed.head_dim = 320;
+  what = error_of(mixed);
+  expect_in(what, "layer 0 (lightning attention) has head_dim 320");
+  expect_in(what, "v1_recurrent 1..128");
+  // the same check on the model's own path, before any upload
+  cuda_model::HostWeights w;
+  cuda_model::Dims& d = w.dims;
+  d.L = 2; d.nh = 4; d.nkv = 2; d.d = 300; d.rd = 16; d.V = 512; d.H = 128; d.I = 256; d.E = 4; d.k = 2;
+  d.softmax = {1, 1};
+  w.layers.resize(2);
+  try {
+    cuda_model::make_simt_model(w);
+    ADD_FAILURE() << "head_dim 300 accepted";
+  } catch (const Error& e) {
+    expect_in(e.what(), "layer 0 (softmax attention) has head_dim 300");
+  }
+  // every head dim v1 takes passes the check (the tensor-core ones too); 256 is the largest
+  for (int hd : {2, 8, 40, 96, 128, 200, 256}) {
+    d.d = hd;
+    d.rd = 2;
+    EXPECT_NO_THROW(cuda_model::check_kernel_head_dims(d)) << "head_dim " << hd;
+  }
 }
 
 TEST(ModelSim, MultiTokenContinuationAfterPrefill) {

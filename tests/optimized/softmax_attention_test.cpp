@@ -1,5 +1,6 @@
 // Softmax attention layer core (optimized/softmax_attention): RoPE + KV-cache append, causal GQA prefill
-// (v1 thread per query, v2 FA2 on mma.sync) and decode (v1 block per head, v2 split-KV + combine),
+// (v1 thread per query, v2 FA2 on mma.sync) and decode (v1 block per head, v2 split-KV + combine) at the
+// model's head dims and at others v1 alone takes (any d in 1..256; the tensor-core versions refuse them),
 // every version against an fp64 oracle (reference RoPE ref::apply_rope<F64> + a plain attention loop
 // mirroring reference/softmax_attention.cpp) with the budget of the same computation in ref::BF16
 // (bf16 q/k after RoPE, fp32 softmax, bf16 output). Emulator (backend_simt) under several schedules,
@@ -199,6 +200,20 @@ sa::LayerResult run_schedules(const Backend& be, const std::function<sa::LayerRe
   return first;
 }
 
+// A version asked for a head dim it has no kernel for: std::invalid_argument naming the version, the
+// head dim and the supported sets.
+void expect_head_dim_refused(const char* version, int d, const std::function<void()>& run) {
+  try {
+    run();
+    ADD_FAILURE() << version << " ran at head_dim " << d << " instead of refusing it";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    for (const std::string& part : {std::string(version), "head_dim " + std::to_string(d), std::string("32/64/128"),
+                                    std::string("1..256")})
+      EXPECT_NE(what.find(part), std::string::npos) << "missing '" << part << "' in: " << what;
+  }
+}
+
 struct PrefillCase {
   int T, past, n_h, n_kv, d, rd;
 };
@@ -223,8 +238,11 @@ void check_prefill(const Backend& be, const PrefillCase& c, uint64_t seed) {
   shape_only.sh = sh;
   for (const sa::PrefillVersion& ver : be.prefill_versions()) {
     SCOPED_TRACE(std::string(ver.name) + " " + shape);
+    if (&ver == &be.prefill_versions().front()) {
+      ASSERT_TRUE(ver.supports(shape_only)) << "v1 takes every d in 1..256";
+    }
     if (!ver.supports(shape_only)) {  // a tensor-core version asked for a head dim it has no tiles for
-      EXPECT_THROW(be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap), std::invalid_argument);
+      expect_head_dim_refused(ver.name, c.d, [&] { be.prefill(ver, sh, qb, kb, vb, kcache, vcache, c.T, c.past, cap); });
       continue;
     }
     const sa::LayerResult r =
@@ -262,6 +280,12 @@ const PrefillCase kPrefillCases[] = {
     {130, 70, 2, 1, 128, 64},  // the real head dim (rotary_dim = d/2 as in the model)
     {37, 0, 4, 2, 16, 8},      // the golden cases' head dims (v1 only; the mma versions must refuse them)
     {61, 20, 4, 2, 24, 8},
+    // head dims of no tensor-core version (v1 only; d and n_h*d not multiples of 8 or 16): small shapes
+    {9, 4, 4, 2, 8, 8},        // d 8 (full-width RoPE)
+    {7, 3, 2, 1, 40, 20},      // d 40
+    {5, 6, 2, 2, 96, 32},      // d 96
+    {4, 5, 2, 1, 256, 256},    // the largest: full-width RoPE fills rope_append's 128-entry cos/sin table
+    {6, 2, 3, 3, 3, 2},        // odd d (not from a valid config, which wants it even; the kernels do not care)
 };
 
 struct DecodeCase {
@@ -301,9 +325,11 @@ void check_decode(const Backend& be, const DecodeCase& c, uint64_t seed) {
   sa::DecodeArgs shape_only;
   shape_only.sh = sh;
   for (const sa::DecodeVersion& ver : be.decode_versions()) {
+    if (&ver == &be.decode_versions().front()) {
+      ASSERT_TRUE(ver.supports(shape_only)) << "v1 takes every d in 1..256";
+    }
     if (!ver.supports(shape_only)) {
-      EXPECT_THROW(be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, 0), std::invalid_argument)
-          << ver.name << " d" << c.d;
+      expect_head_dim_refused(ver.name, c.d, [&] { be.decode(ver, sh, qb, kb, vb, kcache, vcache, c.past, cap, 0); });
       continue;
     }
     const bool split_kv = &ver != &be.decode_versions().front();  // v2 takes a split size, v1 none
@@ -345,6 +371,11 @@ const DecodeCase kDecodeCases[] = {
     {{90}, 16, 1, 32, 16, {64}},                  // the largest group v2 takes (16 heads = one mma A tile)
     {{40, 7}, 4, 2, 16, 4, {}},                   // the golden cases' head dims: v1 only
     {{100}, 5, 5, 24, 8, {}},
+    {{5, 17}, 4, 2, 8, 8, {}},                    // head dims of v1 alone (small, see kPrefillCases)
+    {{12}, 2, 1, 40, 20, {}},
+    {{9, 0}, 2, 2, 96, 32, {}},
+    {{6}, 2, 1, 256, 256, {}},
+    {{4}, 3, 3, 3, 2, {}},
 };
 
 void prefill_suite(const Backend& be) {
@@ -413,14 +444,49 @@ TEST(SoftmaxAttention, RopeAppendDenseBitsSimt) {
 }
 
 TEST(SoftmaxAttention, RejectsBadShapes) {
+  namespace be = sa::backend_simt;
   const sa::AttnShape bad{4, 3, 64, 32, kTheta};
-  EXPECT_THROW(sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
-  const sa::AttnShape bad_d{4, 2, 48, 32, kTheta};
-  EXPECT_THROW(sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad_d, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
-  try {  // the message names the head dim
-    sa::backend_simt::run_prefill_layer(sa::backend_simt::prefill_versions()[0], bad_d, {}, {}, {}, {}, {}, 1, 0, 1);
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("head_dim 48"), std::string::npos) << e.what();
+  EXPECT_THROW(be::run_prefill_layer(be::prefill_versions()[0], bad, {}, {}, {}, {}, {}, 1, 0, 1), std::invalid_argument);
+  for (int d : {0, 258}) {  // beyond every version (v1: 1..256); the message names the head dim and the sets
+    const sa::AttnShape bad_d{4, 2, d, 0, kTheta};
+    try {
+      be::run_prefill_layer(be::prefill_versions()[0], bad_d, {}, {}, {}, {}, {}, 1, 0, 1);
+      ADD_FAILURE() << "head_dim " << d << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("head_dim " + std::to_string(d)), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("v1: 1..256"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(be::run_decode_layer(be::decode_versions()[0], bad_d, {}, {}, {}, {}, {}, {0}, 1, 0), std::invalid_argument);
+  }
+  // a head dim v1 takes but a tensor-core version does not: refused by name before the inputs are read
+  const sa::AttnShape d48{4, 2, 48, 32, kTheta};
+  for (size_t v = 1; v < be::prefill_versions().size(); ++v)
+    expect_head_dim_refused(be::prefill_versions()[v].name, 48, [&] {
+      be::run_prefill_layer(be::prefill_versions()[v], d48, {}, {}, {}, {}, {}, 1, 0, 1);
+    });
+  expect_head_dim_refused(be::decode_versions()[1].name, 48, [&] {
+    be::run_decode_layer(be::decode_versions()[1], d48, {}, {}, {}, {}, {}, {0}, 1, 0);
+  });
+}
+
+// Which head dims each version's supports() takes (what the model's version choice goes by): v1 and the
+// RoPE + append kernel every d in 1..256, the tensor-core versions 32, 64 and 128; nothing beyond.
+TEST(SoftmaxAttention, HeadDimsEachVersionTakes) {
+  namespace be = sa::backend_simt;
+  for (int d = 0; d <= 300; ++d) {
+    SCOPED_TRACE("head_dim " + std::to_string(d));
+    const bool v1 = d >= 1 && d <= 256, tc = d == 32 || d == 64 || d == 128;
+    sa::RopeAppendArgs ra;
+    ra.sh = {4, 2, d, d >= 2 ? 2 : 0, kTheta};
+    EXPECT_EQ(be::rope_append_versions().front().supports(ra), v1);
+    sa::PrefillArgs pa;
+    pa.sh = ra.sh;
+    sa::DecodeArgs da;
+    da.sh = ra.sh;
+    for (size_t v = 0; v < be::prefill_versions().size(); ++v)
+      EXPECT_EQ(be::prefill_versions()[v].supports(pa), v == 0 ? v1 : tc) << be::prefill_versions()[v].name;
+    for (size_t v = 0; v < be::decode_versions().size(); ++v)
+      EXPECT_EQ(be::decode_versions()[v].supports(da), v == 0 ? v1 : tc) << be::decode_versions()[v].name;
   }
 }
 
