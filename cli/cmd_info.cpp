@@ -104,6 +104,11 @@ int cmd_info(const std::vector<std::string>& argv) {
   std::printf("vision memory plan: weights (bf16) %s; text + vision weights (bf16) %s\n",
               human_bytes(2.0 * static_cast<double>(vp.total)).c_str(),
               human_bytes(static_cast<double>(m.weight_bytes_bf16) + 2.0 * static_cast<double>(vp.total)).c_str());
+  // On top of the text model's "memory to load" above (the loaders check both, text first).
+  std::printf("vision memory to load (reference): fp32 %s, fp64 %s; text + vision: fp32 %s, fp64 %s\n",
+              human_bytes(4.0 * static_cast<double>(vp.total)).c_str(), human_bytes(8.0 * static_cast<double>(vp.total)).c_str(),
+              human_bytes(static_cast<double>(estimate_model_bytes(c, 4, 4)) + 4.0 * static_cast<double>(vp.total)).c_str(),
+              human_bytes(static_cast<double>(estimate_model_bytes(c, 8, 8)) + 8.0 * static_cast<double>(vp.total)).c_str());
   return 0;
 }
 

@@ -32,6 +32,11 @@ vl::PreprocessConfig packing_geometry(const VlConfig& c) {
 
 template <class P>
 VlWeights<typename P::T> load_vl_weights(const Checkpoint& ck, const VlConfig& cfg) {
+  // Refuse a vision tower this machine cannot hold (on top of what is already loaded) before allocating
+  // any of it: a clear error, not bad_alloc.
+  constexpr uint64_t kBytes = sizeof(typename P::T);
+  require_memory(static_cast<uint64_t>(count_vision_params(cfg).total) * kBytes,
+                 cfg.source + ": the reference vision tower + projector (" + std::to_string(8 * kBytes) + "-bit weights)");
   const VisionWeightMap m = map_vision_weights(ck, cfg);
   VlWeights<typename P::T> w;
   w.vision.patch_embedding = to_mat<P>(m.patch_embedding);
