@@ -27,6 +27,7 @@
 //       order than the reference's, so outputs may differ from ref-bf16 where a value lies within the
 //       sums' rounding error of a bf16 rounding boundary (tests/optimized/layer_norm_test.cpp bounds it).
 #pragma once
+#include "optimized/common/bf16x8.cuh"
 #include "optimized/common/device.cuh"
 
 namespace mm::gpu {
@@ -85,27 +86,9 @@ __global__ void layer_norm_v1_kernel(const __nv_bfloat16* __restrict__ x, const 
   for (int j = 0; j < H; ++j) n_out[base + j] = __float2bfloat16(post(y_at(j), mean, rstd, bf(w[j]), bf(bias[j])));
 }
 
-// ---- v2 helpers ----------------------------------------------------------------------------------
-__device__ __forceinline__ void unpack8(const uint4& v, float (&f)[8]) {
-  const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = __uint_as_float(u[i] << 16);
-    f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
-  }
-}
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(lo))) |
-         (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(hi))) << 16);
-}
-__device__ __forceinline__ uint4 pack8(const float (&f)[8]) {
-  uint4 v;
-  v.x = pack2(f[0], f[1]);
-  v.y = pack2(f[2], f[3]);
-  v.z = pack2(f[4], f[5]);
-  v.w = pack2(f[6], f[7]);
-  return v;
-}
+using bf16x8::pack2;  // optimized/common/bf16x8.cuh
+using bf16x8::pack8;
+using bf16x8::unpack8;
 
 // Sum over the 32 lanes by an xor butterfly: lane i and lane i ^ o add the same two values (in either
 // order: fp32 addition is commutative), so every lane ends with identical bits.

@@ -15,6 +15,7 @@
 //       cached in registers, warp-shuffle reduction only (no shared memory, no block barrier), 8 rows
 //       per 256-thread block; wider rows use v2.
 #pragma once
+#include "optimized/common/bf16x8.cuh"
 #include "optimized/common/device.cuh"
 
 namespace mm::gpu {
@@ -82,26 +83,9 @@ __device__ __forceinline__ float block_sum(float v) {
   return s;
 }
 
-__device__ __forceinline__ void unpack8(const uint4& v, float (&f)[8]) {
-  const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = __uint_as_float(u[i] << 16);
-    f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
-  }
-}
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(lo))) |
-         (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(hi))) << 16);
-}
-__device__ __forceinline__ uint4 pack8(const float (&f)[8]) {
-  uint4 v;
-  v.x = pack2(f[0], f[1]);
-  v.y = pack2(f[2], f[3]);
-  v.z = pack2(f[4], f[5]);
-  v.w = pack2(f[6], f[7]);
-  return v;
-}
+using bf16x8::pack2;  // optimized/common/bf16x8.cuh
+using bf16x8::pack8;
+using bf16x8::unpack8;
 
 // kVecs > 0: H % 8 == 0 and H / 8 <= kThreads * kVecs, 16-byte aligned rows; values stay in registers.
 // kVecs == 0: any H, scalar strided loads, the second pass re-reads the inputs.

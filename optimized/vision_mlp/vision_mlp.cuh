@@ -20,6 +20,7 @@
 //       one 16-byte bf16 store of y (and m), when n % 8 == 0 and every pointer is 16-byte aligned; a
 //       scalar loop over 8 consecutive elements otherwise.
 #pragma once
+#include "optimized/common/bf16x8.cuh"
 #include "optimized/common/device.cuh"
 
 namespace mm::gpu {
@@ -70,28 +71,9 @@ __global__ void vision_mlp_v1_kernel(const float* __restrict__ c, const __nv_bfl
   if constexpr (kMode == kBiasResidual) m_out[i] = __float2bfloat16(m);
 }
 
-// ---- v2 helpers ----------------------------------------------------------------------------------------
-__device__ __forceinline__ void unpack8(const uint4& v, float (&f)[8]) {
-  const uint32_t u[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = __uint_as_float(u[i] << 16);
-    f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
-  }
-}
-// Both values are bf16-exact here, so the conversion only truncates the (zero) low bits.
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(lo))) |
-         (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(hi))) << 16);
-}
-__device__ __forceinline__ uint4 pack8(const float (&f)[8]) {
-  uint4 v;
-  v.x = pack2(f[0], f[1]);
-  v.y = pack2(f[2], f[3]);
-  v.z = pack2(f[4], f[5]);
-  v.w = pack2(f[6], f[7]);
-  return v;
-}
+using bf16x8::pack2;  // optimized/common/bf16x8.cuh
+using bf16x8::pack8;
+using bf16x8::unpack8;
 
 // ---- v2, vectorised (n % 8 == 0, 16-byte aligned pointers) ---------------------------------------------
 // Thread g handles elements [8 g, 8 g + 8) of the flat [m, n] array, all in one row (n % 8 == 0), columns
