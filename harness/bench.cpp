@@ -279,7 +279,8 @@ json image_series(Backend& b, const SeriesContext& x, const ImageRequest& q, con
   return s;
 }
 
-// The kernels refuse images with this (harness/cuda_backend.cpp): the image series is skipped there.
+// A backend that cannot run images refuses them with this message (a test-only or future backend; the
+// kernels' backends run images since harness/cuda_backend.cpp took them): its image series is skipped.
 bool refuses_images(const Error& e) { return std::string(e.what()).find("image inputs are not supported") != std::string::npos; }
 
 // The image requests of a run (MiniMax-VL-01): one per size, each text + one seeded image, drawn after

@@ -16,8 +16,8 @@
 //              projector, and the text model on the whole prompt.
 //   vision per crop = StepResult::vision_seconds / crops of each repetition (the images' part of the
 //              step: vision tower + projector + packing), with its FLOP from harness/flops.h.
-// A backend that refuses images (the kernels: "image inputs are not supported") is listed in
-// image_skipped with its reason; its text series still run.
+// A backend that refuses images ("image inputs are not supported") is listed in image_skipped with its
+// reason; its text series still run. (Every registered backend runs images today.)
 #pragma once
 #include <array>
 #include <optional>

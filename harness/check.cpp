@@ -468,8 +468,9 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
       bc.name = name;
       bc.reason = ex.what();
       bc.seconds = seconds_since(t0);
-      // A backend that cannot run images (the kernels: "image inputs are not supported") is skipped on a
-      // MiniMax-VL-01 check, with its reason; it is not a failure of the backend.
+      // A backend that cannot run images ("image inputs are not supported") is skipped on a MiniMax-VL-01
+      // check, with its reason; it is not a failure of the backend. (Every registered backend runs images
+      // today; a test-only backend may not.)
       if (has_images && bc.reason.find("image inputs are not supported") != std::string::npos) {
         bc.status = "skipped";
         r.backends.push_back(std::move(bc));

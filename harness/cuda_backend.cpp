@@ -1,14 +1,19 @@
 // Adapter from harness::Backend to cuda_model::Model. Every tensor comes from the kernels' own device
 // buffers (bf16 values, fp32 lightning state); what the kernels do not materialise (the router's softmax
 // probabilities: the router kernel goes from logits straight to top-k weights) is declared through
-// not_produced() and reported by check as not produced, never recomputed here.
+// not_produced() and reported by check as not produced, never recomputed here. A MiniMax-VL-01
+// checkpoint loads its vision tower and projector too: a step's images run through the vision kernels
+// (cuda_model.h, Model::step), and their tensors are captured under the reference's names.
 #include "harness/cuda_backend.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "core/error.h"
 #include "harness/tensor_id.h"
 #include "optimized/model/cuda_model_loader.h"
+#include "reference/vl_preprocess.h"
 
 namespace mm::harness {
 namespace {
@@ -23,7 +28,8 @@ Tensor make(std::vector<int64_t> shape, const std::vector<float>& v) {
 class CudaBackend final : public Backend {
  public:
   CudaBackend(std::string name, const LoadedModel& m)
-      : name_(std::move(name)), cfg_(m.config), model_(cuda_model::open_model(name_, m.config, m.dir)) {}
+      : name_(std::move(name)), cfg_(m.config), vl_(m.vl),
+        model_(cuda_model::open_model(name_, m.config, m.dir, m.vl ? &*m.vl : nullptr)) {}
   std::string name() const override { return name_; }
   Precision precision() const override { return Precision::BF16; }
   int bytes_per_element() const override { return 2; }
@@ -35,12 +41,13 @@ class CudaBackend final : public Backend {
 
   StepResult step(const ModelInput& in, const StepRequest& req) override {
     check_model_input(cfg_, in, model_->position());
-    // The embedding kernel has no splice yet (MiniMax-VL-01 kernels are later work): refuse, never
-    // run the placeholders' own embeddings as if they were the image.
-    require(in.spliced.empty() && in.images.empty(), "backend " + name() + ": image inputs are not supported by the kernels yet; use a "
-                                "ref-* backend for MiniMax-VL-01 images");
+    // The kernels splice the features they compute from the images; precomputed embeddings have no path
+    // into them: refuse, never run the placeholders' own embeddings as if they were the image.
+    require(in.spliced.empty(), "backend " + name() + ": precomputed spliced embeddings are not supported by the "
+                                "kernels (pass the images themselves, or use a ref-* backend)");
+    if (!in.images.empty()) check_images(in);
     const auto rows = req.all_logits ? cuda_model::Logits::all_rows : cuda_model::Logits::last_row;
-    cuda_model::StepOutput o = model_->step(in, req.capture, req.after_layer, req.time_layers, rows);
+    cuda_model::StepOutput o = model_->step(in, req.capture, req.after_layer, req.time_layers, rows, req.after_vision_layer);
     StepResult r;
     const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
     // per layer from device-timeline marks (CUDA events on the GPU, recorded without synchronising; read
@@ -49,7 +56,8 @@ class CudaBackend final : public Backend {
       r.layer_seconds = o.layer_seconds;
       double sum = 0;
       for (double x : o.layer_seconds) sum += x;
-      r.head_seconds = std::max(0.0, o.total_seconds - sum);
+      r.vision_seconds = o.vision_seconds;
+      r.head_seconds = std::max(0.0, o.total_seconds - sum - o.vision_seconds);
     }
     r.logits = make({req.all_logits ? S : 1, cfg_.vocab_size}, o.logits);
     if (req.capture) {
@@ -67,6 +75,23 @@ class CudaBackend final : public Backend {
         if (!c.lightning_attn.empty()) r.tensors[p("lightning_attn")] = make({S, cfg_.inner_dim()}, c.lightning_attn);
       }
       r.tensors[TensorId::head("final_norm").name()] = make({S, H}, o.final_norm);
+    }
+    if (req.capture && !in.images.empty()) {
+      const cuda_model::VisionCapture& v = o.vision;
+      const int64_t D = vl_->vision.hidden_size, P = vl_->vision.num_positions(), N = vl_->vision.num_patches();
+      const int64_t rows = v.crops * P;
+      r.tensors[TensorId::vision("embeddings").name()] = make({rows, D}, v.embeddings);
+      r.tensors[TensorId::vision("pre_layrnorm").name()] = make({rows, D}, v.pre_layrnorm);
+      for (std::size_t l = 0; l < v.layers.size(); ++l) {
+        const std::string n = "vision.layers." + std::to_string(l) + ".";
+        r.tensors[n + "attn"] = make({rows, D}, v.layers[l].attn);
+        r.tensors[n + "mlp"] = make({rows, D}, v.layers[l].mlp);
+        r.tensors[n + "output"] = make({rows, D}, v.layers[l].output);
+      }
+      r.tensors[TensorId::vision("features").name()] = make({v.crops * N, D}, v.features);
+      r.tensors[TensorId::projector("output").name()] = make({v.crops * N, H}, v.projector);
+      r.tensors[TensorId::projector("image_features").name()] =
+          make({static_cast<int64_t>(v.image_features.size()) / H, H}, v.image_features);
     }
     return r;
   }
@@ -96,8 +121,39 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // What VlModel::image_features checks before its tower runs, with its messages: a VL checkpoint, and
+  // each image's geometry re-planned from its size with the model's pinpoints (a caller that preprocessed
+  // with other settings is refused, not mis-packed). The model checks the id and the packing again.
+  void check_images(const ModelInput& in) const {
+    require(vl_.has_value(), "backend " + name() + ": images need a MiniMax-VL-01 checkpoint; this one is a text model");
+    require(in.image_token_id == vl_->image_token_index,
+            "forward: images are placed at token id " + std::to_string(in.image_token_id) +
+                ", but this model's image_token_index is " + std::to_string(vl_->image_token_index));
+    vl::PreprocessConfig pre = vl::released_preprocess_config();
+    pre.crop_size = static_cast<int>(vl_->vision.image_size);
+    pre.patch_size = static_cast<int>(vl_->vision.patch_size);
+    pre.pinpoints = vl_->image_grid_pinpoints;
+    pre.source = vl_->source;
+    for (std::size_t k = 0; k < in.images.size(); ++k) {
+      const ImageCrops& im = in.images[k];
+      const std::string which = "image " + std::to_string(k + 1) + " of " + std::to_string(in.images.size());
+      require(im.width >= 1 && im.height >= 1 && im.width <= (1 << 30) && im.height <= (1 << 30),
+              which + ": size " + std::to_string(im.width) + " x " + std::to_string(im.height) + " is not a valid image size");
+      const vl::AnyresPlan plan = vl::plan_anyres(static_cast<int>(im.width), static_cast<int>(im.height), pre);
+      require(plan.num_crops == im.num_crops && plan.grid_rows == im.grid_rows && plan.grid_cols == im.grid_cols &&
+                  plan.num_image_tokens == im.num_tokens && im.crop_size == vl_->vision.image_size,
+              which + " (" + std::to_string(im.width) + " x " + std::to_string(im.height) + ") carries " +
+                  std::to_string(im.num_crops) + " crops of " + std::to_string(im.crop_size) + " px in a " +
+                  std::to_string(im.grid_rows) + " x " + std::to_string(im.grid_cols) + " grid for " +
+                  std::to_string(im.num_tokens) + " tokens; this model's pinpoints give " +
+                  std::to_string(plan.num_crops) + " crops in " + std::to_string(plan.grid_rows) + " x " +
+                  std::to_string(plan.grid_cols) + " for " + std::to_string(plan.num_image_tokens));
+    }
+  }
+
   std::string name_;
   ModelConfig cfg_;
+  std::optional<VlConfig> vl_;
   std::unique_ptr<cuda_model::Model> model_;
 };
 

@@ -18,6 +18,11 @@
 #include "optimized/common/launch.h"
 #if MM_SIMT
 #include "optimized/embedding/embedding_runner.cuh"
+#include "optimized/layer_norm/layer_norm_runner.cuh"
+#include "optimized/patch_embed/patch_embed_runner.cuh"
+#include "optimized/vision_attention/vision_attention_runner.cuh"
+#include "optimized/vision_mlp/vision_mlp_runner.cuh"
+#include "optimized/vl_projector/vl_projector_runner.cuh"
 #include "optimized/lightning_attention/lightning_attention_runner.cuh"
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.cuh"
 #include "optimized/moe/moe_runner.cuh"
@@ -26,6 +31,11 @@
 #include "optimized/softmax_attention/softmax_attention_runner.cuh"
 #else
 #include "optimized/embedding/embedding_runner.h"
+#include "optimized/layer_norm/layer_norm_runner.h"
+#include "optimized/patch_embed/patch_embed_runner.h"
+#include "optimized/vision_attention/vision_attention_runner.h"
+#include "optimized/vision_mlp/vision_mlp_runner.h"
+#include "optimized/vl_projector/vl_projector_runner.h"
 #include "optimized/lightning_attention/lightning_attention_runner.h"
 #include "optimized/lightning_norm_gate/lightning_norm_gate_runner.h"
 #include "optimized/moe/moe_runner.h"
@@ -164,6 +174,10 @@ struct Layer {
   Buf<u16> kc, vc;           // softmax: [capacity, nkv*d]
 };
 
+struct VisionLayer {  // bf16 on the device, shapes as VisionLayerHostWeights
+  Buf<u16> ln1_w, ln1_b, q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+};
+
 class ModelImpl final : public Model {
  public:
   explicit ModelImpl(const HostWeights& w) : d_(w.dims) {
@@ -268,6 +282,7 @@ class ModelImpl final : public Model {
     sample_u_ = Buf<double>(1);
     sample_out_ = Buf<int>(2);
     sample_ws_ = Buf<unsigned char>(std::max<size_t>(1, mm::sampling::workspace_bytes(1, c.V)));
+    if (w.vision.dims.D > 0) load_vision(w.vision);
     reset();
   }
 
@@ -282,6 +297,11 @@ class ModelImpl final : public Model {
            k_.grouped_ffn->name + " / " + k_.combine->name + ", rmsnorm " + k_.rmsnorm->name + " / residual " +
            k_.residual_rmsnorm->name + ", norm-gate " + k_.norm_gate->name + ", silu " + k_.silu->name +
            ", embedding " + k_.embedding->name + ", sampling " + k_.sampling->name +
+           (vd_.D > 0 ? std::string(", vision: patch_embed ") + k_.patch_embed->name + " / layer_norm " +
+                            k_.layer_norm->name + " / attention " + k_.vision_attention->name + " / vl_projector " +
+                            k_.vl_projector->name + " / epilogues " +
+                            mm::vision_mlp::versions(mm::vision_mlp::kBias).back().name
+                      : std::string()) +
            ", gemm via optimized/common/gemm.h (each the last version in its stem's table that takes the "
            "model's shape: assumed the fastest, not yet measured on a GPU)";
   }
@@ -319,10 +339,19 @@ class ModelImpl final : public Model {
   // or softmax), the DeepNorm residual + post-attention norm, the MoE block, the residual + next norm (and
   // the hook), then the head (lm_head on the last R rows) and the step's one synchronisation.
   StepOutput step(const ModelInput& in, bool capture, const LayerHook& hook, bool time_layers,
-                  Logits logits) override {
+                  Logits logits, const VisionHook& vision_hook) override {
     const Dims& c = d_;
     const int S = static_cast<int>(in.tokens.size());
     if (S == 0) throw std::invalid_argument("cuda_model: empty token list");
+    if (!in.spliced.empty())
+      throw mm::Error("cuda_model: precomputed spliced embeddings are not supported (the kernels splice the "
+                      "image features they compute from ModelInput::images)");
+    if (!in.images.empty()) {
+      if (vd_.D == 0) throw mm::Error("cuda_model: images need a MiniMax-VL-01 checkpoint; this model has no vision tower");
+      if (in.image_token_id != vd_.image_token_id)
+        throw mm::Error("forward: images are placed at token id " + std::to_string(in.image_token_id) +
+                        ", but this model's image_token_index is " + std::to_string(vd_.image_token_id));
+    }
     last_logit_rows_ = 0;  // the last step's logits are overwritten (or reallocated) from here on: a step
                            // that throws leaves none to sample
     // Timing marks (time_layers): 0 step start, 2l+1 / 2l+2 layer l start / end, 2L+1 step end. Events on
@@ -331,10 +360,10 @@ class ModelImpl final : public Model {
     const int past = static_cast<int>(pos_);
     // logits rows: all S, or the last only (its lm_head input is row S-1 of the final norm, in w.n1)
     const int R = logits == Logits::all_rows ? S : 1;
-    embed_step(in.tokens, past, R);
-    if (time_layers) timer_.record(1);
     StepOutput out;
     out.S = S;
+    embed_step(in, past, R, capture, vision_hook, time_layers, out);
+    if (time_layers) timer_.record(1);
     if (capture) out.layers.resize(static_cast<size_t>(c.L));
     const size_t SH = static_cast<size_t>(S) * c.H;
     const bool decode = S == 1 && past > 0;
@@ -375,6 +404,8 @@ class ModelImpl final : public Model {
       for (int l = 0; l < c.L; ++l)
         out.layer_seconds.push_back(timer_.seconds(2 * static_cast<size_t>(l) + 1, 2 * static_cast<size_t>(l) + 2));
       out.total_seconds = timer_.seconds(0, 2 * static_cast<size_t>(c.L) + 1);
+      if (!in.images.empty())
+        out.vision_seconds = timer_.seconds(2 * static_cast<size_t>(c.L) + 2, 2 * static_cast<size_t>(c.L) + 3);
     }
     pos_ += S;
     last_logit_rows_ = R;
@@ -408,8 +439,11 @@ class ModelImpl final : public Model {
   // --- the stages of step() -------------------------------------------------------------------------
 
   // Sizes the buffers for S tokens at `past` and R logits rows, uploads the step's small inputs, and
-  // runs the embedding and the first layer's input norm: x = embed[ids], n1 = LN1_0(x).
-  void embed_step(const std::vector<int64_t>& tokens, int past, int R) {
+  // runs the embedding and the first layer's input norm: x = embed[ids], n1 = LN1_0(x). With images, x
+  // is the token embeddings with the images' packed rows spliced in (vision_embed) instead.
+  void embed_step(const ModelInput& in, int past, int R, bool capture, const VisionHook& vision_hook,
+                  bool time_layers, StepOutput& out) {
+    const std::vector<int64_t>& tokens = in.tokens;
     const Dims& c = d_;
     const int S = static_cast<int>(tokens.size());
     ensure_capacity(past + S);
@@ -430,9 +464,16 @@ class ModelImpl final : public Model {
     }
     mm::gpu::copy_to_device(w.in.data(), host_in_.data(), host_in_.size() * sizeof(int));
     const int* dids = w.in.data() + 2;
-    mm::embedding::Args e;
-    e.table = embed_.data(); e.ids = dids; e.out = w.x.data(); e.tokens = S; e.H = c.H; e.vocab = c.V;
-    mm::gpu::launch_checked(*k_.embedding, e, nullptr, "cuda_model: embedding");
+    if (!in.images.empty()) {
+      const size_t mark = 2 * static_cast<size_t>(c.L) + 2;  // after the step's layer marks (step())
+      if (time_layers) timer_.record(mark);
+      vision_embed(in, capture ? &out.vision : nullptr, vision_hook);
+      if (time_layers) timer_.record(mark + 1);
+    } else {
+      mm::embedding::Args e;
+      e.table = embed_.data(); e.ids = dids; e.out = w.x.data(); e.tokens = S; e.H = c.H; e.vocab = c.V;
+      mm::gpu::launch_checked(*k_.embedding, e, nullptr, "cuda_model: embedding");
+    }
     rmsnorm(w.x.data(), layers_[0].input_norm.data(), w.n1.data(), S);
   }
 
@@ -560,6 +601,185 @@ class ModelImpl final : public Model {
     for (size_t i = 0; i < SH; ++i) bits[i] = f32_to_bits(static_cast<float>(buf[i]));
     mm::gpu::copy_to_device(w.x.data(), bits.data(), SH * sizeof(u16));
     rmsnorm(w.x.data(), next_w, w.n1.data(), S);
+  }
+
+  // --- MiniMax-VL-01: the vision tower, projector and splice (reference/vl_model.cpp) ---------------
+
+  void load_vision(const VisionHostWeights& v) {
+    vd_ = v.dims;
+    const VisionDims& g = vd_;
+    if (static_cast<int>(v.layers.size()) != g.L) throw std::invalid_argument("cuda_model: vision layer count mismatch");
+    v_patch_ = upload(v.patch); v_cls_ = upload(v.cls); v_pos_ = upload(v.pos);
+    v_pre_w_ = upload(v.pre_w); v_pre_b_ = upload(v.pre_b);
+    for (const VisionLayerHostWeights& h : v.layers) {
+      VisionLayer L;
+      L.ln1_w = upload(h.ln1_w); L.ln1_b = upload(h.ln1_b);
+      L.q_w = upload(h.q_w); L.q_b = upload(h.q_b); L.k_w = upload(h.k_w); L.k_b = upload(h.k_b);
+      L.v_w = upload(h.v_w); L.v_b = upload(h.v_b); L.o_w = upload(h.o_w); L.o_b = upload(h.o_b);
+      L.ln2_w = upload(h.ln2_w); L.ln2_b = upload(h.ln2_b);
+      L.fc1_w = upload(h.fc1_w); L.fc1_b = upload(h.fc1_b); L.fc2_w = upload(h.fc2_w); L.fc2_b = upload(h.fc2_b);
+      vlayers_.push_back(std::move(L));
+    }
+    p_l1_w_ = upload(v.l1_w); p_l1_b_ = upload(v.l1_b); p_l2_w_ = upload(v.l2_w); p_l2_b_ = upload(v.l2_b);
+    p_newline_ = upload(v.newline);
+    // Versions, the last of each table that takes the tower's shape. patch_embed is probed with no crops
+    // (v2's workspace is then not needed to take the shape; vision_embed always provides it).
+    const std::string vshape = "D " + std::to_string(g.D) + ", heads " + std::to_string(g.heads);
+    mm::patch_embed::Args pe;
+    pe.crops = 0; pe.C = g.C; pe.S = g.image; pe.p = g.patch; pe.D = g.D;
+    k_.patch_embed = &mm::gpu::pick(mm::patch_embed::versions(), pe, "cuda_model: patch_embed", vshape);
+    mm::layer_norm::Args ln;
+    ln.rows = 1; ln.H = g.D;
+    k_.layer_norm = &mm::gpu::pick(mm::layer_norm::versions(), ln, "cuda_model: layer_norm", vshape);
+    mm::vision_attention::Args va;
+    va.n_crops = 1; va.n_heads = g.heads; va.d = g.D / g.heads; va.total_rows = g.rows_per_crop();
+    va.max_len = g.rows_per_crop();
+    k_.vision_attention = &mm::gpu::pick(mm::vision_attention::versions(), va, "cuda_model: vision_attention", vshape);
+    mm::vl_projector::Args vp;
+    vp.rows = 1; vp.Ht = d_.H; vp.feature_rows = 1; vp.vocab = d_.V;
+    k_.vl_projector = &mm::gpu::pick(mm::vl_projector::versions(), vp, "cuda_model: vl_projector", "H " + std::to_string(d_.H));
+  }
+
+  // n = LayerNorm_{w,b}(x) over `rows` rows of width D.
+  void vision_norm(const u16* x, const Buf<u16>& w, const Buf<u16>& b, u16* n, int rows) {
+    mm::layer_norm::Args a;
+    a.x = x; a.w = w.data(); a.b = b.data(); a.n = n; a.rows = rows; a.H = vd_.D; a.eps = static_cast<float>(vd_.eps);
+    mm::gpu::launch_checked(*k_.layer_norm, a, nullptr, "cuda_model: layer_norm");
+  }
+
+  // y (m_out) = epilogue(x W^T + b): x [m, k], W [n, k]; c the fp32 GEMM scratch [m, n].
+  static void vision_linear(mm::vision_mlp::Mode mode, const u16* x, const Buf<u16>& w, const Buf<u16>& b,
+                            const u16* h, u16* y, u16* m_out, float* c, int m, int k, int n) {
+    mm::vision_mlp::launch_linear(mode, x, w.data(), b.data(), h, y, m_out, c, m, k, n, nullptr);
+  }
+
+  // The images of `in` -> w.x [S, H]: the token embeddings with the images' packed rows at the image-token
+  // positions (reference/vl_model.cpp VlModel::forward). Every crop of every image goes through each
+  // stage at once (R = crops * 577 rows; crops never see each other: the attention is block-diagonal
+  // over the varlen pack, every other stage is row-wise), with the reference's bf16 rounding points:
+  //   e  = patch_embed(pixels)                               [R, D]  conv and [cls; conv] + pos, bf16 each
+  //   h  = LN_pre(e)                                         [R, D]
+  //   per layer: n = LN1(h); q, k, v = bf16(n W^T + b)       [R, D]
+  //              o = attention(q, k, v) per crop             [R, D]
+  //              a = bf16(o Wo^T + bo); h2 = bf16(h + a)     (kBiasResidual: a is m_out)
+  //              n = LN2(h2); f = bf16(gelu(bf16(n W1^T + b1)))  [R, I]
+  //              m = bf16(f W2^T + b2); h = bf16(h2 + m)     (kBiasResidual), then the hook per crop
+  //   feat = h without each crop's CLS row                   [F = crops * 576, D]
+  //   proj = bf16(bf16(gelu(bf16(feat L1^T + b1))) L2^T + b2) [F, H]  (linear_1 kBiasGelu, linear_2 kBias)
+  //   x = gather([proj; image_newline; embed_tokens], row map planned on the host)  [S, H]
+  void vision_embed(const ModelInput& in, VisionCapture* cap, const VisionHook& hook) {
+    namespace vm = mm::vision_mlp;
+    const VisionDims& g = vd_;
+    const int P = g.rows_per_crop(), N = P - 1, D = g.D, I = g.I, H = d_.H, V = d_.V;
+    const int S = static_cast<int>(in.tokens.size());
+    // the packing and splice as one source row per output row (throws before any launch)
+    std::vector<mm::vl_projector::ImageGeometry> geo;
+    int64_t crops64 = 0;
+    std::vector<float> pixels;
+    const size_t crop_values = static_cast<size_t>(g.C) * g.image * g.image;
+    for (size_t k = 0; k < in.images.size(); ++k) {
+      const ImageCrops& im = in.images[k];
+      if (im.crop_size != g.image || im.pixel_values.size() != static_cast<size_t>(im.num_crops) * crop_values)
+        throw mm::Error("cuda_model: image " + std::to_string(k + 1) + " has " + std::to_string(im.pixel_values.size()) +
+                        " pixel values in " + std::to_string(im.num_crops) + " crops of " + std::to_string(im.crop_size) +
+                        " px; this tower takes crops of " + std::to_string(g.C) + " x " + std::to_string(g.image) +
+                        " x " + std::to_string(g.image));
+      if (im.num_crops != 1 + im.grid_rows * im.grid_cols)
+        throw mm::Error("cuda_model: image " + std::to_string(k + 1) + " has " + std::to_string(im.num_crops) +
+                        " crops for a " + std::to_string(im.grid_rows) + " x " + std::to_string(im.grid_cols) +
+                        " grid (expected 1 + rows * cols)");
+      mm::vl_projector::ImageGeometry ig;
+      ig.width = static_cast<int>(im.width); ig.height = static_cast<int>(im.height);
+      ig.grid_rows = static_cast<int>(im.grid_rows); ig.grid_cols = static_cast<int>(im.grid_cols);
+      ig.side = g.side(); ig.num_tokens = im.num_tokens;
+      geo.push_back(ig);
+      crops64 += im.num_crops;
+      pixels.insert(pixels.end(), im.pixel_values.begin(), im.pixel_values.end());
+    }
+    std::vector<int> ids(in.tokens.begin(), in.tokens.end());  // range-checked by embed_step
+    std::vector<int> row_map;
+    int F = 0;
+    try {
+      row_map = mm::vl_projector::plan_rows(ids, static_cast<int>(g.image_token_id), geo, V, &F);
+    } catch (const std::invalid_argument& e) {
+      throw mm::Error(std::string("cuda_model: ") + e.what());
+    }
+    const int crops = static_cast<int>(crops64), R = crops * P;
+    if (F != crops * N) throw std::logic_error("cuda_model: the packing plan's feature rows disagree with the crops");
+    const size_t RD = static_cast<size_t>(R) * D, FD = static_cast<size_t>(F) * D, FH = static_cast<size_t>(F) * H;
+    // the step's vision buffers: an image step is a prefill, allocated for it and freed after
+    Buf<float> dpix(pixels);
+    Buf<int> dmap(row_map);
+    std::vector<int> offs(static_cast<size_t>(crops) + 1);
+    for (int i = 0; i <= crops; ++i) offs[static_cast<size_t>(i)] = i * P;
+    Buf<int> doffs(offs);
+    Buf<u16> e(RD), h(RD), h2(RD), n(RD), q(RD), k(RD), v(RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
+    Buf<float> c32(std::max({static_cast<size_t>(R) * std::max(D, I), FH, static_cast<size_t>(1)}));
+    mm::patch_embed::Args pa;
+    pa.pixels = dpix.data(); pa.w = v_patch_.data(); pa.cls = v_cls_.data(); pa.pos = v_pos_.data(); pa.out = e.data();
+    pa.crops = crops; pa.C = g.C; pa.S = g.image; pa.p = g.patch; pa.D = D;
+    Buf<u16> patches(std::max<size_t>(1, mm::patch_embed::patches_workspace(pa)));
+    pa.patches = patches.data(); pa.conv = c32.data();  // conv [crops * N, D] fp32 fits the scratch
+    mm::gpu::launch_checked(*k_.patch_embed, pa, nullptr, "cuda_model: patch_embed");
+    vision_norm(e.data(), v_pre_w_, v_pre_b_, h.data(), R);
+    if (cap) {
+      cap->crops = crops;
+      cap->embeddings = download_f32(e, RD);
+      cap->pre_layrnorm = download_f32(h, RD);
+      cap->layers.resize(static_cast<size_t>(g.L));
+    }
+    mm::vision_attention::Args va;
+    va.q = q.data(); va.k = k.data(); va.v = v.data(); va.o = o.data(); va.offsets = doffs.data();
+    va.n_crops = crops; va.n_heads = g.heads; va.d = D / g.heads; va.total_rows = R; va.max_len = P;
+    va.scale = 1.0f / std::sqrt(static_cast<float>(va.d));  // the reference's fp32 1/sqrt(d)
+    std::vector<double> hbuf;
+    std::vector<u16> hbits;
+    for (int l = 0; l < g.L; ++l) {
+      VisionLayer& L = vlayers_[static_cast<size_t>(l)];
+      vision_norm(h.data(), L.ln1_w, L.ln1_b, n.data(), R);
+      vision_linear(vm::kBias, n.data(), L.q_w, L.q_b, nullptr, q.data(), nullptr, c32.data(), R, D, D);
+      vision_linear(vm::kBias, n.data(), L.k_w, L.k_b, nullptr, k.data(), nullptr, c32.data(), R, D, D);
+      vision_linear(vm::kBias, n.data(), L.v_w, L.v_b, nullptr, v.data(), nullptr, c32.data(), R, D, D);
+      mm::gpu::launch_checked(*k_.vision_attention, va, nullptr, "cuda_model: vision_attention");
+      vision_linear(vm::kBiasResidual, o.data(), L.o_w, L.o_b, h.data(), h2.data(), m.data(), c32.data(), R, D, D);
+      if (cap) cap->layers[static_cast<size_t>(l)].attn = download_f32(m, RD);
+      vision_norm(h2.data(), L.ln2_w, L.ln2_b, n.data(), R);
+      vision_linear(vm::kBiasGelu, n.data(), L.fc1_w, L.fc1_b, nullptr, big.data(), nullptr, c32.data(), R, D, I);
+      vision_linear(vm::kBiasResidual, big.data(), L.fc2_w, L.fc2_b, h2.data(), h.data(), m.data(), c32.data(), R, I, D);
+      if (cap) cap->layers[static_cast<size_t>(l)].mlp = download_f32(m, RD);
+      if (hook) {  // crop by crop, each on its [577, D] rows; what it leaves is rounded to bf16
+        const std::vector<float> hf = download_f32(h, RD);
+        hbuf.assign(hf.begin(), hf.end());
+        for (int cr = 0; cr < crops; ++cr)
+          hook(l, cr, P, D, hbuf.data() + static_cast<size_t>(cr) * P * D);
+        hbits.resize(RD);
+        for (size_t i = 0; i < RD; ++i) hbits[i] = f32_to_bits(static_cast<float>(hbuf[i]));
+        mm::gpu::copy_to_device(h.data(), hbits.data(), RD * sizeof(u16));
+      }
+      if (cap) cap->layers[static_cast<size_t>(l)].output = download_f32(h, RD);
+    }
+    // drop each crop's CLS row: feat [F, D] (reuses n)
+    for (int cr = 0; cr < crops; ++cr)
+      mm::gpu::copy_device_to_device(n.data() + static_cast<size_t>(cr) * N * D, h.data() + (static_cast<size_t>(cr) * P + 1) * D,
+                                     static_cast<size_t>(N) * D * sizeof(u16));
+    Buf<u16> p1(FH), p2(FH);
+    vision_linear(vm::kBiasGelu, n.data(), p_l1_w_, p_l1_b_, nullptr, p1.data(), nullptr, c32.data(), F, D, H);
+    vision_linear(vm::kBias, p1.data(), p_l2_w_, p_l2_b_, nullptr, p2.data(), nullptr, c32.data(), F, H, H);
+    mm::vl_projector::Args ga;
+    ga.features = p2.data(); ga.newline = p_newline_.data(); ga.table = embed_.data(); ga.row_map = dmap.data();
+    ga.out = work_.x.data(); ga.rows = S; ga.Ht = H; ga.feature_rows = F; ga.vocab = V; ga.bad = nullptr;
+    mm::gpu::launch_checked(*k_.vl_projector, ga, nullptr, "cuda_model: vl_projector");
+    if (cap) {
+      cap->features = download_f32(n, FD);
+      cap->projector = download_f32(p2, FH);
+      const std::vector<float> x = download_f32(work_.x, static_cast<size_t>(S) * H);
+      for (int t = 0; t < S; ++t)  // the spliced rows, in prompt order: the packed image features
+        if (ids[static_cast<size_t>(t)] == g.image_token_id)
+          cap->image_features.insert(cap->image_features.end(), x.begin() + static_cast<ptrdiff_t>(t) * H,
+                                     x.begin() + static_cast<ptrdiff_t>(t + 1) * H);
+    }
+    // the step's vision buffers are freed on return: wait for the kernels that read them
+    mm::gpu::synchronize();
   }
 
   // lm_head on the last R rows of the final norm: [R, H] x [V, H]^T -> [R, V] (m = 1 for last_row).
@@ -706,6 +926,11 @@ class ModelImpl final : public Model {
     const mm::softmax_attention::RopeAppendVersion* rope_append = nullptr;  // null without softmax layers
     const mm::softmax_attention::PrefillVersion* softmax_prefill = nullptr;
     const mm::softmax_attention::DecodeVersion* softmax_decode = nullptr;
+    // MiniMax-VL-01 (null for a text model); the linear epilogues are vision_mlp::launch_linear's own pick
+    const mm::patch_embed::Version* patch_embed = nullptr;
+    const mm::layer_norm::Version* layer_norm = nullptr;
+    const mm::vision_attention::Version* vision_attention = nullptr;
+    const mm::vl_projector::Version* vl_projector = nullptr;
   };
 
   Dims d_;
@@ -728,6 +953,10 @@ class ModelImpl final : public Model {
   Buf<double> sample_u_;      // [1] the uniform
   Buf<int> sample_out_;       // [2] token, NaN flag
   Buf<unsigned char> sample_ws_;
+  // MiniMax-VL-01: the vision tower and projector (vd_.D == 0 for a text model)
+  VisionDims vd_;
+  Buf<u16> v_patch_, v_cls_, v_pos_, v_pre_w_, v_pre_b_, p_l1_w_, p_l1_b_, p_l2_w_, p_l2_b_, p_newline_;
+  std::vector<VisionLayer> vlayers_;
 };
 
 }  // namespace detail

@@ -45,10 +45,34 @@ struct LayerHostWeights {  // bf16 bits, PyTorch Linear layout [out, in]
   std::vector<uint16_t> router, w1, w3, w2;    // [E, H], [E, I, H], [E, I, H], [E, H, I]
 };
 
+// MiniMax-VL-01's vision tower + projector (reference/vision_encoder.h, reference/vl_projector.h), sizes.
+// D = 0: a text model (no vision weights).
+struct VisionDims {
+  int D = 0, I = 0, heads = 0, L = 0, C = 3, image = 336, patch = 14;
+  double eps = 1e-5;
+  int64_t image_token_id = -1;  // the config's image_token_index
+  int side() const { return image / patch; }           // patches per crop side (24)
+  int rows_per_crop() const { return side() * side() + 1; }  // 577: CLS + patches
+};
+
+struct VisionLayerHostWeights {  // bf16 bits; Linear [out, in] + bias [out], LayerNorm weight + bias [D]
+  std::vector<uint16_t> ln1_w, ln1_b, q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+};
+
+struct VisionHostWeights {
+  VisionDims dims;
+  std::vector<uint16_t> patch, cls, pos;  // [D, C p p], [D], [N + 1, D]
+  std::vector<uint16_t> pre_w, pre_b;     // pre_layrnorm [D] each
+  std::vector<VisionLayerHostWeights> layers;
+  std::vector<uint16_t> l1_w, l1_b, l2_w, l2_b;  // projector: [H, D] + [H], [H, H] + [H]
+  std::vector<uint16_t> newline;                 // image_newline [H]
+};
+
 struct HostWeights {
   Dims dims;
   std::vector<uint16_t> embed, final_norm, lm_head;  // [V, H], [H], [V, H]
   std::vector<LayerHostWeights> layers;
+  VisionHostWeights vision;  // MiniMax-VL-01 only (vision.dims.D > 0)
 };
 
 struct LayerCapture {                 // one decoder layer, this step's S rows (bf16 values as floats)
@@ -65,6 +89,20 @@ struct LayerCapture {                 // one decoder layer, this step's S rows (
 // (m = 1), so a long prompt never makes S x V logits (at V = 200064 an 8K prefill would hold ~10 GB).
 enum class Logits { all_rows, last_row };
 
+// The vision side of a step with images (capture only), every crop's rows stacked in order, bf16 values
+// as floats; the names are the harness's (harness/tensor_id.h).
+struct VisionLayerCapture {
+  std::vector<float> attn, mlp, output;  // [crops * 577, D] out_proj / fc2 outputs, layer output (after the hook)
+};
+struct VisionCapture {
+  int64_t crops = 0;
+  std::vector<float> embeddings, pre_layrnorm;  // [crops * 577, D]  vision.embeddings, vision.pre_layrnorm
+  std::vector<VisionLayerCapture> layers;       // [L_vision]         vision.layers.L.{attn, mlp, output}
+  std::vector<float> features;                  // [crops * 576, D]  vision.features (CLS rows dropped)
+  std::vector<float> projector;                 // [crops * 576, H]  projector.output
+  std::vector<float> image_features;            // [sum N_k, H]     projector.image_features (packed rows)
+};
+
 struct StepOutput {
   int64_t S = 0;                      // the step's tokens (rows of the captures)
   std::vector<float> logits;          // [S, V], or [1, V] (row S-1) for Logits::last_row (bf16 values, as
@@ -76,6 +114,8 @@ struct StepOutput {
   // step's one synchronisation. A layer's span excludes the download of its captured output.
   std::vector<double> layer_seconds;
   double total_seconds = 0;           // the whole step, same clock (time_layers only)
+  double vision_seconds = 0;          // images only: vision tower + projector + splice (inside total_seconds)
+  VisionCapture vision;               // capture and images only
 };
 
 struct Caches {
@@ -86,6 +126,11 @@ struct Caches {
 // Runs after decoder layer `layer` on its output [rows, cols] (doubles); what it leaves (rounded to
 // bf16) is what the next layer reads. Same contract as harness::LayerHook.
 using LayerHook = std::function<void(int layer, int64_t rows, int64_t cols, double* hidden)>;
+// Runs after vision encoder layer `layer` of crop `crop` (global over the step's images) on that crop's
+// [577, D] output, CLS row first; what it leaves (rounded to bf16) is what the next layer reads. Same
+// contract as harness::VisionLayerHook. The kernels run every crop through a layer at once, so for one
+// layer the hook is called crop by crop in order, before the next layer.
+using VisionHook = std::function<void(int layer, int64_t crop, int64_t rows, int64_t cols, double* hidden)>;
 
 class Model {
  public:
@@ -96,8 +141,11 @@ class Model {
   // Runs `in` at positions position() ...; the caller validates it first (check_model_input; the ids
   // are checked again before the embedding kernel, which would give a zero row for a bad id).
   // `logits` picks the rows of StepOutput::logits (captures have every row either way).
+  // With `in.images` (a model loaded with vision weights only): the crops run through the vision tower
+  // and projector, and their packed rows replace the embeddings at the image_token_id positions.
   virtual StepOutput step(const ModelInput& in, bool capture, const LayerHook& hook = {},
-                          bool time_layers = false, Logits logits = Logits::all_rows) = 0;
+                          bool time_layers = false, Logits logits = Logits::all_rows,
+                          const VisionHook& vision_hook = {}) = 0;
   virtual Caches caches() const = 0;
   // The next token from the last logits row of the last step, whichever its Logits mode (its bf16
   // values, as StepOutput::logits has them), chosen on the device by the fastest optimized/sampling

@@ -5,6 +5,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/text_weights.h"
+#include "core/vision_weights.h"
 #include "core/slopes.h"
 
 namespace mm::cuda_model {
@@ -84,6 +85,40 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
   return w;
 }
 
+VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck) {
+  require_memory(static_cast<uint64_t>(count_vision_params(cfg).total) * 2,
+                 cfg.source + ": the kernels' host copy of the vision tower + projector (bf16)");
+  const VisionWeightMap m = map_vision_weights(ck, cfg);
+  VisionHostWeights w;
+  VisionDims& d = w.dims;
+  const VisionConfig& v = cfg.vision;
+  d.D = static_cast<int>(v.hidden_size); d.I = static_cast<int>(v.intermediate_size);
+  d.heads = static_cast<int>(v.num_attention_heads); d.L = static_cast<int>(v.num_hidden_layers);
+  d.C = static_cast<int>(v.num_channels); d.image = static_cast<int>(v.image_size); d.patch = static_cast<int>(v.patch_size);
+  d.eps = v.layer_norm_eps; d.image_token_id = cfg.image_token_index;
+  w.patch = bf16_of(m.patch_embedding);
+  w.cls = bf16_of(m.class_embedding);
+  w.pos = bf16_of(m.position_embedding);
+  w.pre_w = bf16_of(m.pre_norm_weight);
+  w.pre_b = bf16_of(m.pre_norm_bias);
+  for (const VisionLayerWeightMap& M : m.layers) {
+    VisionLayerHostWeights L;
+    L.ln1_w = bf16_of(M.ln1_weight); L.ln1_b = bf16_of(M.ln1_bias);
+    L.q_w = bf16_of(M.q_weight); L.q_b = bf16_of(M.q_bias);
+    L.k_w = bf16_of(M.k_weight); L.k_b = bf16_of(M.k_bias);
+    L.v_w = bf16_of(M.v_weight); L.v_b = bf16_of(M.v_bias);
+    L.o_w = bf16_of(M.out_weight); L.o_b = bf16_of(M.out_bias);
+    L.ln2_w = bf16_of(M.ln2_weight); L.ln2_b = bf16_of(M.ln2_bias);
+    L.fc1_w = bf16_of(M.fc1_weight); L.fc1_b = bf16_of(M.fc1_bias);
+    L.fc2_w = bf16_of(M.fc2_weight); L.fc2_b = bf16_of(M.fc2_bias);
+    w.layers.push_back(std::move(L));
+  }
+  w.l1_w = bf16_of(m.linear1_weight); w.l1_b = bf16_of(m.linear1_bias);
+  w.l2_w = bf16_of(m.linear2_weight); w.l2_b = bf16_of(m.linear2_bias);
+  w.newline = bf16_of(m.image_newline);
+  return w;
+}
+
 std::string unavailable_reason(const std::string& backend) {
   if (backend == "cuda-sim") return "";
   if (backend == "cuda") {
@@ -96,7 +131,8 @@ std::string unavailable_reason(const std::string& backend) {
   return "unknown CUDA backend '" + backend + "' (expected cuda or cuda-sim)";
 }
 
-std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir) {
+std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
+                                  const VlConfig* vl) {
   const std::string why = unavailable_reason(backend);
   if (!why.empty()) throw Error("backend '" + backend + "' is not available: " + why);
   {  // a head dim without kernels is refused from the config, before the weights are read
@@ -106,6 +142,7 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
   }
   Checkpoint ck(dir);
   HostWeights w = load_host_weights(cfg, ck);
+  if (vl) w.vision = load_vision_host_weights(*vl, ck);
 #if MM_CUDA
   if (backend == "cuda") return make_cuda_model(w);
 #endif

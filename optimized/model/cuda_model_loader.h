@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "core/sampling_params.h"
+#include "core/vl_config.h"
 #include "optimized/model/cuda_model.h"
 
 namespace mm::cuda_model {
@@ -17,10 +18,15 @@ namespace mm::cuda_model {
 // Every tensor rounded to bf16 (what loading the official model in bf16 does), through the one
 // checkpoint-name mapping (core/text_weights.h), as ref::load_weights.
 HostWeights load_host_weights(const ModelConfig& cfg, const Checkpoint& ck);
+// MiniMax-VL-01's vision tower, projector and image_newline rounded to bf16, through the one vision
+// name mapping (core/vision_weights.h), as ref::load_vl_weights.
+VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck);
 // Empty when `backend` ("cuda" or "cuda-sim") can run here, else why not (e.g. "no CUDA device").
 std::string unavailable_reason(const std::string& backend);
-// Loads the weights onto the backend's device; mm::Error when unavailable.
-std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir);
+// Loads the weights onto the backend's device; mm::Error when unavailable. With `vl` (a MiniMax-VL-01
+// checkpoint; cfg is then vl->text) the vision tower and projector too, so steps may carry images.
+std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
+                                  const VlConfig* vl = nullptr);
 // Model::sample with the uniform drawn from `rng` as ref::sample_token draws it: none when greedy, one
 // rng.uniform() otherwise, after the parameter checks. So a generation seeded like the reference's
 // consumes the same stream and, for equal logits, picks the same tokens. (NaN logits: the reference

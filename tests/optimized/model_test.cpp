@@ -24,6 +24,11 @@
 #include "reference/model.h"
 #include "reference/sampling.h"
 #include "reference/synthetic.h"
+#include "reference/synthetic_vl.h"
+#include "reference/vl_model.h"
+#include "reference/vl_preprocess.h"
+#include "core/image_synthetic.h"
+#include "core/vl_config.h"
 #include "optimized/model/cuda_model_loader.h"
 
 namespace mm {
@@ -279,7 +284,99 @@ void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bo
                  run_model(*m, p5, {}), 5, 0, static_cast<int>(cfg.num_experts_per_tok));
 }
 
+// MiniMax-VL-01 (preset vl-tiny, synthetic seed 0): one prompt with a seeded 300x200 image (2 crops, 976
+// placeholders) between text tokens, through the vision kernels (patch_embed, layer_norm, the linear
+// epilogues, vision_attention, vl_projector) and then the text model, against ref::VlModel<F64> with a
+// ref::VlModel<BF16> budget: the vision features (last layer, CLS dropped), the packed image features,
+// every text layer output, the final norm and the logits (router flips handled as above). The vision
+// hook is a no-op that records its calls: per layer each crop once, in order, on [577, D].
+template <class P> struct VlRef {
+  Run run;
+  std::vector<double> features, image_features;
+};
+template <class P> VlRef<P> run_vl_ref(const VlConfig& cfg, const Checkpoint& ck, const ModelInput& in) {
+  ref::VlModel<P> m(cfg, ref::load_weights<P>(ck, cfg.text), ref::load_vl_weights<P>(ck, cfg));
+  auto cache = m.text().new_cache();
+  ref::ForwardTrace<typename P::T> tr;
+  ref::VlTrace<typename P::T> vt;
+  const auto lg = m.forward(in, cache, &tr, {}, &vt);
+  VlRef<P> r;
+  r.run.logits.assign(lg.data(), lg.data() + lg.size());
+  for (const auto& l : tr.layers) r.run.layers.emplace_back(l.output.data(), l.output.data() + l.output.size());
+  r.run.final_norm.assign(tr.final_norm.data(), tr.final_norm.data() + tr.final_norm.size());
+  add_router(r.run, tr.layers);
+  r.features.assign(vt.features.data(), vt.features.data() + vt.features.size());
+  r.image_features.assign(vt.image_features.data(), vt.image_features.data() + vt.image_features.size());
+  return r;
+}
+
+void vl_end_to_end(bool gpu) {
+  const VlConfig cfg = vl_preset_config("vl-tiny");
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("mm_model_test_vl_tiny_" + std::to_string(::getpid()))).string();
+  ref::SyntheticOptions so;
+  so.seed = 0;
+  ref::write_synthetic_vl_checkpoint(dir, cfg, so);
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() { std::error_code ec; std::filesystem::remove_all(d, ec); }
+  } cleanup{dir};
+  const Checkpoint ck(dir);
+  const vl::PreprocessConfig pc = vl::load_preprocess_config(dir);
+  const image::Image im = image::synthetic_image(300, 200, image::Mode::RGB, 65, image::SyntheticContent::Noise);
+  ModelInput in;
+  in.images.push_back(vl::image_crops(vl::preprocess_image(im, pc), pc));
+  in.image_token_id = cfg.image_token_index;
+  std::vector<int64_t> text = tokens(12, static_cast<int>(cfg.text.vocab_size), 0);
+  for (int64_t& t : text)
+    if (t == cfg.image_token_index) t = (t + 1) % cfg.text.vocab_size;
+  in.tokens.assign(text.begin(), text.begin() + 4);  // 4 text tokens, the image, 8 text tokens
+  in.tokens.insert(in.tokens.end(), static_cast<size_t>(in.images[0].num_tokens), cfg.image_token_index);
+  in.tokens.insert(in.tokens.end(), text.begin() + 4, text.end());
+  const int S = static_cast<int>(in.tokens.size());
+  ASSERT_EQ(in.images[0].num_crops, 2);
+  const VlRef<ref::F64> f64 = run_vl_ref<ref::F64>(cfg, ck, in);
+  const VlRef<ref::BF16> bf16 = run_vl_ref<ref::BF16>(cfg, ck, in);
+  cuda_model::HostWeights w = cuda_model::load_host_weights(cfg.text, ck);
+  w.vision = cuda_model::load_vision_host_weights(cfg, ck);
+  auto m = make_model(w, gpu);
+  std::vector<std::pair<int, int64_t>> calls;
+  const int64_t P = cfg.vision.num_positions(), D = cfg.vision.hidden_size;
+  const cuda_model::VisionHook hook = [&](int layer, int64_t crop, int64_t rows, int64_t cols, double*) {
+    EXPECT_EQ(rows, P);
+    EXPECT_EQ(cols, D);
+    calls.emplace_back(layer, crop);
+  };
+  const std::string tag = gpu ? "cuda vl-tiny" : "cuda-sim vl-tiny";
+  const auto t0 = std::chrono::steady_clock::now();
+  const cuda_model::StepOutput o = m->step(in, true, {}, false, cuda_model::Logits::all_rows, hook);
+  std::printf("%s: %d tokens (2 crops) in %.2f s (%s)\n", tag.c_str(), S,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), m->kernels().c_str());
+  std::vector<std::pair<int, int64_t>> want;
+  for (int l = 0; l < cfg.vision.num_hidden_layers; ++l)
+    for (int64_t c = 0; c < 2; ++c) want.emplace_back(l, c);
+  EXPECT_EQ(calls, want);
+  ASSERT_EQ(o.vision.crops, 2);
+  ASSERT_EQ(o.vision.layers.size(), static_cast<size_t>(cfg.vision.num_hidden_layers));
+  EXPECT_EQ(o.vision.embeddings.size(), static_cast<size_t>(2 * P * D));
+  const std::vector<double> feats(o.vision.features.begin(), o.vision.features.end()),
+      image(o.vision.image_features.begin(), o.vision.image_features.end());
+  EXPECT_TRUE(kt::passes_fa_rule(tag + " vision.features", f64.features, feats, as_f(bf16.features), kModelRule));
+  EXPECT_TRUE(kt::passes_fa_rule(tag + " projector.image_features", f64.image_features, image,
+                                 as_f(bf16.image_features), kModelRule));
+  std::printf("%s: error ratio vs the bf16 budget (max_abs): vision.features %.3f, image features %.3f\n", tag.c_str(),
+              ratio(f64.features, feats, bf16.features), ratio(f64.image_features, image, bf16.image_features));
+  Run got;
+  got.logits.assign(o.logits.begin(), o.logits.end());
+  for (const auto& l : o.layers) got.layers.emplace_back(l.output.begin(), l.output.end());
+  got.final_norm.assign(o.final_norm.begin(), o.final_norm.end());
+  add_router(got, o, static_cast<int>(cfg.text.num_experts_per_tok), static_cast<int>(cfg.text.num_local_experts));
+  expect_matches(tag, f64.run, bf16.run, got, S, 0, static_cast<int>(cfg.text.num_experts_per_tok));
+}
+
 }  // namespace
+
+TEST(ModelSim, VlImagesThroughTheVisionKernels) { vl_end_to_end(false); }
 
 TEST(ModelSim, CrossesTheLightningBlockThenDecodes) {
   end_to_end("cuda-sim tiny S=260", tiny().cfg, 260, 3, false);
@@ -594,6 +691,10 @@ TEST(ModelCuda, LastRowOnlyIsTheLastRowOfAllRows) {
 TEST(ModelCuda, LastRowOnlyHoldsNoSByVLogits) {
   MM_NEEDS_GPU();
   last_row_steps_hold_no_s_by_v_logits(true);
+}
+TEST(ModelCuda, VlImagesThroughTheVisionKernels) {
+  MM_NEEDS_GPU();
+  vl_end_to_end(true);
 }
 
 }  // namespace mm
