@@ -9,19 +9,19 @@
 namespace mm::ref::vmath {
 namespace {
 
-// SSE2 (every x86-64 CPU): SLEEF's 4- / 2-lane dispatchers, which pick SSE2, SSE4.1 or AVX2-128 code
-// themselves (the same bits each).
+// SSE2 (every x86-64 CPU, used only where AVX2 + FMA are missing): SLEEF's no-FMA SSE2 code, called
+// directly rather than through SLEEF's dispatcher, so that the tests run this very code on any CPU.
 void erf_f32_sse2(float* x, std::size_t n) {
-  detail::apply<4>(x, n, [](const float* p, float* q) { _mm_storeu_ps(q, Sleef_erff4_u10(_mm_loadu_ps(p))); });
+  detail::apply<4>(x, n, [](const float* p, float* q) { _mm_storeu_ps(q, Sleef_cinz_erff4_u10sse2(_mm_loadu_ps(p))); });
 }
 void exp_f32_sse2(float* x, std::size_t n) {
-  detail::apply<4>(x, n, [](const float* p, float* q) { _mm_storeu_ps(q, Sleef_expf4_u10(_mm_loadu_ps(p))); });
+  detail::apply<4>(x, n, [](const float* p, float* q) { _mm_storeu_ps(q, Sleef_cinz_expf4_u10sse2(_mm_loadu_ps(p))); });
 }
 void erf_f64_sse2(double* x, std::size_t n) {
-  detail::apply<2>(x, n, [](const double* p, double* q) { _mm_storeu_pd(q, Sleef_erfd2_u10(_mm_loadu_pd(p))); });
+  detail::apply<2>(x, n, [](const double* p, double* q) { _mm_storeu_pd(q, Sleef_cinz_erfd2_u10sse2(_mm_loadu_pd(p))); });
 }
 void exp_f64_sse2(double* x, std::size_t n) {
-  detail::apply<2>(x, n, [](const double* p, double* q) { _mm_storeu_pd(q, Sleef_expd2_u10(_mm_loadu_pd(p))); });
+  detail::apply<2>(x, n, [](const double* p, double* q) { _mm_storeu_pd(q, Sleef_cinz_expd2_u10sse2(_mm_loadu_pd(p))); });
 }
 
 template <class T> struct Paths {

@@ -4,9 +4,11 @@
 //
 // The functions are SLEEF's "u10" ones (Debian's libsleef): at most 1.0 ulp from the exact value, as
 // glibc's are, but a different approximation, so an output may differ from std::erf / std::exp in its
-// last bit. SLEEF gives the same bits for each function on every x86-64 vector width, so the result does
-// not depend on which of the SSE2 / AVX2 / AVX-512 paths the CPU takes (tests/reference/vector_math_test.cpp
-// checks both properties).
+// last bit. On a CPU with AVX2 + FMA (every x86-64 server CPU since 2013) they are SLEEF's FMA builds,
+// which give the same bits at 8 and 16 lanes, so AVX2 and AVX-512 machines agree. A CPU without FMA
+// takes SLEEF's no-FMA SSE2 code, which is also within 1 ulp but may differ in the last bit (SLEEF's
+// FMA and no-FMA code round differently; SLEEF's no-FMA builds everywhere would cost ~1.7x on erf).
+// tests/reference/vector_math_test.cpp runs every path this CPU has (SSE2 always) and checks both.
 #pragma once
 #include <cstddef>
 #include <span>

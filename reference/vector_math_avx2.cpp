@@ -1,5 +1,5 @@
-// The AVX2 + FMA path of reference/vector_math.h; this file alone is compiled with -mavx2 -mfma
-// (reference/CMakeLists.txt) and is called only when the CPU has both.
+// The AVX2 + FMA path of reference/vector_math.h (SLEEF's FMA code); this file alone is compiled with
+// -mavx2 -mfma (reference/CMakeLists.txt) and is called only when the CPU has both.
 #include <immintrin.h>
 #include <sleef.h>
 

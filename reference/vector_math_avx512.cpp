@@ -1,4 +1,5 @@
-// The AVX-512F path of reference/vector_math.h; this file alone is compiled with -mavx512f
+// The AVX-512F path of reference/vector_math.h (SLEEF's FMA code); this file alone is compiled with
+// -mavx512f
 // (reference/CMakeLists.txt) and is called only when the CPU has AVX-512F.
 #include <immintrin.h>
 #include <sleef.h>
