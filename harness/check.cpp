@@ -320,7 +320,7 @@ GoldenAgreement golden_agreement(const golden::VlCase& c, const TensorMap& oracl
   const SafetensorsFile expected(c.dir + "/expected.safetensors");
   const TensorMap view = golden::golden_view(c, expected, oracle, prompt, cfg);
   for (const golden::VlTensorDiff& d : golden::compare_vl_case(c, expected, view, g.tolerance)) {
-    g.tensors.push_back({d.name, d.produced, d.pass, d.rel_fro, d.max_abs, d.tol_rel_fro, d.tol_max_abs});
+    g.tensors.push_back({d.name, d.produced, d.shape_ok, d.pass, d.rel_fro, d.max_abs, d.tol_rel_fro, d.tol_max_abs});
     if (d.pass) continue;
     ++g.failed;
     if (g.first_failing.empty()) g.first_failing = d.name;
@@ -366,15 +366,15 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
     require_same_config(load_config(c.dir), cfg, what);
     require(load_vl_config(c.dir).vision == m.vl->vision,
             "check: " + what + ": its vision_config differs from the model's");
-    in.prompt = golden::vl_case_prompt(c, m.vl->image_token_index);
+    in.prompt = golden::vl_case_prompt(c, m.vl->image_token_index);  // json errors: named by the case (vl_golden.h)
     r.prompt = in.prompt.tokens;
     r.decode = c.decode;
     r.image_token_id = in.prompt.image_token_id;
     for (std::size_t k = 0; k < in.prompt.images.size(); ++k) {
-      const auto& mi = c.manifest.at("images")[k];
+      const auto& mi = c.manifest.at("images")[k];  // vl_case_prompt has read these fields already
       CheckImage ci;
-      ci.width = mi.at("width").get<int>();
-      ci.height = mi.at("height").get<int>();
+      ci.width = static_cast<int>(in.prompt.images[k].width);
+      ci.height = static_cast<int>(in.prompt.images[k].height);
       ci.file = mi.at("file").get<std::string>();
       ci.crops = in.prompt.images[k].num_crops;
       ci.tokens = in.prompt.images[k].num_tokens;
@@ -530,7 +530,7 @@ nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
     const GoldenAgreement& g = *r.golden;
     nlohmann::json ts = nlohmann::json::array();
     for (const auto& t : g.tensors)
-      ts.push_back({{"name", t.name}, {"produced", t.produced}, {"pass", t.pass}, {"rel_fro", t.rel_fro},
+      ts.push_back({{"name", t.name}, {"produced", t.produced}, {"shape_ok", t.shape_ok}, {"pass", t.pass}, {"rel_fro", t.rel_fro},
                     {"max_abs", t.max_abs}, {"tol_rel_fro", t.tol_rel_fro}, {"tol_max_abs", t.tol_max_abs}});
     j["golden"] = {{"case", g.case_name}, {"backend", "ref-f64"}, {"tolerance", g.tolerance}, {"pass", g.pass},
                    {"failed", g.failed}, {"first_failing", g.first_failing.empty() ? nlohmann::json() : nlohmann::json(g.first_failing)},
@@ -595,10 +595,13 @@ std::string summary(const CheckResult& r) {
     s += buf;
     for (const auto& t : g.tensors)
       if (t.name == g.first_failing) {
-        std::snprintf(buf, sizeof buf, "            first failing tensor %s: %s\n", t.name.c_str(),
-                      !t.produced ? "not produced" : ("rel_fro " + std::to_string(t.rel_fro) + " (tol " + std::to_string(t.tol_rel_fro) +
-                                                      "), max_abs " + std::to_string(t.max_abs) + " (tol " +
-                                                      std::to_string(t.tol_max_abs) + ")").c_str());
+        if (!t.produced)
+          std::snprintf(buf, sizeof buf, "            first failing tensor %s: not produced\n", t.name.c_str());
+        else if (!t.shape_ok)
+          std::snprintf(buf, sizeof buf, "            first failing tensor %s: shape differs from the case's\n", t.name.c_str());
+        else
+          std::snprintf(buf, sizeof buf, "            first failing tensor %s: rel_fro %.3e (tol %.3e), max_abs %.3e (tol %.3e)\n",
+                        t.name.c_str(), t.rel_fro, t.tol_rel_fro, t.max_abs, t.tol_max_abs);
         s += buf;
       }
   }

@@ -72,12 +72,14 @@ struct CheckImage : SyntheticImage {  // width, height, seed, crops, tokens (har
 // subset of rows, too few to teacher-force a layer from, so the check runs in two links: the ref-f64
 // oracle (every row, every tensor) is compared with each stored tensor at the manifest's float64
 // tolerance, and every backend is then judged against that oracle as in a check without --golden
-// (teacher-forced through the vision tower and the text layers). A backend passes only if both hold.
+// (teacher-forced through the vision tower and the text layers). The check passes only if both hold: a
+// backend's own status says how it compares with the oracle, `golden` whether the oracle agrees with
+// the case (CheckResult::pass is false when it does not).
 struct GoldenAgreement {
   std::string case_name, tolerance = "tol_fp64";
   struct Entry {
     std::string name;
-    bool produced = false, pass = false;
+    bool produced = false, shape_ok = false, pass = false;
     double rel_fro = 0, max_abs = 0, tol_rel_fro = 0, tol_max_abs = 0;
   };
   std::vector<Entry> tensors;  // dataflow order

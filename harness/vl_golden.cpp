@@ -90,6 +90,20 @@ Tensor last_row(const Tensor& t) {
 
 }  // namespace
 
+template <class F>
+static auto named(const VlCase& c, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception& e) {  // a missing or mistyped field of the case's files
+    throw Error("VL golden case '" + c.name + "' (" + c.dir + "): malformed manifest.json or inputs.json: " + e.what());
+  }
+}
+
+// The bodies of vl_case_prompt / compare_vl_case (below), which named() wraps.
+static ModelInput vl_case_prompt_unchecked(const VlCase& c, int64_t model_image_token_index);
+static std::vector<VlTensorDiff> compare_vl_case_unchecked(const VlCase& c, const SafetensorsFile& expected,
+                                                           const TensorMap& view, const std::string& tol_key);
+
 bool is_vl_case(const std::string& dir) {
   const fs::path mf = fs::path(dir) / "manifest.json";
   std::error_code ec;
@@ -132,6 +146,10 @@ std::vector<std::string> vl_case_dirs(const std::string& golden_root) {
 }
 
 ModelInput vl_case_prompt(const VlCase& c, int64_t model_image_token_index) {
+  return named(c, [&] { return vl_case_prompt_unchecked(c, model_image_token_index); });
+}
+
+static ModelInput vl_case_prompt_unchecked(const VlCase& c, int64_t model_image_token_index) {
   const std::string where = "VL golden case '" + c.name + "' (" + c.dir + ")";
   require(model_image_token_index == c.image_token_index,
           where + ": image_token_index " + std::to_string(c.image_token_index) + " in inputs.json, the model's is " +
@@ -237,6 +255,11 @@ TensorMap golden_view(const VlCase& c, const SafetensorsFile& expected, const Te
 
 std::vector<VlTensorDiff> compare_vl_case(const VlCase& c, const SafetensorsFile& expected, const TensorMap& view,
                                           const std::string& tol_key) {
+  return named(c, [&] { return compare_vl_case_unchecked(c, expected, view, tol_key); });
+}
+
+static std::vector<VlTensorDiff> compare_vl_case_unchecked(const VlCase& c, const SafetensorsFile& expected,
+                                                           const TensorMap& view, const std::string& tol_key) {
   const auto& tensors = c.manifest.at("tensors");
   std::vector<std::string> names;
   for (const auto& [n, t] : expected.tensors()) {

@@ -67,8 +67,13 @@ BlasKernels select_blas_kernels() {
     gotoblas_dynamic_quit();
     gotoblas_dynamic_init();
     unsetenv("OPENBLAS_CORETYPE");
-    selected_how = "selected by minimax01: OpenBLAS did not recognise this CPU (fell back to Prescott); its "
-                   "features fit " + std::string(want);
+    // A build without that core (DYNAMIC_LIST), or a release that checks the core's support itself,
+    // may keep Prescott: say what happened, not what was asked.
+    const std::string got = str(openblas_get_corename());
+    selected_how = got == core ? "OpenBLAS did not recognise this CPU (fell back to Prescott); minimax01 asked it for " +
+                                     std::string(want) + ", which it did not take"
+                               : "selected by minimax01: OpenBLAS did not recognise this CPU (fell back to Prescott); "
+                                 "its features fit " + std::string(want);
   });
   return blas_kernels();
 }

@@ -186,7 +186,8 @@ TEST(VisionEncoder, GeluIsExactErf) {
   for (std::size_t i = 0; i < xs.size(); ++i) EXPECT_NEAR(g(0, static_cast<Eigen::Index>(i)), gelu_f64(xs[i]), 1e-15) << xs[i];
   // not the tanh approximation nor quick_gelu: they differ by > 1e-4 at x = 1
   EXPECT_NEAR(g(0, 5), 0.8413447460685429, 1e-15);
-  // fp32: within 2 ulp of the exact value (the formula's three roundings around a 1-ulp erf)
+  // fp32: within 2.5e-7 x max(1, |x|) of the exact value (about 2 fp32 ulps of the result where |g| >= 1;
+  // an absolute bound below that: a loose check of the fp32 path, the exact-erf property is the f64 one)
   Mat<float> f(1, static_cast<Eigen::Index>(xs.size()));
   for (std::size_t i = 0; i < xs.size(); ++i) f(0, static_cast<Eigen::Index>(i)) = static_cast<float>(xs[i]);
   ref::gelu_erf_stored<F32>(f);
