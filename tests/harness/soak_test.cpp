@@ -98,6 +98,10 @@ SoakOptions vl_quick() {
 TEST(SoakVl, ImageRequestsAreServedCheckedAndCounted) {
   SoakOptions o = vl_quick();
   o.inject = {{FaultKind::Nan, 0.2}};  // a NaN in an image request's text layers is caught as numerical too
+  // Budgets far above any request's latency: a clean checked request must then be a success, whatever
+  // the machine's load (10x the calibration request is not enough on a shared, busy machine).
+  o.slo_ttft_ms = 600000;
+  o.slo_tpot_ms = 600000;
   const SoakResult r = run_soak(vl_tiny(), o);
   const nlohmann::json& res = r.result;
   EXPECT_TRUE(r.pass) << soak_summary(res);
