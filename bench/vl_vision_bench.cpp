@@ -7,6 +7,10 @@
 //   BM_VisionPart/part        one layer's pieces on one crop, fp32: 0 LayerNorm, 1 attention (q/k/v, core,
 //                             out_proj), 2 MLP (fc1, GELU, fc2), 3 the patch embedding
 //   BM_Sgemm                  a same-run roof: Eigen (-> OpenBLAS sgemm) [577 x 1024] x [1024 x 4096]
+//   BM_TowerGemms             only the GEMMs of one crop (every product the tower computes, with its
+//                             shapes and weights, nothing between them): the time any implementation on
+//                             this BLAS pays before its first LayerNorm; bench/vl_vision_hf.py --gemms times
+//                             the same products through torch (MKL)
 // Threads: OpenBLAS's (OPENBLAS_NUM_THREADS; the default is every core); the rest of the reference is one thread.
 //
 // FLOP count per crop (2 flops per multiply-add; S = N + 1 = 577 rows, N = 576 patches, K = 3*14*14 = 588,
@@ -147,8 +151,49 @@ void BM_Sgemm(benchmark::State& st) {
                                               benchmark::Counter::kIsRate);
 }
 
+// The GEMMs of one crop, alone: the patch conv [576 x 588] x [588 x 1024]; per layer q, k, v, out_proj
+// [577 x 1024] x [1024 x 1024], fc1 [577 x 1024] x [1024 x 4096], fc2 [577 x 4096] x [4096 x 1024] (each
+// layer's own weights, as the tower reads them), and per head QK^T [577 x 64] x [64 x 577] and
+// PV [577 x 577] x [577 x 64]: exactly the 382.0 GFLOP of the formula above. The inputs are fixed
+// random activations of the right shapes; the outputs are discarded.
+void BM_TowerGemms(benchmark::State& st) {
+  const VisionConfig& c = config();
+  const auto& w = weights<F32>();
+  const Eigen::Index S = c.num_positions(), N = c.num_patches(), D = c.hidden_size, I = c.intermediate_size,
+                     K = c.num_channels * c.patch_size * c.patch_size, H = c.num_attention_heads, d = D / H;
+  Rng r(5);
+  auto randn = [&r](Eigen::Index rows, Eigen::Index cols) {
+    ref::Mat<float> m(rows, cols);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(r.normal());
+    return m;
+  };
+  const ref::Mat<float> patches = randn(N, K), x = randn(S, D), h = randn(S, I), q = randn(S, D), k = randn(S, D),
+                        v = randn(S, D);
+  ref::Mat<float> conv(N, D), yd(S, D), yi(S, I), scores(S, S), o(S, D);
+  for (auto _ : st) {
+    conv.noalias() = patches * w.patch_embedding.transpose();
+    for (const auto& L : w.layers) {
+      for (const auto* p : {&L.q_proj, &L.k_proj, &L.v_proj, &L.out_proj}) yd.noalias() = x * p->w.transpose();
+      yi.noalias() = x * L.fc1.w.transpose();
+      yd.noalias() = h * L.fc2.w.transpose();
+      for (Eigen::Index j = 0; j < H; ++j) {
+        scores.noalias() = q.middleCols(j * d, d) * k.middleCols(j * d, d).transpose();
+        o.middleCols(j * d, d).noalias() = scores * v.middleCols(j * d, d);
+      }
+    }
+    benchmark::DoNotOptimize(o.data());
+    benchmark::DoNotOptimize(yd.data());
+    benchmark::DoNotOptimize(yi.data());
+    benchmark::DoNotOptimize(conv.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(flops_per_crop() * static_cast<double>(st.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+  st.SetLabel("the GEMMs of 1 crop, fp32");
+}
+
 BENCHMARK(BM_Sgemm)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 BENCHMARK(BM_VisionPart)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_TowerGemms)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_VisionTower<F32>)->Arg(1)->Arg(19)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_VisionTower<F64>)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 

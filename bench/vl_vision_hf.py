@@ -14,6 +14,11 @@ work). The model also computes post_layernorm on the CLS row (1024 values, negli
 implementation, crops): one untimed warm-up for 1 crop (19 crops reuse the warmed model; --warmup19 adds one),
 then the median and min of the timed reps. cpu_median_s / median_s ~ threads confirms the threads were busy.
 Prints one JSON object.
+
+--gemms: instead of the model, time only the GEMMs of one crop through torch (MKL), the products and
+shapes of vl_vision_bench's BM_TowerGemms: the patch conv [576 x 588] x [588 x 1024], per layer q, k, v,
+out_proj (x W^T, [577 x 1024] x [1024 x 1024]), fc1, fc2, and per head QK^T and PV; each layer its own
+weights. Result "hf_gemms_1crop": the BLAS floor of one crop on the HF side.
 """
 import argparse
 import json
@@ -39,6 +44,39 @@ def flops_per_crop(D=1024, I=4096, L=24, N=576, K=588):  # noqa: E741  the formu
     return 2 * N * K * D + L * (8 * S * D * D + 4 * S * D * I + 4 * S * S * D)
 
 
+def time_gemms(torch, reps, D=1024, I=4096, L=24, N=576, K=588, H=16):  # noqa: E741
+    """The GEMMs of one crop alone (BM_TowerGemms' products), median and min of reps after a warm-up."""
+    S, d = N + 1, D // H
+    g = torch.Generator().manual_seed(5)
+    rn = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float32)  # noqa: E731
+    patches, x, h, q, k, v = rn(N, K), rn(S, D), rn(S, I), rn(S, D), rn(S, D), rn(S, D)
+    w_conv = rn(D, K)
+    layers = [dict(proj=[rn(D, D) for _ in range(4)], fc1=rn(I, D), fc2=rn(D, I)) for _ in range(L)]
+    F = torch.nn.functional
+
+    def once():
+        F.linear(patches, w_conv)
+        for lw in layers:
+            for w in lw["proj"]:
+                F.linear(x, w)
+            F.linear(x, lw["fc1"])
+            F.linear(h, lw["fc2"])
+            for j in range(H):
+                s = q[:, j * d:(j + 1) * d] @ k[:, j * d:(j + 1) * d].T
+                s @ v[:, j * d:(j + 1) * d]
+
+    wall = []
+    with torch.no_grad():
+        once()
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            once()
+            wall.append(time.perf_counter() - t0)
+    med = statistics.median(wall)
+    return {"name": "hf_gemms_1crop", "crops": 1, "median_s": med, "min_s": min(wall), "times_s": wall, "reps": reps,
+            "gflops_per_s": flops_per_crop() / med / 1e9, "loadavg_after": list(os.getloadavg())}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -47,6 +85,7 @@ def main():
     ap.add_argument("--reps1", type=int, default=3)
     ap.add_argument("--reps19", type=int, default=1)
     ap.add_argument("--warmup19", action="store_true")
+    ap.add_argument("--gemms", action="store_true", help="time only one crop's GEMMs (BM_TowerGemms)")
     args = ap.parse_args()
     for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(v, str(args.threads))
@@ -63,7 +102,10 @@ def main():
     crops = [int(c) for c in args.crops.split(",")]
     pixels = torch.randn(max(crops), 3, 336, 336, generator=gen, dtype=torch.float32)
     results = []
-    for attn in args.attn.split(","):
+    if args.gemms:
+        results.append(time_gemms(torch, args.reps1))
+        print(json.dumps(results[-1]), flush=True)
+    for attn in ([] if args.gemms else args.attn.split(",")):
         torch.manual_seed(0)
         model = CLIPVisionModel(CLIPVisionConfig(**cfg, attn_implementation=attn)).float().eval()
         with torch.no_grad():
