@@ -9,6 +9,7 @@
 #include "harness/check.h"
 #include "harness/golden_case.h"
 #include "harness/ref_backend.h"
+#include "tests/gpu_expect.h"
 
 namespace mm::harness {
 namespace {
@@ -46,9 +47,14 @@ TEST(Check, PassesOnTheBuiltInDefault) {
     EXPECT_EQ(tensor_kind(v.name), "router_probs") << v.name;
   }
   EXPECT_GT(not_produced, 0u);
-  // cuda: runs only with a device, otherwise skipped with the reason, never silently
-  if (find(r, "cuda").status == "skipped") EXPECT_NE(find(r, "cuda").reason.find("no CUDA device"), std::string::npos);
-  else EXPECT_EQ(find(r, "cuda").status, "pass") << summary(r);
+  // cuda: runs only with a device, otherwise skipped with the reason, never silently (under
+  // MM_REQUIRE_GPU=1 the skip fails: tests/gpu_expect.h)
+  if (find(r, "cuda").status == "skipped") {
+    EXPECT_NE(find(r, "cuda").reason.find("no CUDA device"), std::string::npos);
+    EXPECT_FALSE(mm::test::gpu_required()) << "MM_REQUIRE_GPU=1 but cuda was skipped: " << find(r, "cuda").reason;
+  } else {
+    EXPECT_EQ(find(r, "cuda").status, "pass") << summary(r);
+  }
 #else
   // the CUDA backends are known but not built: skipped with the reason, never silently
   for (const char* n : {"cuda", "cuda-sim"}) {

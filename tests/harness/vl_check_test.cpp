@@ -20,6 +20,7 @@
 #include "harness/report.h"
 #include "harness/tensor_id.h"
 #include "harness/vl_golden.h"
+#include "tests/gpu_expect.h"
 
 namespace mm::harness {
 namespace {
@@ -70,7 +71,11 @@ TEST(VlCheck, PassesWithVisionTensorsJudged) {
   EXPECT_EQ(find(r, "ref-bf16").status, "budget");
   EXPECT_EQ(find(r, "ref-f32").status, "pass") << summary(r);
   // The kernels run the images: cuda-sim passes with every vision / projector tensor judged; cuda passes
-  // where it is built and has a device, else it is skipped for that reason, never for the images.
+  // where it is built and has a device, else it is skipped for that reason, never for the images (under
+  // MM_REQUIRE_GPU=1 the skip fails: tests/gpu_expect.h).
+  if (mm::test::gpu_required()) {
+    EXPECT_NE(find(r, "cuda").status, "skipped") << "MM_REQUIRE_GPU=1 but cuda was skipped: " << find(r, "cuda").reason;
+  }
   for (const char* n : {"cuda", "cuda-sim"}) {
     const auto& b = find(r, n);
     EXPECT_TRUE(b.status == "pass" || (b.status == "skipped" && !b.reason.empty())) << n << ": " << b.status << " "

@@ -3,6 +3,7 @@
 // error ratio of 0). Out-of-range ids: the runner throws mm::Error naming the id and position; the kernel
 // itself never reads outside the table, writes a zero row and reports the first bad position.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 
 #include <climits>
 #include <functional>
@@ -108,7 +109,7 @@ TEST(OptEmbedding, EmptyAndBadShapes) {
 #if MM_CUDA
 namespace gpu = mm::embedding::backend_cuda;
 TEST(OptEmbedding, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
              [](int v, auto... a) { return gpu::run_unchecked(gpu::versions()[static_cast<size_t>(v)], a...); },
              false});

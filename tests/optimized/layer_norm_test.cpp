@@ -9,6 +9,7 @@
 //     place of rownorm_exact.h's statistical one).
 // The acceptance rule against the fp64 reference (kernel_test_util.h) is checked and reported as well.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 #include "tests/optimized/rownorm_exact.h"
 
@@ -433,7 +434,7 @@ TEST(OptLayerNorm, RejectsBadShapesAndVersions) {
 #if MM_CUDA
 namespace gpu = mm::layer_norm::backend_cuda;
 TEST(OptLayerNorm, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
              [](int v, auto... a) { return gpu::run(gpu::residual_versions()[static_cast<size_t>(v)], a...); }, false});
 }

@@ -4,6 +4,7 @@
 // Output o and the final state are both checked. Emulator (backend_simt) always; GPU (backend_cuda) when
 // the nvcc build exists and a device is present.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -397,25 +398,23 @@ TEST(LightningAttention, StridedBatchEmulator) {
 
 #if MM_CUDA
 namespace gpu = mm::lightning::backend_cuda;
-#define MM_REQUIRE_GPU() \
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device"
 TEST(LightningAttention, PrefillAllVersionsGpu) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   prefill_suite("cuda", gpu::prefill_versions(), &gpu::run, false);
   report_ratios();
 }
 TEST(LightningAttention, ChunkedPrefillGpu) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   chunked_suite("cuda", gpu::prefill_versions(), &gpu::run);
   report_ratios();
 }
 TEST(LightningAttention, DecodeAllVersionsGpu) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   decode_suite("cuda", gpu::decode_versions(), &gpu::run, false);
   report_ratios();
 }
 #else
-TEST(LightningAttention, GpuBuild) { GTEST_SKIP() << "built without nvcc (MM_CUDA off)"; }
+TEST(LightningAttention, GpuBuild) { MM_NEEDS_GPU(false); }
 #endif
 
 }  // namespace

@@ -5,6 +5,7 @@
 // exactly up to the fp32 sum order of mean(o^2) (rownorm_exact.h). The acceptance rule against the fp64
 // reference (kernel_test_util.h) is checked and reported as well.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 #include "tests/optimized/rownorm_exact.h"
 
@@ -148,7 +149,7 @@ TEST(OptLightningNormGate, RejectsBadShapes) {
 #if MM_CUDA
 namespace gpu = mm::norm_gate::backend_cuda;
 TEST(OptLightningNormGate, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
              [](int v, auto... a) { return gpu::run(gpu::silu_versions()[static_cast<size_t>(v)], a...); }, false});
 }

@@ -7,6 +7,7 @@
 // of an all-rows step and hold no [S, V] logits. With the nvcc build and a device, the same on the GPU
 // (`cuda`).
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 
 #include <algorithm>
 #include <chrono>
@@ -664,36 +665,29 @@ TEST(ModelSim, SampleAgreesWithTheReferenceSampler) { sample_agrees_with_referen
 TEST(ModelSim, LastRowOnlyIsTheLastRowOfAllRows) { last_row_matches_all_rows(false); }
 TEST(ModelSim, LastRowOnlyHoldsNoSByVLogits) { last_row_steps_hold_no_s_by_v_logits(false); }
 
-// The same on the GPU (nvcc build and a device, else skipped).
-#if MM_CUDA
-#define MM_NEEDS_GPU() \
-  if (!cuda_model::cuda_device_present()) GTEST_SKIP() << "no CUDA device"
-#else
-#define MM_NEEDS_GPU() GTEST_SKIP() << "no nvcc build"
-#endif
-
+// The same on the GPU (nvcc build and a device, else skipped: tests/gpu_expect.h).
 TEST(ModelCuda, CrossesTheLightningBlockThenDecodes) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   end_to_end("cuda tiny S=260", tiny().cfg, 260, 3, true);
 }
 TEST(ModelCuda, DecodeStepsAfterTheFirstAllocateNothing) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   decode_steps_allocate_nothing(true);
 }
 TEST(ModelCuda, SampleAgreesWithTheReferenceSampler) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   sample_agrees_with_reference(true);
 }
 TEST(ModelCuda, LastRowOnlyIsTheLastRowOfAllRows) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   last_row_matches_all_rows(true);
 }
 TEST(ModelCuda, LastRowOnlyHoldsNoSByVLogits) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   last_row_steps_hold_no_s_by_v_logits(true);
 }
 TEST(ModelCuda, VlImagesThroughTheVisionKernels) {
-  MM_NEEDS_GPU();
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
   vl_end_to_end(true);
 }
 

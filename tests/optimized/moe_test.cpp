@@ -7,6 +7,7 @@
 // Emulator (backend_simt) under several schedules with identical bits required; the GPU build
 // (backend_cuda) runs the same checks when a device is present.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -50,10 +51,6 @@ const Backend kSimt{"simt", true, &moe::backend_simt::run_router, &moe::backend_
 #if MM_CUDA
 const Backend kCuda{"cuda", false, &moe::backend_cuda::run_router, &moe::backend_cuda::run_permute,
                     &moe::backend_cuda::grouped_ffn_versions, &moe::backend_cuda::run_grouped_ffn, &moe::backend_cuda::run_moe};
-#define MM_REQUIRE_GPU()                                                                                \
-  if (!moe::backend_cuda::device_present()) GTEST_SKIP() << "no CUDA device"
-#else
-#define MM_REQUIRE_GPU() GTEST_SKIP() << "built without nvcc (no backend_cuda)"
 #endif
 
 // ---- schedules -----------------------------------------------------------------------------------------
@@ -194,7 +191,7 @@ void router_suite(const Backend& b) {
 
 TEST(MoeSimt, RouterIdsExact) { router_suite(kSimt); }
 TEST(MoeCuda, RouterIdsExact) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(moe::backend_cuda::device_present());
 #if MM_CUDA
   router_suite(kCuda);
 #endif
@@ -258,7 +255,7 @@ void permutation_suite(const Backend& b) {
 
 TEST(MoeSimt, PermutationExact) { permutation_suite(kSimt); }
 TEST(MoeCuda, PermutationExact) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(moe::backend_cuda::device_present());
 #if MM_CUDA
   permutation_suite(kCuda);
 #endif
@@ -338,7 +335,7 @@ void ffn_suite(const Backend& b) {
 
 TEST(MoeSimt, GroupedFfnVsReference) { ffn_suite(kSimt); }
 TEST(MoeCuda, GroupedFfnVsReference) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(moe::backend_cuda::device_present());
 #if MM_CUDA
   ffn_suite(kCuda);
 #endif
@@ -408,7 +405,7 @@ void block_suite(const Backend& b) {
 
 TEST(MoeSimt, BlockVsReference) { block_suite(kSimt); }
 TEST(MoeCuda, BlockVsReference) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(moe::backend_cuda::device_present());
 #if MM_CUDA
   block_suite(kCuda);
 #endif

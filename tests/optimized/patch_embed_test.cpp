@@ -16,6 +16,7 @@
 //     backend, v2 in the SIMT build (gemm.h's host loop: a double sum rounded once to fp32).
 //   - the acceptance rule (kernel_test_util.h) against ref-f64, with ref-bf16 as the budget.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 
 #include <chrono>
@@ -294,7 +295,7 @@ TEST(OptPatchEmbed, BadArgsRejected) {
 #if MM_CUDA
 namespace gpu = mm::patch_embed::backend_cuda;
 TEST(OptPatchEmbed, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda",
              [](int v, const Inputs& in, const Shape& s) {
                return gpu::run(gpu::versions()[static_cast<size_t>(v)], in.pixels, mm::kt::to_bf16_bits(in.w),

@@ -4,6 +4,7 @@
 // exactly, the normed outputs exactly up to the fp32 sum order of mean(x^2) (rownorm_exact.h). The
 // acceptance rule against the fp64 reference (kernel_test_util.h) is checked and reported as well.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 #include "tests/optimized/rownorm_exact.h"
 
@@ -193,7 +194,7 @@ TEST(OptRmsnorm, RejectsBadShapesAndVersions) {
 #if MM_CUDA
 namespace gpu = mm::rmsnorm::backend_cuda;
 TEST(OptRmsnorm, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
              [](int v, auto... a) { return gpu::run(gpu::residual_versions()[static_cast<size_t>(v)], a...); }, false});
 }

@@ -3,6 +3,7 @@
 // many seeded rows and draws: greedy, temperature, top-k, top-p, ties (stable order by id, -0.0 vs +0.0),
 // -inf logits, exact top_p boundaries and u at the edges of [0, 1). Emulator schedules must agree.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 
 #include <cmath>
 #include <functional>
@@ -238,7 +239,7 @@ TEST(OptSampling, ValidatesLikeTheReference) {
 #if MM_CUDA
 namespace gpu = mm::sampling::backend_cuda;
 TEST(OptSampling, CudaMatchesReferenceTokens) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); }, false},
             true);
 }

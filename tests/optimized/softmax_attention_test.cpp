@@ -6,6 +6,7 @@
 // (bf16 q/k after RoPE, fp32 softmax, bf16 output). Emulator (backend_simt) under several schedules,
 // and the nvcc build (backend_cuda) when a GPU is present.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 // Eigen / reference before any kernel header.
 #include "reference/precision.h"
 #include "reference/rope.h"
@@ -492,14 +493,14 @@ TEST(SoftmaxAttention, HeadDimsEachVersionTakes) {
 
 #if MM_CUDA
 TEST(SoftmaxAttention, PrefillCuda) {
-  if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(kCuda.present());
   prefill_suite(kCuda);
 }
 TEST(SoftmaxAttention, DecodeCuda) {
-  if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(kCuda.present());
   decode_suite(kCuda);
 }
 #else
-TEST(SoftmaxAttention, PrefillCuda) { GTEST_SKIP() << "no nvcc build"; }
-TEST(SoftmaxAttention, DecodeCuda) { GTEST_SKIP() << "no nvcc build"; }
+TEST(SoftmaxAttention, PrefillCuda) { MM_NEEDS_GPU(false); }
+TEST(SoftmaxAttention, DecodeCuda) { MM_NEEDS_GPU(false); }
 #endif

@@ -10,6 +10,7 @@
 // ReferenceCoreMatchesFullAttention checks attend_core against ref::vision_attention on the same input,
 // with permutation projections (exact in every precision) that make q, k, v three different matrices.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 // Eigen / reference before any kernel header.
 #include "reference/precision.h"
 #include "reference/vision_encoder.h"
@@ -295,9 +296,9 @@ TEST(VisionAttention, RejectsBadInputs) {
 
 #if MM_CUDA
 TEST(VisionAttention, Cuda) {
-  if (!kCuda.present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(kCuda.present());
   suite(kCuda);
 }
 #else
-TEST(VisionAttention, Cuda) { GTEST_SKIP() << "no nvcc build"; }
+TEST(VisionAttention, Cuda) { MM_NEEDS_GPU(false); }
 #endif

@@ -15,6 +15,7 @@
 //     these inputs), so there the outputs are also held to the ref-bf16 bits outright.
 // The acceptance rule against the fp64 reference (kernel_test_util.h) is checked and reported as well.
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 #include "tests/optimized/rownorm_exact.h"
 
@@ -398,7 +399,7 @@ TEST(OptVisionMlp, RejectsBadShapesAndVersions) {
 #if MM_CUDA
 namespace gpu = mm::vision_mlp::backend_cuda;
 TEST(OptVisionMlp, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda",
              [](Mode mode, int v, const auto& c, const auto& b, const auto& h, int m, int n) {
                return gpu::run(mode, gpu::versions(mode)[static_cast<std::size_t>(v)], c, b, h, m, n);

@@ -5,6 +5,7 @@
 // written. The planner's unpad rule is held equal to ref::unpad_window over a sweep of sizes and grids,
 // and its token counts to the anyres plan's (vl::plan_anyres).
 #include "tests/optimized/kernel_test_util.h"
+#include "tests/gpu_expect.h"
 #include "tests/optimized/ref_convert.h"
 
 #include <climits>
@@ -324,7 +325,7 @@ TEST(OptVlProjector, EmptyPrompt) {
 #if MM_CUDA
 namespace gpu = mm::vl_projector::backend_cuda;
 TEST(OptVlProjector, CudaAllVersions) {
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device";
+  MM_NEEDS_GPU(gpu::device_present());
   run_suite({"cuda", [](int v, auto&&... a) { return gpu::run(gpu::versions()[static_cast<size_t>(v)], a...); },
              [](int v, auto&&... a) { return gpu::run_unchecked(gpu::versions()[static_cast<size_t>(v)], a...); },
              false});

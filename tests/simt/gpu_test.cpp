@@ -1,9 +1,12 @@
 // Emulator vs hardware: the proof kernels on the GPU (nvcc build, backend_cuda) and under the emulator
 // (this TU, backend_simt) must give the same bits. Inputs are integer-valued so that every summation
-// order and the MMA are exact. Skips cleanly without a usable GPU.
+// order and the MMA are exact. Skips cleanly without a usable GPU (fails instead under MM_REQUIRE_GPU=1:
+// tests/gpu_expect.h).
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "tests/gpu_expect.h"
 
 #define MM_PROOF_DECLARE_CUDA 1
 #include "optimized/proof/runners.cuh"
@@ -13,10 +16,6 @@ namespace {
 namespace cpu = mm::proof::backend_simt;
 namespace gpu = mm::proof::backend_cuda;
 
-// A macro: GTEST_SKIP only leaves the function it is written in.
-#define MM_REQUIRE_GPU()                                                                         \
-  if (!gpu::device_present()) GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount failed or returned 0)"
-
 template <class T>
 void expect_same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   ASSERT_EQ(a.size(), b.size());
@@ -24,7 +23,7 @@ void expect_same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 }
 
 TEST(SimtGpu, RowSum) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   const int rows = 8, n = 3000;
   std::vector<float> x(rows * n);
   std::mt19937 rng(1);
@@ -33,7 +32,7 @@ TEST(SimtGpu, RowSum) {
 }
 
 TEST(SimtGpu, GemmBf16) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   const int m = 128, n = 192, k = 256;
   std::vector<uint16_t> a(size_t(m) * k), b(size_t(n) * k);
   std::mt19937 rng(2);
@@ -43,7 +42,7 @@ TEST(SimtGpu, GemmBf16) {
 }
 
 TEST(SimtGpu, NeighbourWithBarrier) {
-  MM_REQUIRE_GPU();
+  MM_NEEDS_GPU(gpu::device_present());
   std::vector<float> in(4 * 256);
   for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i);
   expect_same_bits(cpu::run_neighbour(in, 256, true), gpu::run_neighbour(in, 256, true));
