@@ -300,7 +300,7 @@ def ctest_section(path):
     text = read_text(path)
     if text is None:
         return []
-    lines = ["", "## Tests (ctest -L 'gpu|optimized')", ""]
+    lines = ["", "## Tests (ctest -L 'gpu|optimized|ptxas')", ""]
     m = re.search(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text)
     lines.append(f"- {m.group(0)}" if m else "- no ctest result line (did ctest run to the end?)")
     skipped = re.findall(r"^\s*\d+ - (\S+) \(Skipped\)", text, re.M)
