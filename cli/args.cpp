@@ -48,7 +48,7 @@ void split_list(const std::string& what, const std::string& s, F&& item) {
     const std::size_t end = std::min(s.find(',', start), s.size());
     const std::string_view e(s.data() + start, end - start);
     if (e.empty())
-      throw Error(what + ": element " + std::to_string(index) + " is empty (in " + shown(s) +
+      throw UsageError(what + ": element " + std::to_string(index) + " is empty (in " + shown(s) +
                   "; expected comma-separated values with no empty element)");
     item(e, index);
     if (end == s.size()) break;
@@ -64,27 +64,27 @@ Args::Args(const std::string& cmd, const std::vector<std::string>& argv, const s
     : cmd_(cmd) {
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (a.rfind("--", 0) != 0) throw Error(cmd + ": unexpected argument '" + a + "' (see --help)");
+    if (a.rfind("--", 0) != 0) throw UsageError(cmd + ": unexpected argument '" + a + "' (see --help)");
     std::string k = a.substr(2), val;
     const auto eq = k.find('=');
     if (eq != std::string::npos) { val = k.substr(eq + 1); k = k.substr(0, eq); }
     // Given twice, which one is meant? (A script that appends an option must not silently override.)
-    if (v_.count(k)) throw Error(cmd + ": option '--" + k + "' is given more than once");
+    if (v_.count(k)) throw UsageError(cmd + ": option '--" + k + "' is given more than once");
     if (switches.count(k)) {
       if (eq != std::string::npos)
-        throw Error(cmd + ": option '--" + k + "' is a switch and takes no value, got " + shown(a) +
+        throw UsageError(cmd + ": option '--" + k + "' is a switch and takes no value, got " + shown(a) +
                     " (give --" + k + " alone to turn it on, leave it out to keep it off)");
       v_.emplace(k, "1");  // k is new (repeats refused above)
       continue;
     }
-    if (!flags.count(k)) throw Error(cmd + ": unknown option '--" + k + "' (see --help)");
+    if (!flags.count(k)) throw UsageError(cmd + ": unknown option '--" + k + "' (see --help)");
     if (eq == std::string::npos) {
-      if (i + 1 >= argv.size()) throw Error(cmd + ": option '--" + k + "' needs a value");
+      if (i + 1 >= argv.size()) throw UsageError(cmd + ": option '--" + k + "' needs a value");
       val = argv[++i];
     }
     // No option has a meaning for an empty value: `--model ""` must not fall back to the default.
     if (val.empty())
-      throw Error(cmd + ": option '--" + k + "' is empty (give it a value, or leave the option out for its default)");
+      throw UsageError(cmd + ": option '--" + k + "' is empty (give it a value, or leave the option out for its default)");
     v_.emplace(k, std::move(val));
   }
 }
@@ -96,7 +96,7 @@ std::string Args::str(const std::string& k, const std::string& def) const {
 
 std::string Args::required(const std::string& k) const {
   auto it = v_.find(k);
-  if (it == v_.end()) throw Error(cmd_ + ": missing required option --" + k);
+  if (it == v_.end()) throw UsageError(cmd_ + ": missing required option --" + k);
   return it->second;
 }
 
@@ -108,10 +108,10 @@ int64_t Args::integer(const std::string& k, int64_t def, int64_t lo, int64_t hi)
   int64_t v = 0;
   switch (parse_decimal_int(s, v)) {
     case Parse::Ok: break;
-    case Parse::OutOfRange: throw Error(expect + shown(s) + " (out of range)");
-    case Parse::Bad: throw Error(expect + (s.empty() ? std::string("an empty value") : shown(s)));
+    case Parse::OutOfRange: throw UsageError(expect + shown(s) + " (out of range)");
+    case Parse::Bad: throw UsageError(expect + (s.empty() ? std::string("an empty value") : shown(s)));
   }
-  if (v < lo || v > hi) throw Error(expect + shown(s));
+  if (v < lo || v > hi) throw UsageError(expect + shown(s));
   return v;
 }
 
@@ -126,7 +126,7 @@ uint64_t Args::seed(const std::string& k, uint64_t def) const {
   uint64_t v = 0;
   const Parse p = parse_decimal_int(s, v);
   if (p != Parse::Ok)
-    throw Error(cmd_ + ": --" + k + " must be an integer in [0, 18446744073709551615], got " +
+    throw UsageError(cmd_ + ": --" + k + " must be an integer in [0, 18446744073709551615], got " +
                 (s.empty() ? std::string("an empty value") : shown(s)) + (p == Parse::OutOfRange ? " (out of range)" : ""));
   return v;
 }
@@ -137,13 +137,13 @@ double Args::number(const std::string& k, double def, double lo, double hi, Boun
   const bool lo_open = b == Bounds::OpenLow || b == Bounds::Open, hi_open = b == Bounds::OpenHigh || b == Bounds::Open;
   const std::string expect = cmd_ + ": --" + k + " must be a finite number in " + (lo_open ? "(" : "[") + fmt_num(lo) +
                              ", " + fmt_num(hi) + (hi_open ? ")" : "]") + ", got ";
-  if (s.empty()) throw Error(expect + "an empty value");
+  if (s.empty()) throw UsageError(expect + "an empty value");
   double v = 0;
   const Parse p = parse_decimal(s, v);
-  if (p == Parse::OutOfRange) throw Error(expect + shown(s) + " (beyond the range of a double)");
-  if (p != Parse::Ok) throw Error(expect + shown(s));
+  if (p == Parse::OutOfRange) throw UsageError(expect + shown(s) + " (beyond the range of a double)");
+  if (p != Parse::Ok) throw UsageError(expect + shown(s));
   if (!std::isfinite(v) || (lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi)))
-    throw Error(expect + shown(s));
+    throw UsageError(expect + shown(s));
   return v;
 }
 
@@ -158,16 +158,16 @@ std::vector<int64_t> Args::int_list(const std::string& k, int64_t lo, int64_t hi
   const std::string what = cmd_ + ": --" + k;
   const bool ranged = lo != std::numeric_limits<int64_t>::min() || hi != std::numeric_limits<int64_t>::max();
   if (s.empty())
-    throw Error(what + " is empty (expected comma-separated integers" +
+    throw UsageError(what + " is empty (expected comma-separated integers" +
                 (ranged ? " in [" + std::to_string(lo) + ", " + std::to_string(hi) + "])" : std::string(")")));
   split_list(what, s, [&](std::string_view e, std::size_t i) {
     int64_t v = 0;
     const Parse p = parse_decimal_int(e, v);
     if (p != Parse::Ok)
-      throw Error(what + " expects comma-separated integers, got " + shown(e) + " at element " + std::to_string(i) +
+      throw UsageError(what + " expects comma-separated integers, got " + shown(e) + " at element " + std::to_string(i) +
                   (p == Parse::OutOfRange ? " (out of the int64 range)" : ""));
     if (ranged && (v < lo || v > hi))
-      throw Error(what + ": element " + std::to_string(i) + " is " + std::to_string(v) + ", expected an integer in [" +
+      throw UsageError(what + ": element " + std::to_string(i) + " is " + std::to_string(v) + ", expected an integer in [" +
                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
     out.push_back(v);
   });
@@ -185,17 +185,17 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 std::string Args::list_text(const std::string& k) const {
   const std::string s = str(k, "");
-  if (s.empty()) throw Error(cmd_ + ": --" + k + " is empty (expected a comma-separated list)");
+  if (s.empty()) throw UsageError(cmd_ + ": --" + k + " is empty (expected a comma-separated list)");
   split_list(cmd_ + ": --" + k, s, [](std::string_view, std::size_t) {});
   return s;
 }
 
 std::vector<int64_t> Args::tokens(const std::string& list_key, const std::string& file_key) const {
   if (has(list_key) && has(file_key))
-    throw Error(cmd_ + ": give either --" + list_key + " or --" + file_key + ", not both");
+    throw UsageError(cmd_ + ": give either --" + list_key + " or --" + file_key + ", not both");
   if (!has(file_key)) return int_list(list_key);
   const std::string path = str(file_key, "");
-  if (path.empty()) throw Error(cmd_ + ": --" + file_key + " needs a path ('-' for standard input)");
+  if (path.empty()) throw UsageError(cmd_ + ": --" + file_key + " needs a path ('-' for standard input)");
   const std::string text = read_input_text(path, "--" + file_key, kMaxTokenFileBytes);
   return parse_token_text(text, file_source(file_key));
 }
@@ -215,7 +215,7 @@ void Args::check_file_token_ids(const std::string& file_key, const std::vector<i
 
 void Args::require_ordered(const std::string& lo_key, int64_t lo, const std::string& hi_key, int64_t hi) const {
   if (lo > hi)
-    throw Error(cmd_ + ": --" + lo_key + " (" + std::to_string(lo) + ") must be <= --" + hi_key + " (" +
+    throw UsageError(cmd_ + ": --" + lo_key + " (" + std::to_string(lo) + ") must be <= --" + hi_key + " (" +
                 std::to_string(hi) + ")");
 }
 

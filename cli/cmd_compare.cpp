@@ -1,23 +1,38 @@
 // minimax01 compare: regression gate between two reports of the same kind.
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "core/file_io.h"
 #include "harness/compare.h"
+#include "harness/report_schema.h"
 
 namespace mm::cli {
 
 int cmd_compare(const std::vector<std::string>& argv) {
   if (argv.size() < 2 || argv[0].rfind("--", 0) == 0 || argv[1].rfind("--", 0) == 0)
-    throw Error("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F]");
-  Args a("compare", std::vector<std::string>(argv.begin() + 2, argv.end()), {"alpha", "threshold", "num-factor", "uptime-drop"});
+    throw UsageError("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F]");
+  Args a("compare", std::vector<std::string>(argv.begin() + 2, argv.end()), {"alpha", "threshold", "num-factor", "uptime-drop"},
+         {"allow-missing", "allow-different-model"});
   harness::CompareOptions opt;
   opt.alpha = a.number("alpha", opt.alpha, 0.0, 1.0, Bounds::Open);
   opt.time_threshold = a.number("threshold", opt.time_threshold, 0.0, 100.0);
   opt.num_factor = a.number("num-factor", opt.num_factor, 1.0, 1e6);
   opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop, 0.0, 100.0);
-  const auto o = harness::read_report(argv[0]);
-  const auto n = harness::read_report(argv[1]);
+  opt.allow_missing = a.has("allow-missing");
+  opt.allow_different_model = a.has("allow-different-model");
+  // A minimax01 report (validated against its schema) or a Google Benchmark JSON document.
+  auto read = [](const std::string& path) {
+    if (path.empty()) return harness::read_report(path);  // its error names the empty argument
+    nlohmann::json j = read_json_file(path, "the report");
+    if (harness::is_gbench_json(j)) return j;
+    harness::validate_report(j, path);
+    return j;
+  };
+  const auto o = read(argv[0]);
+  const auto n = read(argv[1]);
   const auto r = harness::compare_reports(o, n, opt, argv[0], argv[1]);
   std::fputs(harness::summary(r).c_str(), stdout);
   return r.regressions ? 1 : 0;

@@ -69,7 +69,7 @@ struct ForwardTokens {
 };
 static ForwardTokens forward_tokens(const Args& a) {
   if (a.str("tokens-file", "") == "-" && a.str("decode-tokens-file", "") == "-")
-    throw Error("forward: --tokens-file and --decode-tokens-file cannot both read standard input ('-')");
+    throw UsageError("forward: --tokens-file and --decode-tokens-file cannot both read standard input ('-')");
   ForwardTokens t;
   t.prompt = a.tokens("tokens", "tokens-file");
   t.decode = a.tokens("decode-tokens", "decode-tokens-file");
@@ -147,7 +147,7 @@ int cmd_forward(const std::vector<std::string>& argv) {
          {"model", "tokens", "tokens-file", "decode-tokens", "decode-tokens-file", "backend", "dump", "images"});
   a.required("model");
   if (!a.has("tokens") && !a.has("tokens-file"))
-    throw Error("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");
+    throw UsageError("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");
   if (a.has("dump")) refuse_input_as_output(a, "dump", a.str("dump", ""));  // before the run, not after
   return run_forward(a, a.str("backend", "ref-f32"));
 }

@@ -113,7 +113,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
           "backend", "images"});
   a.required("model");
   if (!a.has("prompt-tokens") && !a.has("prompt-tokens-file"))
-    throw Error("generate: missing required option --prompt-tokens (or --prompt-tokens-file PATH, '-' for standard input)");
+    throw UsageError("generate: missing required option --prompt-tokens (or --prompt-tokens-file PATH, '-' for standard input)");
   return run_generate(a, a.str("backend", "ref-f32"));
 }
 

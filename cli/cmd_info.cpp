@@ -23,7 +23,7 @@ static std::string human_bytes(double b) {
 
 int cmd_info(const std::vector<std::string>& argv) {
   Args a("info", argv, {"model", "preset"});
-  if (a.has("model") == a.has("preset")) throw Error("info: give exactly one of --model DIR or --preset NAME");
+  if (a.has("model") == a.has("preset")) throw UsageError("info: give exactly one of --model DIR or --preset NAME");
   // A VL-01 config (model_type minimax_vl_01, or a vl-* preset) is read whole; its text model is printed
   // as a Text-01 model's, then the vision side.
   std::optional<VlConfig> vl;

@@ -49,11 +49,11 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (dt == "bf16") opt.dtype = DType::BF16;
   else if (dt == "f32") opt.dtype = DType::F32;
   else if (dt == "f16") opt.dtype = DType::F16;
-  else throw Error("init: --dtype must be bf16, f16 or f32, got '" + dt + "'");
+  else throw UsageError("init: --dtype must be bf16, f16 or f32, got '" + dt + "'");
   const std::string sp = a.str("spelling", "official");
   if (sp == "official") opt.spelling = ConfigSpelling::Official;
   else if (sp == "hf") opt.spelling = ConfigSpelling::HF;
-  else throw Error("init: --spelling must be official or hf, got '" + sp + "'");
+  else throw UsageError("init: --spelling must be official or hf, got '" + sp + "'");
   const int64_t mb = a.integer("max-shard-mb", 2048, 1, 1 << 20);  // 1 MiB .. 1 TiB per shard
   opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
   const std::string out = a.required("out");

@@ -17,7 +17,7 @@ int cmd_report(const std::vector<std::string>& argv) {
     files.push_back(argv[i]);
   }
   Args a("report", flags, {"out"});
-  if (files.empty()) throw Error("report: give at least one report JSON file (usage: report FILE... --out page.html)");
+  if (files.empty()) throw UsageError("report: give at least one report JSON file (usage: report FILE... --out page.html)");
   const std::string out = a.str("out", "reports/report.html");
   refuse_input_as_output(a, "out", out, files);
   std::vector<std::pair<std::string, nlohmann::json>> reps;

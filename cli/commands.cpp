@@ -140,11 +140,18 @@ const std::vector<Command>& commands() {
        cmd_report},
       {"compare",
        "usage: minimax01 compare OLD.json NEW.json [--alpha 0.05] [--threshold 0.05] [--num-factor 2]\n"
-       "                         [--uptime-drop 1]\n"
+       "                         [--uptime-drop 1] [--allow-missing] [--allow-different-model]\n"
        "Exit 1 on a regression: check - a tensor pass -> fail or rel_fro grown > factor x; bench - a slowdown\n"
        "of the median > threshold that a two-sided Mann-Whitney U test on the repetitions finds\n"
        "significant (p < alpha, as Google Benchmark's compare.py); soak - uptime lower by > uptime-drop\n"
        "points, more missed faults or unexplained failures. Prints what regressed.\n"
+       "Also a regression: anything the old report has and the new one lacks - a backend (missing or now\n"
+       "skipped), a tensor, the golden check, a bench series (text or image) - unless --allow-missing (then\n"
+       "a warning). Reports of different models are refused unless --allow-different-model; different\n"
+       "machines are a warning.\n"
+       "Google Benchmark JSON (the kernel and reference benchmarks, --benchmark_format=json\n"
+       "--benchmark_repetitions=9 or more) is a third kind: each benchmark's repetitions go through the same\n"
+       "U test.\n"
        "Ranges: --alpha (0, 1), --threshold [0, 100], --num-factor [1, 1e6], --uptime-drop [0, 100].\n",
        cmd_compare},
   };

@@ -14,6 +14,11 @@
 
 namespace {
 
+// Exit codes (docs/harness.md, "Exit codes"): 0 success; 1 the verdict is FAIL or compare found a regression
+// (returned by the commands); 2 the command line is wrong; 3 the run failed (a bad file, a bad input, an
+// unavailable backend, out of memory).
+constexpr int kExitUsage = 2, kExitRuntime = 3;
+
 const char* kUsage = R"(minimax01 - reference, kernels and verification harness for MiniMax-01
 
 usage: minimax01 <command> [options]
@@ -31,6 +36,7 @@ commands:
   preprocess  MiniMax-VL-01's any-res preprocessing of one image: plan, token count, crops dump
 
 run 'minimax01 <command> --help' for the options of a command.
+exit codes: 0 success, 1 verdict FAIL or a regression (check, compare, ...), 2 usage error, 3 runtime error.
 --allow-nonfinite-weights (any command): load a checkpoint holding NaN/Inf weights instead of refusing it.
 )";
 
@@ -41,7 +47,7 @@ int main(int argc, char** argv) {
   mm::ref::select_blas_kernels();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+    return argc < 2 ? kExitUsage : 0;
   }
   const std::string cmd = argv[1];
   std::vector<std::string> rest;
@@ -59,23 +65,26 @@ int main(int argc, char** argv) {
       return c.run(rest);
     }
     std::fprintf(stderr, "minimax01: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
-    return 2;
+    return kExitUsage;
+  } catch (const mm::UsageError& e) {
+    std::fprintf(stderr, "minimax01 %s: usage error: %s\n", cmd.c_str(), e.what());
+    return kExitUsage;
   } catch (const mm::Error& e) {
     std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
+    return kExitRuntime;
   } catch (const std::filesystem::filesystem_error& e) {
     // A path the file system refuses (a symlink loop, a name too long, no permission): its message
     // names the operation and the path.
     std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
+    return kExitRuntime;
   } catch (const std::bad_alloc&) {
     // Sizes are checked against the machine's memory before the large allocations (core/config.h
     // require_memory); this is the last resort for whatever still does not fit.
     std::fprintf(stderr, "minimax01 %s: error: out of memory: the model or input is too large for this machine\n",
                  cmd.c_str());
-    return 1;
+    return kExitRuntime;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "minimax01 %s: internal error: %s\n", cmd.c_str(), e.what());
-    return 3;
+    return kExitRuntime;
   }
 }

@@ -41,6 +41,12 @@ struct Repeats {
   }
 };
 
+// An entry of the old report that the new one lacks: the new run must not look clean by measuring less.
+void missing(CompareResult& r, const CompareOptions& opt, const std::string& what, const std::string& detail) {
+  if (opt.allow_missing) r.warnings.push_back(what + ": " + detail + " (allowed by --allow-missing)");
+  else r.lines.push_back({what, detail, true, false});
+}
+
 void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
   const std::vector<JsonView> old_list = o.at("backends").elements(), new_list = n.at("backends").elements();
   std::map<std::string, JsonView> old_b;
@@ -52,11 +58,10 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
     if (!old_b.emplace(b.at("name").str(), b).second) rep_old.add(b.at("name").str());
   for (const auto& b : new_list) new_b.insert(b.at("name").str());
   std::set<std::string> seen;
-  // A backend that passed before and is gone, or no longer checked, is a regression: the new run
-  // must not look clean by checking less.
+  // A backend that was checked before (any status but skipped) and is gone, or skipped now, is missing.
   for (const auto& [name, ob] : old_b)
-    if (ob.at("status").str() == "pass" && !new_b.count(name))
-      r.lines.push_back({name, "status pass -> missing from the new report", true, false});
+    if (ob.at("status").str() != "skipped" && !new_b.count(name))
+      missing(r, opt, name, "status " + ob.at("status").str() + " -> missing from the new report");
   for (const auto& nb : new_list) {
     const std::string& name = nb.at("name").str();
     if (!seen.insert(name).second) {
@@ -67,7 +72,10 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
     if (it == old_b.end()) continue;
     const JsonView& ob = it->second;
     const std::string &os = ob.at("status").str(), &ns = nb.at("status").str();
-    if (os == "pass" && ns != "pass") {
+    if (os != "skipped" && ns == "skipped") {
+      const auto why = nb.find("reason");
+      missing(r, opt, name, "status " + os + " -> skipped" + (why ? " (" + why->str() + ")" : std::string()));
+    } else if (os == "pass" && ns != "pass") {
       std::string d = "status pass -> " + ns;
       if (const auto fd = nb.find("first_diverging")) d += ", first diverging " + fd->at("tensor").str();
       r.lines.push_back({name, d, true, false});
@@ -84,8 +92,9 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
     for (const auto& t : new_tl) new_names.insert(t.at("name").str());
     std::set<std::string> seen_t;
     for (const auto& [tn, ot] : old_t)
-      if (ot.at("pass").boolean() && !new_names.count(tn))
-        r.lines.push_back({name + " " + tn, "pass -> not compared in the new report", true, false});
+      if (!new_names.count(tn))
+        missing(r, opt, name + " " + tn,
+                std::string(ot.at("pass").boolean() ? "pass" : "fail") + " -> not compared in the new report");
     for (const auto& t : new_tl) {
       const std::string& tn = t.at("name").str();
       if (!seen_t.insert(tn).second) {
@@ -106,41 +115,52 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
       }
     }
   }
+  // The golden agreement (MiniMax-VL-01 check --golden): gone, or passing no more.
+  if (const auto og = o.find("golden")) {
+    const std::string what = "golden " + og->at("case").str();
+    const bool op = og->at("pass").boolean();
+    const auto ng = n.find("golden");
+    if (!ng) {
+      missing(r, opt, what, std::string(op ? "pass" : "fail") + " -> no golden check in the new report");
+    } else if (ng->at("case").str() != og->at("case").str()) {
+      missing(r, opt, what, "the new report checks golden case " + ng->at("case").str() + " instead");
+    } else if (op && !ng->at("pass").boolean()) {
+      const auto f = ng->find("first_failing");
+      r.lines.push_back({what, "pass -> fail" + (f && !f->is_null() ? ", first failing " + f->str() : std::string()),
+                         true, false});
+    }
+  }
   rep_old.warn("old", r);
   rep_new.warn("new", r);
 }
 
-void compare_bench(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
-  auto key = [](const JsonView& s) {
-    const std::string& phase = s.at("phase").str_in({"ttft", "tpot"});
-    return s.at("backend").str() + " " + phase + " " + (phase == "ttft" ? "S=" : "ctx=") +
-           std::to_string(s.at("length").integer(0));
-  };
-  // Finite numbers only: NaN would break the sort and the ranks of the U test.
-  auto samples = [](const JsonView& s) {
-    std::vector<double> v;
-    for (const auto& x : s.at("samples").elements()) v.push_back(x.number());
-    return v;
-  };
-  const std::vector<JsonView> old_list = o.at("series").elements(), new_list = n.at("series").elements();
+// One timed series per key, compared with the U test: shared by bench's text and image series and by
+// Google Benchmark's repetitions. `samples` are seconds.
+struct Series {
+  std::string key;
+  std::vector<double> samples;
+};
+
+void compare_series(const std::vector<Series>& old_list, const std::vector<Series>& new_list,
+                    const std::map<std::string, std::string>& skipped_reason, const CompareOptions& opt,
+                    CompareResult& r) {
   // A series repeated within a report (e.g. --prompt-lens 32,32) is compared once, by its first entry:
   // each old series then goes through the U test once, so the work stays O(samples log samples).
-  std::map<std::string, JsonView> old_s;
+  std::map<std::string, const Series*> old_s;
   std::set<std::string> seen;
   Repeats rep_old, rep_new;
   for (const auto& s : old_list)
-    if (!old_s.emplace(key(s), s).second) rep_old.add(key(s));
+    if (!old_s.emplace(s.key, &s).second) rep_old.add(s.key);
   bool weak = false;
   for (const auto& s : new_list) {
-    const std::string k = key(s);
-    if (!seen.insert(k).second) {
-      rep_new.add(k);
+    if (!seen.insert(s.key).second) {
+      rep_new.add(s.key);
       continue;
     }
-    const auto it = old_s.find(k);
+    const auto it = old_s.find(s.key);
     if (it == old_s.end()) continue;
-    const auto a = samples(it->second);
-    const auto b = samples(s);
+    const auto& a = it->second->samples;
+    const auto& b = s.samples;
     if (a.empty() || b.empty()) continue;
     const double ma = percentile(a, 50), mb = percentile(b, 50);
     // relative change of the median; a zero old median (only in a hand-made report) gives no ratio
@@ -149,18 +169,79 @@ void compare_bench(const JsonView& o, const JsonView& n, const CompareOptions& o
     if (a.size() < 9 || b.size() < 9) weak = true;
     const bool significant = u.p < opt.alpha;
     CompareLine l;
-    l.what = k;
+    l.what = s.key;
     l.detail = fmt("median %.4g -> %.4g ms (%+.1f%%), U-test p=%.4f", ma * 1e3, mb * 1e3, 100 * change, u.p) +
                " (" + std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " reps)";
     l.regression = significant && change > opt.time_threshold;
     l.improvement = significant && change < -opt.time_threshold;
     r.lines.push_back(l);
   }
+  // A series of the old report the new one lacks (a backend skipped, a length dropped) is missing.
+  for (const auto& [key, s] : old_s) {
+    if (seen.count(key)) continue;
+    const auto why = skipped_reason.find(key.substr(0, key.find(' ')));
+    missing(r, opt, key,
+            "in the old report, missing from the new" +
+                (why != skipped_reason.end() ? " (skipped: " + why->second + ")" : std::string()));
+  }
   rep_old.warn("old", r);
   rep_new.warn("new", r);
   if (weak)
     r.warnings.push_back("fewer than 9 repetitions on a side: the U test needs a LARGE (>= 9) number of "
-                         "repetitions to be meaningful (Google Benchmark compare.py); rerun bench with --reps 9+");
+                         "repetitions to be meaningful (Google Benchmark compare.py); rerun with 9+ repetitions");
+}
+
+void compare_bench(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
+  // Finite numbers only: NaN would break the sort and the ranks of the U test.
+  auto samples = [](const JsonView& s) {
+    std::vector<double> v;
+    for (const auto& x : s.at("samples").elements()) v.push_back(x.number());
+    return v;
+  };
+  // "ref-f32 ttft S=256", "ref-f32 tpot ctx=1024", "ref-f32 image_ttft 300x200 text=32": the backend first
+  // (compare_series finds its skip reason by it).
+  auto series = [&](const JsonView& res) {
+    std::vector<Series> v;
+    for (const auto& s : res.at("series").elements()) {
+      const std::string& phase = s.at("phase").str_in({"ttft", "tpot"});
+      v.push_back({s.at("backend").str() + " " + phase + " " + (phase == "ttft" ? "S=" : "ctx=") +
+                       std::to_string(s.at("length").integer(0)),
+                   samples(s)});
+    }
+    if (const auto im = res.find("image_series"))
+      for (const auto& s : im->elements())
+        v.push_back({s.at("backend").str() + " image_ttft " + std::to_string(s.at("width").integer(1)) + "x" +
+                         std::to_string(s.at("height").integer(1)) + " text=" +
+                         std::to_string(s.at("text_tokens").integer(0)),
+                     samples(s)});
+    return v;
+  };
+  std::map<std::string, std::string> skipped;  // backend -> why, from the new report
+  for (const char* list : {"skipped", "image_skipped"})
+    if (const auto l = n.find(list))
+      for (const auto& k : l->elements()) skipped.emplace(k.at("backend").str(), k.at("reason").str());
+  compare_series(series(o), series(n), skipped, opt, r);
+}
+
+// Google Benchmark JSON: every "iteration" entry (one repetition) of a run name is one sample of its real
+// time, in seconds; aggregates (mean, median, stddev, cv) are recomputed, not read. An entry with
+// "error_occurred" counts as missing.
+std::vector<Series> gbench_series(const JsonView& doc) {
+  std::map<std::string, std::size_t> at;
+  std::vector<Series> v;
+  for (const auto& b : doc.at("benchmarks").elements()) {
+    if (const auto t = b.find("run_type"); t && t->str() != "iteration") continue;
+    if (const auto e = b.find("error_occurred"); e && e->boolean()) continue;
+    const std::string name = b.find("run_name") ? b.at("run_name").str() : b.at("name").str();
+    const std::string& unit = b.find("time_unit") ? b.at("time_unit").str_in({"ns", "us", "ms", "s"}) : "ns";
+    const double scale = unit == "ns" ? 1e-9 : unit == "us" ? 1e-6 : unit == "ms" ? 1e-3 : 1.0;
+    const double t = b.at("real_time").number();
+    if (t < 0) b.at("real_time").fail("a time >= 0");
+    const auto [it, fresh] = at.emplace(name, v.size());
+    if (fresh) v.push_back({name, {}});
+    v[it->second].samples.push_back(t * scale);
+  }
+  return v;
 }
 
 void compare_soak(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
@@ -180,10 +261,63 @@ void compare_soak(const JsonView& o, const JsonView& n, const CompareOptions& op
 
 }  // namespace
 
+bool is_gbench_json(const json& j) {
+  return j.is_object() && !j.contains("schema") && j.contains("context") && j["context"].is_object() &&
+         j.contains("benchmarks") && j["benchmarks"].is_array();
+}
+
+namespace {
+
+// Fields of two machine descriptions that differ, "cpu, blas" (empty: the same).
+std::string differing(const JsonView& a, const JsonView& b, std::initializer_list<const char*> keys) {
+  std::string d;
+  for (const char* k : keys) {
+    const auto x = a.find(k), y = b.find(k);
+    if ((x ? x->raw() : json()) != (y ? y->raw() : json())) d += (d.empty() ? "" : ", ") + std::string(k);
+  }
+  return d;
+}
+
+// Different models are refused (numbers of two configurations say nothing about a regression); a
+// different machine is said, since timings move with it.
+void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
+  const auto om = o.find("model"), nm = n.find("model");
+  if (om && nm && om->find("config") && nm->find("config") && om->at("config").raw() != nm->at("config").raw()) {
+    const std::string what = "the reports are of different models (" + o.file() + ": " +
+                             om->at("config").raw().value("model_type", std::string("?")) + " from " +
+                             (om->find("source") ? om->at("source").raw().dump() : std::string("?")) + ", " +
+                             n.file() + ": " + nm->at("config").raw().value("model_type", std::string("?")) +
+                             " from " + (nm->find("source") ? nm->at("source").raw().dump() : std::string("?")) +
+                             "; their config.json differ)";
+    if (!opt.allow_different_model)
+      throw Error("compare: " + what + "; compare reports of one model, or pass --allow-different-model");
+    r.warnings.push_back(what + ", compared anyway (--allow-different-model)");
+  }
+  const auto oc = o.find("machine"), nc = n.find("machine");
+  if (oc && nc) {
+    const std::string d = differing(*oc, *nc, {"cpu", "logical_cores", "memory_bytes", "blas", "gpu"});
+    if (!d.empty()) r.warnings.push_back("the reports come from different machines (" + d + " differ): timings are not comparable");
+  }
+}
+
+}  // namespace
+
 CompareResult compare_reports(const json& old_r, const json& new_r, const CompareOptions& opt, const std::string& old_name,
                               const std::string& new_name) {
   const JsonView o(old_r, old_name), n(new_r, new_name);
   CompareResult r;
+  if (is_gbench_json(old_r) || is_gbench_json(new_r)) {
+    if (!is_gbench_json(old_r) || !is_gbench_json(new_r))
+      throw Error("compare: " + (is_gbench_json(old_r) ? old_name : new_name) +
+                  " is Google Benchmark JSON and the other is not; compare two of a kind");
+    r.kind = "gbench";
+    const std::string d = differing(o.at("context"), n.at("context"),
+                                    {"host_name", "num_cpus", "mhz_per_cpu", "library_build_type", "executable"});
+    if (!d.empty()) r.warnings.push_back("the benchmark contexts differ (" + d + "): timings may not be comparable");
+    compare_series(gbench_series(o), gbench_series(n), {}, opt, r);
+    for (const auto& l : r.lines) r.regressions += l.regression;
+    return r;
+  }
   const std::string& ok = o.at("kind").str_in({"check", "bench", "soak"});
   const std::string& nk = n.at("kind").str_in({"check", "bench", "soak"});
   if (nk != ok)
@@ -196,6 +330,7 @@ CompareResult compare_reports(const json& old_r, const json& new_r, const Compar
   if (vo != vn)
     throw Error("compare: reports of schema versions " + std::to_string(vo) + " and " + std::to_string(vn) +
                 " measure differently and are not comparable; rerun the older one");
+  same_model_and_machine(o, n, opt, r);
   const JsonView ores = o.at("result").object(), nres = n.at("result").object();
   try {
     if (r.kind == "check") compare_check(ores, nres, opt, r);

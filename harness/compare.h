@@ -7,6 +7,13 @@
 //          than 9 repetitions a side the test is weak (compare.py's warning) and we say so.
 //   soak:  uptime lower by more than `uptime_drop` percentage points (or none: null, no request had an
 //          outcome), more injected faults missed, or more failures no injection explains.
+//   gbench: Google Benchmark JSON (the kernel and reference benchmarks, --benchmark_format=json with
+//          --benchmark_repetitions): per benchmark run name, the repetitions' real times through the same
+//          U test as bench. Recognised by its top-level "context" and "benchmarks".
+// Nothing may look clean by measuring less: a backend, tensor, golden check, series or benchmark present
+// in the old report and missing from the new one is a regression unless `allow_missing` (then a warning).
+// Reports of different models (model.config) are refused unless `allow_different_model`; a different
+// machine (CPU, cores, memory, BLAS, GPU; Google Benchmark's host, CPUs, clock, build type) is a warning.
 #pragma once
 #include <string>
 #include <vector>
@@ -21,6 +28,8 @@ struct CompareOptions {
   double num_factor = 2.0;
   double num_floor = 1e-12;
   double uptime_drop = 1.0;  // percentage points
+  bool allow_missing = false;          // a baseline entry missing from the new report: warning, not regression
+  bool allow_different_model = false;  // compare reports of different model configs (warning)
 };
 
 struct CompareLine {
@@ -36,9 +45,13 @@ struct CompareResult {
   int regressions = 0;
 };
 
+// True for a Google Benchmark JSON document (top-level "context" object and "benchmarks" array, no "schema").
+bool is_gbench_json(const nlohmann::json& j);
+
 // Reads both reports through harness/report_schema.h's JsonView: a missing key or a wrong type is an
 // mm::Error naming the report (`old_name` / `new_name`) and the JSON path, even for a report that did
-// not come through read_report. Reports of different kinds or schema versions are refused.
+// not come through read_report. Reports of different kinds or schema versions are refused. Two Google
+// Benchmark documents (is_gbench_json) are compared as kind "gbench".
 CompareResult compare_reports(const nlohmann::json& old_r, const nlohmann::json& new_r, const CompareOptions& opt,
                               const std::string& old_name = "the old report",
                               const std::string& new_name = "the new report");

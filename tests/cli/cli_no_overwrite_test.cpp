@@ -48,13 +48,13 @@ std::string make_checkpoint(const test::TempDir& d, const std::string& name, boo
   return d.file(name);
 }
 
-// The command must fail (exit 1, no signal) naming the option and the input, and leave every file of
+// The command must fail (exit 3, a runtime error; no signal) naming the option and the input, and leave every file of
 // the checkpoint byte-identical.
 void expect_refused(const test::TempDir& d, const std::string& ckpt, const std::string& args, const std::string& option) {
   const auto before = checksums(ckpt);
   std::string err;
   const int rc = run_cli(args, d, &err);
-  EXPECT_EQ(rc, 1) << args << "\n" << err;
+  EXPECT_EQ(rc, 3) << args << "\n" << err;
   EXPECT_NE(err.find(option), std::string::npos) << err;
   EXPECT_NE(err.find("input of the run"), std::string::npos) << err;
   EXPECT_EQ(checksums(ckpt), before) << "an input changed: " << args;
@@ -119,12 +119,12 @@ TEST(CliNoOverwrite, InitIntoANonEmptyDirectoryNeedsForce) {
   const std::string m = make_checkpoint(d, "tiny", true);  // sharded: --force must not leave stale shards
   const auto before = checksums(m);
   std::string err;
-  EXPECT_EQ(run_cli("init --preset tiny --seed 9 --out " + m, d, &err), 1);
+  EXPECT_EQ(run_cli("init --preset tiny --seed 9 --out " + m, d, &err), 3);
   EXPECT_NE(err.find("not empty"), std::string::npos) << err;
   EXPECT_NE(err.find("--force"), std::string::npos) << err;
   EXPECT_EQ(checksums(m), before);
   test::write_bytes(d.file("afile"), "x");
-  EXPECT_EQ(run_cli("init --preset tiny --out " + d.file("afile"), d, &err), 1);
+  EXPECT_EQ(run_cli("init --preset tiny --out " + d.file("afile"), d, &err), 3);
   EXPECT_NE(err.find("not a directory"), std::string::npos) << err;
   // With --force the directory holds exactly the new checkpoint (no shard or index of the old one left).
   ASSERT_EQ(run_cli("init --preset tiny --seed 9 --force --out " + m, d, &err), 0) << err;
@@ -138,7 +138,7 @@ TEST(CliNoOverwrite, AFailedDumpLeavesNoPartialFile) {
   const std::string m = make_checkpoint(d, "tiny", false);
   test::write_bytes(d.file("old.safetensors"), "previous dump");
   // A token out of range fails after the guard and before the write: the old file stays as it was.
-  EXPECT_EQ(run_cli("forward --model " + m + " --tokens 1,99999 --dump " + d.file("old.safetensors"), d), 1);
+  EXPECT_EQ(run_cli("forward --model " + m + " --tokens 1,99999 --dump " + d.file("old.safetensors"), d), 3);
   EXPECT_EQ(sha256_file(d.file("old.safetensors")), sha256_hex("previous dump"));
   for (auto& e : fs::directory_iterator(d.path))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
@@ -177,7 +177,7 @@ TEST(CliNoOverwrite, AnUnwritableOutputFailsBeforeTheRun) {
   test::TempDir d;
   const std::string m = make_checkpoint(d, "tiny", false);
   std::string err;
-  EXPECT_EQ(run_cli("check --model " + m + " --report " + m + "/config.json/x.json", d, &err), 1);
+  EXPECT_EQ(run_cli("check --model " + m + " --report " + m + "/config.json/x.json", d, &err), 3);
   EXPECT_NE(err.find("not a directory"), std::string::npos) << err;
   EXPECT_EQ(err.find("PASS"), std::string::npos) << "refused before the check ran";
   // A dump into directories that do not exist yet: created.

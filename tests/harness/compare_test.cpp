@@ -147,3 +147,173 @@ TEST(Compare, CheckingLessIsARegression) {
 }
 }  // namespace
 }  // namespace mm::harness
+
+namespace mm::harness {
+namespace {
+// Nothing may look clean by measuring less (docs/harness.md, "compare"): every entry of the baseline that
+// the new report lacks is a regression, whatever its status, unless --allow-missing.
+
+json two_series_bench(bool with_cuda) {
+  json r = bench_report(0.010, 1);
+  if (with_cuda) {
+    json cuda = r["result"]["series"][0];
+    cuda["backend"] = "cuda";
+    r["result"]["series"].push_back(cuda);
+  } else {
+    r["result"]["skipped"] = json::array({{{"backend", "cuda"}, {"reason", "no CUDA device"}}});
+  }
+  return r;
+}
+
+TEST(Compare, BenchSeriesMissingIsARegression) {
+  const CompareResult r = compare_reports(two_series_bench(true), two_series_bench(false), {});
+  EXPECT_EQ(r.regressions, 1);
+  EXPECT_NE(summary(r).find("REGRESSION cuda ttft S=256: in the old report, missing from the new (skipped: no CUDA device)"),
+            std::string::npos)
+      << summary(r);
+  CompareOptions allow;
+  allow.allow_missing = true;
+  const CompareResult a = compare_reports(two_series_bench(true), two_series_bench(false), allow);
+  EXPECT_EQ(a.regressions, 0);
+  ASSERT_FALSE(a.warnings.empty());
+  EXPECT_NE(summary(a).find("allowed by --allow-missing"), std::string::npos) << summary(a);
+  // a series new in the new report is not a regression
+  EXPECT_EQ(compare_reports(two_series_bench(false), two_series_bench(true), {}).regressions, 0);
+}
+
+TEST(Compare, BenchImageSeriesAreCompared) {
+  auto with_image = [](double median, uint64_t seed) {
+    json r = bench_report(0.010, 1);
+    json s = bench_report(median, seed)["result"]["series"][0];
+    s.update({{"phase", "image_ttft"}, {"width", 300}, {"height", 200}, {"text_tokens", 32}});
+    r["result"]["image_series"] = json::array({s});
+    return r;
+  };
+  EXPECT_EQ(compare_reports(with_image(0.05, 1), with_image(0.05, 2), {}).regressions, 0);
+  const CompareResult slow = compare_reports(with_image(0.05, 1), with_image(0.07, 2), {});
+  EXPECT_EQ(slow.regressions, 1);
+  EXPECT_NE(summary(slow).find("REGRESSION ref-f32 image_ttft 300x200 text=32"), std::string::npos) << summary(slow);
+  json gone = with_image(0.05, 2);
+  gone["result"].erase("image_series");
+  EXPECT_EQ(compare_reports(with_image(0.05, 1), gone, {}).regressions, 1);
+}
+
+TEST(Compare, CheckMissingEntriesWhateverTheirStatus) {
+  // a failing backend that disappears: the new run checks less
+  const json failing = check_report(false, 1e-2);
+  json gone = failing;
+  gone["result"]["backends"] = json::array();
+  EXPECT_EQ(compare_reports(failing, gone, {}).regressions, 1);
+  // a failing tensor no longer compared
+  json fewer = failing;
+  fewer["result"]["backends"][0]["tensors"] = json::array();
+  EXPECT_EQ(compare_reports(failing, fewer, {}).regressions, 1);
+  // a backend skipped before and absent now: nothing was measured, nothing is missing
+  json skipped = failing;
+  skipped["result"]["backends"][0] = {{"name", "cuda"}, {"status", "skipped"}, {"reason", "no CUDA device"}};
+  EXPECT_EQ(compare_reports(skipped, gone, {}).regressions, 0);
+  // pass -> skipped names the reason; --allow-missing turns it into a warning
+  json now_skipped = check_report(true, 1e-7);
+  now_skipped["result"]["backends"][0] = {{"name", "ref-f32"}, {"status", "skipped"}, {"reason", "no CUDA device"}};
+  const CompareResult r = compare_reports(check_report(true, 1e-7), now_skipped, {});
+  EXPECT_EQ(r.regressions, 1);
+  EXPECT_NE(summary(r).find("status pass -> skipped (no CUDA device)"), std::string::npos) << summary(r);
+  CompareOptions allow;
+  allow.allow_missing = true;
+  EXPECT_EQ(compare_reports(check_report(true, 1e-7), now_skipped, allow).regressions, 0);
+}
+
+TEST(Compare, CheckGoldenGoneOrFailing) {
+  auto with_golden = [](bool pass) {
+    json r = check_report(true, 1e-7);
+    r["result"]["golden"] = {{"case", "one_image"}, {"tolerance", "tol_fp64"}, {"pass", pass},
+                             {"first_failing", pass ? json() : json("vision.layers.3.mlp")}, {"tensors", json::array()}};
+    return r;
+  };
+  EXPECT_EQ(compare_reports(with_golden(true), with_golden(true), {}).regressions, 0);
+  const CompareResult f = compare_reports(with_golden(true), with_golden(false), {});
+  EXPECT_EQ(f.regressions, 1);
+  EXPECT_NE(summary(f).find("golden one_image: pass -> fail, first failing vision.layers.3.mlp"), std::string::npos)
+      << summary(f);
+  const CompareResult g = compare_reports(with_golden(true), check_report(true, 1e-7), {});
+  EXPECT_EQ(g.regressions, 1);
+  EXPECT_NE(summary(g).find("no golden check in the new report"), std::string::npos) << summary(g);
+}
+
+TEST(Compare, DifferentModelsRefusedDifferentMachinesWarned) {
+  json a = check_report(true, 1e-7), b = a;
+  a["model"] = {{"source", "preset tiny"}, {"config", {{"model_type", "minimax_text_01"}, {"hidden_size", 32}}}};
+  b["model"] = {{"source", "preset small"}, {"config", {{"model_type", "minimax_text_01"}, {"hidden_size", 64}}}};
+  try {
+    compare_reports(a, b, {}, "old.json", "new.json");
+    ADD_FAILURE() << "expected different models to be refused";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("different models"), std::string::npos) << m;
+    EXPECT_NE(m.find("old.json"), std::string::npos) << m;
+    EXPECT_NE(m.find("--allow-different-model"), std::string::npos) << m;
+  }
+  CompareOptions allow;
+  allow.allow_different_model = true;
+  const CompareResult r = compare_reports(a, b, allow);
+  EXPECT_EQ(r.regressions, 0);
+  EXPECT_NE(summary(r).find("different models"), std::string::npos) << summary(r);
+  // the same model on another machine: compared, with a warning naming what differs
+  json c = bench_report(0.010, 1), d = c;
+  d["machine"]["cpu"] = "another CPU";
+  d["machine"]["logical_cores"] = 64;
+  const CompareResult m = compare_reports(c, d, {});
+  EXPECT_NE(summary(m).find("different machines (cpu, logical_cores differ)"), std::string::npos) << summary(m);
+  EXPECT_EQ(summary(compare_reports(c, c, {})).find("different machines"), std::string::npos);
+}
+
+// A Google Benchmark document: `reps` repetitions of each named benchmark, real times N(median, 3 %) in ms,
+// plus the aggregates Google Benchmark writes (ignored by compare).
+json gbench(const std::vector<std::pair<std::string, double>>& benches, uint64_t seed, int reps = 12) {
+  Rng rng(seed);
+  json b = json::array();
+  for (const auto& [name, median] : benches) {
+    for (int i = 0; i < reps; ++i)
+      b.push_back({{"name", name}, {"run_name", name}, {"run_type", "iteration"}, {"repetition_index", i},
+                   {"real_time", median * (1 + 0.03 * rng.normal())}, {"cpu_time", median}, {"time_unit", "ms"}});
+    b.push_back({{"name", name + "_median"}, {"run_name", name}, {"run_type", "aggregate"}, {"aggregate_name", "median"},
+                  {"real_time", 1e9}, {"time_unit", "ms"}});
+  }
+  return {{"context", {{"host_name", "vm"}, {"num_cpus", 2}, {"library_build_type", "release"}}}, {"benchmarks", b}};
+}
+
+TEST(Compare, GoogleBenchmarkJson) {
+  const json a = gbench({{"BM_Gemm/v1", 2.0}, {"BM_Gemm/v2", 1.0}}, 1);
+  EXPECT_TRUE(is_gbench_json(a));
+  EXPECT_FALSE(is_gbench_json(bench_report(0.01, 1)));
+  const CompareResult same = compare_reports(a, gbench({{"BM_Gemm/v1", 2.0}, {"BM_Gemm/v2", 1.0}}, 2), {});
+  EXPECT_EQ(same.kind, "gbench");
+  EXPECT_EQ(same.regressions, 0) << summary(same);
+  EXPECT_EQ(same.lines.size(), 2u);  // per run name, aggregates not counted as samples
+  const CompareResult slow = compare_reports(a, gbench({{"BM_Gemm/v1", 2.0}, {"BM_Gemm/v2", 1.3}}, 2), {});
+  EXPECT_EQ(slow.regressions, 1);
+  EXPECT_NE(summary(slow).find("REGRESSION BM_Gemm/v2: median 1.0"), std::string::npos) << summary(slow);
+  // a benchmark that disappeared, or errored, is missing
+  EXPECT_EQ(compare_reports(a, gbench({{"BM_Gemm/v1", 2.0}}, 2), {}).regressions, 1);
+  json errored = gbench({{"BM_Gemm/v1", 2.0}, {"BM_Gemm/v2", 1.0}}, 2);
+  for (auto& e : errored["benchmarks"])
+    if (e["name"] == "BM_Gemm/v2") e["error_occurred"] = true;
+  EXPECT_EQ(compare_reports(a, errored, {}).regressions, 1);
+  // another host is said; a report and a Google Benchmark document are not compared
+  json other = gbench({{"BM_Gemm/v1", 2.0}, {"BM_Gemm/v2", 1.0}}, 2);
+  other["context"]["host_name"] = "gpu-box";
+  EXPECT_NE(summary(compare_reports(a, other, {})).find("contexts differ (host_name)"), std::string::npos);
+  EXPECT_THROW(compare_reports(a, bench_report(0.01, 1), {}), Error);
+  // a malformed document names the file and the path
+  json bad = a;
+  bad["benchmarks"][0]["real_time"] = "fast";
+  try {
+    compare_reports(bad, a, {}, "old_gbench.json");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("old_gbench.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("real_time"), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+}  // namespace mm::harness
