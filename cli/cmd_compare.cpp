@@ -13,7 +13,8 @@ namespace mm::cli {
 
 int cmd_compare(const std::vector<std::string>& argv) {
   if (argv.size() < 2 || argv[0].rfind("--", 0) == 0 || argv[1].rfind("--", 0) == 0)
-    throw UsageError("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F]");
+    throw UsageError("compare: usage: compare OLD.json NEW.json [--alpha A] [--threshold T] [--num-factor F] "
+                     "[--uptime-drop P] [--allow-missing] [--allow-different-model]");
   Args a("compare", std::vector<std::string>(argv.begin() + 2, argv.end()), {"alpha", "threshold", "num-factor", "uptime-drop"},
          {"allow-missing", "allow-different-model"});
   harness::CompareOptions opt;

@@ -44,7 +44,7 @@ Request parse(const Args& a) {
 // host, the kernels on the device, both drawing the same seeded uniforms, so equal logits give equal
 // tokens. Prints the new tokens and the throughput (prefill time includes choosing the first token).
 // A step that fails part-way (the context limit max_position_embeddings, bad logits, a device error)
-// ends the generation: the tokens made before it are printed first, then the error is passed on (exit 1).
+// ends the generation: the tokens made before it are printed first, then the error is passed on (exit 3).
 void generate(harness::Backend& b, const Request& r) {
   Rng rng(r.seed);
   harness::GenerationSteps g;

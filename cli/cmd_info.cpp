@@ -43,7 +43,7 @@ int cmd_info(const std::vector<std::string>& argv) {
       std::string all;
       for (const auto& n : text_names) all += (all.empty() ? "" : ", ") + n;
       for (const auto& n : vl_names) all += ", " + n;
-      throw Error("unknown preset '" + name + "' (expected one of: " + all + ")");
+      throw UsageError("unknown preset '" + name + "' (expected one of: " + all + ")");
     }
   }
   if (vl) c = vl->text;

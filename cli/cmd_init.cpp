@@ -36,7 +36,7 @@ int cmd_init(const std::vector<std::string>& argv) {
     std::string all;
     for (const auto& n : text_names) all += (all.empty() ? "" : ", ") + n;
     for (const auto& n : vl_names) all += ", " + n;
-    throw Error("unknown preset '" + name + "' (expected one of: " + all + ")");
+    throw UsageError("unknown preset '" + name + "' (expected one of: " + all + ")");
   }
   VlConfig vcfg;
   if (vl) vcfg = vl_preset_config(name);

@@ -16,9 +16,9 @@ static double soak_duration(const Args& a, const std::string& k) {
     if (k == "duration") throw;
     std::string m = e.what();  // parse_duration names --duration
     for (auto at = m.find("--duration"); at != std::string::npos; at = m.find("--duration", at + 1)) m.replace(at, 10, "--" + k);
-    throw Error(m);
+    throw UsageError(m);
   }
-  if (!(s <= 30 * 86400.0)) throw Error("soak: --" + k + " must be at most 30 days, got '" + a.str(k, "") + "'");
+  if (!(s <= 30 * 86400.0)) throw UsageError("soak: --" + k + " must be at most 30 days, got '" + a.str(k, "") + "'");
   return s;
 }
 
@@ -31,7 +31,7 @@ int cmd_soak(const std::vector<std::string>& argv) {
   opt.window_s = a.has("window") ? soak_duration(a, "window") : 0;
   opt.backend = a.str("backend", opt.backend);
   if (opt.backend.find(',') != std::string::npos)
-    throw Error("soak: --backend takes one backend name, got '" + opt.backend + "'");
+    throw UsageError("soak: --backend takes one backend name, got '" + opt.backend + "'");
   harness::parse_backend_list(opt.backend);  // unknown names fail here, with the list
   opt.min_prompt = a.integer("min-prompt", opt.min_prompt, 1, kMaxTokens);
   opt.max_prompt = a.integer("max-prompt", opt.max_prompt, 1, kMaxTokens);

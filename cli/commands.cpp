@@ -51,7 +51,7 @@ const std::vector<Command>& commands() {
        "Ranges: --max-new-tokens 0 .. 100000000 (default 16), --temperature 0 .. 1000, --top-k 0 .. 2^31-1\n"
        "(0 = off), --top-p (0, 1] (1 = off), --seed 0 .. 2^64-1. --prompt-tokens-file: as forward's\n"
        "--tokens-file (PATH '-' = standard input). A step that fails part-way (e.g. the prompt plus the new\n"
-       "tokens reach max_position_embeddings) prints the tokens generated so far, then the error (exit 1).\n",
+       "tokens reach max_position_embeddings) prints the tokens generated so far, then the error (exit 3).\n",
        cmd_generate},
       {"check",
        "usage: minimax01 check [--model DIR | --preset tiny|small|vl-tiny|vl-small] [--golden CASE_DIR]\n"

@@ -502,7 +502,7 @@ ModelConfig preset_config(std::string_view name) {
   } else {
     std::string names;
     for (auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;
-    throw Error("unknown preset '" + std::string(name) + "' (expected one of: " + names + ")");
+    throw UsageError("unknown preset '" + std::string(name) + "' (expected one of: " + names + ")");
   }
   c.rms_norm_eps = 1e-5;
   c.postnorm = true;

@@ -60,7 +60,7 @@ static std::string join(const std::vector<std::string>& v) {
 
 void Registry::require_available(const std::string& name) const {
   const BackendEntry* e = find(name);
-  if (!e) throw Error("unknown backend '" + name + "' (known: " + join(names()) + ")");
+  if (!e) throw UsageError("unknown backend '" + name + "' (known: " + join(names()) + ")");
   const std::string why = e->why_unavailable();
   if (!why.empty()) throw Error("backend '" + name + "' is not available: " + why);
 }
@@ -106,7 +106,7 @@ std::vector<std::string> parse_backend_list(const std::string& csv) {
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     if (!registry().find(item))
-      throw Error("unknown backend '" + item + "' (known: " + join(registry().names()) + ")");
+      throw UsageError("unknown backend '" + item + "' (known: " + join(registry().names()) + ")");
     out.push_back(item);
   }
   if (out.empty()) throw Error("empty backend list (known: " + join(registry().names()) + ")");

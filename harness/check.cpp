@@ -59,10 +59,10 @@ Perturbation parse_perturbation(const std::string& spec) {
   // strict decimal (core/strict_number.h): no '+', spaces or hex
   if (c == std::string_view::npos || parse_decimal_int(text.substr(0, c), p.layer) != NumParse::Ok ||
       parse_decimal(text.substr(c + 1), p.rel) != NumParse::Ok)
-    throw Error("--perturb expects LAYER:REL (a text decoder layer) or vision.LAYER:REL (a vision encoder layer), "
+    throw UsageError("--perturb expects LAYER:REL (a text decoder layer) or vision.LAYER:REL (a vision encoder layer), "
                 "a decimal layer index and a decimal number (e.g. 3:1e-2 or vision.1:1e-2), got '" + spec + "'");
-  if (p.layer < 0) throw Error("--perturb: LAYER must be >= 0, got '" + spec + "'");
-  if (!(std::isfinite(p.rel) && p.rel >= 0)) throw Error("--perturb: REL must be a finite number >= 0, got '" + spec + "'");
+  if (p.layer < 0) throw UsageError("--perturb: LAYER must be >= 0, got '" + spec + "'");
+  if (!(std::isfinite(p.rel) && p.rel >= 0)) throw UsageError("--perturb: REL must be a finite number >= 0, got '" + spec + "'");
   return p;
 }
 

@@ -82,6 +82,9 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
     } else if (os != ns) {
       r.lines.push_back({name, "status " + os + " -> " + ns, false, os != "pass" && ns == "pass"});
     }
+    // A backend skipped or errored now has no tensors to compare: its status line above is the one
+    // regression, not one more per tensor it did not produce.
+    if (ns == "skipped" || ns == "error") continue;
     const auto ots = ob.find("tensors"), nts = nb.find("tensors");
     if (!ots || !nts) continue;
     const std::vector<JsonView> old_tl = ots->elements(), new_tl = nts->elements();
@@ -139,6 +142,7 @@ void compare_check(const JsonView& o, const JsonView& n, const CompareOptions& o
 struct Series {
   std::string key;
   std::vector<double> samples;
+  std::string backend;  // bench: the backend, to name its skip reason; empty for Google Benchmark
 };
 
 void compare_series(const std::vector<Series>& old_list, const std::vector<Series>& new_list,
@@ -179,7 +183,7 @@ void compare_series(const std::vector<Series>& old_list, const std::vector<Serie
   // A series of the old report the new one lacks (a backend skipped, a length dropped) is missing.
   for (const auto& [key, s] : old_s) {
     if (seen.count(key)) continue;
-    const auto why = skipped_reason.find(key.substr(0, key.find(' ')));
+    const auto why = skipped_reason.find(s->backend);
     missing(r, opt, key,
             "in the old report, missing from the new" +
                 (why != skipped_reason.end() ? " (skipped: " + why->second + ")" : std::string()));
@@ -198,22 +202,21 @@ void compare_bench(const JsonView& o, const JsonView& n, const CompareOptions& o
     for (const auto& x : s.at("samples").elements()) v.push_back(x.number());
     return v;
   };
-  // "ref-f32 ttft S=256", "ref-f32 tpot ctx=1024", "ref-f32 image_ttft 300x200 text=32": the backend first
-  // (compare_series finds its skip reason by it).
+  // "ref-f32 ttft S=256", "ref-f32 tpot ctx=1024", "ref-f32 image_ttft 300x200 text=32".
   auto series = [&](const JsonView& res) {
     std::vector<Series> v;
     for (const auto& s : res.at("series").elements()) {
       const std::string& phase = s.at("phase").str_in({"ttft", "tpot"});
       v.push_back({s.at("backend").str() + " " + phase + " " + (phase == "ttft" ? "S=" : "ctx=") +
                        std::to_string(s.at("length").integer(0)),
-                   samples(s)});
+                   samples(s), s.at("backend").str()});
     }
     if (const auto im = res.find("image_series"))
       for (const auto& s : im->elements())
         v.push_back({s.at("backend").str() + " image_ttft " + std::to_string(s.at("width").integer(1)) + "x" +
                          std::to_string(s.at("height").integer(1)) + " text=" +
                          std::to_string(s.at("text_tokens").integer(0)),
-                     samples(s)});
+                     samples(s), s.at("backend").str()});
     return v;
   };
   std::map<std::string, std::string> skipped;  // backend -> why, from the new report
@@ -225,20 +228,21 @@ void compare_bench(const JsonView& o, const JsonView& n, const CompareOptions& o
 
 // Google Benchmark JSON: every "iteration" entry (one repetition) of a run name is one sample of its real
 // time, in seconds; aggregates (mean, median, stddev, cv) are recomputed, not read. An entry with
-// "error_occurred" counts as missing.
+// "error_occurred", "error_message" or "skipped" counts as missing.
 std::vector<Series> gbench_series(const JsonView& doc) {
   std::map<std::string, std::size_t> at;
   std::vector<Series> v;
   for (const auto& b : doc.at("benchmarks").elements()) {
     if (const auto t = b.find("run_type"); t && t->str() != "iteration") continue;
     if (const auto e = b.find("error_occurred"); e && e->boolean()) continue;
+    if (b.find("error_message") || b.find("skipped")) continue;  // SkipWithMessage / SkipWithError (1.8+)
     const std::string name = b.find("run_name") ? b.at("run_name").str() : b.at("name").str();
     const std::string& unit = b.find("time_unit") ? b.at("time_unit").str_in({"ns", "us", "ms", "s"}) : "ns";
     const double scale = unit == "ns" ? 1e-9 : unit == "us" ? 1e-6 : unit == "ms" ? 1e-3 : 1.0;
     const double t = b.at("real_time").number();
     if (t < 0) b.at("real_time").fail("a time >= 0");
     const auto [it, fresh] = at.emplace(name, v.size());
-    if (fresh) v.push_back({name, {}});
+    if (fresh) v.push_back({name, {}, {}});
     v[it->second].samples.push_back(t * scale);
   }
   return v;
@@ -257,6 +261,26 @@ void compare_soak(const JsonView& o, const JsonView& n, const CompareOptions& op
   const auto oe = static_cast<double>(oo.at("unexplained_failures").integer(0)),
              ne = static_cast<double>(no.at("unexplained_failures").integer(0));
   r.lines.push_back({"failures not explained by an injection", fmt("%.0f -> %.0f", oe, ne), ne > oe, ne < oe});
+  // Measuring less: no request at all, a fault kind no longer injected (its detection untested), image
+  // requests gone; another backend is said.
+  if (o.at("backend").str() != n.at("backend").str())
+    r.warnings.push_back("the soaks ran different backends (" + o.at("backend").str() + " -> " + n.at("backend").str() + ")");
+  const int64_t oreq = oo.at("requests").integer(0), nreq = no.at("requests").integer(0);
+  if (oreq > 0 && nreq == 0) missing(r, opt, "requests", fmt("%.0f -> 0: the new soak served none", double(oreq)));
+  else if (nreq * 2 < oreq)
+    r.warnings.push_back(fmt("the new soak served %.0f requests, under half the old one's %.0f", double(nreq), double(oreq)));
+  const JsonView oi = o.at("faults").at("injected").object(), ni = n.at("faults").at("injected").object();
+  for (const auto& item : oi.raw().items()) {
+    const std::string& kind = item.key();
+    const auto was = oi.at(kind).integer(0);
+    const auto now = ni.has(kind) ? ni.at(kind).integer(0) : 0;
+    if (was > 0 && now == 0)
+      missing(r, opt, "injected " + kind + " faults", fmt("%.0f -> 0: their detection is no longer exercised", double(was)));
+  }
+  const auto oim = oo.find("images"), nim = no.find("images");
+  if (oim && oim->at("requests").integer(0) > 0 && (!nim || nim->at("requests").integer(0) == 0))
+    missing(r, opt, "image requests",
+            fmt("%.0f -> 0 in the new soak", double(oim->at("requests").integer(0))));
 }
 
 }  // namespace
@@ -311,10 +335,18 @@ CompareResult compare_reports(const json& old_r, const json& new_r, const Compar
       throw Error("compare: " + (is_gbench_json(old_r) ? old_name : new_name) +
                   " is Google Benchmark JSON and the other is not; compare two of a kind");
     r.kind = "gbench";
+    // blas / blas_kernels: the context bench/bench_main.h adds (the GEMM library and its kernels)
     const std::string d = differing(o.at("context"), n.at("context"),
-                                    {"host_name", "num_cpus", "mhz_per_cpu", "library_build_type", "executable"});
+                                    {"host_name", "num_cpus", "library_build_type", "blas", "blas_kernels"});
     if (!d.empty()) r.warnings.push_back("the benchmark contexts differ (" + d + "): timings may not be comparable");
-    compare_series(gbench_series(o), gbench_series(n), {}, opt, r);
+    const std::vector<Series> os = gbench_series(o), ns = gbench_series(n);
+    // A baseline without repetitions would pass everything (nothing to compare, nothing missing).
+    if (os.empty())
+      throw Error("compare: " + old_name +
+                  " holds no benchmark repetitions (no \"run_type\": \"iteration\" entry without an error): run "
+                  "the benchmark with --benchmark_format=json --benchmark_repetitions=9 and without "
+                  "--benchmark_report_aggregates_only");
+    compare_series(os, ns, {}, opt, r);
     for (const auto& l : r.lines) r.regressions += l.regression;
     return r;
   }

@@ -15,7 +15,7 @@ namespace mm::harness {
 namespace fs = std::filesystem;
 
 ModelSource resolve_model(const std::string& model_dir, const std::string& preset, uint64_t weight_seed) {
-  if (!model_dir.empty() && !preset.empty()) throw Error("give --model DIR or --preset NAME, not both");
+  if (!model_dir.empty() && !preset.empty()) throw UsageError("give --model DIR or --preset NAME, not both");
   ModelSource s;
   if (!model_dir.empty()) {
     s.model = load_model(model_dir);  // names the directory when it is missing; vl set for a VL checkpoint

@@ -409,17 +409,17 @@ double parse_duration(const std::string& s) {
   double v = 0;
   // strict decimal (core/strict_number.h): no '+', spaces or hex ("0x10" is 0 with the unit 'x10')
   if (parse_decimal_prefix(s, v, pos) != NumParse::Ok)
-    throw Error("soak: --duration expects a decimal number with an optional unit (500ms, 30s, 2m, 1h), got '" + s + "'");
+    throw UsageError("soak: --duration expects a decimal number with an optional unit (500ms, 30s, 2m, 1h), got '" + s + "'");
   const std::string unit = s.substr(pos);
   double mult = 0;
   if (unit.empty() || unit == "s") mult = 1;
   else if (unit == "ms") mult = 1e-3;
   else if (unit == "m" || unit == "min") mult = 60;
   else if (unit == "h") mult = 3600;
-  else throw Error("soak: --duration has an unknown unit '" + unit + "' (use ms, s, m or h)");
-  if (!std::isfinite(v)) throw Error("soak: --duration must be a finite number with an optional unit, got '" + s + "'");
+  else throw UsageError("soak: --duration has an unknown unit '" + unit + "' (use ms, s, m or h)");
+  if (!std::isfinite(v)) throw UsageError("soak: --duration must be a finite number with an optional unit, got '" + s + "'");
   if (!(v > 0))
-    throw Error("soak: --duration must be positive, got '" + s + "' (a soak of zero or negative length measures nothing)");
+    throw UsageError("soak: --duration must be positive, got '" + s + "' (a soak of zero or negative length measures nothing)");
   return v * mult;
 }
 
@@ -431,7 +431,7 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
     const std::string item = s.substr(start, end - start);
     start = end + 1;
     if (item.empty())
-      throw Error("soak: --inject: element " + std::to_string(out.size() + 1) + " is empty (in '" + s +
+      throw UsageError("soak: --inject: element " + std::to_string(out.size() + 1) + " is empty (in '" + s +
                   "'; expected KIND:RATE[,KIND:RATE...])");
     const auto c = item.find(':');
     FaultRate f;
@@ -439,10 +439,10 @@ std::vector<FaultRate> parse_inject(const std::string& s) {
     bool known = false;
     for (FaultKind k : kFaultKinds)
       if (kind == to_string(k)) f.kind = k, known = true;
-    if (!known) throw Error("soak: unknown fault kind '" + kind + "' in --inject (expected nan, bitflip, alloc or slow)");
+    if (!known) throw UsageError("soak: unknown fault kind '" + kind + "' in --inject (expected nan, bitflip, alloc or slow)");
     if (c == std::string::npos || parse_decimal(std::string_view(item).substr(c + 1), f.rate) != NumParse::Ok)
-      throw Error("soak: --inject expects KIND:RATE with RATE a decimal number in [0, 1], got '" + item + "'");
-    if (!(f.rate >= 0 && f.rate <= 1)) throw Error("soak: fault rate must be in [0, 1], got '" + item + "'");
+      throw UsageError("soak: --inject expects KIND:RATE with RATE a decimal number in [0, 1], got '" + item + "'");
+    if (!(f.rate >= 0 && f.rate <= 1)) throw UsageError("soak: fault rate must be in [0, 1], got '" + item + "'");
     out.push_back(f);
   }
   return out;

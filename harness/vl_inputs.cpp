@@ -40,12 +40,12 @@ std::vector<std::array<int, 2>> parse_image_sizes(const std::string& s, const st
   std::vector<std::array<int, 2>> out;
   auto side = [&](const std::string& item, std::string_view v) {
     int x = 0;
-    if (v.empty() || v.size() > 5) throw Error(option + ": bad size '" + item + "'" + expect);
+    if (v.empty() || v.size() > 5) throw UsageError(option + ": bad size '" + item + "'" + expect);
     for (char ch : v) {
-      if (ch < '0' || ch > '9') throw Error(option + ": bad size '" + item + "'" + expect);
+      if (ch < '0' || ch > '9') throw UsageError(option + ": bad size '" + item + "'" + expect);
       x = x * 10 + (ch - '0');
     }
-    if (x < 1 || x > kMaxImageSide) throw Error(option + ": side " + std::string(v) + " of '" + item + "' is out of range" + expect);
+    if (x < 1 || x > kMaxImageSide) throw UsageError(option + ": side " + std::string(v) + " of '" + item + "' is out of range" + expect);
     return x;
   };
   std::size_t start = 0;
@@ -53,11 +53,11 @@ std::vector<std::array<int, 2>> parse_image_sizes(const std::string& s, const st
     const std::size_t end = std::min(s.find(',', start), s.size());
     const std::string item = s.substr(start, end - start);
     start = end + 1;
-    if (item.empty()) throw Error(option + ": element " + std::to_string(out.size() + 1) + " is empty (in '" + s + "')" + expect);
+    if (item.empty()) throw UsageError(option + ": element " + std::to_string(out.size() + 1) + " is empty (in '" + s + "')" + expect);
     const auto x = item.find('x');
-    if (x == std::string::npos) throw Error(option + ": bad size '" + item + "'" + expect);
+    if (x == std::string::npos) throw UsageError(option + ": bad size '" + item + "'" + expect);
     out.push_back({side(item, std::string_view(item).substr(0, x)), side(item, std::string_view(item).substr(x + 1))});
-    if (out.size() > 16) throw Error(option + ": at most 16 sizes, got more in '" + s + "'");
+    if (out.size() > 16) throw UsageError(option + ": at most 16 sizes, got more in '" + s + "'");
   }
   return out;
 }

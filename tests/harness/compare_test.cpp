@@ -67,14 +67,32 @@ TEST(Compare, CheckRegressions) {
 }
 
 TEST(Compare, SoakUptimeDrop) {
-  auto soak = [](double up, int missed) {
+  auto soak = [](double up, int missed, int requests = 200, int nan_faults = 4, int images = 0) {
     json r = new_report("soak", "test");
-    r["result"] = {{"overall", {{"uptime_percent", up}, {"unexplained_failures", 0}}}, {"faults", {{"missed", missed}}}};
+    r["result"] = {{"backend", "ref-f32"},
+                   {"overall", {{"uptime_percent", up}, {"unexplained_failures", 0}, {"requests", requests}}},
+                   {"faults", {{"missed", missed}, {"injected", {{"nan", nan_faults}}}, {"caught", json::object()}}}};
+    if (images) r["result"]["overall"]["images"] = {{"requests", images}};
     return r;
   };
   EXPECT_EQ(compare_reports(soak(99.5, 0), soak(99.2, 0), {}).regressions, 0);
   EXPECT_EQ(compare_reports(soak(99.5, 0), soak(95.0, 0), {}).regressions, 1);
   EXPECT_EQ(compare_reports(soak(99.5, 0), soak(99.5, 1), {}).regressions, 1);
+  // measuring less: no request served, a fault kind no longer injected, the image requests gone
+  EXPECT_EQ(compare_reports(soak(99.5, 0), soak(99.5, 0, 0), {}).regressions, 1);
+  const CompareResult nf = compare_reports(soak(99.5, 0), soak(99.5, 0, 200, 0), {});
+  EXPECT_EQ(nf.regressions, 1);
+  EXPECT_NE(summary(nf).find("injected nan faults: 4 -> 0"), std::string::npos) << summary(nf);
+  EXPECT_EQ(compare_reports(soak(99.5, 0, 200, 4, 12), soak(99.5, 0, 200, 4, 0), {}).regressions, 1);
+  CompareOptions allow;
+  allow.allow_missing = true;
+  EXPECT_EQ(compare_reports(soak(99.5, 0, 200, 4, 12), soak(99.5, 0, 0, 0, 0), allow).regressions, 0);
+  // fewer requests (a shorter soak) and another backend are said
+  json other = soak(99.5, 0, 50);
+  other["result"]["backend"] = "ref-bf16";
+  const std::string w = summary(compare_reports(soak(99.5, 0), other, {}));
+  EXPECT_NE(w.find("under half the old one's 200"), std::string::npos) << w;
+  EXPECT_NE(w.find("different backends (ref-f32 -> ref-bf16)"), std::string::npos) << w;
 }
 
 TEST(Compare, DifferentKindsAndMalformedReports) {
@@ -213,14 +231,19 @@ TEST(Compare, CheckMissingEntriesWhateverTheirStatus) {
   skipped["result"]["backends"][0] = {{"name", "cuda"}, {"status", "skipped"}, {"reason", "no CUDA device"}};
   EXPECT_EQ(compare_reports(skipped, gone, {}).regressions, 0);
   // pass -> skipped names the reason; --allow-missing turns it into a warning
-  json now_skipped = check_report(true, 1e-7);
-  now_skipped["result"]["backends"][0] = {{"name", "ref-f32"}, {"status", "skipped"}, {"reason", "no CUDA device"}};
+  json now_skipped = check_report(true, 1e-7);  // as check writes it: an empty tensor list
+  now_skipped["result"]["backends"][0] = {
+      {"name", "ref-f32"}, {"status", "skipped"}, {"reason", "no CUDA device"}, {"tensors", json::array()}};
   const CompareResult r = compare_reports(check_report(true, 1e-7), now_skipped, {});
   EXPECT_EQ(r.regressions, 1);
   EXPECT_NE(summary(r).find("status pass -> skipped (no CUDA device)"), std::string::npos) << summary(r);
   CompareOptions allow;
   allow.allow_missing = true;
   EXPECT_EQ(compare_reports(check_report(true, 1e-7), now_skipped, allow).regressions, 0);
+  // an errored backend: its status is the regression, not each tensor it did not produce
+  json errored = now_skipped;
+  errored["result"]["backends"][0]["status"] = "error";
+  EXPECT_EQ(compare_reports(check_report(true, 1e-7), errored, {}).regressions, 1);
 }
 
 TEST(Compare, CheckGoldenGoneOrFailing) {
@@ -304,6 +327,18 @@ TEST(Compare, GoogleBenchmarkJson) {
   other["context"]["host_name"] = "gpu-box";
   EXPECT_NE(summary(compare_reports(a, other, {})).find("contexts differ (host_name)"), std::string::npos);
   EXPECT_THROW(compare_reports(a, bench_report(0.01, 1), {}), Error);
+  // a baseline without repetitions (aggregates only) would pass everything: refused
+  json aggregates = a;
+  json kept = json::array();
+  for (const auto& e : a["benchmarks"])
+    if (e["run_type"] == "aggregate") kept.push_back(e);
+  aggregates["benchmarks"] = kept;
+  try {
+    compare_reports(aggregates, a, {}, "agg.json");
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("agg.json holds no benchmark repetitions"), std::string::npos) << e.what();
+  }
   // a malformed document names the file and the path
   json bad = a;
   bad["benchmarks"][0]["real_time"] = "fast";

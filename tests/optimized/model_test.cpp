@@ -404,7 +404,7 @@ TEST(ModelSim, HeadDim8SoftmaxV1) {
   end_to_end("cuda-sim tiny d8 S=40", s.cfg, 40, 3, false, s);
 }
 
-// A head dim no kernel version takes is the user's input, not an internal error: mm::Error (CLI exit 1)
+// A head dim no kernel version takes is the user's input, not an internal error: mm::Error (CLI exit 3)
 // naming the first such layer, its type, the head dim and what each version takes; from open_model
 // before any weight is read (here: no checkpoint at all), and from make_simt_model.
 TEST(ModelSim, UnsupportedHeadDimIsAClearError) {
