@@ -1,8 +1,9 @@
 // Fuzz target: `minimax01 compare OLD NEW` on two reports. The input is split at the first line that
 // is exactly "----" (kSeparator; without one, both reports are the input): each half goes through
 // mm::harness::parse_report_text, then compare_reports and summary run on the pair. Reports of
-// different kinds or schema versions are refused (mm::Error); any other refusal of two accepted
-// reports is a finding (harness/compare.h reads only what validation checked).
+// different kinds or schema versions are refused (mm::Error), so are reports of different models unless
+// --allow-different-model; any other refusal of two accepted reports is a finding (harness/compare.h
+// reads only what validation checked, and the descriptions `model` and `machine` defensively).
 #include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz_target.h"
@@ -26,8 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       (void)mm::harness::compare_reports(o, n, {}, "old.json", "new.json");
       MM_FUZZ_CHECK(false, "reports of different kinds or schema versions were compared");
     }
+    // Reports of different models (model.config) are refused by default, with that reason.
+    try {
+      (void)mm::harness::compare_reports(o, n, {}, "old.json", "new.json");
+    } catch (const mm::Error& e) {
+      MM_FUZZ_CHECK(std::string(e.what()).find("different models") != std::string::npos, e.what());
+    }
+    mm::harness::CompareOptions any_model;
+    any_model.allow_different_model = true;
     MM_FUZZ_MUST_ACCEPT("compare_reports of two accepted reports of one kind", {
-      const mm::harness::CompareResult c = mm::harness::compare_reports(o, n, {}, "old.json", "new.json");
+      const mm::harness::CompareResult c = mm::harness::compare_reports(o, n, any_model, "old.json", "new.json");
       MM_FUZZ_CHECK(c.kind == o.at("kind").get<std::string>(), c.kind);
       int regressions = 0;
       for (const auto& l : c.lines) regressions += l.regression;

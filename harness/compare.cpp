@@ -292,34 +292,48 @@ bool is_gbench_json(const json& j) {
 
 namespace {
 
-// Fields of two machine descriptions that differ, "cpu, blas" (empty: the same).
-std::string differing(const JsonView& a, const JsonView& b, std::initializer_list<const char*> keys) {
+// Fields of two descriptions (objects) that differ, "cpu, blas" (empty: the same, or not both objects).
+// Read raw: `machine`, `model` and Google Benchmark's `context` are descriptions, not validated fields.
+std::string differing(const json& a, const json& b, std::initializer_list<const char*> keys) {
   std::string d;
+  if (!a.is_object() || !b.is_object()) return d;
   for (const char* k : keys) {
     const auto x = a.find(k), y = b.find(k);
-    if ((x ? x->raw() : json()) != (y ? y->raw() : json())) d += (d.empty() ? "" : ", ") + std::string(k);
+    if ((x == a.end() ? json() : *x) != (y == b.end() ? json() : *y)) d += (d.empty() ? "" : ", ") + std::string(k);
   }
   return d;
+}
+
+// A report's model.config (nullptr when it has none) and a short name for it.
+const json* model_config(const json& report) {
+  const auto m = report.find("model");
+  if (m == report.end() || !m->is_object()) return nullptr;
+  const auto c = m->find("config");
+  return c == m->end() ? nullptr : &*c;
+}
+std::string model_name(const json& report) {
+  const json* c = model_config(report);
+  const auto t = c && c->is_object() ? c->find("model_type") : json::const_iterator();
+  const json& m = report.at("model");
+  const auto src = m.find("source");
+  return (c && c->is_object() && t != c->end() && t->is_string() ? t->get<std::string>() : std::string("?")) +
+         " from " + (src != m.end() ? src->dump() : std::string("?"));
 }
 
 // Different models are refused (numbers of two configurations say nothing about a regression); a
 // different machine is said, since timings move with it.
 void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
-  const auto om = o.find("model"), nm = n.find("model");
-  if (om && nm && om->find("config") && nm->find("config") && om->at("config").raw() != nm->at("config").raw()) {
-    const std::string what = "the reports are of different models (" + o.file() + ": " +
-                             om->at("config").raw().value("model_type", std::string("?")) + " from " +
-                             (om->find("source") ? om->at("source").raw().dump() : std::string("?")) + ", " +
-                             n.file() + ": " + nm->at("config").raw().value("model_type", std::string("?")) +
-                             " from " + (nm->find("source") ? nm->at("source").raw().dump() : std::string("?")) +
-                             "; their config.json differ)";
+  const json *oc = model_config(o.raw()), *nc = model_config(n.raw());
+  if (oc && nc && *oc != *nc) {
+    const std::string what = "the reports are of different models (" + o.file() + ": " + model_name(o.raw()) + ", " +
+                             n.file() + ": " + model_name(n.raw()) + "; their config.json differ)";
     if (!opt.allow_different_model)
       throw Error("compare: " + what + "; compare reports of one model, or pass --allow-different-model");
     r.warnings.push_back(what + ", compared anyway (--allow-different-model)");
   }
-  const auto oc = o.find("machine"), nc = n.find("machine");
-  if (oc && nc) {
-    const std::string d = differing(*oc, *nc, {"cpu", "logical_cores", "memory_bytes", "blas", "gpu"});
+  const auto om = o.raw().find("machine"), nm = n.raw().find("machine");
+  if (om != o.raw().end() && nm != n.raw().end()) {
+    const std::string d = differing(*om, *nm, {"cpu", "logical_cores", "memory_bytes", "blas", "gpu"});
     if (!d.empty()) r.warnings.push_back("the reports come from different machines (" + d + " differ): timings are not comparable");
   }
 }
@@ -336,7 +350,7 @@ CompareResult compare_reports(const json& old_r, const json& new_r, const Compar
                   " is Google Benchmark JSON and the other is not; compare two of a kind");
     r.kind = "gbench";
     // blas / blas_kernels: the context bench/bench_main.h adds (the GEMM library and its kernels)
-    const std::string d = differing(o.at("context"), n.at("context"),
+    const std::string d = differing(old_r.at("context"), new_r.at("context"),
                                     {"host_name", "num_cpus", "library_build_type", "blas", "blas_kernels"});
     if (!d.empty()) r.warnings.push_back("the benchmark contexts differ (" + d + "): timings may not be comparable");
     const std::vector<Series> os = gbench_series(o), ns = gbench_series(n);
