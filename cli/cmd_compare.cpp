@@ -5,9 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
-#include "core/file_io.h"
 #include "harness/compare.h"
-#include "harness/report_schema.h"
 
 namespace mm::cli {
 
@@ -24,16 +22,8 @@ int cmd_compare(const std::vector<std::string>& argv) {
   opt.uptime_drop = a.number("uptime-drop", opt.uptime_drop, 0.0, 100.0);
   opt.allow_missing = a.has("allow-missing");
   opt.allow_different_model = a.has("allow-different-model");
-  // A minimax01 report (validated against its schema) or a Google Benchmark JSON document.
-  auto read = [](const std::string& path) {
-    if (path.empty()) return harness::read_report(path);  // its error names the empty argument
-    nlohmann::json j = read_json_file(path, "the report");
-    if (harness::is_gbench_json(j)) return j;
-    harness::validate_report(j, path);
-    return j;
-  };
-  const auto o = read(argv[0]);
-  const auto n = read(argv[1]);
+  const auto o = harness::read_compare_input(argv[0]);
+  const auto n = harness::read_compare_input(argv[1]);
   const auto r = harness::compare_reports(o, n, opt, argv[0], argv[1]);
   std::fputs(harness::summary(r).c_str(), stdout);
   return r.regressions ? 1 : 0;

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_io.h"
+#include "harness/report.h"
 #include "harness/report_schema.h"
 #include "harness/stats.h"
 
@@ -288,6 +290,13 @@ void compare_soak(const JsonView& o, const JsonView& n, const CompareOptions& op
 bool is_gbench_json(const json& j) {
   return j.is_object() && !j.contains("schema") && j.contains("context") && j["context"].is_object() &&
          j.contains("benchmarks") && j["benchmarks"].is_array();
+}
+
+nlohmann::json read_compare_input(const std::string& path) {
+  if (path.empty()) return read_report(path);  // its error names the empty argument
+  json j = read_json_file(path, "the report");
+  if (!is_gbench_json(j)) validate_report(j, path);
+  return j;
 }
 
 namespace {

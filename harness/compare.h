@@ -48,6 +48,10 @@ struct CompareResult {
 // True for a Google Benchmark JSON document (top-level "context" object and "benchmarks" array, no "schema").
 bool is_gbench_json(const nlohmann::json& j);
 
+// What `compare` reads from a file: a Google Benchmark document as it is, or a minimax01 report read and
+// validated as read_report does (errors name the file).
+nlohmann::json read_compare_input(const std::string& path);
+
 // Reads both reports through harness/report_schema.h's JsonView: a missing key or a wrong type is an
 // mm::Error naming the report (`old_name` / `new_name`) and the JSON path, even for a report that did
 // not come through read_report. Reports of different kinds or schema versions are refused. Two Google
