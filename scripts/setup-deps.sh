@@ -14,6 +14,7 @@ pkgs=(
   libsleef-dev         # reference/vector_math.h: vectorised erf/exp (1 ulp) for the vision tower's GELU and softmax
   libjpeg62-turbo-dev  # core/image_decode.cpp: JPEG decoding; Pillow decodes with libjpeg-turbo too
   zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
+  pkgconf              # tests/package: an outside project builds against minimax01.pc (pkg-config)
   chromium             # harness test: renders the HTML report headless and screenshots it
   clang libclang-rt-14-dev  # fuzz/run.sh: libFuzzer + ASan + UBSan (docs/fuzzing.md)
 )
