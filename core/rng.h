@@ -25,6 +25,10 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(splitmix64(seed)) {}
   uint64_t next() { return splitmix64(state_++); }
+  // Moves past n draws of next() as if they had been made: a stream can be picked up at any point, so
+  // the chunks of a tensor too large to generate at once come out the same as the whole.
+  // uniform() is one draw, normal() two.
+  void skip(uint64_t n) { state_ += n; }
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
   double normal() {  // Box-Muller, one value per call
     const double u1 = 1.0 - uniform(), u2 = uniform();

@@ -375,10 +375,10 @@ std::vector<std::string> Checkpoint::names() const {
 // Writer
 
 namespace {
-void encode(DType dt, const std::vector<double>& v, std::vector<std::byte>& out) {
-  out.resize(v.size() * dtype_size(dt));
+void encode(DType dt, const double* v, std::size_t n, std::vector<std::byte>& out) {
+  out.resize(n * dtype_size(dt));
   std::byte* p = out.data();
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     switch (dt) {
       case DType::F64: std::memcpy(p + 8 * i, &v[i], 8); break;
       case DType::F32: { const float f = static_cast<float>(v[i]); std::memcpy(p + 4 * i, &f, 4); } break;
@@ -394,8 +394,13 @@ void encode(DType dt, const std::vector<double>& v, std::vector<std::byte>& out)
 }
 }  // namespace
 
-void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const FillFn& fill,
-                       const std::map<std::string, std::string>& metadata) {
+// The one writer: the header, then every tensor's bytes chunk by chunk. `chunk(i, offset, n)` returns the
+// n values [offset, offset + n) of tensor i, valid until the next call.
+using ChunkSource = std::function<const double*(std::size_t index, int64_t offset, int64_t n)>;
+static void write_safetensors_from(const std::string& path, const std::vector<TensorSpec>& specs,
+                                   const ChunkSource& chunk, const std::map<std::string, std::string>& metadata,
+                                   int64_t chunk_elements) {
+  require(chunk_elements > 0, "write_safetensors: chunk size must be positive");
   // nlohmann::ordered_json keeps insertion order, so files are byte-for-byte reproducible.
   nlohmann::ordered_json h;
   if (!metadata.empty()) {
@@ -419,17 +424,49 @@ void write_safetensors(const std::string& path, const std::vector<TensorSpec>& s
     for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(hs.data(), static_cast<std::streamsize>(hs.size()));
-    std::vector<double> vals;
     std::vector<std::byte> bytes;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      vals.assign(static_cast<std::size_t>(specs[i].numel()), 0.0);
-      fill(i, vals);
-      if (vals.size() != static_cast<std::size_t>(specs[i].numel()))
-        throw Error(path + ": fill for tensor '" + specs[i].name + "' produced the wrong number of values");
-      encode(specs[i].dtype, vals, bytes);
-      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      const int64_t numel = specs[i].numel();
+      for (int64_t o = 0; o < numel; o += chunk_elements) {
+        const int64_t c = std::min(chunk_elements, numel - o);
+        encode(specs[i].dtype, chunk(i, o, c), static_cast<std::size_t>(c), bytes);
+        f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      }
     }
   });
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const FillFn& fill,
+                       const std::map<std::string, std::string>& metadata) {
+  // The whole tensor from one fill call, handed out chunk by chunk.
+  std::vector<double> vals;
+  std::size_t filled = specs.size();  // the tensor `vals` holds
+  write_safetensors_from(
+      path, specs,
+      [&](std::size_t i, int64_t offset, int64_t) {
+        if (filled != i) {
+          vals.assign(static_cast<std::size_t>(specs[i].numel()), 0.0);
+          fill(i, vals);
+          if (vals.size() != static_cast<std::size_t>(specs[i].numel()))
+            throw Error(path + ": fill for tensor '" + specs[i].name + "' produced the wrong number of values");
+          filled = i;
+        }
+        return vals.data() + offset;
+      },
+      metadata, kWriteChunkElements);
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const ChunkFillFn& fill,
+                       const std::map<std::string, std::string>& metadata, int64_t chunk_elements) {
+  std::vector<double> buf;
+  write_safetensors_from(
+      path, specs,
+      [&](std::size_t i, int64_t offset, int64_t n) {
+        buf.assign(static_cast<std::size_t>(n), 0.0);
+        fill(i, offset, n, buf.data());
+        return static_cast<const double*>(buf.data());
+      },
+      metadata, chunk_elements);
 }
 
 void write_safetensors(const std::string& path, const std::vector<NamedValues>& tensors,
@@ -439,8 +476,12 @@ void write_safetensors(const std::string& path, const std::vector<NamedValues>& 
   write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = tensors[i].values; }, metadata);
 }
 
-std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
-                                                 const FillFn& fill, std::size_t max_shard_bytes) {
+// The shard layout of a checkpoint: `write(file, tensor indices)` writes one file; the index is written
+// here when there is more than one. Shards hold whole tensors, in order, each at most max_shard_bytes
+// unless a single tensor is larger.
+static std::vector<std::string> write_shards(
+    const std::string& dir, const std::vector<TensorSpec>& specs, std::size_t max_shard_bytes,
+    const std::function<void(const std::string& file, const std::vector<std::size_t>& tensors)>& write) {
   fs::create_directories(dir);
   std::vector<std::vector<std::size_t>> shards(1);
   std::size_t cur = 0;
@@ -451,7 +492,7 @@ std::vector<std::string> write_checkpoint_shards(const std::string& dir, const s
     cur += nb;
   }
   if (shards.size() == 1) {
-    write_safetensors((fs::path(dir) / "model.safetensors").string(), specs, fill, {{"format", "pt"}});
+    write((fs::path(dir) / "model.safetensors").string(), shards[0]);
     return {"model.safetensors"};
   }
   std::vector<std::string> written;
@@ -460,14 +501,11 @@ std::vector<std::string> write_checkpoint_shards(const std::string& dir, const s
   char buf[64];
   for (std::size_t s = 0; s < shards.size(); ++s) {
     std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
-    std::vector<TensorSpec> sub;
     for (auto i : shards[s]) {
-      sub.push_back(specs[i]);
       wm[specs[i].name] = buf;
       total += static_cast<uint64_t>(specs[i].numel()) * dtype_size(specs[i].dtype);
     }
-    write_safetensors((fs::path(dir) / buf).string(), sub,
-                      [&](std::size_t k, std::vector<double>& v) { fill(shards[s][k], v); }, {{"format", "pt"}});
+    write((fs::path(dir) / buf).string(), shards[s]);
     written.push_back(buf);
   }
   nlohmann::ordered_json idx;
@@ -477,6 +515,31 @@ std::vector<std::string> write_checkpoint_shards(const std::string& dir, const s
                     [&](std::ostream& f) { f << idx.dump(2) << "\n"; });
   written.push_back("model.safetensors.index.json");
   return written;
+}
+
+static std::vector<TensorSpec> subset(const std::vector<TensorSpec>& specs, const std::vector<std::size_t>& idx) {
+  std::vector<TensorSpec> sub;
+  for (auto i : idx) sub.push_back(specs[i]);
+  return sub;
+}
+
+std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
+                                                 const FillFn& fill, std::size_t max_shard_bytes) {
+  return write_shards(dir, specs, max_shard_bytes, [&](const std::string& file, const std::vector<std::size_t>& idx) {
+    write_safetensors(file, subset(specs, idx), [&](std::size_t k, std::vector<double>& v) { fill(idx[k], v); },
+                      {{"format", "pt"}});
+  });
+}
+
+std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
+                                                 const ChunkFillFn& fill, std::size_t max_shard_bytes,
+                                                 int64_t chunk_elements) {
+  return write_shards(dir, specs, max_shard_bytes, [&](const std::string& file, const std::vector<std::size_t>& idx) {
+    write_safetensors(
+        file, subset(specs, idx),
+        [&](std::size_t k, int64_t offset, int64_t n, double* out) { fill(idx[k], offset, n, out); },
+        {{"format", "pt"}}, chunk_elements);
+  });
 }
 
 }  // namespace mm

@@ -121,6 +121,16 @@ using FillFn = std::function<void(std::size_t index, std::vector<double>& values
 void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const FillFn& fill,
                        const std::map<std::string, std::string>& metadata = {});
 
+// A tensor written in chunks: fills out[0, n) with elements [offset, offset + n) of tensor `index`
+// (row-major). The writer asks for each tensor's chunks in order, each at most kWriteChunkElements long,
+// so a writer of a tensor larger than memory (a real-size embedding: 1.2G elements, 9.8 GB as doubles)
+// holds one chunk at a time. The file is byte-identical to the one a whole-tensor FillFn writes.
+using ChunkFillFn = std::function<void(std::size_t index, int64_t offset, int64_t n, double* out)>;
+inline constexpr int64_t kWriteChunkElements = int64_t{1} << 20;  // 8 MiB of doubles
+void write_safetensors(const std::string& path, const std::vector<TensorSpec>& specs, const ChunkFillFn& fill,
+                       const std::map<std::string, std::string>& metadata = {},
+                       int64_t chunk_elements = kWriteChunkElements);
+
 // Convenience: tensors given with their values.
 struct NamedValues {
   TensorSpec spec;
@@ -134,5 +144,9 @@ void write_safetensors(const std::string& path, const std::vector<NamedValues>& 
 // written through a temporary file and renamed into place. Returns the names of the files written.
 std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
                                                  const FillFn& fill, std::size_t max_shard_bytes);
+// The same, each tensor written in chunks (ChunkFillFn above).
+std::vector<std::string> write_checkpoint_shards(const std::string& dir, const std::vector<TensorSpec>& specs,
+                                                 const ChunkFillFn& fill, std::size_t max_shard_bytes,
+                                                 int64_t chunk_elements = kWriteChunkElements);
 
 }  // namespace mm

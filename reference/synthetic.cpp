@@ -50,21 +50,27 @@ static bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t seed, std::vector<double>& out) {
+void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t seed, int64_t offset, int64_t n,
+                      double* out) {
+  require(offset >= 0 && n >= 0 && offset + n <= spec.numel(), "synthetic_values: chunk outside the tensor");
   Rng rng(hash_string(spec.name, seed));
-  out.resize(static_cast<std::size_t>(spec.numel()));
+  rng.skip(2 * static_cast<uint64_t>(offset));  // one normal() (two draws) per element before this chunk
   const double H = static_cast<double>(c.hidden_size);
   if (spec.shape.size() == 1) {  // every 1-D tensor is an RMSNorm weight
-    for (auto& v : out) v = 1.0 + 0.1 * rng.normal();
+    for (int64_t i = 0; i < n; ++i) out[i] = 1.0 + 0.1 * rng.normal();
     return;
   }
   const double fan_in = static_cast<double>(spec.shape.back());
   double std = 1.0 / std::sqrt(fan_in);
   if (spec.name == "model.embed_tokens.weight") std = 1.0;
   else if (ends_with(spec.name, "block_sparse_moe.gate.weight") || spec.name == "lm_head.weight") std = 2.0 / std::sqrt(H);
-  for (auto& v : out) v = std * rng.normal();
+  for (int64_t i = 0; i < n; ++i) out[i] = std * rng.normal();
 }
 
+void synthetic_values(const TensorSpec& spec, const ModelConfig& c, uint64_t seed, std::vector<double>& out) {
+  out.resize(static_cast<std::size_t>(spec.numel()));
+  synthetic_values(spec, c, seed, 0, spec.numel(), out.data());
+}
 
 // The files of a checkpoint already in `dir` (what init --force replaces): its index, the shards that
 // index names, model.safetensors, and shards named in the HF pattern model-NNNNN-of-NNNNN.safetensors.
@@ -122,8 +128,10 @@ void write_synthetic_checkpoint(const std::string& dir, const ModelConfig& cfg, 
   j["torch_dtype"] = opt.dtype == DType::F32 ? "float32" : opt.dtype == DType::F16 ? "float16" : "bfloat16";
   write_file_atomic((fs::path(dir) / "config.json").string(), [&](std::ostream& f) { f << j.dump(2) << "\n"; });
   const auto specs = checkpoint_specs(cfg, opt.dtype);
+  // Chunk by chunk: memory stays at one chunk whatever the tensor's size.
   const auto written = write_checkpoint_shards(
-      dir, specs, [&](std::size_t i, std::vector<double>& v) { synthetic_values(specs[i], cfg, opt.seed, v); },
+      dir, specs,
+      [&](std::size_t i, int64_t offset, int64_t n, double* out) { synthetic_values(specs[i], cfg, opt.seed, offset, n, out); },
       opt.max_shard_bytes);
   remove_replaced_files(dir, old, written);
 }

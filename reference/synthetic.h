@@ -25,6 +25,10 @@ struct SyntheticOptions {
 std::vector<TensorSpec> checkpoint_specs(const ModelConfig& cfg, DType dtype);
 // Values of one tensor (deterministic in seed and name).
 void synthetic_values(const TensorSpec& spec, const ModelConfig& cfg, uint64_t seed, std::vector<double>& out);
+// Elements [offset, offset + n) of the same values (row-major), without generating the rest: a
+// real-size tensor is written chunk by chunk (core/safetensors.h ChunkFillFn).
+void synthetic_values(const TensorSpec& spec, const ModelConfig& cfg, uint64_t seed, int64_t offset, int64_t n,
+                      double* out);
 // The files of a checkpoint already in `dir` (what init --force replaces): its index, the shards that
 // index names, model.safetensors, and shards named in the HF pattern model-NNNNN-of-NNNNN.safetensors.
 // Nothing else: a dump or a golden file beside the checkpoint is the user's and stays.
