@@ -1,8 +1,8 @@
 // Fuzz target: `minimax01 compare OLD NEW` on two reports. The input is split at the first line that
 // is exactly "----" (kSeparator; without one, both reports are the input): each half goes through
 // mm::harness::parse_report_text, then compare_reports and summary run on the pair. Reports of
-// different kinds or schema versions are refused (mm::Error), so are reports of different models unless
-// --allow-different-model; any other refusal of two accepted reports is a finding (harness/compare.h
+// different kinds or schema versions are refused (mm::Error), so are incomplete reports ("complete":
+// false: an interrupted run) and reports of different models unless --allow-different-model; any other refusal of two accepted reports is a finding (harness/compare.h
 // reads only what validation checked, and the descriptions `model` and `machine` defensively).
 #include <nlohmann/json.hpp>
 
@@ -26,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (!comparable) {
       (void)mm::harness::compare_reports(o, n, {}, "old.json", "new.json");
       MM_FUZZ_CHECK(false, "reports of different kinds or schema versions were compared");
+    }
+    // An interrupted run's report ("complete": false) is refused, as the baseline or the new report.
+    if (!mm::harness::report_complete(o) || !mm::harness::report_complete(n)) {
+      try {
+        (void)mm::harness::compare_reports(o, n, {}, "old.json", "new.json");
+        MM_FUZZ_CHECK(false, "an incomplete report was compared");
+      } catch (const mm::Error& e) {
+        MM_FUZZ_CHECK(std::string(e.what()).find("incomplete report") != std::string::npos, e.what());
+      }
+      return;
     }
     // Reports of different models (model.config) are refused by default, with that reason.
     try {

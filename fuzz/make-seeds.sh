@@ -24,6 +24,10 @@ export OPENBLAS_NUM_THREADS=1
   >/dev/null || true  # fails on purpose: a report with first_diverging
 "$CLI" bench --backends ref-f32 --prompt-lens 4 --context-lens 8 --decode-steps 2 --reps 3 --warmup 0 \
   --report "$tmp/bench.json" >/dev/null
+# stopped after its first repetition by the interrupt test hook (core/interrupt.h; exits 130 on purpose):
+# an incomplete report ("complete": false, "interrupted")
+MM_TEST_INTERRUPT_AFTER_STEPS=3 "$CLI" bench --backends ref-f32 --prompt-lens 4 --context-lens 8 --decode-steps 2 \
+  --reps 3 --warmup 0 --report "$tmp/bench-interrupted.json" >/dev/null 2>&1 || true
 "$CLI" soak --duration 1s --window 500ms --max-prompt 8 --max-decode 2 --inject nan:0.2 \
   --report "$tmp/soak.json" >/dev/null
 python3 - "$tmp" <<'PY'
@@ -128,13 +132,14 @@ def trim(r):
         res["windows"] = res["windows"][:2]
     return r
 reports = {}
-for name in ("check", "check-fail", "bench", "soak"):
+for name in ("check", "check-fail", "bench", "soak", "bench-interrupted"):
     reports[name] = trim(json.load(open(os.path.join(tmp, name + ".json"))))
     # compact, except one (the writer's own layout, indent 1)
     out("report", name + ".json", json.dumps(reports[name], indent=1 if name == "soak" else None))
 sep = "\n----\n"
 out("compare", "check-vs-check-fail.txt", json.dumps(reports["check"]) + sep + json.dumps(reports["check-fail"]))
 out("compare", "bench-vs-bench.txt", json.dumps(reports["bench"]) + sep + json.dumps(reports["bench"]))
+out("compare", "bench-vs-bench-interrupted.txt", json.dumps(reports["bench"]) + sep + json.dumps(reports["bench-interrupted"]))
 out("compare", "soak-vs-soak.txt", json.dumps(reports["soak"]) + sep + json.dumps(reports["soak"], indent=1))
 PY
 # --- image_decode: small PNGs of every colour type and depth, and JPEGs (baseline, progressive, gray,

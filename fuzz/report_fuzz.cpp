@@ -1,7 +1,8 @@
 // Fuzz target: a check / bench / soak report (docs/report-schema.md) through
 // mm::harness::parse_report_text, the reader of `minimax01 report` and `compare`. A report it accepts
 // must then be usable without any further refusal (harness/report_schema.h): compared with itself
-// (compare_reports, summary: no regression) and rendered as the HTML page (render_html).
+// (compare_reports, summary: no regression; an incomplete report, "complete": false, is refused by
+// compare with that reason) and rendered as the HTML page (render_html).
 #include <cctype>
 #include <string>
 
@@ -44,7 +45,15 @@ std::string nonfinite_coordinate(const std::string& html) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   return mm::fuzz::run([&] {
     const nlohmann::json r = mm::harness::parse_report_text(mm::fuzz::as_text(data, size), "fuzz.json");
-    MM_FUZZ_MUST_ACCEPT("compare_reports of an accepted report with itself", {
+    if (!mm::harness::report_complete(r)) {
+      // An interrupted run's report ("complete": false) is refused by compare, as a baseline, by design.
+      try {
+        (void)mm::harness::compare_reports(r, r, {}, "old.json", "new.json");
+        MM_FUZZ_CHECK(false, "an incomplete report was compared");
+      } catch (const mm::Error& e) {
+        MM_FUZZ_CHECK(std::string(e.what()).find("incomplete report") != std::string::npos, e.what());
+      }
+    } else MM_FUZZ_MUST_ACCEPT("compare_reports of an accepted report with itself", {
       const mm::harness::CompareResult c = mm::harness::compare_reports(r, r, {}, "old.json", "new.json");
       MM_FUZZ_CHECK(c.regressions == 0, mm::harness::summary(c));
       (void)mm::harness::summary(c);

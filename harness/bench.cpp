@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/rng.h"
 #include "harness/flops.h"
 #include "harness/generation.h"
@@ -150,6 +151,7 @@ json ttft_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   std::vector<double> samples;
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
+    if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
     x.prog.step(x.backend + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
     b.reset();
     const auto t0 = Clock::now();
@@ -160,6 +162,7 @@ json ttft_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
     samples.push_back(t);
     add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
   }
+  if (samples.empty()) return nullptr;  // interrupted before a timed repetition
   json s = {{"backend", x.backend}, {"precision", to_string(x.precision)}, {"phase", "ttft"}, {"length", S}, {"unit", "s"}};
   s.update(dist(samples));
   s["tokens_per_s"] = static_cast<double>(S) / percentile(samples, 50);
@@ -179,6 +182,7 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   std::vector<double> samples;
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
+    if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
     x.prog.step(x.backend + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
     std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
     double head_sum = 0;
@@ -203,6 +207,7 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
     samples.push_back((secs(t0, t2) - secs(t0, t1)) / steps);  // (E2E - TTFT) / (N_out - 1)
     add_layer_sample(ls, cfg, layer_sum, head_sum, 1.0 / steps);
   }
+  if (samples.empty()) return nullptr;  // interrupted before a timed repetition
   // The cost of the average decode step over contexts C .. C+steps-1.
   Cost step, light, soft, head;
   for (int s = 0; s < steps; ++s) {
@@ -240,6 +245,7 @@ json image_series(Backend& b, const SeriesContext& x, const ImageRequest& q, con
   bool vision_timed = false;
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
+    if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
     x.prog.step(x.backend + " image TTFT " + size + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
     b.reset();
     const auto t0 = Clock::now();
@@ -252,6 +258,7 @@ json image_series(Backend& b, const SeriesContext& x, const ImageRequest& q, con
     vision_timed = vision_timed || res.vision_seconds > 0;
     add_layer_sample(ls, cfg, res.layer_seconds, res.head_seconds, 1.0);
   }
+  if (samples.empty()) return nullptr;  // interrupted before a timed repetition
   json s = {{"backend", x.backend}, {"precision", to_string(x.precision)}, {"phase", "image_ttft"},
             {"width", q.image.width}, {"height", q.image.height}, {"image_seed", q.image.seed},
             {"crops", crops}, {"image_tokens", q.image.tokens}, {"text_tokens", q.text_tokens},
@@ -368,6 +375,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
       r.skipped.push_back({{"backend", name}, {"reason", why}});
       continue;
     }
+    if (prog.stop_requested()) break;  // before loading the next backend
     auto b = registry().make(name, src.model);
     SeriesContext x{cfg, opt, r.roof, prog, name, b->precision()};
     x.eb = b->bytes_per_element();
@@ -375,16 +383,28 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
     x.L_light = first_of(cfg, LayerType::Lightning);
     x.L_soft = first_of(cfg, LayerType::Softmax);
     x.per = per;
-    for (int64_t S : opt.prompt_lens) r.series.push_back(ttft_series(*b, x, {tokens.begin(), tokens.begin() + S}));
-    for (int64_t C : opt.context_lens) r.series.push_back(tpot_series(*b, x, {tokens.begin(), tokens.begin() + C}));
+    // Interrupted (SIGINT / SIGTERM, core/interrupt.h): a series polls between its repetitions and
+    // returns the ones it timed (null when none); the run stops after it, keeping every series so far.
+    auto keep = [&](json& list, json s) {
+      if (!s.is_null()) list.push_back(std::move(s));
+      return !prog.stopped();
+    };
+    bool go = true;
+    for (std::size_t k = 0; go && k < opt.prompt_lens.size(); ++k)
+      go = keep(r.series, ttft_series(*b, x, {tokens.begin(), tokens.begin() + opt.prompt_lens[k]}));
+    for (std::size_t k = 0; go && k < opt.context_lens.size(); ++k)
+      go = keep(r.series, tpot_series(*b, x, {tokens.begin(), tokens.begin() + opt.context_lens[k]}));
     try {
-      for (const ImageRequest& q : image_reqs) r.image_series.push_back(image_series(*b, x, q, *src.model.vl));
+      for (std::size_t k = 0; go && k < image_reqs.size(); ++k)
+        go = keep(r.image_series, image_series(*b, x, image_reqs[k], *src.model.vl));
     } catch (const Error& e) {
       if (!refuses_images(e)) throw;
       r.image_skipped.push_back({{"backend", name}, {"reason", e.what()}});
     }
+    if (prog.stopped()) break;
   }
   prog.done();
+  if (prog.stopped()) r.interrupted = prog.interruption();
   return r;
 }
 

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/interrupt.h"
 #include "harness/model_source.h"
 #include "harness/roof.h"
 
@@ -58,6 +59,9 @@ struct BenchResult {
   // MiniMax-VL-01 only (null on a text model): the image series and the backends that refused images
   nlohmann::json image_series;   // array, see docs/report-schema.md
   nlohmann::json image_skipped;  // [{backend, reason}]
+  // Set when SIGINT / SIGTERM stopped the run between two repetitions (core/interrupt.h): the series
+  // above hold the repetitions timed until then (a series with none is left out), later ones are missing.
+  std::optional<Interruption> interrupted;
 };
 
 // Bounds on the size of a run, checked before anything runs: at most kMaxBenchLengths entries in each of

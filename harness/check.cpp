@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
 #include "harness/capture.h"
@@ -293,8 +294,17 @@ Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& re
   const VisionLayerHook vision = in.prompt.images.empty() || !ref.count("vision.layers.0.output")
                                      ? hook.vision
                                      : vision_forcing_hook(ref, r.precision, hook.vision, rec);
-  r.forced = run_sequence(*b, in.prompt, in.decode, forcing_hook(ref, r.precision, hook.text, rec), vision);
+  // A backend's two runs are check's longest steps (seconds on cuda-sim): SIGINT / SIGTERM is honoured
+  // after any teacher-forced layer and between the runs (Interrupted, caught by run_check), not only
+  // between backends. The free run gets no extra hook: a hook changes the kernels' path (the fused norm).
+  const LayerHook forcing = [inner = forcing_hook(ref, r.precision, hook.text, rec)](int l, int64_t rows, int64_t cols,
+                                                                                    double* h) {
+    inner(l, rows, cols, h);
+    if (interrupt_requested()) throw Interrupted("check: stopped inside a backend's run");
+  };
+  r.forced = run_sequence(*b, in.prompt, in.decode, forcing, vision);
   restore_own_outputs(r.forced, *rec);
+  if (interrupt_requested()) throw Interrupted("check: stopped between a backend's runs");
   r.free_run = run_sequence(*b, in.prompt, in.decode, hook.text, hook.vision);
   return r;
 }
@@ -421,16 +431,37 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   const bool has_images = !in.prompt.images.empty();
   std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
   Progress prog("check", static_cast<int>(names.size()) + 2, opt.progress);
+  // SIGINT / SIGTERM (core/interrupt.h): the run stops between two of these steps (the oracle, the
+  // budget, each backend); the backends judged so far are kept, and the result never passes.
+  // `mid_step`: the signal was honoured inside the step just begun (a backend's run), which is dropped.
+  auto stop = [&](bool mid_step = false) {
+    prog.done();
+    r.interrupted = prog.interruption();
+    if (mid_step) {
+      --r.interrupted->steps_done;
+      r.interrupted->during += " (stopped inside it; not judged)";
+    }
+    r.pass = false;
+    return r;
+  };
   if (ref.empty()) {
+    if (prog.stop_requested()) return stop();
     prog.step("ref-f64 (oracle)");
     ref = run_named("ref-f64", m, in);
   }
   if (vl_case) r.golden = golden_agreement(*vl_case, ref, in.prompt, cfg);
+  if (prog.stop_requested()) return stop();
   prog.step("ref-bf16 (budget)");
-  const Runs budget = run_both("ref-bf16", m, ref, in);
+  Runs budget;
+  try {
+    budget = run_both("ref-bf16", m, ref, in);
+  } catch (const Interrupted&) {
+    return stop(true);
+  }
   const int64_t layers = cfg.num_hidden_layers;
   const Hooks hook = opt.perturb ? Hooks{perturbation_hook(*opt.perturb), vision_perturbation_hook(*opt.perturb)} : Hooks{};
   for (const auto& name : names) {
+    if (prog.stop_requested()) return stop();
     prog.step(name);
     const BackendEntry* e = registry().find(name);
     if (!e) throw Error("unknown backend '" + name + "'");
@@ -463,6 +494,8 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
         continue;
       }
       r.backends.push_back(std::move(bc));
+    } catch (const Interrupted&) {  // not a std::exception: never recorded as the backend's error
+      return stop(true);
     } catch (const std::exception& ex) {
       BackendCheck bc;
       bc.name = name;
@@ -485,7 +518,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   r.pass = r.checked > 0 && (!r.golden || r.golden->pass);
   for (const auto& b : r.backends)
     if (b.status == "fail" || b.status == "error") r.pass = false;
-  return r;
+  return r;  // a signal during the last backend stopped nothing: the run is complete (the command exits 130)
 }
 
 nlohmann::json to_json(const CheckResult& r, const CheckOptions& opt) {
@@ -671,7 +704,11 @@ std::string summary(const CheckResult& r) {
   if (r.prompt.size() < 16)
     s += "note: a prompt of fewer than 16 tokens gives few values per tensor; the error statistics (and the\n"
          "      verdicts) are less stable than on the default 300 (docs/harness.md)\n";
-  s += r.pass ? "check: PASS\n" : r.checked ? "check: FAIL\n" : "check: FAIL (no backend could be checked)\n";
+  if (r.interrupted)
+    s += "check: INCOMPLETE (interrupted by " + r.interrupted->signal + " after " + std::to_string(r.interrupted->steps_done) +
+         " of " + std::to_string(r.interrupted->steps_total) + " steps): no verdict, the backends above are what was judged\n";
+  else
+    s += r.pass ? "check: PASS\n" : r.checked ? "check: FAIL\n" : "check: FAIL (no backend could be checked)\n";
   return s;
 }
 

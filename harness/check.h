@@ -14,6 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/interrupt.h"
 #include "harness/model_source.h"
 #include "harness/verdict.h"
 #include "harness/vl_inputs.h"
@@ -98,7 +99,10 @@ struct CheckResult {
   std::optional<GoldenAgreement> golden;  // --golden on a MiniMax-VL-01 case
   std::vector<BackendCheck> backends;
   int checked = 0;
-  bool pass = false;
+  bool pass = false;  // never true when interrupted
+  // Set when SIGINT / SIGTERM stopped the run between two steps (the oracle, the budget, a backend;
+  // core/interrupt.h): `backends` holds those judged until then.
+  std::optional<Interruption> interrupted;
 };
 
 CheckResult run_check(const ModelSource& src, const CheckOptions& opt);

@@ -377,6 +377,15 @@ CompareResult compare_reports(const json& old_r, const json& new_r, const Compar
   const std::string& nk = n.at("kind").str_in({"check", "bench", "soak"});
   if (nk != ok)
     throw Error("compare: reports are of different kinds (" + old_name + ": " + ok + ", " + new_name + ": " + nk + ")");
+  // An interrupted run ("complete": false) measured less than a full one: as a baseline it would let
+  // anything it lacks pass, as the new report it would fail on everything it lacks (or pass with
+  // --allow-missing). Neither is a comparison: refused, naming where the run stopped.
+  if (!report_complete(old_r))
+    throw Error("compare: the baseline " + old_name + " is an incomplete report (" + describe_interruption(old_r) +
+                "): it cannot be a baseline; use the report of a run that completed");
+  if (!report_complete(new_r))
+    throw Error("compare: " + new_name + " is an incomplete report (" + describe_interruption(new_r) +
+                "): a run that was stopped cannot pass a gate; rerun it to completion");
   r.kind = ok;
   // A schema version changes what numbers mean (version 2: check's layers teacher-forced, bench's TTFT
   // with last-row logits and the roof's bandwidth; docs/report-schema.md): comparing across versions would

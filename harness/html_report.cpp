@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/report.h"
 #include "harness/report_schema.h"
 
 namespace mm::harness {
@@ -380,7 +381,9 @@ std::string render_html(const std::vector<std::pair<std::string, json>>& reports
   std::string s =
       "<!DOCTYPE html><html><head><meta charset='utf-8'><title>minimax01 harness report</title><style>"
       "body{font-family:sans-serif;margin:24px;color:#222;background:#fff}h2{border-bottom:1px solid #ccc}"
-      "svg{display:block;margin:12px 0;border:1px solid #eee}.meta{color:#555;font-size:12px}</style></head><body>"
+      "svg{display:block;margin:12px 0;border:1px solid #eee}.meta{color:#555;font-size:12px}"
+      ".incomplete{background:#fde2e1;border:2px solid #c0392b;color:#8e1c10;font-weight:bold;padding:8px 12px}"
+      "</style></head><body>"
       "<h1>minimax01 harness report</h1>";
   for (const auto& [file, rep] : reports) {
     const JsonView r(rep, file);
@@ -397,6 +400,10 @@ std::string render_html(const std::vector<std::pair<std::string, json>>& reports
     s += "<h2>" + esc(kind) + ": " + esc(file) + "</h2><p class='meta'>" + esc(created ? created->str() : "") + " &middot; commit " +
          esc(opt_str(tool, "git_commit", "?")) + (dirty && dirty->boolean() ? " (dirty)" : "") + " &middot; " +
          esc(opt_str(machine, "cpu", "")) + " &middot; model " + esc(opt_str(model, "source", "")) + "</p>";
+    // An interrupted run (core/interrupt.h): what follows is partial, and must not read as a result.
+    if (!report_complete(rep))
+      s += "<p class='incomplete'>INCOMPLETE (" + esc(describe_interruption(rep)) +
+           "): partial results of a run that was stopped, not a verdict</p>";
     if (kind == "check") s += check_section(r);
     else if (kind == "bench") s += bench_section(r);
     else s += soak_section(r);

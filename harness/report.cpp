@@ -104,7 +104,35 @@ nlohmann::json new_report(const std::string& kind, const std::string& command_li
   std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return {{"schema", kReportSchema}, {"schema_version", kReportSchemaVersion}, {"kind", kind},
           {"created_utc", ts},       {"command", command_line},                {"tool", tool_json()},
-          {"machine", machine_json()}};
+          {"machine", machine_json()}, {"complete", true}};
+}
+
+void mark_interrupted(nlohmann::json& report, const Interruption& where) {
+  report["complete"] = false;
+  report["interrupted"] = {{"signal", where.signal},
+                           {"during", where.during},
+                           {"steps_done", where.steps_done},
+                           {"steps_total", where.steps_total >= 0 ? nlohmann::json(where.steps_total) : nlohmann::json()}};
+}
+
+bool report_complete(const nlohmann::json& report) {
+  const auto c = report.find("complete");
+  return c == report.end() || !c->is_boolean() || c->get<bool>();  // validate_report refuses a non-boolean
+}
+
+std::string describe_interruption(const nlohmann::json& report) {
+  const auto it = report.find("interrupted");
+  if (it == report.end() || !it->is_object()) return "interrupted";
+  const nlohmann::json& i = *it;
+  auto text = [&](const char* k) { return i.contains(k) && i[k].is_string() ? i[k].get<std::string>() : std::string("?"); };
+  std::string s = "interrupted by " + text("signal") + " during " + text("during");
+  if (i.contains("steps_done") && i["steps_done"].is_number_integer()) {
+    s += ", after " + std::to_string(i["steps_done"].get<int64_t>());
+    if (i.contains("steps_total") && i["steps_total"].is_number_integer())
+      s += " of " + std::to_string(i["steps_total"].get<int64_t>());
+    s += " steps";
+  }
+  return s;
 }
 
 void write_report(const std::string& path, const nlohmann::json& report) {
@@ -113,8 +141,10 @@ void write_report(const std::string& path, const nlohmann::json& report) {
   std::error_code ec;
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
   // Atomic: a failed write leaves any earlier report at `path` intact and no partial file.
-  write_file_atomic(path, [&](std::ostream& f) { f << report.dump(1) << "\n"; });
+  write_file_atomic(path, [&](std::ostream& f) { f << report_text(report); });
 }
+
+std::string report_text(const nlohmann::json& report) { return report.dump(1) + "\n"; }
 
 nlohmann::json parse_report_text(std::string_view text, const std::string& name) {
   nlohmann::json j = parse_json_text(text, name);

@@ -316,8 +316,24 @@ void validate_report(const json& report, const std::string& name) {
     if (const auto c = m->find("cpu")) c->str();
   if (const auto m = r.find("model"))
     if (const auto s = m->find("source")) s->str();
+  // Completion (an interrupted run, core/interrupt.h): absent in reports written before the field
+  // existed, which are complete. An incomplete report must say where it stopped, and never pass.
+  bool complete = true;
+  if (const auto c = r.find("complete")) complete = c->boolean();
+  if (const auto i = r.find("interrupted"); i && complete)
+    i->fail("no \"interrupted\" in a complete report (\"complete\" is not false)");
+  if (!complete) {
+    const JsonView i = r.at("interrupted").object();
+    i.at("signal").str();
+    i.at("during").str();
+    i.at("steps_done").integer(0);
+    if (const JsonView t = i.at("steps_total"); !t.is_null()) t.integer(0);
+  }
   const JsonView res = r.at("result");
   res.object();
+  if (!complete)
+    if (const auto p = res.find("pass"); p && p->boolean())
+      p->fail("false in an incomplete report (an interrupted run has no verdict)");
   if (kind.str() == "check") validate_check(res);
   else if (kind.str() == "bench") validate_bench(res);
   else validate_soak(res);

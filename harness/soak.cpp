@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/rng.h"
 #include "core/strict_number.h"
 #include "harness/generation.h"
@@ -577,9 +578,20 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   Progress prog("soak", static_cast<int64_t>(opt.duration_s), opt.progress);
   int shown = 0;
   const auto start = Clock::now();
+  std::optional<Interruption> stopped;
   for (int64_t i = 0;; ++i) {
     const double t_start = secs(start, Clock::now());
     if (t_start >= opt.duration_s && i >= opt.min_requests) break;
+    // SIGINT / SIGTERM (core/interrupt.h): stop between two requests; every request served is kept.
+    if (interrupt_at_step_boundary()) {
+      char during[160];
+      if (i == 0) std::snprintf(during, sizeof during, "soak: before the first request (loading the model, calibration)");
+      else
+        std::snprintf(during, sizeof during, "soak: request %lld, started %.2f s into a %.2f s run", static_cast<long long>(i),
+                      reqs.back().t_s, opt.duration_s);
+      stopped = Interruption{interrupt_signal_name(), during, i, -1};
+      break;
+    }
     while (opt.progress && shown < static_cast<int>(t_start)) prog.step(std::to_string(i) + " requests"), ++shown;
     const DrawnRequest d = draw_request(rng, opt, cfg, is);
     RequestRecord r;
@@ -607,7 +619,14 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
     reqs.push_back(std::move(r));
   }
   prog.done();
-  // A corruption still outstanding at the end: one verification request against the oracle.
+  // A corruption still outstanding at the end: one verification request against the oracle. Not after
+  // an interrupt (the user asked to stop): the flip is reported outstanding, neither caught nor missed.
+  int64_t outstanding = 0;
+  if (led.flip.out && stopped) {
+    b->restore_weights();
+    led.flip.out = false;
+    outstanding = 1;
+  }
   if (led.flip.out) {
     const Served s = serve(*b, ModelInput(cal.prompt), 1, {});
     const bool bad = !all_finite(s.logits) ||
@@ -619,9 +638,14 @@ SoakResult run_soak(const ModelSource& src, const SoakOptions& opt) {
   SoakResult out;
   out.result = result_json(opt, cal, reqs, led, total, window, is);
   // Every injected fault must be caught in the stream, or (bit flips still outstanding at the end) by the
-  // final verification; the report keeps the two apart.
-  out.pass = led.injected.total() == led.caught.total() + led.flip.caught_final && led.unexplained == 0;
+  // final verification; the report keeps the two apart. An interrupted soak is no verdict: it never passes.
+  out.pass = led.injected.total() == led.caught.total() + led.flip.caught_final && led.unexplained == 0 && !stopped;
+  if (stopped) {
+    out.result["faults"]["outstanding_at_interrupt"] = outstanding;
+    out.result["faults"]["missed"] = out.result["faults"]["missed"].get<int64_t>() - outstanding;
+  }
   out.result["pass"] = out.pass;
+  out.interrupted = stopped;
   return out;
 }
 
@@ -669,7 +693,10 @@ std::string soak_summary(const json& r) {
                 (long long)r["faults"].value("caught_at_final_verification", int64_t{0}),
                 (long long)r["faults"]["missed"].get<int64_t>(), (long long)o["unexplained_failures"].get<int64_t>());
   s += buf;
-  s += r["pass"].get<bool>() ? "soak: PASS\n" : "soak: FAIL\n";
+  if (r.contains("faults") && r["faults"].contains("outstanding_at_interrupt"))  // written by an interrupted soak only
+    s += "soak: INCOMPLETE (interrupted): no verdict; the requests above are what was served\n";
+  else
+    s += r["pass"].get<bool>() ? "soak: PASS\n" : "soak: FAIL\n";
   return s;
 }
 

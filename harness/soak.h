@@ -22,12 +22,14 @@
 // and overall: requests with images, their classes and TTFT percentiles).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/acceptance.h"
+#include "core/interrupt.h"
 #include "harness/model_source.h"
 
 namespace mm::harness {
@@ -74,7 +76,10 @@ std::vector<FaultRate> parse_inject(const std::string& s);
 
 struct SoakResult {
   nlohmann::json result;  // the report's "result" (docs/report-schema.md)
-  bool pass = false;      // every injected fault caught and no failure without an injection
+  bool pass = false;      // every injected fault caught and no failure without an injection; never when interrupted
+  // Set when SIGINT / SIGTERM stopped the stream between two requests (core/interrupt.h): `result` holds
+  // every request served until then, and faults.outstanding_at_interrupt a bit flip not yet detected.
+  std::optional<Interruption> interrupted;
 };
 
 SoakResult run_soak(const ModelSource& src, const SoakOptions& opt);
