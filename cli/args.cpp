@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <limits>
+
+#include <CLI/CLI.hpp>
 
 #include "core/file_io.h"
 #include "core/strict_number.h"
@@ -59,35 +62,144 @@ void split_list(const std::string& what, const std::string& s, F&& item) {
 
 }  // namespace
 
-Args::Args(const std::string& cmd, const std::vector<std::string>& argv, const std::set<std::string>& flags,
-           const std::set<std::string>& switches)
-    : cmd_(cmd) {
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a.rfind("--", 0) != 0) throw UsageError(cmd + ": unexpected argument '" + a + "' (see --help)");
-    std::string k = a.substr(2), val;
-    const auto eq = k.find('=');
-    if (eq != std::string::npos) { val = k.substr(eq + 1); k = k.substr(0, eq); }
-    // Given twice, which one is meant? (A script that appends an option must not silently override.)
-    if (v_.count(k)) throw UsageError(cmd + ": option '--" + k + "' is given more than once");
-    if (switches.count(k)) {
-      if (eq != std::string::npos)
-        throw UsageError(cmd + ": option '--" + k + "' is a switch and takes no value, got " + shown(a) +
-                    " (give --" + k + " alone to turn it on, leave it out to keep it off)");
-      v_.emplace(k, "1");  // k is new (repeats refused above)
+namespace {
+
+// What CLI11 fills while parsing one command line: every occurrence of every option (so that a repeat is
+// our error, with our message, not CLI11's), switch counts and the positional arguments.
+struct Parsed {
+  std::map<std::string, std::vector<std::string>> values;
+  std::map<std::string, int64_t> switches;
+  std::vector<std::vector<std::string>> positionals;  // a positional that takes many
+  std::deque<std::string> fixed;                      // one that takes one (a deque: references stay valid)
+  std::vector<const CLI::Option*> fixed_options;      // to tell "not given" from "given empty"
+};
+
+// The CLI11 app of a declaration; `into` receives the values (nullptr: for --help only).
+void declare(CLI::App& app, const CommandSpec& spec, Parsed* into) {
+  static Parsed sink;  // --help only: nothing is parsed into it
+  Parsed& p = into ? *into : sink;
+  app.set_help_flag("-h,--help", "print this help and exit");
+  app.allow_extras(true);  // unknown options and stray arguments: our message (Args::Args)
+  app.get_formatter()->column_width(34);
+  for (const OptionSpec& o : spec.options) {
+    const bool required = std::find(spec.required.begin(), spec.required.end(), o.name) != spec.required.end();
+    const std::string help = o.help + (required ? " (required)" : "");
+    if (o.value.empty()) {
+      // A flag counts its occurrences; `--force=no` is refused rather than read as "off".
+      app.add_flag("--" + o.name, p.switches[o.name], help)->disable_flag_override();
+    } else {
+      // Each occurrence takes exactly one argument (never the next option), all occurrences are kept.
+      app.add_option("--" + o.name, p.values[o.name], help)
+          ->type_name(o.value)
+          ->type_size(1)
+          ->expected(0, 1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->allow_extra_args(false);
+    }
+  }
+  // A fixed positional binds a string (CLI11 then gives it exactly one argument), the last one may take many.
+  p.positionals.resize(spec.positionals.size());
+  p.fixed.resize(spec.positionals.size());
+  p.fixed_options.assign(spec.positionals.size(), nullptr);
+  for (std::size_t i = 0; i < spec.positionals.size(); ++i) {
+    const PositionalSpec& ps = spec.positionals[i];
+    if (ps.many) app.add_option(ps.name, p.positionals[i], ps.help)->type_name("");  // shown as "NAME ..."
+    else p.fixed_options[i] = app.add_option(ps.name, p.fixed[i], ps.help)->type_name("");
+  }
+  if (!spec.description.empty()) app.footer(spec.description);
+}
+
+}  // namespace
+
+std::string help_text(const CommandSpec& spec) {
+  CLI::App app(spec.summary, "minimax01 " + spec.name);
+  declare(app, spec, nullptr);
+  return app.help();
+}
+
+Args::Args(const CommandSpec& spec, const std::vector<std::string>& argv) : cmd_(spec.name) {
+  const std::string& cmd = spec.name;
+  CLI::App app(spec.summary, "minimax01 " + cmd);
+  Parsed p;
+  declare(app, spec, &p);
+  // A switch given a value: `--force=no` must not turn it on, and `--force=` is no better.
+  for (const OptionSpec& o : spec.options)
+    if (o.value.empty())
+      for (const std::string& a : argv)
+        if (a.rfind("--" + o.name + "=", 0) == 0)
+          throw UsageError(cmd + ": option '--" + o.name + "' is a switch and takes no value, got " + shown(a) +
+                           " (give --" + o.name + " alone to turn it on, leave it out to keep it off)");
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 takes the arguments last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    throw HelpRequested{};
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(cmd + ": " + e.what() + " (see --help)");
+  }
+  // A value that starts with '-' and is not a number (`--temperature -inf`) reads as an option, as with
+  // any conventional parser; say how to give it.
+  for (const OptionSpec& o : spec.options) {
+    if (o.value.empty()) continue;
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+      if (argv[i] == "--" + o.name && argv[i + 1].size() > 1 && argv[i + 1][0] == '-' &&
+          p.values[o.name].size() == 1 && p.values[o.name][0].empty())
+        throw UsageError(cmd + ": option '--" + o.name + "' has no value (" + shown(argv[i + 1]) +
+                         " after it reads as an option; to give a value that starts with '-', write --" + o.name +
+                         "=" + argv[i + 1] + ")");
+  }
+  // In the order of the command line: the first argument that is not the command's.
+  for (const std::string& x : app.remaining()) {
+    if (x == "--") continue;
+    if (x.size() > 1 && x[0] == '-') {
+      const std::string name = x.substr(0, x.find('='));
+      throw UsageError(cmd + ": unknown option " + shown(name) + " (see --help)");
+    }
+    throw UsageError(cmd + ": unexpected argument " + shown(x) + " (see --help)");
+  }
+  for (const OptionSpec& o : spec.options) {
+    if (o.value.empty()) {
+      const int64_t n = p.switches[o.name];
+      if (n > 1) throw UsageError(cmd + ": option '--" + o.name + "' is given more than once");
+      if (n == 1) v_.emplace(o.name, "1");
       continue;
     }
-    if (!flags.count(k)) throw UsageError(cmd + ": unknown option '--" + k + "' (see --help)");
-    if (eq == std::string::npos) {
-      if (i + 1 >= argv.size()) throw UsageError(cmd + ": option '--" + k + "' needs a value");
-      val = argv[++i];
-    }
+    const std::vector<std::string>& vals = p.values[o.name];
+    // Given twice, which one is meant? (A script that appends an option must not silently override.)
+    if (vals.size() > 1) throw UsageError(cmd + ": option '--" + o.name + "' is given more than once");
+    if (vals.empty()) continue;
     // No option has a meaning for an empty value: `--model ""` must not fall back to the default.
-    if (val.empty())
-      throw UsageError(cmd + ": option '--" + k + "' is empty (give it a value, or leave the option out for its default)");
-    v_.emplace(k, std::move(val));
+    if (vals[0].empty())
+      throw UsageError(cmd + ": option '--" + o.name +
+                       "' is empty or has no value (give it a value, or leave the option out for its default)");
+    v_.emplace(o.name, vals[0]);
+  }
+  for (const std::string& r : spec.required)
+    if (!has(r)) throw UsageError(cmd + ": missing required option --" + r + " (see --help)");
+  for (std::size_t i = 0; i < spec.positionals.size(); ++i) {
+    const PositionalSpec& ps = spec.positionals[i];
+    if (!ps.many && p.fixed_options[i]->count() > 0) p.positionals[i].push_back(p.fixed[i]);
+    if (p.positionals[i].empty())
+      throw UsageError(cmd + ": missing " + ps.name + (ps.many ? " (one or more)" : "") + " (see --help)");
+    for (const std::string& v : p.positionals[i]) {
+      if (v.empty()) throw UsageError(cmd + ": " + ps.name + " is empty (expected a path)");
+      positionals_.push_back(v);
+    }
   }
 }
+
+// A declaration of bare names: each flag takes one value, each switch none.
+static CommandSpec names_only(const std::string& cmd, const std::set<std::string>& flags,
+                              const std::set<std::string>& switches) {
+  CommandSpec spec{cmd, "", {}, {}, "", {}};
+  for (const auto& f : flags) spec.options.push_back({f, "VALUE", ""});
+  for (const auto& f : switches) spec.options.push_back({f, "", ""});
+  return spec;
+}
+
+Args::Args(const std::string& cmd, const std::vector<std::string>& argv, const std::set<std::string>& flags,
+           const std::set<std::string>& switches)
+    : Args(names_only(cmd, flags, switches), argv) {}
 
 std::string Args::str(const std::string& k, const std::string& def) const {
   auto it = v_.find(k);

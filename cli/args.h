@@ -1,9 +1,17 @@
-// Minimal `--flag value` parser for the minimax01 subcommands; unknown flags are errors.
+// The command-line interface of the minimax01 subcommands: each command declares its options once
+// (CommandSpec); CLI11 parses the command line from that declaration and --help is generated from it.
 //
-// Every value is validated when it is read: numbers must parse completely (no trailing characters, no
+// Parsing (CLI11, Debian's libcli11-dev: a maintained, header-only parser that handles options in any
+// order around positional arguments, `--opt=value`, `--` and help formatting, none of which we want
+// to keep writing ourselves): unknown options, a positional argument a command does not take, an option
+// given twice (which one would be meant?), an empty value (`--model ""` must not fall back to the
+// default) and a value given to a switch (`--force=no` must not turn it on) are usage errors naming the
+// command and the option.
+//
+// Values are validated when they are read: numbers must parse completely (no trailing characters, no
 // empty value), be finite, fit the target type without truncation and lie in the range the caller
-// gives; lists refuse empty elements. Errors are mm::Error naming the command, the option and what was
-// expected, e.g. "bench: --reps must be an integer in [1, 1000000], got '4294967297'".
+// gives; lists refuse empty elements. Errors are mm::UsageError naming the command, the option and what
+// was expected, e.g. "bench: --reps must be an integer in [1, 1000000], got '4294967297'".
 #pragma once
 #include <cstdint>
 #include <map>
@@ -25,12 +33,46 @@ inline constexpr uint64_t kMaxTokenFileBytes = 128ull << 20;
 // Which ends of a number range are excluded.
 enum class Bounds { Closed, OpenLow, OpenHigh, Open };
 
+// One option of a command.
+struct OptionSpec {
+  std::string name;   // without the dashes: "model" is --model
+  std::string value;  // the placeholder of its value in --help ("DIR", "N"); empty: a switch, which takes none
+  std::string help;   // one line: what it does, its range and its default
+};
+
+// One positional argument (compare's OLD.json and NEW.json, report's FILE.json...).
+struct PositionalSpec {
+  std::string name;   // the placeholder, e.g. "OLD.json"
+  std::string help;
+  bool many = false;  // one or more (only the last positional)
+};
+
+// A command's whole interface: what parses its command line and what `--help` prints.
+struct CommandSpec {
+  std::string name;                        // "init"
+  std::string summary;                     // one line, for `minimax01 --help`
+  std::vector<OptionSpec> options;
+  std::vector<PositionalSpec> positionals;  // each required
+  std::string description;                 // prose printed after the options
+  std::vector<std::string> required;       // options without which the command cannot run
+};
+
+// The --help text of a command, generated from its declaration.
+std::string help_text(const CommandSpec& spec);
+
+// A command line given --help or -h (anywhere): the command prints its help_text and exits 0.
+struct HelpRequested {};
+
 class Args {
  public:
-  // argv after the subcommand; `flags` are the accepted --names (without dashes), `switches` take no value.
+  // argv after the subcommand, parsed against `spec` (throws UsageError, or HelpRequested).
+  Args(const CommandSpec& spec, const std::vector<std::string>& argv);
+  // The same with a declaration made of option names alone: `flags` take a value, `switches` do not.
   Args(const std::string& cmd, const std::vector<std::string>& argv, const std::set<std::string>& flags,
        const std::set<std::string>& switches = {});
   bool has(const std::string& k) const { return v_.count(k) > 0; }
+  // The positional arguments, in order (as many as the declaration takes; each required).
+  const std::vector<std::string>& positionals() const { return positionals_; }
   const std::string& cmd() const { return cmd_; }
   std::string str(const std::string& k, const std::string& def) const;
   std::string required(const std::string& k) const;
@@ -65,6 +107,7 @@ class Args {
   std::string file_source(const std::string& file_key) const;  // "PATH (--file_key)", "standard input (--file_key)"
   std::string cmd_;
   std::map<std::string, std::string> v_;
+  std::vector<std::string> positionals_;
 };
 
 // "a,b,c" -> {"a", "b", "c"} (no validation: Args::list_text refuses empty elements first). A path given

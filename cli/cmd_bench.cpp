@@ -9,9 +9,7 @@
 namespace mm::cli {
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args a("bench", argv,
-         {"model", "preset", "weight-seed", "backends", "prompt-lens", "context-lens", "decode-steps", "reps", "warmup",
-          "seed", "report", "image-sizes"});
+  const Args a(command_spec("bench"), argv);
   harness::BenchOptions opt;
   if (a.has("backends")) opt.backends = harness::parse_backend_list(a.list_text("backends"));
   if (a.has("prompt-lens")) opt.prompt_lens = a.int_list("prompt-lens", 1, kMaxTokens);
@@ -25,6 +23,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   opt.progress = true;
   harness::check_bench_options(opt);  // the size of the run, before the model is made
   const std::string report_out = report_output(a, "reports/bench.json");  // checked before the run
+  StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output
   const auto src = harness_model(a);
   std::printf("model: %s\n", src.label.c_str());
   const auto r = harness::run_bench(src, opt);
@@ -33,8 +32,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   rep["model"] = harness::model_json(src.model, src.label);
   rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = harness::to_json(r, opt);
-  finish_report(rep, report_out);
-  return 0;
+  return finish_report(rep, report_out, "bench", r.interrupted, 0, out);
 }
 
 }  // namespace mm::cli

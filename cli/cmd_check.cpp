@@ -10,9 +10,7 @@
 namespace mm::cli {
 
 int cmd_check(const std::vector<std::string>& argv) {
-  Args a("check", argv,
-         {"model", "preset", "weight-seed", "golden", "backends", "prompt-len", "decode-steps", "seed", "report", "k",
-          "floor", "perturb"});
+  const Args a(command_spec("check"), argv);
   harness::CheckOptions opt;
   if (a.has("backends")) opt.backends = harness::parse_backend_list(a.list_text("backends"));
   opt.prompt_len = a.integer("prompt-len", 300, 1, kMaxTokens);
@@ -25,6 +23,7 @@ int cmd_check(const std::vector<std::string>& argv) {
   opt.progress = true;
   // --golden alone: the case's own checkpoint; with --model/--preset the configs must agree.
   const std::string report_out = report_output(a, "reports/check.json");  // checked before the run
+  StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output
   harness::ModelSource src;
   if (!opt.golden_dir.empty() && !a.has("model") && !a.has("preset")) {
     const auto c = golden::load_case(opt.golden_dir);
@@ -40,8 +39,7 @@ int cmd_check(const std::vector<std::string>& argv) {
   rep["model"] = harness::model_json(src.model, src.label);
   rep["seeds"] = {{"inputs", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = harness::to_json(r, opt);
-  finish_report(rep, report_out);
-  return r.pass ? 0 : 1;
+  return finish_report(rep, report_out, "check", r.interrupted, r.pass ? 0 : 1, out);
 }
 
 }  // namespace mm::cli

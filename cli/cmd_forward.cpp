@@ -1,15 +1,20 @@
 // minimax01 forward: prefill + decode, dumping the outside-check contract
 // (F32 logits [S,V], hidden_states [L,S,H], decode_logits [N,V]); see docs/forward-dump.md.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/image_inputs.h"
 #include "cli/output_guard.h"
+#include "cli/stdout_document.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/interrupt.h"
 #include "core/safetensors.h"
 #include "harness/backend.h"
 #include "harness/tensor_id.h"
@@ -31,19 +36,32 @@ struct ForwardRun {
 
 constexpr auto secs = seconds_between;
 
-// The summary lines and, with --dump, the contract file (docs/forward-dump.md).
-static int report(const Args& a, const ForwardRun& r) {
-  std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", r.backend.c_str(), (long long)r.S, (long long)r.N);
-  if (!r.kernels.empty()) std::printf("kernels: %s\n", r.kernels.c_str());
-  std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", r.load_s, r.prefill_s, r.decode_s);
-  auto print_argmax = [&](const char* what, const double* row) {
-    int64_t am = 0;
-    for (int64_t j = 1; j < r.V; ++j)
-      if (row[j] > row[am]) am = j;
-    std::printf("%s: argmax token %lld, logit %.6g\n", what, (long long)am, row[am]);
-  };
-  print_argmax("last prompt position", r.logits.data() + (r.S - 1) * r.V);
-  if (r.N) print_argmax("last decode step", r.dec.data() + (r.N - 1) * r.V);
+// The largest logit of one row [V] and its token (the lowest index among equals).
+struct Argmax {
+  int64_t token = 0;
+  double logit = 0;
+};
+static Argmax argmax_of(const double* row, int64_t V) {
+  int64_t am = 0;
+  for (int64_t j = 1; j < V; ++j)
+    if (row[j] > row[am]) am = j;
+  return {am, row[am]};
+}
+
+// The summary (text, or with --json one document on standard output: `out`) and, with --dump, the
+// contract file (docs/forward-dump.md).
+static int report(const Args& a, const ForwardRun& r, StdoutDocument& out) {
+  const Argmax last = argmax_of(r.logits.data() + (r.S - 1) * r.V, r.V);
+  const std::optional<Argmax> last_decode =
+      r.N ? std::optional<Argmax>(argmax_of(r.dec.data() + (r.N - 1) * r.V, r.V)) : std::nullopt;
+  if (!out.active()) {
+    std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", r.backend.c_str(), (long long)r.S, (long long)r.N);
+    if (!r.kernels.empty()) std::printf("kernels: %s\n", r.kernels.c_str());
+    std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", r.load_s, r.prefill_s, r.decode_s);
+    std::printf("last prompt position: argmax token %lld, logit %.6g\n", (long long)last.token, last.logit);
+    if (last_decode)
+      std::printf("last decode step: argmax token %lld, logit %.6g\n", (long long)last_decode->token, last_decode->logit);
+  }
   if (a.has("dump")) {
     const std::string path = a.str("dump", "");
     std::vector<TensorSpec> specs = {{"logits", DType::F32, {r.S, r.V}},
@@ -59,6 +77,21 @@ static int report(const Args& a, const ForwardRun& r) {
     write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = *src[i]; },
                       {{"backend", r.backend}, {"format", "minimax01-forward-v1"}});
     std::printf("wrote %s\n", path.c_str());
+  }
+  if (out.active()) {
+    auto am = [](const Argmax& m) { return nlohmann::json{{"token", m.token}, {"logit", m.logit}}; };
+    const nlohmann::json j = {
+        {"backend", r.backend},
+        {"kernels", r.kernels.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.kernels)},
+        {"prompt_tokens", r.S},  // after the images' placeholders are expanded
+        {"decode_tokens", r.N},
+        {"image_tokens", r.image_tokens},
+        {"crops", r.crops},
+        {"seconds", {{"load", r.load_s}, {"prefill", r.prefill_s}, {"decode", r.decode_s}}},
+        {"last_prompt_position", am(last)},
+        {"last_decode_step", last_decode ? am(*last_decode) : nlohmann::json(nullptr)},
+        {"dump", a.has("dump") ? nlohmann::json(a.str("dump", "")) : nlohmann::json(nullptr)}};
+    out.write(j.dump(2) + "\n");
   }
   return 0;
 }
@@ -88,7 +121,7 @@ static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, co
 
 // Any registered backend: the prefill captures every layer's output (the dump's hidden_states) and
 // makes every logits row; each decode step makes its one row.
-static int run_forward(const Args& a, const std::string& backend) {
+static int run_forward(const Args& a, const std::string& backend, StdoutDocument& out) {
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const auto t0 = SteadyClock::now();
@@ -103,13 +136,27 @@ static int run_forward(const Args& a, const std::string& backend) {
                 (long long)images.images[k].width, (long long)images.images[k].height,
                 (long long)images.images[k].num_crops, (long long)images.images[k].num_tokens);
   const std::unique_ptr<harness::Backend> b = harness::registry().make(backend, m);
+  bool prefilled = false;
   const auto t1 = SteadyClock::now();
   harness::StepRequest capture;
   capture.capture = true;
   ModelInput in(images.tokens);
   in.images = images.images;
   in.image_token_id = images.image_token_id;
+  // SIGINT / SIGTERM (core/interrupt.h): stop between two steps and write no dump; a dump already at the
+  // --dump path stays as it was.
+  auto stop_if_interrupted = [&](std::size_t decoded) {
+    if (!interrupt_at_step_boundary()) return;
+    const std::string done = prefilled ? "the prefill and " + std::to_string(decoded) + " of " +
+                                             std::to_string(decode.size()) + " decode steps"
+                                       : std::string("loading the model");
+    throw Interrupted("interrupted by " + interrupt_signal_name() + " after " + done + "; no dump written" +
+                      (a.has("dump") ? " (" + a.str("dump", "") + " left as it was)" : std::string()) +
+                      ": a partial dump would pass for a result");
+  };
+  stop_if_interrupted(0);
   const harness::StepResult pre = b->step(in, capture);
+  prefilled = true;
   const auto t2 = SteadyClock::now();
   ForwardRun r;
   r.backend = backend;
@@ -120,6 +167,7 @@ static int run_forward(const Args& a, const std::string& backend) {
   r.H = c.hidden_size;
   r.V = c.vocab_size;
   for (int64_t t : decode) {
+    stop_if_interrupted(r.dec.size() / static_cast<std::size_t>(r.V));
     const harness::StepResult d = b->step({t}, {});
     r.dec.insert(r.dec.end(), d.logits.values.begin(), d.logits.values.end());
   }
@@ -139,17 +187,19 @@ static int run_forward(const Args& a, const std::string& backend) {
   r.load_s = secs(t0, t1);
   r.prefill_s = secs(t1, t2);
   r.decode_s = secs(t2, t3);
-  return report(a, r);
+  return report(a, r, out);
 }
 
 int cmd_forward(const std::vector<std::string>& argv) {
-  Args a("forward", argv,
-         {"model", "tokens", "tokens-file", "decode-tokens", "decode-tokens-file", "backend", "dump", "images"});
+  const Args a(command_spec("forward"), argv);
   a.required("model");
   if (!a.has("tokens") && !a.has("tokens-file"))
     throw UsageError("forward: missing required option --tokens (or --tokens-file PATH, '-' for standard input)");
   if (a.has("dump")) refuse_input_as_output(a, "dump", a.str("dump", ""));  // before the run, not after
-  return run_forward(a, a.str("backend", "ref-f32"));
+  if (is_stdout_path(a.str("dump", "")))
+    throw UsageError("forward: --dump takes a file path: a dump is a binary safetensors file, not for standard output ('-')");
+  StdoutDocument out(a.has("json"));  // --json: the summary alone on standard output, the rest on standard error
+  return run_forward(a, a.str("backend", "ref-f32"), out);
 }
 
 }  // namespace mm::cli

@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/stdout_document.h"
 #include "core/config.h"
 #include "core/vl_config.h"
 #include "reference/blas_cpu.h"
@@ -21,8 +24,56 @@ static std::string human_bytes(double b) {
   return buf;
 }
 
+// The same facts as the text, as one JSON document (info --json); sizes in bytes, counts as integers.
+static nlohmann::json info_json(const ModelConfig& c, const std::optional<VlConfig>& vl, const ParamCount& p,
+                                const MemoryPlan& m) {
+  std::string pattern;
+  for (auto t : c.layer_types) pattern += t == LayerType::Lightning ? 'L' : 'S';
+  const ref::BlasKernels blas = ref::blas_kernels();
+  nlohmann::json j = {
+      {"model", vl ? vl->source : c.source},
+      {"model_type", vl ? "minimax_vl_01" : "minimax_text_01"},
+      {"layers", {{"total", c.num_hidden_layers}, {"lightning", c.num_layers_of(LayerType::Lightning)},
+                  {"softmax", c.num_layers_of(LayerType::Softmax)}, {"pattern", pattern}}},
+      {"text_config", {{"hidden_size", c.hidden_size}, {"num_attention_heads", c.num_attention_heads},
+                       {"head_dim", c.head_dim}, {"num_key_value_heads", c.num_key_value_heads},
+                       {"rotary_dim", c.rotary_dim}, {"rope_theta", c.rope_theta},
+                       {"num_local_experts", c.num_local_experts}, {"num_experts_per_tok", c.num_experts_per_tok},
+                       {"intermediate_size", c.intermediate_size}, {"vocab_size", c.vocab_size},
+                       {"postnorm", c.postnorm}, {"alpha_linear", c.alpha_linear}, {"alpha_full", c.alpha_full},
+                       {"alpha_mlp", c.alpha_mlp}}},
+      {"parameters", {{"total", p.total}, {"active_per_token", p.active}, {"embed", p.embed},
+                      {"lm_head", p.lm_head}, {"per_lightning_attention", p.lightning_attn},
+                      {"per_softmax_attention", p.softmax_attn}, {"per_expert", p.expert}, {"per_moe_block", p.moe}}},
+      {"memory_bytes", {{"weights_bf16", m.weight_bytes_bf16}, {"lightning_state_per_sequence", m.lightning_state_bytes},
+                        {"kv_cache_per_token", m.kv_bytes_per_token},
+                        {"reference_fp32", estimate_model_bytes(c, 4, 4)},
+                        {"reference_fp64", estimate_model_bytes(c, 8, 8)},
+                        {"machine_available", available_memory_bytes()}}},
+      {"reference_gemm", {{"library", blas.library}, {"kernels", blas.core}, {"how", blas.how}}}};
+  if (!vl) return j;
+  const VisionConfig& v = vl->vision;
+  const VisionParamCount vp = count_vision_params(*vl);
+  j["vision_config"] = {{"hidden_size", v.hidden_size}, {"intermediate_size", v.intermediate_size},
+                        {"num_hidden_layers", v.num_hidden_layers}, {"num_attention_heads", v.num_attention_heads},
+                        {"head_dim", v.head_dim()}, {"image_size", v.image_size}, {"patch_size", v.patch_size},
+                        {"positions", v.num_positions()}, {"hidden_act", v.hidden_act},
+                        {"layer_norm_eps", v.layer_norm_eps}};
+  j["image_token_index"] = vl->image_token_index;
+  j["vision_feature_layer"] = vl->vision_feature_layer;
+  j["vision_feature_select_strategy"] = vl->vision_feature_select_strategy;
+  j["projector_hidden_act"] = vl->projector_hidden_act;
+  j["image_grid_pinpoints"] = vl->image_grid_pinpoints;
+  j["vision_parameters"] = {{"vision_tower", vp.vit}, {"projector", vp.projector},
+                            {"image_newline", vp.image_newline}, {"total", vp.total},
+                            {"text_plus_vision", p.total + vp.total}};
+  j["vision_memory_bytes"] = {{"weights_bf16", 2 * vp.total}, {"reference_fp32", 4 * vp.total},
+                              {"reference_fp64", 8 * vp.total}};
+  return j;
+}
+
 int cmd_info(const std::vector<std::string>& argv) {
-  Args a("info", argv, {"model", "preset"});
+  const Args a(command_spec("info"), argv);
   if (a.has("model") == a.has("preset")) throw UsageError("info: give exactly one of --model DIR or --preset NAME");
   // A VL-01 config (model_type minimax_vl_01, or a vl-* preset) is read whole; its text model is printed
   // as a Text-01 model's, then the vision side.
@@ -49,6 +100,10 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (vl) c = vl->text;
   const ParamCount p = count_params(c);
   const MemoryPlan m = memory_plan(c);
+  if (a.has("json")) {
+    StdoutDocument(true).write(info_json(c, vl, p, m).dump(2) + "\n");
+    return 0;
+  }
   std::printf("model: %s%s\n", vl ? vl->source.c_str() : c.source.c_str(), vl ? " (MiniMax-VL-01; text model below)" : "");
   std::printf("layers: %lld (%lld lightning, %lld softmax)  pattern: ", static_cast<long long>(c.num_hidden_layers),
               static_cast<long long>(c.num_layers_of(LayerType::Lightning)), static_cast<long long>(c.num_layers_of(LayerType::Softmax)));

@@ -25,7 +25,7 @@ static void refuse_to_replace(const std::string& out, bool force) {
 }
 
 int cmd_init(const std::vector<std::string>& argv) {
-  Args a("init", argv, {"preset", "out", "seed", "dtype", "spelling", "max-shard-mb"}, {"force"});
+  const Args a(command_spec("init"), argv);
   const std::string name = a.required("preset");
   const std::vector<std::string> vl_names = vl_preset_names();
   const bool vl = std::find(vl_names.begin(), vl_names.end(), name) != vl_names.end();

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/stdout_document.h"
 #include "cli/output_guard.h"
 #include "core/clock.h"
 #include "core/image_decode.h"
@@ -61,9 +62,11 @@ void write_dump(const std::string& path, const std::string& image, const vl::Pre
 }  // namespace
 
 int cmd_preprocess(const std::vector<std::string>& argv) {
-  Args a("preprocess", argv, {"model", "image", "dump", "resize-order", "max-pixels"});
+  const Args a(command_spec("preprocess"), argv);
   const std::string image = a.required("image");
   if (a.has("dump")) refuse_input_as_output(a, "dump", a.str("dump", ""));  // before the run, not after
+  if (is_stdout_path(a.str("dump", "")))
+    throw UsageError("preprocess: --dump takes a file path: a dump is a binary safetensors file, not for standard output ('-')");
   const image::ResizeOrder order = image::parse_resize_order(a.str("resize-order", "pillow-12"), "preprocess: --resize-order");
   image::DecodeLimits limits;
   limits.max_pixels = static_cast<uint64_t>(

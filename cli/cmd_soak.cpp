@@ -23,9 +23,7 @@ static double soak_duration(const Args& a, const std::string& k) {
 }
 
 int cmd_soak(const std::vector<std::string>& argv) {
-  Args a("soak", argv,
-         {"model", "preset", "weight-seed", "backend", "duration", "window", "min-prompt", "max-prompt", "min-decode",
-          "max-decode", "check-rate", "min-requests", "slo-ttft-ms", "slo-tpot-ms", "inject", "seed", "report", "image-rate"});
+  const Args a(command_spec("soak"), argv);
   harness::SoakOptions opt;
   opt.duration_s = soak_duration(a, "duration");
   opt.window_s = a.has("window") ? soak_duration(a, "window") : 0;
@@ -50,6 +48,7 @@ int cmd_soak(const std::vector<std::string>& argv) {
   if (a.has("image-rate")) opt.image_rate = a.number("image-rate", 0, 0.0, 1.0);
   opt.progress = true;
   const std::string report_out = report_output(a, "reports/soak.json");  // checked before the run
+  StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output
   const auto src = harness_model(a);
   std::printf("model: %s\n", src.label.c_str());
   const auto r = harness::run_soak(src, opt);
@@ -58,8 +57,7 @@ int cmd_soak(const std::vector<std::string>& argv) {
   rep["model"] = harness::model_json(src.model, src.label);
   rep["seeds"] = {{"stream", opt.seed}, {"weights", a.seed("weight-seed")}};
   rep["result"] = r.result;
-  finish_report(rep, report_out);
-  return r.pass ? 0 : 1;
+  return finish_report(rep, report_out, "soak", r.interrupted, r.pass ? 0 : 1, out);
 }
 
 }  // namespace mm::cli

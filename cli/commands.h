@@ -1,17 +1,22 @@
-// The subcommand table: name, --help text, entry point.
+// The subcommand table: name and entry point; each command's declaration (options, help) is its
+// CommandSpec (cli/command_specs.cpp).
 #pragma once
 #include <string>
 #include <vector>
+
+#include "cli/args.h"
 
 namespace mm::cli {
 
 struct Command {
   const char* name;
-  const char* help;
-  int (*run)(const std::vector<std::string>& args);
+  int (*run)(const std::vector<std::string>& args);  // argv after the command's name; returns the exit code
 };
 
 const std::vector<Command>& commands();
+
+// The declaration of the command `name` (cli/command_specs.cpp): its options, positional arguments and help.
+const CommandSpec& command_spec(const std::string& name);
 
 int cmd_init(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);

@@ -1,6 +1,8 @@
 // What the harness subcommands (check, bench, soak) share: model selection flags, the report path,
 // and writing the report + printing where it went.
 #pragma once
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,8 @@
 
 #include "cli/args.h"
 #include "cli/output_guard.h"
+#include "cli/stdout_document.h"
+#include "core/interrupt.h"
 #include "harness/model_source.h"
 #include "harness/report.h"
 
@@ -25,16 +29,34 @@ inline std::string command_line(const std::string& cmd, const std::vector<std::s
   return s;
 }
 
-// The --report path (default `def`), refused before anything runs if it is one of the run's inputs.
+// The --report path (default `def`), refused before anything runs if it is one of the run's inputs;
+// '-' is standard output (the command then holds a StdoutDocument for it).
 inline std::string report_output(const Args& a, const std::string& def) {
   const std::string path = a.str("report", def);
-  refuse_input_as_output(a, "report", path);
+  if (!is_stdout_path(path)) refuse_input_as_output(a, "report", path);
   return path;
 }
 
-inline void finish_report(nlohmann::json& rep, const std::string& path) {
-  harness::write_report(path, rep);
-  std::printf("report: %s\n", path.c_str());
+// Writes the report (through a temporary file renamed into place: core/file_io.h) and returns the exit
+// code: `verdict`, or for a run stopped by SIGINT / SIGTERM (core/interrupt.h) kExitInterrupted, after
+// marking the report "complete": false and saying on stderr what was interrupted and where the partial
+// report went.
+// `out` is the command's StdoutDocument: active when the path is '-', and the report then goes there.
+inline int finish_report(nlohmann::json& rep, const std::string& path, const std::string& cmd,
+                         const std::optional<Interruption>& stopped, int verdict, StdoutDocument& out) {
+  if (stopped) harness::mark_interrupted(rep, *stopped);
+  if (out.active()) {
+    out.write(harness::report_text(rep));
+    std::printf("report: standard output\n");  // to standard error while `out` is active
+  } else {
+    harness::write_report(path, rep);
+    std::printf("report: %s\n", path.c_str());
+  }
+  if (!stopped) return verdict;
+  std::fflush(stdout);
+  std::fprintf(stderr, "minimax01 %s: %s; partial report written to %s (complete: false)\n", cmd.c_str(),
+               harness::describe_interruption(rep).c_str(), out.active() ? "standard output" : path.c_str());
+  return kExitInterrupted;
 }
 
 }  // namespace mm::cli

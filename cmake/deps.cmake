@@ -2,6 +2,8 @@
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Threads REQUIRED)
+# The command line's parser (cli/args.h): CLI11, header-only.
+find_package(CLI11 2.1 CONFIG REQUIRED)
 # Image decoding (core/image_decode.h): Debian's libpng 1.6 and libjpeg-turbo, not hand-written codecs.
 find_package(PNG REQUIRED)
 find_package(JPEG REQUIRED)

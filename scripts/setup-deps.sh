@@ -7,6 +7,7 @@ pkgs=(
   libeigen3-dev        # reference: Eigen 3.4
   libopenblas-dev      # BLAS backend for Eigen's large GEMMs
   nlohmann-json3-dev   # config.json / safetensors headers / reports
+  libcli11-dev         # cli/args.h: the command-line parser (options in any order, help from the declarations)
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libboost-context-dev # SIMT-on-CPU fibers (optimized/simt)

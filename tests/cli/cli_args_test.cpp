@@ -70,6 +70,47 @@ TEST(CliArgs, SwitchRefusesAValue) {
   EXPECT_NE(error_of([] { args({"--force", "no"}); }).find("unexpected argument 'no'"), std::string::npos);
 }
 
+// The parser's conventions (CLI11): options in any order around positional arguments, `--opt=value`,
+// `--` before positional arguments that start with '-', a repeat or a stray argument refused by name.
+TEST(CliArgs, OptionsInAnyOrderAroundPositionals) {
+  const CommandSpec spec{"p", "", {{"out", "FILE", ""}, {"quiet", "", ""}}, {{"FILE.json", "", true}}, "", {}};
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"a.json", "b.json", "--out", "o.html"}, {"--out", "o.html", "a.json", "b.json"},
+        {"a.json", "--out=o.html", "b.json"}}) {
+    const Args a(spec, argv);
+    EXPECT_EQ(a.str("out", ""), "o.html");
+    EXPECT_EQ(a.positionals(), (std::vector<std::string>{"a.json", "b.json"}));
+  }
+  EXPECT_EQ(Args(spec, {"--", "-x.json"}).positionals(), std::vector<std::string>{"-x.json"});
+  EXPECT_NE(error_of([&] { Args(spec, {"--out", "o.html"}); }).find("p: missing FILE.json (one or more)"), std::string::npos);
+  EXPECT_NE(error_of([&] { Args(spec, {"a.json", "--out", "1", "--out", "2"}); }).find("option '--out' is given more than once"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { Args(spec, {"a.json", "--quiet", "--quiet"}); }).find("option '--quiet' is given more than once"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { Args(spec, {"a.json", "--colour=red"}); }).find("p: unknown option '--colour'"), std::string::npos);
+  // A command without positional arguments refuses one.
+  EXPECT_NE(error_of([] { args({"stray"}); }).find("t: unexpected argument 'stray'"), std::string::npos);
+  // Two fixed positionals: exactly two.
+  const CommandSpec two{"c", "", {}, {{"OLD.json", ""}, {"NEW.json", ""}}, "", {}};
+  EXPECT_EQ(Args(two, {"o", "n"}).positionals(), (std::vector<std::string>{"o", "n"}));
+  EXPECT_NE(error_of([&] { Args(two, {"o"}); }).find("c: missing NEW.json"), std::string::npos);
+  EXPECT_NE(error_of([&] { Args(two, {"o", "n", "x"}); }).find("c: unexpected argument 'x'"), std::string::npos);
+  // --help anywhere asks for the help.
+  EXPECT_THROW(Args(spec, {"a.json", "--help"}), HelpRequested);
+  EXPECT_THROW(Args(spec, {"-h"}), HelpRequested);
+}
+
+// Required options are declared, checked by the parser, and marked in the generated help.
+TEST(CliArgs, HelpIsGeneratedFromTheDeclaration) {
+  const CommandSpec spec{"w", "write things", {{"out", "DIR", "where to write"}, {"force", "", "replace what is there"}},
+                         {}, "More prose.", {"out"}};
+  EXPECT_NE(error_of([&] { Args(spec, {"--force"}); }).find("w: missing required option --out"), std::string::npos);
+  const std::string h = help_text(spec);
+  for (const char* part : {"write things", "minimax01 w", "--out DIR", "where to write (required)", "--force",
+                           "replace what is there", "More prose.", "--help"})
+    EXPECT_NE(h.find(part), std::string::npos) << part << " missing from:\n" << h;
+}
+
 TEST(CliArgs, Seed) {
   EXPECT_EQ(args({"--s", "18446744073709551615"}).seed("s"), UINT64_MAX);
   EXPECT_EQ(args({}).seed("s", 9), 9u);
@@ -83,9 +124,17 @@ TEST(CliArgs, NumberFiniteAndInRange) {
   EXPECT_DOUBLE_EQ(args({"--x", "0.25"}).number("x", 0, 0, 1), 0.25);
   EXPECT_DOUBLE_EQ(args({"--x", "1e-3"}).number("x", 0, 0, 1), 1e-3);
   for (const char* bad : {"nan", "NaN", "inf", "-inf", "1e400", "-1", "2", "0.5x", "0.5 ", " 0.5", "+0.5", "0x0.1", "0x1p-3"})
-    EXPECT_NE(error_of([&] { args({"--x", bad}).number("x", 0, 0, 1); }).find("t: --x must be a finite number in [0, 1]"),
+    EXPECT_NE(error_of([&] { args({"--x=" + std::string(bad)}).number("x", 0, 0, 1); })
+                  .find("t: --x must be a finite number in [0, 1]"),
               std::string::npos)
         << bad;
+  // Separated from its option, a value starting with '-' that is not a number reads as an option: the
+  // error says how to give it.
+  EXPECT_NE(error_of([] { args({"--x", "-inf"}); }).find("t: option '--x' has no value ('-inf' after it reads as an "
+                                                         "option; to give a value that starts with '-', write --x=-inf)"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { args({"--x", "-1"}).number("x", 0, 0, 1); }).find("must be a finite number in [0, 1], got '-1'"),
+            std::string::npos);  // a negative number is a value
   EXPECT_NE(error_of([] { args({"--x", "0"}).number("x", 1, 0, 1, Bounds::OpenLow); }).find("(0, 1]"), std::string::npos);
   EXPECT_NE(error_of([] { args({"--x", "1"}).number("x", 0.5, 0, 1, Bounds::Open); }).find("(0, 1)"), std::string::npos);
 }

@@ -1,0 +1,39 @@
+#include "cli/stdout_document.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace mm::cli {
+
+StdoutDocument::StdoutDocument(bool active) {
+  if (!active) return;
+  std::fflush(stdout);
+  saved_fd_ = ::dup(STDOUT_FILENO);
+  if (saved_fd_ < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+    throw Error(std::string("cannot set standard output aside for the document: ") + std::strerror(errno));
+}
+
+StdoutDocument::~StdoutDocument() {
+  if (saved_fd_ < 0) return;
+  std::fflush(stdout);
+  ::dup2(saved_fd_, STDOUT_FILENO);
+  ::close(saved_fd_);
+}
+
+void StdoutDocument::write(const std::string& text) {
+  std::fflush(stdout);
+  const int fd = saved_fd_ >= 0 ? saved_fd_ : STDOUT_FILENO;
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(std::string("standard output: cannot write the document: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace mm::cli
