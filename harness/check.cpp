@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -283,8 +284,9 @@ struct Runs {
   std::vector<std::string> not_produced;
   TensorMap forced, free_run;
 };
+// `note` (the run's Progress::detail) hears where the run is: each teacher-forced layer, then the free run.
 Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& ref, const Inputs& in,
-              const Hooks& hook = {}) {
+              const Hooks& hook = {}, const std::function<void(const std::string&)>& note = {}) {
   auto b = registry().make(name, m);
   Runs r;
   r.precision = b->precision();
@@ -297,14 +299,22 @@ Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& re
   // A backend's two runs are check's longest steps (seconds on cuda-sim): SIGINT / SIGTERM is honoured
   // after any teacher-forced layer and between the runs (Interrupted, caught by run_check), not only
   // between backends. The free run gets no extra hook: a hook changes the kernels' path (the fused norm).
-  const LayerHook forcing = [inner = forcing_hook(ref, r.precision, hook.text, rec)](int l, int64_t rows, int64_t cols,
-                                                                                    double* h) {
+  const int64_t layers = m.config.num_hidden_layers, steps = 1 + static_cast<int64_t>(in.decode.size());
+  const LayerHook forcing = [inner = forcing_hook(ref, r.precision, hook.text, rec), &note, layers, steps,
+                             calls = int64_t{0}](int l, int64_t rows, int64_t cols, double* h) mutable {
     inner(l, rows, cols, h);
     if (interrupt_requested()) throw Interrupted("check: stopped inside a backend's run");
+    if (note) {  // the hook runs once per layer of each step: the prefill, then every decode step
+      const int64_t step = calls++ / layers;
+      note("teacher-forced " + (step == 0 ? std::string("prefill") : "decode step " + std::to_string(step) + "/" +
+                                                                          std::to_string(steps - 1)) +
+           ", layer " + std::to_string(l + 1) + "/" + std::to_string(layers) + " done");
+    }
   };
   r.forced = run_sequence(*b, in.prompt, in.decode, forcing, vision);
   restore_own_outputs(r.forced, *rec);
   if (interrupt_requested()) throw Interrupted("check: stopped between a backend's runs");
+  if (note) note("free run (no layer hook: it would change the kernels' path)");
   r.free_run = run_sequence(*b, in.prompt, in.decode, hook.text, hook.vision);
   return r;
 }
@@ -454,7 +464,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   prog.step("ref-bf16 (budget)");
   Runs budget;
   try {
-    budget = run_both("ref-bf16", m, ref, in);
+    budget = run_both("ref-bf16", m, ref, in, {}, [&](const std::string& d) { prog.detail(d); });
   } catch (const Interrupted&) {
     return stop(true);
   }
@@ -482,7 +492,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
       // reuse the oracle / budget runs above (teacher forcing the oracle on itself changes nothing)
       const Runs got = oracle ? Runs{Precision::F64, {}, ref, ref}
                        : name == "ref-bf16" ? budget
-                                            : run_both(name, m, ref, in, hook);
+                                            : run_both(name, m, ref, in, hook, [&](const std::string& d) { prog.detail(d); });
       BackendCheck bc = judge_backend(name, got.precision, got.forced, got.free_run, ref, budget.forced,
                                       budget.free_run, layers, opt.tol, got.not_produced);
       bc.seconds = seconds_since(t0);

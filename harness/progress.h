@@ -1,30 +1,74 @@
-// Progress for long runs: one rewritten line on stderr, only when stderr is a terminal (never in logs
-// or tests). It also knows the run's steps, so it is where a step loop asks whether to stop
+// Progress for long runs (check, bench, soak), on stderr, so that neither a terminal nor a CI log sits
+// silent for minutes:
+//   on a terminal   one line rewritten in place: [check 3/7, 0:42, ETA ~1:10] cuda-sim: teacher-forced layer 5/8
+//   off a terminal  the same text as a new line at most every MM_PROGRESS_INTERVAL seconds (default 10;
+//                   0: every step and detail), and on the first step
+// The ETA extrapolates the mean time of the completed steps to the steps left, less the time already
+// spent in the current one; it is shown once a step has completed. detail() says where inside a long
+// step the run is (check's teacher-forced run reports each layer: a cuda-sim step on `small` takes
+// minutes). The tracker also knows the run's steps, so it is where a step loop asks whether to stop
 // (core/interrupt.h) and learns where it stopped.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <unistd.h>
 
+#include "core/error.h"
 #include "core/interrupt.h"
+#include "core/strict_number.h"
 
 namespace mm::harness {
 
 class Progress {
  public:
+  enum class Mode { Off, Terminal, Log };
+  using Clock = std::chrono::steady_clock;
+
+  // `enabled` false (library callers, tests): no output. Otherwise Terminal when stderr is a terminal,
+  // else Log with the interval from MM_PROGRESS_INTERVAL.
   Progress(std::string what, int64_t total, bool enabled = true)
-      : what_(std::move(what)), total_(total), on_(enabled && isatty(2)) {}
+      : Progress(std::move(what), total, !enabled ? Mode::Off : isatty(2) ? Mode::Terminal : Mode::Log, stderr,
+                 interval_from_env()) {}
+  // Explicit mode, stream and interval in seconds (tests).
+  Progress(std::string what, int64_t total, Mode mode, std::FILE* out, double interval_s)
+      : what_(std::move(what)), total_(total), mode_(mode), out_(out), interval_s_(interval_s) {}
   ~Progress() { done(); }
-  void step(const std::string& label) {
+
+  // A new step begins (the previous one completed); `now` is given by tests.
+  void step(const std::string& label, Clock::time_point now = Clock::now()) {
+    if (i_ > 0) completed_s_ = seconds(start_, now);
     ++i_;
     label_ = label;
-    if (!on_) return;
-    std::fprintf(stderr, "\r\033[K[%s %lld/%lld] %s", what_.c_str(), static_cast<long long>(i_),
-                 static_cast<long long>(total_), label.c_str());
-    std::fflush(stderr);
+    detail_.clear();
+    step_start_ = now;
+    show(now, /*new_step=*/true);
   }
+  // Where inside the current step the run is ("teacher-forced layer 5/8"); shown as the terminal line
+  // allows (at most 10 times a second) or at the next log interval.
+  void detail(const std::string& d) {
+    if (mode_ == Mode::Off) return;
+    detail_ = d;
+    show(Clock::now(), /*new_step=*/false);
+  }
+
+  // The line as shown (without the terminal's control characters).
+  std::string line(Clock::time_point now) const {
+    std::string s = "[" + what_ + " " + std::to_string(i_) + (total_ > 0 ? "/" + std::to_string(total_) : "") + ", " +
+                    clock_text(seconds(start_, now));
+    if (i_ > 1 && total_ > 0 && i_ <= total_) {
+      const double per = completed_s_ / static_cast<double>(i_ - 1);
+      const double left = per * static_cast<double>(total_ - i_ + 1) - seconds(step_start_, now);
+      s += ", ETA ~" + clock_text(left > 0 ? left : 0);
+    }
+    s += "] " + label_;
+    if (!detail_.empty()) s += ": " + detail_;
+    return s;
+  }
+
   // A step boundary, before step(): true when SIGINT / SIGTERM arrived, and the loop must stop (the
   // step is not begun). A signal during the last step stops nothing: the run is complete.
   bool stop_requested() {
@@ -39,14 +83,53 @@ class Progress {
             total_known ? total_ : -1};
   }
   void done() {
-    if (on_ && i_ > 0) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
-    on_ = false;
+    if (mode_ == Mode::Terminal && i_ > 0) std::fprintf(out_, "\r\033[K"), std::fflush(out_);
+    mode_ = Mode::Off;
+  }
+
+  // MM_PROGRESS_INTERVAL: seconds between lines off a terminal, a number in [0, 86400] (default 10).
+  static double interval_from_env() {
+    const char* v = std::getenv("MM_PROGRESS_INTERVAL");
+    if (!v || !*v) return 10;
+    double x = 0;
+    if (parse_decimal(v, x) != NumParse::Ok || !(x >= 0 && x <= 86400))
+      throw UsageError(std::string("MM_PROGRESS_INTERVAL must be a number of seconds in [0, 86400], got '") + v + "'");
+    return x;
+  }
+  // m:ss, or h:mm:ss from an hour.
+  static std::string clock_text(double s) {
+    const long long t = static_cast<long long>(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", t / 3600, t / 60 % 60, t % 60);
+    else std::snprintf(buf, sizeof buf, "%lld:%02lld", t / 60, t % 60);
+    return buf;
   }
 
  private:
-  std::string what_, label_;
+  static double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+  void show(Clock::time_point now, bool new_step) {
+    if (mode_ == Mode::Off) return;
+    const double since = seconds(last_shown_, now);
+    if (mode_ == Mode::Terminal) {
+      if (!new_step && shown_ && since < 0.1) return;
+      std::fprintf(out_, "\r\033[K%s", line(now).c_str());
+    } else {
+      if (shown_ && since < interval_s_) return;
+      std::fprintf(out_, "%s\n", line(now).c_str());
+    }
+    std::fflush(out_);
+    shown_ = true;
+    last_shown_ = now;
+  }
+
+  std::string what_, label_, detail_;
   int64_t total_, i_ = 0;
-  bool on_, stopped_ = false;
+  Mode mode_;
+  std::FILE* out_;
+  double interval_s_;
+  Clock::time_point start_ = Clock::now(), step_start_ = start_, last_shown_ = start_;
+  double completed_s_ = 0;  // seconds from the start to the beginning of the current step
+  bool shown_ = false, stopped_ = false;
 };
 
 }  // namespace mm::harness
