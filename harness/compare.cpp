@@ -320,6 +320,13 @@ const json* model_config(const json& report) {
   const auto c = m->find("config");
   return c == m->end() ? nullptr : &*c;
 }
+// A MiniMax-VL-01 report's model.vl_config (the vision side; null for a text model).
+json model_vl_config(const json& report) {
+  const auto m = report.find("model");
+  if (m == report.end() || !m->is_object()) return json();
+  const auto c = m->find("vl_config");
+  return c == m->end() ? json() : *c;
+}
 std::string model_name(const json& report) {
   const json* c = model_config(report);
   const auto t = c && c->is_object() ? c->find("model_type") : json::const_iterator();
@@ -333,9 +340,10 @@ std::string model_name(const json& report) {
 // different machine is said, since timings move with it.
 void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
   const json *oc = model_config(o.raw()), *nc = model_config(n.raw());
-  if (oc && nc && *oc != *nc) {
+  if (oc && nc && (*oc != *nc || model_vl_config(o.raw()) != model_vl_config(n.raw()))) {
     const std::string what = "the reports are of different models (" + o.file() + ": " + model_name(o.raw()) + ", " +
-                             n.file() + ": " + model_name(n.raw()) + "; their config.json differ)";
+                             n.file() + ": " + model_name(n.raw()) + "; their config.json differ" +
+                             (*oc == *nc ? " in the vision side (vl_config)" : "") + ")";
     if (!opt.allow_different_model)
       throw Error("compare: " + what + "; compare reports of one model, or pass --allow-different-model");
     r.warnings.push_back(what + ", compared anyway (--allow-different-model)");

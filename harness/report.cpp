@@ -86,7 +86,7 @@ nlohmann::json machine_json() {
 
 nlohmann::json model_json(const LoadedModel& m, const std::string& label) {
   const ParamCount p = count_params(m.config);
-  return {{"source", label},
+  nlohmann::json j = {{"source", label},
           {"dir", m.dir},
           {"config", config_to_json(m.config, ConfigSpelling::Official)},
           {"params_total", p.total},
@@ -96,6 +96,10 @@ nlohmann::json model_json(const LoadedModel& m, const std::string& label) {
              for (auto t : m.config.layer_types) s += t == LayerType::Lightning ? 'L' : 'S';
              return s;
            }()}};
+  // MiniMax-VL-01: the whole config (vision tower, projector, image token, grid pinpoints) beside the
+  // text model's, so that compare refuses reports of two VL models that differ only in their vision side.
+  if (m.vl) j["vl_config"] = vl_config_to_json(*m.vl, ConfigSpelling::Official);
+  return j;
 }
 
 nlohmann::json new_report(const std::string& kind, const std::string& command_line) {

@@ -279,6 +279,19 @@ TEST(Compare, DifferentModelsRefusedDifferentMachinesWarned) {
   const CompareResult r = compare_reports(a, b, allow);
   EXPECT_EQ(r.regressions, 0);
   EXPECT_NE(summary(r).find("different models"), std::string::npos) << summary(r);
+  // MiniMax-VL-01: the same text model with another vision tower is another model too
+  json v = a, w = a;
+  v["model"]["vl_config"] = {{"model_type", "minimax_vl_01"}, {"vision_config", {{"num_hidden_layers", 24}}}};
+  w["model"]["vl_config"] = {{"model_type", "minimax_vl_01"}, {"vision_config", {{"num_hidden_layers", 23}}}};
+  EXPECT_EQ(compare_reports(v, v, {}).regressions, 0);
+  for (const json* other : {&w, &a}) {  // a different vision side, or none
+    try {
+      compare_reports(v, *other, {}, "old.json", "new.json");
+      ADD_FAILURE() << "expected VL models with different vision configs to be refused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("differ in the vision side (vl_config)"), std::string::npos) << e.what();
+    }
+  }
   // the same model on another machine: compared, with a warning naming what differs
   json c = bench_report(0.010, 1), d = c;
   d["machine"]["cpu"] = "another CPU";
