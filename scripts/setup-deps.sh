@@ -16,6 +16,7 @@ pkgs=(
   libjpeg62-turbo-dev  # core/image_decode.cpp: JPEG decoding; Pillow decodes with libjpeg-turbo too
   zlib1g-dev           # harness test: decodes the report screenshot (tests/harness/png_nonwhite.cpp)
   pkgconf              # tests/package: an outside project builds against minimax01.pc (pkg-config)
+  python3              # tests: the GPU-kit tools (tests/tools) and the CLI conventions test read JSON with it
   chromium             # harness test: renders the HTML report headless and screenshots it
   clang libclang-rt-14-dev  # fuzz/run.sh: libFuzzer + ASan + UBSan (docs/fuzzing.md)
 )
