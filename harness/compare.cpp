@@ -355,6 +355,51 @@ void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareO
   }
 }
 
+// The keys of two objects whose values differ, "a, b" (every key of either; empty when the same).
+std::string differing_keys(const json& a, const json& b) {
+  std::string d;
+  if (!a.is_object() || !b.is_object()) return a == b ? d : std::string("(whole value)");
+  std::vector<std::string> keys;
+  for (auto it = a.begin(); it != a.end(); ++it) keys.push_back(it.key());
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (!a.contains(it.key())) keys.push_back(it.key());
+  for (const auto& k : keys) {
+    const auto x = a.find(k), y = b.find(k);
+    if ((x == a.end() ? json() : *x) != (y == b.end() ? json() : *y)) d += (d.empty() ? "" : ", ") + k;
+  }
+  return d;
+}
+
+// What the two runs were asked to do: a check's inputs (prompt, decode tokens, images), oracle and rule, a
+// bench's lengths and repetitions, a soak's stream and duration. Different requests make the numbers
+// differ for reasons that are not a regression: said as a warning, naming what differs.
+void same_requests(const std::string& kind, const json& o, const json& n, CompareResult& r) {
+  auto part = [](const json& res, const char* k) {
+    const auto it = res.find(k);
+    return it == res.end() ? json() : *it;
+  };
+  auto warn = [&](const char* what, const std::string& d, const char* why) {
+    if (!d.empty()) r.warnings.push_back(std::string("the runs differ in their ") + what + " (" + d + "): " + why);
+  };
+  if (kind == "check") {
+    warn("inputs", differing_keys(part(o, "inputs"), part(n, "inputs")),
+         "the errors were measured on different tokens, compared tensor by tensor anyway");
+    warn("acceptance rule", differing_keys(part(o, "rule"), part(n, "rule")), "pass and fail may change with the rule alone");
+    if (part(o, "reference") != part(n, "reference"))
+      r.warnings.push_back("the runs were judged against different oracles (reference " + part(o, "reference").dump() +
+                           " vs " + part(n, "reference").dump() + ")");
+  } else if (kind == "bench") {
+    warn("options", differing_keys(part(o, "options"), part(n, "options")),
+         "series of the same name are compared; the others are missing or new");
+  } else {
+    warn("request stream", differing_keys(part(o, "stream"), part(n, "stream")), "uptime and latency depend on it");
+    if (part(o, "duration_s") != part(n, "duration_s") || part(o, "backend") != part(n, "backend"))
+      r.warnings.push_back("the runs differ in duration or backend (" + part(o, "duration_s").dump() + " s on " +
+                           part(o, "backend").dump() + " vs " + part(n, "duration_s").dump() + " s on " +
+                           part(n, "backend").dump() + ")");
+  }
+}
+
 }  // namespace
 
 CompareResult compare_reports(const json& old_r, const json& new_r, const CompareOptions& opt, const std::string& old_name,
@@ -404,6 +449,7 @@ CompareResult compare_reports(const json& old_r, const json& new_r, const Compar
                 " measure differently and are not comparable; rerun the older one");
   same_model_and_machine(o, n, opt, r);
   const JsonView ores = o.at("result").object(), nres = n.at("result").object();
+  same_requests(r.kind, ores.raw(), nres.raw(), r);
   try {
     if (r.kind == "check") compare_check(ores, nres, opt, r);
     else if (r.kind == "bench") compare_bench(ores, nres, opt, r);

@@ -301,6 +301,25 @@ TEST(Compare, DifferentModelsRefusedDifferentMachinesWarned) {
   EXPECT_EQ(summary(compare_reports(c, c, {})).find("different machines"), std::string::npos);
 }
 
+// Runs asked to do different things (other tokens, another rule, other bench lengths, another stream)
+// are compared, with a warning naming what differs; the same requests give no such warning.
+TEST(Compare, DifferentRequestsAreWarned) {
+  json a = check_report(true, 1e-7), b = a;
+  a["result"]["inputs"] = {{"prompt_len", 3}, {"prompt_tokens", {1, 2, 3}}};
+  a["result"]["rule"] = {{"k", 2.0}, {"floor_rel", 1e-6}};
+  b["result"]["inputs"] = {{"prompt_len", 3}, {"prompt_tokens", {1, 2, 4}}};
+  b["result"]["rule"] = {{"k", 3.0}, {"floor_rel", 1e-6}};
+  const std::string s = summary(compare_reports(a, b, {}));
+  EXPECT_NE(s.find("the runs differ in their inputs (prompt_tokens)"), std::string::npos) << s;
+  EXPECT_NE(s.find("the runs differ in their acceptance rule (k)"), std::string::npos) << s;
+  EXPECT_EQ(summary(compare_reports(a, a, {})).find("the runs differ"), std::string::npos);
+  json c = bench_report(0.010, 1), d = c;
+  c["result"]["options"] = {{"reps", 12}, {"prompt_lens", {256}}};
+  d["result"]["options"] = {{"reps", 9}, {"prompt_lens", {256}}, {"warmup", 1}};
+  const std::string t = summary(compare_reports(c, d, {}));
+  EXPECT_NE(t.find("the runs differ in their options (reps, warmup)"), std::string::npos) << t;
+}
+
 // A Google Benchmark document: `reps` repetitions of each named benchmark, real times N(median, 3 %) in ms,
 // plus the aggregates Google Benchmark writes (ignored by compare).
 json gbench(const std::vector<std::pair<std::string, double>>& benches, uint64_t seed, int reps = 12) {
