@@ -1,6 +1,9 @@
 #include "cli/version.h"
 
 #include "harness/backend.h"
+#if MM_CUDA
+#include "optimized/model/cuda_model_loader.h"
+#endif
 #include "reference/blas_cpu.h"
 
 namespace mm::cli {
@@ -33,8 +36,9 @@ std::string version_text() {
   s += "SIMT layer: not built (configured with -DMM_SIMT=OFF): no cuda-sim, no kernel tests\n";
 #endif
 #if MM_CUDA
+  const std::string gpu = cuda_model::gpu_description();
   s += std::string("CUDA kernels: built with nvcc for ") + MM_CUDA_ARCHITECTURES + " (backend cuda: " + runs_here("cuda") +
-       ")\n";
+       (gpu.empty() ? "" : ", on " + gpu) + ")\n";
 #else
   s += "CUDA kernels: not built with nvcc (backend cuda: " + runs_here("cuda") + ")\n";
 #endif

@@ -13,8 +13,12 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/vl_config.h"
 #include "harness/report_schema.h"
 #include "reference/blas_cpu.h"
+#if MM_SIMT
+#include "optimized/model/cuda_model_loader.h"  // the GPU the cuda backend runs on
+#endif
 
 namespace mm::harness {
 namespace {
@@ -68,6 +72,16 @@ std::string blas_description() {
 #endif
 }
 
+// The GPU the `cuda` backend runs on (name, architecture, SMs, memory), null without one.
+nlohmann::json gpu_json() {
+#if MM_SIMT
+  const std::string d = cuda_model::gpu_description();
+  return d.empty() ? nlohmann::json() : nlohmann::json(d);
+#else
+  return nullptr;
+#endif
+}
+
 nlohmann::json machine_json() {
   utsname u{};
   uname(&u);
@@ -81,7 +95,7 @@ nlohmann::json machine_json() {
           {"logical_cores", std::thread::hardware_concurrency()},
           {"memory_bytes", mem.empty() ? 0 : std::stoll(mem) * 1024},
           {"blas", blas_description()},
-          {"gpu", nullptr}};
+          {"gpu", gpu_json()}};
 }
 
 nlohmann::json model_json(const LoadedModel& m, const std::string& label) {

@@ -1,5 +1,7 @@
 // nvcc build of the model path (cuda_model.cuh): the stems' GPU runners (backend_cuda) and cuBLAS
 // through optimized/common/gemm.h, weights and caches in device memory. Joins mm_optimized_cuda.
+#include <cstdio>
+
 #include "optimized/model/cuda_model.cuh"
 
 namespace mm::cuda_model {
@@ -10,5 +12,16 @@ std::unique_ptr<Model> make_cuda_model(const HostWeights& w) {
 }
 
 bool cuda_device_present() { return mm::gpu::device_available(); }
+
+std::string cuda_device_name() {
+  if (!cuda_device_present()) return "";
+  int dev = 0;
+  cudaDeviceProp p{};
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&p, dev) != cudaSuccess) return "";
+  char buf[384];
+  std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %d SMs, %.1f GiB)", p.name, p.major, p.minor, p.multiProcessorCount,
+                static_cast<double>(p.totalGlobalMem) / (1 << 30));
+  return buf;
+}
 
 }  // namespace mm::cuda_model

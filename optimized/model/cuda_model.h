@@ -175,5 +175,8 @@ std::unique_ptr<Model> make_simt_model(const HostWeights& w);
 // nvcc build; defined in cuda_model.cu (only linked when the GPU build exists).
 std::unique_ptr<Model> make_cuda_model(const HostWeights& w);
 bool cuda_device_present();
+// The device the `cuda` backend runs on, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)"; empty
+// without a device. For reports (machine.gpu) and --version.
+std::string cuda_device_name();
 
 }  // namespace mm::cuda_model

@@ -131,6 +131,14 @@ std::string unavailable_reason(const std::string& backend) {
   return "unknown CUDA backend '" + backend + "' (expected cuda or cuda-sim)";
 }
 
+std::string gpu_description() {
+#if MM_CUDA
+  return cuda_device_name();
+#else
+  return "";
+#endif
+}
+
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
                                   const VlConfig* vl) {
   const std::string why = unavailable_reason(backend);

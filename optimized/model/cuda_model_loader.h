@@ -23,6 +23,8 @@ HostWeights load_host_weights(const ModelConfig& cfg, const Checkpoint& ck);
 VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck);
 // Empty when `backend` ("cuda" or "cuda-sim") can run here, else why not (e.g. "no CUDA device").
 std::string unavailable_reason(const std::string& backend);
+// The GPU the `cuda` backend would run on (cuda_device_name); empty without the nvcc build or a device.
+std::string gpu_description();
 // Loads the weights onto the backend's device; mm::Error when unavailable. With `vl` (a MiniMax-VL-01
 // checkpoint; cfg is then vl->text) the vision tower and projector too, so steps may carry images.
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
