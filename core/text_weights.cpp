@@ -4,17 +4,23 @@
 
 namespace mm {
 
-std::vector<double> WeightBlock::read_f64() const {
-  require(tensor != nullptr, "WeightBlock::read_f64: no tensor");
-  TensorInfo view = *tensor;  // the block as a tensor of its own: same dtype, data moved to the offset
+void WeightBlock::read_rows_f64(int64_t r0, int64_t n, double* out) const {
+  require(tensor != nullptr, "WeightBlock::read_rows_f64: no tensor");
+  require(r0 >= 0 && n >= 0 && r0 + n <= rows, tensor->file + ": tensor '" + tensor->name + "': rows outside the block");
+  TensorInfo view = *tensor;  // the rows as a tensor of their own: same dtype, data moved to their offset
   const std::size_t esize = dtype_size(view.dtype);
-  view.data += static_cast<std::size_t>(offset) * esize;
-  view.shape = {rows, cols};
-  view.nbytes = static_cast<std::size_t>(numel()) * esize;
-  require(static_cast<std::size_t>(offset + numel()) * esize <= tensor->nbytes,
+  const int64_t first = offset + r0 * cols;
+  view.data += static_cast<std::size_t>(first) * esize;
+  view.shape = {n, cols};
+  view.nbytes = static_cast<std::size_t>(n * cols) * esize;
+  require(static_cast<std::size_t>(first + n * cols) * esize <= tensor->nbytes,
           tensor->file + ": tensor '" + tensor->name + "': block past its end");
+  convert_to_f64(view, out);
+}
+
+std::vector<double> WeightBlock::read_f64() const {
   std::vector<double> v(static_cast<std::size_t>(numel()));
-  convert_to_f64(view, v.data());
+  read_rows_f64(0, rows, v.data());
   return v;
 }
 

@@ -27,6 +27,9 @@ struct WeightBlock {
   int64_t numel() const { return rows * cols; }
   // The block's values converted exactly to double (BF16/F16/F32 -> double is exact).
   std::vector<double> read_f64() const;
+  // Rows [r0, r0 + n) of the block, the same values, into out[0, n * cols): a large block is converted
+  // a panel at a time without a whole copy in double.
+  void read_rows_f64(int64_t r0, int64_t n, double* out) const;
 };
 
 struct TextLayerWeightMap {

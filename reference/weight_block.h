@@ -2,6 +2,8 @@
 // disk, converted to the precision's scalar; the BF16 mode rounds to bf16 (what loading the official
 // model in bf16 does). Shared by the text and vision loaders.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "core/dtype.h"
@@ -10,16 +12,32 @@
 
 namespace mm::ref {
 
+// The rounding of one stored value (exactly converted to double) to the precision's scalar.
+template <class P>
+typename P::T weight_value(double x) {
+  using T = typename P::T;
+  return P::kBf16 ? round_bf16(static_cast<float>(x)) : static_cast<T>(x);
+}
+
+// Rows [r0, r0 + n) of the block into out[0, n * cols) (row-major), a panel of at most kPanelElements
+// doubles at a time: converting a large tensor costs one panel of scratch, not a double copy of it.
+inline constexpr int64_t kPanelElements = int64_t{1} << 16;
+template <class P>
+void convert_rows(const WeightBlock& b, int64_t r0, int64_t n, typename P::T* out) {
+  const int64_t per = b.cols > 0 ? std::max<int64_t>(1, kPanelElements / b.cols) : n;  // rows per panel
+  std::vector<double> panel(static_cast<std::size_t>(std::min(per, n) * b.cols));
+  for (int64_t r = 0; r < n; r += per) {
+    const int64_t k = std::min(per, n - r);
+    b.read_rows_f64(r0 + r, k, panel.data());
+    for (int64_t i = 0; i < k * b.cols; ++i) out[r * b.cols + i] = weight_value<P>(panel[static_cast<std::size_t>(i)]);
+  }
+}
+
 // [rows, cols] row-major.
 template <class P>
 Mat<typename P::T> to_mat(const WeightBlock& b) {
-  using T = typename P::T;
-  const std::vector<double> v = b.read_f64();
-  Mat<T> m(b.rows, b.cols);
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    const double x = v[static_cast<std::size_t>(i)];
-    m.data()[i] = P::kBf16 ? round_bf16(static_cast<float>(x)) : static_cast<T>(x);
-  }
+  Mat<typename P::T> m(b.rows, b.cols);
+  convert_rows<P>(b, 0, b.rows, m.data());
   return m;
 }
 
