@@ -51,6 +51,14 @@ static void convert(const TensorInfo& t, Out* out) {
     case DType::U8: for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(static_cast<uint8_t>(p[i])); break;
   }
 }
+void release_pages(const TensorInfo& t) {
+  if (!t.data || t.nbytes == 0) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(t.data), end = begin + t.nbytes;
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;  // whole pages only
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advice: failure is harmless
+}
+
 void convert_to_f64(const TensorInfo& t, double* out) { convert(t, out); }
 void convert_to_f32(const TensorInfo& t, float* out) { convert(t, out); }
 std::vector<double> read_f64(const TensorInfo& t) {
@@ -339,6 +347,7 @@ const TensorInfo& Checkpoint::get(const std::string& name, const std::vector<int
     throw Error(t->file + ": tensor '" + name + "' has integer dtype " + dtype_name(t->dtype) + ", expected a float dtype");
   if (used_.insert(name).second && !allow_nonfinite_) {
     const auto [first, count] = find_nonfinite(*t);
+    release_pages(*t);  // the scan touched every page: not resident memory of ours
     if (count)
       throw Error(t->file + ": tensor '" + name + "' holds " + std::to_string(count) + " NaN/Inf value(s), the first at flat index " +
                   std::to_string(first) + " (a corrupt checkpoint; --allow-nonfinite-weights loads it anyway, for debugging)");

@@ -30,6 +30,12 @@ struct TensorInfo {
   std::string shape_str() const;
 };
 
+// Drops the pages that lie wholly inside the tensor's data from this process's resident set
+// (madvise MADV_DONTNEED on the read-only mapping): the data stay in the file and the page cache, and a
+// later read faults them back in. After a pass over a tensor (the load-time NaN/Inf scan), so that
+// reading a checkpoint far larger than memory does not show as resident memory.
+void release_pages(const TensorInfo& t);
+
 // Converts any float dtype to double / float (exact for BF16, F16, F32 -> double).
 void convert_to_f64(const TensorInfo& t, double* out);
 void convert_to_f32(const TensorInfo& t, float* out);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -291,6 +292,35 @@ TEST(Safetensors, IndexShardNamesMustBePlainFileNames) {
     test::write_bytes(d.file("model.safetensors.index.json"), idx.dump());
     EXPECT_MM_ERROR(Checkpoint(d.path.string()), "index.json", "must be a plain file name");
   }
+}
+
+// This process's file-backed resident memory (RssFile, /proc/self/status), in bytes.
+static int64_t rss_file_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("RssFile:", 0) == 0) return std::stoll(line.substr(8)) * 1024;
+  return -1;
+}
+
+// The load-time NaN/Inf scan reads every page of a tensor; afterwards those pages are not resident
+// memory of the process (release_pages), and the values still read back.
+TEST(Safetensors, ScanningATensorLeavesItsPagesOutOfResidentMemory) {
+  test::TempDir d;
+  const int64_t n = int64_t{32} << 20;  // 128 MiB of f32, written a chunk at a time
+  write_safetensors(d.file("model.safetensors"), {{"w", DType::F32, {n}}},
+                    [](std::size_t, int64_t offset, int64_t k, double* out) {
+                      for (int64_t i = 0; i < k; ++i) out[i] = static_cast<double>((offset + i) % 1000);
+                    });
+  const Checkpoint ck(d.file("model.safetensors"));
+  const int64_t before = rss_file_bytes();
+  ASSERT_GE(before, 0) << "no RssFile in /proc/self/status";
+  const TensorInfo& t = ck.get("w", {n});
+  const int64_t after = rss_file_bytes();
+  EXPECT_LT(after - before, int64_t{16} << 20) << "the scan left " << (after - before) / (1 << 20) << " MiB resident";
+  float v = 0;
+  std::memcpy(&v, t.data + 4 * 123457, 4);
+  EXPECT_EQ(v, 457.0f);
 }
 
 TEST(Safetensors, NonFiniteWeightsAreRefusedUnlessAllowed) {
