@@ -11,6 +11,7 @@
 #include "harness/flops.h"
 #include "harness/generation.h"
 #include "harness/progress.h"
+#include "harness/report.h"
 #include "harness/stats.h"
 #include "harness/vl_inputs.h"
 
@@ -362,6 +363,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
     r.image_series = json::array();
     r.image_skipped = json::array();
   }
+  r.load_average = load_average();  // before the run adds its own load
   r.roof = measure_roof();  // after every input is made and checked: a bad option fails at once
   const int64_t per = static_cast<int64_t>(opt.warmup) + opt.reps;  // check_bench_options: per x lengths <= 1e6
   const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size() + image_reqs.size());
@@ -410,6 +412,7 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
 
 json to_json(const BenchResult& r, const BenchOptions& opt) {
   json j = {{"roof", to_json(r.roof)},
+            {"load_average", r.load_average.empty() ? json() : json(r.load_average)},
           {"formulas",
            {{"ttft", "time of the prefill call (S prompt tokens -> first output token; logits of the last row only); "
                      "prefill tok/s = S / TTFT p50"},

@@ -62,6 +62,9 @@ struct BenchResult {
   // Set when SIGINT / SIGTERM stopped the run between two repetitions (core/interrupt.h): the series
   // above hold the repetitions timed until then (a series with none is left out), later ones are missing.
   std::optional<Interruption> interrupted;
+  // The machine's load average (1, 5, 15 min, /proc/loadavg) when the run began, before its own load:
+  // other work on the machine, which the timings share the cores with. Empty where unreadable.
+  std::vector<double> load_average;
 };
 
 // Bounds on the size of a run, checked before anything runs: at most kMaxBenchLengths entries in each of

@@ -72,6 +72,13 @@ std::string blas_description() {
 #endif
 }
 
+std::vector<double> load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::vector<double> v(3);
+  if (!(f >> v[0] >> v[1] >> v[2])) return {};
+  return v;
+}
+
 // The GPU the `cuda` backend runs on (name, architecture, SMs, memory), null without one.
 nlohmann::json gpu_json() {
 #if MM_SIMT

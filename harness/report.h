@@ -6,6 +6,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,8 @@ bool report_complete(const nlohmann::json& report);
 std::string describe_interruption(const nlohmann::json& report);
 nlohmann::json model_json(const LoadedModel& m, const std::string& label);
 nlohmann::json machine_json();
+// /proc/loadavg's 1, 5 and 15-minute load averages; empty where unreadable.
+std::vector<double> load_average();
 nlohmann::json tool_json();
 
 // Writes pretty JSON, creating parent directories. Throws mm::Error naming the path on failure.
