@@ -103,8 +103,13 @@ void declare(CLI::App& app, const CommandSpec& spec, Parsed* into) {
   p.fixed_options.assign(spec.positionals.size(), nullptr);
   for (std::size_t i = 0; i < spec.positionals.size(); ++i) {
     const PositionalSpec& ps = spec.positionals[i];
-    if (ps.many) app.add_option(ps.name, p.positionals[i], ps.help)->type_name("");  // shown as "NAME ..."
-    else p.fixed_options[i] = app.add_option(ps.name, p.fixed[i], ps.help)->type_name("");
+    CLI::Option* o = ps.many ? app.add_option(ps.name, p.positionals[i], ps.help)  // shown as "NAME ..."
+                             : app.add_option(ps.name, p.fixed[i], ps.help);
+    if (!ps.many) p.fixed_options[i] = o;
+    o->type_name("");
+    // Every positional is required: --help shows it without brackets. When parsing, Args::Args says
+    // what is missing in its own words.
+    if (!into) o->required();
   }
   if (!spec.description.empty()) app.footer(spec.description);
 }
@@ -117,11 +122,16 @@ std::string help_text(const CommandSpec& spec) {
   return app.help();
 }
 
-Args::Args(const CommandSpec& spec, const std::vector<std::string>& argv) : cmd_(spec.name) {
+Args::Args(const CommandSpec& spec, const std::vector<std::string>& all_args) : cmd_(spec.name) {
   const std::string& cmd = spec.name;
   CLI::App app(spec.summary, "minimax01 " + cmd);
   Parsed p;
   declare(app, spec, &p);
+  // `--` ends the options: what follows is positional, verbatim (`report -- -odd.json`). Split here, not
+  // in CLI11, which drops a `--` that follows an option's value and reads on as options.
+  const auto dashes = std::find(all_args.begin(), all_args.end(), std::string("--"));
+  const std::vector<std::string> argv(all_args.begin(), dashes);
+  const std::vector<std::string> after(dashes == all_args.end() ? dashes : dashes + 1, all_args.end());
   // A switch given a value: `--force=no` must not turn it on, and `--force=` is no better.
   for (const OptionSpec& o : spec.options)
     if (o.value.empty())
@@ -150,7 +160,6 @@ Args::Args(const CommandSpec& spec, const std::vector<std::string>& argv) : cmd_
   }
   // In the order of the command line: the first argument that is not the command's.
   for (const std::string& x : app.remaining()) {
-    if (x == "--") continue;
     if (x.size() > 1 && x[0] == '-') {
       const std::string name = x.substr(0, x.find('='));
       throw UsageError(cmd + ": unknown option " + shown(name) + " (see --help)");
@@ -176,17 +185,27 @@ Args::Args(const CommandSpec& spec, const std::vector<std::string>& argv) : cmd_
   }
   for (const std::string& r : spec.required)
     if (!has(r)) throw UsageError(cmd + ": missing required option --" + r + " (see --help)");
+  // The positional arguments in order: those CLI11 placed (it fills the declared slots in order), then
+  // those after `--`; dealt out to the declared positionals, the last of which may take many.
+  std::vector<std::string> given;
   for (std::size_t i = 0; i < spec.positionals.size(); ++i) {
-    const PositionalSpec& ps = spec.positionals[i];
-    if (!ps.many && p.fixed_options[i]->count() > 0) p.positionals[i].push_back(p.fixed[i]);
-    if (p.positionals[i].empty())
+    if (!spec.positionals[i].many && p.fixed_options[i]->count() > 0) given.push_back(p.fixed[i]);
+    given.insert(given.end(), p.positionals[i].begin(), p.positionals[i].end());
+  }
+  given.insert(given.end(), after.begin(), after.end());
+  std::size_t next = 0;
+  for (const PositionalSpec& ps : spec.positionals) {
+    if (next >= given.size())
       throw UsageError(cmd + ": missing " + ps.name + (ps.many ? " (one or more)" : "") + " (see --help)");
-    for (const std::string& v : p.positionals[i]) {
-      if (v.empty()) throw UsageError(cmd + ": " + ps.name + " is empty (expected a path)");
-      positionals_.push_back(v);
+    const std::size_t end = ps.many ? given.size() : next + 1;
+    for (; next < end; ++next) {
+      if (given[next].empty()) throw UsageError(cmd + ": " + ps.name + " is empty (expected a path)");
+      positionals_.push_back(given[next]);
     }
   }
+  if (next < given.size()) throw UsageError(cmd + ": unexpected argument " + shown(given[next]) + " (see --help)");
 }
+
 
 // A declaration of bare names: each flag takes one value, each switch none.
 static CommandSpec names_only(const std::string& cmd, const std::set<std::string>& flags,

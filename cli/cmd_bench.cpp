@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "harness/progress.h"
 #include "harness/bench.h"
 #include "harness/vl_inputs.h"
 
@@ -21,6 +22,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   // MiniMax-VL-01: one image TTFT series per size; a text model refuses the option (run_bench)
   if (a.has("image-sizes")) opt.image_sizes = harness::parse_image_sizes(a.list_text("image-sizes"), "bench: --image-sizes");
   opt.progress = true;
+  harness::Progress::interval_from_env();  // MM_PROGRESS_INTERVAL checked before anything runs
   harness::check_bench_options(opt);  // the size of the run, before the model is made
   const std::string report_out = report_output(a, "reports/bench.json");  // checked before the run
   StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "harness/progress.h"
 #include "core/acceptance.h"
 #include "harness/check.h"
 #include "harness/golden_case.h"
@@ -21,6 +22,7 @@ int cmd_check(const std::vector<std::string>& argv) {
   if (a.has("perturb")) opt.perturb = harness::parse_perturbation(a.str("perturb", ""));  // layer: run_check
   opt.golden_dir = a.str("golden", "");
   opt.progress = true;
+  harness::Progress::interval_from_env();  // MM_PROGRESS_INTERVAL checked before anything runs
   // --golden alone: the case's own checkpoint; with --model/--preset the configs must agree.
   const std::string report_out = report_output(a, "reports/check.json");  // checked before the run
   StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "harness/progress.h"
 #include "harness/soak.h"
 
 namespace mm::cli {
@@ -47,6 +48,7 @@ int cmd_soak(const std::vector<std::string>& argv) {
   // a text model refuses a rate > 0 in run_soak, once the model is known)
   if (a.has("image-rate")) opt.image_rate = a.number("image-rate", 0, 0.0, 1.0);
   opt.progress = true;
+  harness::Progress::interval_from_env();  // MM_PROGRESS_INTERVAL checked before anything runs
   const std::string report_out = report_output(a, "reports/soak.json");  // checked before the run
   StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output
   const auto src = harness_model(a);

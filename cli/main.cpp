@@ -63,10 +63,12 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   std::vector<std::string> rest;
+  bool options_ended = false;  // after `--` every argument is the command's, verbatim
   for (int i = 2; i < argc; ++i) {
+    options_ended = options_ended || !std::strcmp(argv[i], "--");
     // Global switch, accepted by every command that loads weights: load NaN/Inf weights instead of
     // refusing the checkpoint (for debugging a broken one).
-    if (!std::strcmp(argv[i], "--allow-nonfinite-weights")) mm::Checkpoint::default_allow_nonfinite() = true;
+    if (!options_ended && !std::strcmp(argv[i], "--allow-nonfinite-weights")) mm::Checkpoint::default_allow_nonfinite() = true;
     else rest.emplace_back(argv[i]);
   }
   try {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -12,9 +13,15 @@ namespace mm::cli {
 StdoutDocument::StdoutDocument(bool active) {
   if (!active) return;
   std::fflush(stdout);
-  saved_fd_ = ::dup(STDOUT_FILENO);
-  if (saved_fd_ < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+  // Above the standard descriptors: with standard error closed, dup() would hand back 2 itself.
+  saved_fd_ = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved_fd_ < 0) throw Error(std::string("cannot set standard output aside for the document: ") + std::strerror(errno));
+  // The rest goes to standard error, or nowhere when it is closed: never into the document.
+  int to = STDERR_FILENO;
+  if (::fcntl(STDERR_FILENO, F_GETFD) < 0) to = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (to < 0 || ::dup2(to, STDOUT_FILENO) < 0)
     throw Error(std::string("cannot set standard output aside for the document: ") + std::strerror(errno));
+  if (to != STDERR_FILENO) ::close(to);
 }
 
 StdoutDocument::~StdoutDocument() {

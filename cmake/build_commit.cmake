@@ -7,7 +7,8 @@ execute_process(COMMAND git -C "${SRC}" rev-parse HEAD RESULT_VARIABLE rc OUTPUT
 if(NOT rc EQUAL 0 OR commit STREQUAL "")
   set(commit "unknown (not built from a git checkout)")
 else()
-  execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no RESULT_VARIABLE rc
+  # --no-optional-locks: a build running beside a `git commit` must not take the index lock from it.
+  execute_process(COMMAND git --no-optional-locks -C "${SRC}" status --porcelain --untracked-files=no RESULT_VARIABLE rc
                   OUTPUT_VARIABLE changes ERROR_QUIET)
   if(rc EQUAL 0 AND NOT changes STREQUAL "")
     string(APPEND commit "+modified")

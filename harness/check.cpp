@@ -440,7 +440,8 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   in.decode = r.decode;
   const bool has_images = !in.prompt.images.empty();
   std::vector<std::string> names = opt.backends.empty() ? registry().names() : opt.backends;
-  Progress prog("check", static_cast<int>(names.size()) + 2, opt.progress);
+  // Steps: the oracle (unless a golden case gave it), the budget, each backend.
+  Progress prog("check", static_cast<int>(names.size()) + (ref.empty() ? 2 : 1), opt.progress);
   // SIGINT / SIGTERM (core/interrupt.h): the run stops between two of these steps (the oracle, the
   // budget, each backend); the backends judged so far are kept, and the result never passes.
   // `mid_step`: the signal was honoured inside the step just begun (a backend's run), which is dropped.

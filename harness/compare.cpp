@@ -340,7 +340,15 @@ std::string model_name(const json& report) {
 // different machine is said, since timings move with it.
 void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareOptions& opt, CompareResult& r) {
   const json *oc = model_config(o.raw()), *nc = model_config(n.raw());
-  if (oc && nc && (*oc != *nc || model_vl_config(o.raw()) != model_vl_config(n.raw()))) {
+  // model.vl_config came later than model.config: a report without it may be an older one of a VL model,
+  // so only two recorded vision sides that differ are refused; one missing is said.
+  const json ov = model_vl_config(o.raw()), nv = model_vl_config(n.raw());
+  const bool vision_differs = !ov.is_null() && !nv.is_null() && ov != nv;
+  if (oc && nc && *oc == *nc && ov.is_null() != nv.is_null())
+    r.warnings.push_back("only " + (ov.is_null() ? n.file() : o.file()) +
+                         " records the vision side (model.vl_config): a MiniMax-VL-01 and a text model of the same "
+                         "text config, or a report written before the field, cannot be told apart; compared anyway");
+  if (oc && nc && (*oc != *nc || vision_differs)) {
     const std::string what = "the reports are of different models (" + o.file() + ": " + model_name(o.raw()) + ", " +
                              n.file() + ": " + model_name(n.raw()) + "; their config.json differ" +
                              (*oc == *nc ? " in the vision side (vl_config)" : "") + ")";

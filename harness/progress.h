@@ -32,7 +32,7 @@ class Progress {
   // else Log with the interval from MM_PROGRESS_INTERVAL.
   Progress(std::string what, int64_t total, bool enabled = true)
       : Progress(std::move(what), total, !enabled ? Mode::Off : isatty(2) ? Mode::Terminal : Mode::Log, stderr,
-                 interval_from_env()) {}
+                 enabled && !isatty(2) ? interval_from_env() : 0) {}
   // Explicit mode, stream and interval in seconds (tests).
   Progress(std::string what, int64_t total, Mode mode, std::FILE* out, double interval_s)
       : what_(std::move(what)), total_(total), mode_(mode), out_(out), interval_s_(interval_s) {}
@@ -87,7 +87,8 @@ class Progress {
     mode_ = Mode::Off;
   }
 
-  // MM_PROGRESS_INTERVAL: seconds between lines off a terminal, a number in [0, 86400] (default 10).
+  // MM_PROGRESS_INTERVAL: seconds between lines off a terminal, a number in [0, 86400] (unset or empty:
+  // 10). The commands read it once before they start (a bad value fails at once, not after the model loads).
   static double interval_from_env() {
     const char* v = std::getenv("MM_PROGRESS_INTERVAL");
     if (!v || !*v) return 10;

@@ -81,7 +81,16 @@ TEST(CliArgs, OptionsInAnyOrderAroundPositionals) {
     EXPECT_EQ(a.str("out", ""), "o.html");
     EXPECT_EQ(a.positionals(), (std::vector<std::string>{"a.json", "b.json"}));
   }
+  // `--` ends the options wherever it stands, also right after an option's value
   EXPECT_EQ(Args(spec, {"--", "-x.json"}).positionals(), std::vector<std::string>{"-x.json"});
+  const Args dd(spec, {"--out", "p.html", "--", "-odd.json", "--quiet", "--"});
+  EXPECT_EQ(dd.positionals(), (std::vector<std::string>{"-odd.json", "--quiet", "--"}));
+  EXPECT_EQ(dd.str("out", ""), "p.html");
+  EXPECT_FALSE(dd.has("quiet"));
+  EXPECT_EQ(Args(spec, {"a.json", "--", "b.json"}).positionals(), (std::vector<std::string>{"a.json", "b.json"}));
+  // after `--` nothing is an option: a command without positionals refuses what follows
+  EXPECT_NE(error_of([] { args({"--n", "1", "--", "--force"}); }).find("t: unexpected argument '--force'"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { Args(spec, {"--out", "o.html"}); }).find("p: missing FILE.json (one or more)"), std::string::npos);
   EXPECT_NE(error_of([&] { Args(spec, {"a.json", "--out", "1", "--out", "2"}); }).find("option '--out' is given more than once"),
             std::string::npos);

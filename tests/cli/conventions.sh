@@ -55,7 +55,17 @@ grep -q "report: standard output" "$work/check-stderr.txt" || fail "check --repo
 (cd "$work" && "$cli" bench --model "$tiny" --backends ref-f32 --prompt-lens 8 --context-lens 8 --reps 2 --report - \
   2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['kind'] == 'bench'") &&
   ok "bench --report - | python3: one JSON document" || fail "bench --report - is not one JSON document on standard output"
+(cd "$work" && "$cli" bench --model "$tiny" --backends ref-f32 --prompt-lens 8 --context-lens 8 --reps 1 --report - \
+  2>&- | python3 -c "import json,sys; json.load(sys.stdin)") &&
+  ok "bench --report - with standard error closed: still one JSON document" ||
+  fail "bench --report - with standard error closed is not one JSON document on standard output"
 [ -e "$work/-" ] && fail "--report - created a file named '-'"
+# `--` ends the options, also right after an option's value
+"$cli" report --out "$work/dd.html" -- "$work/check.json" >/dev/null && cmp -s "$work/dd.html" "$work/after.html" &&
+  ok "report --out PAGE -- FILE" || fail "report --out PAGE -- FILE did not render the page"
+"$cli" info --preset tiny -- --json >/dev/null 2>"$work/dd.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "unexpected argument '--json'" "$work/dd.err" && ok "info ... -- --json: not an option after --" ||
+  fail "info --preset tiny -- --json: exit $rc, $(cat "$work/dd.err")"
 "$cli" forward --model "$tiny" --tokens 1,2 --dump - >/dev/null 2>"$work/dump.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "dump takes a file path" "$work/dump.err" && ok "forward --dump -: refused (a dump is binary)" ||
   fail "forward --dump -: exit $rc, $(cat "$work/dump.err")"
