@@ -1,8 +1,11 @@
 // Progress for long runs (check, bench, soak), on stderr, so that neither a terminal nor a CI log sits
 // silent for minutes:
 //   on a terminal   one line rewritten in place: [check 3/7, 0:42, ETA ~1:10] cuda-sim: teacher-forced layer 5/8
-//   off a terminal  the same text as a new line at most every MM_PROGRESS_INTERVAL seconds (default 10;
-//                   0: every step and detail), and on the first step
+//   off a terminal  the same text as a new line on the first step, then one every MM_PROGRESS_INTERVAL
+//                   seconds (default 10; 0: a line for every step and detail, and none in between)
+// A heartbeat thread writes the current line whenever nothing was shown for an interval (a second on a
+// terminal): a step or detail that arrived too soon after the last line is shown when its interval ends
+// instead of being lost, and a long phase that reports nothing (check's free run) still shows its clock.
 // The ETA extrapolates the mean time of the completed steps to the steps left, less the time already
 // spent in the current one; it is shown once a step has completed. detail() says where inside a long
 // step the run is (check's teacher-forced run reports each layer: a cuda-sim step on `small` takes
@@ -10,10 +13,13 @@
 // (core/interrupt.h) and learns where it stopped.
 #pragma once
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -37,19 +43,24 @@ class Progress {
   Progress(std::string what, int64_t total, Mode mode, std::FILE* out, double interval_s)
       : what_(std::move(what)), total_(total), mode_(mode), out_(out), interval_s_(interval_s) {}
   ~Progress() { done(); }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
 
   // A new step begins (the previous one completed); `now` is given by tests.
   void step(const std::string& label, Clock::time_point now = Clock::now()) {
+    std::lock_guard<std::mutex> lock(m_);
     if (i_ > 0) completed_s_ = seconds(start_, now);
     ++i_;
     label_ = label;
     detail_.clear();
     step_start_ = now;
     show(now, /*new_step=*/true);
+    start_heartbeat();
   }
   // Where inside the current step the run is ("teacher-forced layer 5/8"); shown as the terminal line
-  // allows (at most 10 times a second) or at the next log interval.
+  // allows (at most 10 times a second) or at the end of the log interval.
   void detail(const std::string& d) {
+    std::lock_guard<std::mutex> lock(m_);
     if (mode_ == Mode::Off) return;
     detail_ = d;
     show(Clock::now(), /*new_step=*/false);
@@ -57,16 +68,8 @@ class Progress {
 
   // The line as shown (without the terminal's control characters).
   std::string line(Clock::time_point now) const {
-    std::string s = "[" + what_ + " " + std::to_string(i_) + (total_ > 0 ? "/" + std::to_string(total_) : "") + ", " +
-                    clock_text(seconds(start_, now));
-    if (i_ > 1 && total_ > 0 && i_ <= total_) {
-      const double per = completed_s_ / static_cast<double>(i_ - 1);
-      const double left = per * static_cast<double>(total_ - i_ + 1) - seconds(step_start_, now);
-      s += ", ETA ~" + clock_text(left > 0 ? left : 0);
-    }
-    s += "] " + label_;
-    if (!detail_.empty()) s += ": " + detail_;
-    return s;
+    std::lock_guard<std::mutex> lock(m_);
+    return line_locked(now);
   }
 
   // A step boundary, before step(): true when SIGINT / SIGTERM arrived, and the loop must stop (the
@@ -83,6 +86,12 @@ class Progress {
             total_known ? total_ : -1};
   }
   void done() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    if (heartbeat_.joinable()) heartbeat_.join();
     if (mode_ == Mode::Terminal && i_ > 0) std::fprintf(out_, "\r\033[K"), std::fflush(out_);
     mode_ = Mode::Off;
   }
@@ -107,16 +116,46 @@ class Progress {
   }
 
  private:
+  std::string line_locked(Clock::time_point now) const {
+    std::string s = "[" + what_ + " " + std::to_string(i_) + (total_ > 0 ? "/" + std::to_string(total_) : "") + ", " +
+                    clock_text(seconds(start_, now));
+    if (i_ > 1 && total_ > 0 && i_ <= total_) {
+      const double per = completed_s_ / static_cast<double>(i_ - 1);
+      const double left = per * static_cast<double>(total_ - i_ + 1) - seconds(step_start_, now);
+      s += ", ETA ~" + clock_text(left > 0 ? left : 0);
+    }
+    s += "] " + label_;
+    if (!detail_.empty()) s += ": " + detail_;
+    return s;
+  }
   static double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+  // The heartbeat's period: a second on a terminal, the interval in a log; none for 0 (every event is
+  // shown already) or when off.
+  double heartbeat_s() const { return mode_ == Mode::Terminal ? 1.0 : mode_ == Mode::Log ? interval_s_ : 0; }
+  void start_heartbeat() {  // under m_
+    if (heartbeat_.joinable() || quit_ || !(heartbeat_s() > 0)) return;
+    heartbeat_ = std::thread([this] {
+      const auto period = std::chrono::duration<double>(heartbeat_s());
+      std::unique_lock<std::mutex> lock(m_);
+      while (!quit_) {
+        // Sleep until an interval after the last line shown; show the line then if nothing came since.
+        const auto due = last_shown_ + std::chrono::duration_cast<Clock::duration>(period);
+        if (wake_.wait_until(lock, due, [this] { return quit_; })) break;
+        const auto now = Clock::now();
+        if (mode_ != Mode::Off && seconds(last_shown_, now) >= period.count()) show(now, /*new_step=*/true);
+      }
+    });
+  }
+  // Under m_.
   void show(Clock::time_point now, bool new_step) {
     if (mode_ == Mode::Off) return;
     const double since = seconds(last_shown_, now);
     if (mode_ == Mode::Terminal) {
       if (!new_step && shown_ && since < 0.1) return;
-      std::fprintf(out_, "\r\033[K%s", line(now).c_str());
+      std::fprintf(out_, "\r\033[K%s", line_locked(now).c_str());
     } else {
       if (shown_ && since < interval_s_) return;
-      std::fprintf(out_, "%s\n", line(now).c_str());
+      std::fprintf(out_, "%s\n", line_locked(now).c_str());
     }
     std::fflush(out_);
     shown_ = true;
@@ -131,6 +170,10 @@ class Progress {
   Clock::time_point start_ = Clock::now(), step_start_ = start_, last_shown_ = start_;
   double completed_s_ = 0;  // seconds from the start to the beginning of the current step
   bool shown_ = false, stopped_ = false;
+  mutable std::mutex m_;  // the state above, shared with the heartbeat
+  std::condition_variable wake_;
+  bool quit_ = false;
+  std::thread heartbeat_;
 };
 
 }  // namespace mm::harness

@@ -1,9 +1,11 @@
 // Progress lines (harness/progress.h): off a terminal one line per interval with elapsed time and an
-// ETA from the completed steps, details inside a step, nothing when disabled; MM_PROGRESS_INTERVAL checked.
+// ETA from the completed steps, details inside a step, the heartbeat that keeps a silent phase visible,
+// nothing when disabled; MM_PROGRESS_INTERVAL checked.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +60,38 @@ TEST(Progress, LogModeIsRateLimited) {
   });
   EXPECT_EQ(lines_in(s), 1) << s;
   EXPECT_NE(s.find("[check 1/100, 0:00] rep 0\n"), std::string::npos) << s;
+}
+
+// A detail that arrives inside the interval is not lost: the heartbeat shows it when the interval ends,
+// and keeps showing the clock while the step reports nothing more.
+TEST(Progress, LogModeHeartbeatShowsALateDetailAndASilentPhase) {
+  const std::string s = log_of(0.2, 2, [](Progress& p) {
+    p.step("cuda-sim");
+    p.detail("end to end, decode step 1/4");  // 0 s after the first line: not shown now
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  });
+  EXPECT_GE(lines_in(s), 3) << s;
+  EXPECT_LE(lines_in(s), 5) << s;  // one per 0.2 s at most
+  EXPECT_NE(s.find("[check 1/2, 0:00] cuda-sim\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("] cuda-sim: end to end, decode step 1/4\n"), std::string::npos) << s;
+}
+
+// On a terminal the line is rewritten every second while nothing else is shown, so its clock moves.
+TEST(Progress, TerminalHeartbeatRewritesTheLine) {
+  std::FILE* out = std::tmpfile();
+  {
+    Progress p("bench", 3, Progress::Mode::Terminal, out, 0);
+    p.step("ref-f32: prefill 256");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  }
+  std::rewind(out);
+  std::string s;
+  for (int c; (c = std::fgetc(out)) != EOF;) s += static_cast<char>(c);
+  std::fclose(out);
+  int rewrites = 0;
+  for (size_t at = 0; (at = s.find("\r\033[K[bench", at)) != std::string::npos; ++at) ++rewrites;
+  EXPECT_EQ(rewrites, 2) << "the first line and one heartbeat: " << s;
+  EXPECT_NE(s.find("[bench 1/3, 0:01] ref-f32: prefill 256"), std::string::npos) << s;
 }
 
 TEST(Progress, EtaExtrapolatesTheCompletedSteps) {
