@@ -74,10 +74,9 @@ struct Parsed {
   std::vector<const CLI::Option*> fixed_options;      // to tell "not given" from "given empty"
 };
 
-// The CLI11 app of a declaration; `into` receives the values (nullptr: for --help only).
-void declare(CLI::App& app, const CommandSpec& spec, Parsed* into) {
-  static Parsed sink;  // --help only: nothing is parsed into it
-  Parsed& p = into ? *into : sink;
+// The CLI11 app of a declaration; `p` receives the values. `for_help`: the app only prints --help
+// (every positional shown as required).
+void declare(CLI::App& app, const CommandSpec& spec, Parsed& p, bool for_help) {
   app.set_help_flag("-h,--help", "print this help and exit");
   app.allow_extras(true);  // unknown options and stray arguments: our message (Args::Args)
   app.get_formatter()->column_width(34);
@@ -109,7 +108,7 @@ void declare(CLI::App& app, const CommandSpec& spec, Parsed* into) {
     o->type_name("");
     // Every positional is required: --help shows it without brackets. When parsing, Args::Args says
     // what is missing in its own words.
-    if (!into) o->required();
+    if (for_help) o->required();
   }
   if (!spec.description.empty()) app.footer(spec.description);
 }
@@ -117,16 +116,17 @@ void declare(CLI::App& app, const CommandSpec& spec, Parsed* into) {
 }  // namespace
 
 std::string help_text(const CommandSpec& spec) {
+  Parsed unused;  // bound by the options, never parsed into; declared first so that it outlives the app
   CLI::App app(spec.summary, "minimax01 " + spec.name);
-  declare(app, spec, nullptr);
+  declare(app, spec, unused, /*for_help=*/true);
   return app.help();
 }
 
 Args::Args(const CommandSpec& spec, const std::vector<std::string>& all_args) : cmd_(spec.name) {
   const std::string& cmd = spec.name;
+  Parsed p;  // outlives the app whose options are bound to it
   CLI::App app(spec.summary, "minimax01 " + cmd);
-  Parsed p;
-  declare(app, spec, &p);
+  declare(app, spec, p, /*for_help=*/false);
   // `--` ends the options: what follows is positional, verbatim (`report -- -odd.json`). Split here, not
   // in CLI11, which drops a `--` that follows an option's value and reads on as options.
   const auto dashes = std::find(all_args.begin(), all_args.end(), std::string("--"));
@@ -205,7 +205,6 @@ Args::Args(const CommandSpec& spec, const std::vector<std::string>& all_args) : 
   }
   if (next < given.size()) throw UsageError(cmd + ": unexpected argument " + shown(given[next]) + " (see --help)");
 }
-
 
 // A declaration of bare names: each flag takes one value, each switch none.
 static CommandSpec names_only(const std::string& cmd, const std::set<std::string>& flags,
