@@ -7,7 +7,8 @@
 // terminal): a step or detail that arrived too soon after the last line is shown when its interval ends
 // instead of being lost, and a long phase that reports nothing (check's free run) still shows its clock.
 // The ETA extrapolates the mean time of the completed steps to the steps left, less the time already
-// spent in the current one; it is shown once a step has completed. detail() says where inside a long
+// spent in the current one; it is shown once a step has completed, and not while the current step runs
+// past the estimate (check's cuda-sim step takes far longer than the reference steps before it). detail() says where inside a long
 // step the run is (check's teacher-forced run reports each layer: a cuda-sim step on `small` takes
 // minutes). The tracker also knows the run's steps, so it is where a step loop asks whether to stop
 // (core/interrupt.h) and learns where it stopped.
@@ -122,7 +123,7 @@ class Progress {
     if (i_ > 1 && total_ > 0 && i_ <= total_) {
       const double per = completed_s_ / static_cast<double>(i_ - 1);
       const double left = per * static_cast<double>(total_ - i_ + 1) - seconds(step_start_, now);
-      s += ", ETA ~" + clock_text(left > 0 ? left : 0);
+      if (left > 0) s += ", ETA ~" + clock_text(left);  // none once the step outlasts the estimate
     }
     s += "] " + label_;
     if (!detail_.empty()) s += ": " + detail_;
