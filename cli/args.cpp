@@ -110,6 +110,9 @@ void declare(CLI::App& app, const CommandSpec& spec, Parsed& p, bool for_help) {
     // what is missing in its own words.
     if (for_help) o->required();
   }
+  if (for_help && spec.loads_weights)
+    app.add_flag("--allow-nonfinite-weights")
+        ->description("load a checkpoint holding NaN/Inf weights instead of refusing it (for debugging a broken one)");
   if (!spec.description.empty()) app.footer(spec.description);
 }
 

@@ -55,6 +55,9 @@ struct CommandSpec {
   std::vector<PositionalSpec> positionals;  // each required
   std::string description;                 // prose printed after the options
   std::vector<std::string> required;       // options without which the command cannot run
+  // It loads a checkpoint's weights: its --help also lists the global --allow-nonfinite-weights (taken
+  // off the command line by main before the command parses it).
+  bool loads_weights = false;
 };
 
 // The --help text of a command, generated from its declaration.

@@ -234,6 +234,9 @@ std::vector<CommandSpec> make_specs() {
                "--benchmark_repetitions=9 or more) is a third kind: each benchmark's repetitions go through the\n"
                "same U test.\n",
                {}});
+  for (CommandSpec& c : s)
+    c.loads_weights = c.name == "forward" || c.name == "generate" || c.name == "check" || c.name == "bench" ||
+                      c.name == "soak";
   return s;
 }
 

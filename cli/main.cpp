@@ -40,7 +40,8 @@ std::string usage() {
        "  130 interrupted (SIGINT / SIGTERM: the run stops at the next step boundary; check, bench and soak write\n"
        "  their report with what was measured, marked \"complete\": false; forward and generate write nothing).\n"
        "  A second Ctrl-C stops at once.\n"
-       "--allow-nonfinite-weights (any command): load a checkpoint holding NaN/Inf weights instead of refusing it.\n";
+       "--allow-nonfinite-weights (accepted by any command; it matters to forward, generate, check, bench and soak):\n"
+       "  load a checkpoint holding NaN/Inf weights instead of refusing it.\n";
   return s;
 }
 

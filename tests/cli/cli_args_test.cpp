@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "tests/core/test_util.h"
 
 namespace mm::cli {
@@ -118,6 +119,13 @@ TEST(CliArgs, HelpIsGeneratedFromTheDeclaration) {
   for (const char* part : {"write things", "minimax01 w", "--out DIR", "where to write (required)", "--force",
                            "replace what is there", "More prose.", "--help"})
     EXPECT_NE(h.find(part), std::string::npos) << part << " missing from:\n" << h;
+  // The global switch main() takes off the command line is listed where it matters: in the help of
+  // the commands that load weights, and not in the others'.
+  EXPECT_EQ(h.find("--allow-nonfinite-weights"), std::string::npos) << h;
+  for (const char* cmd : {"forward", "generate", "check", "bench", "soak"})
+    EXPECT_NE(help_text(command_spec(cmd)).find("--allow-nonfinite-weights"), std::string::npos) << cmd;
+  for (const char* cmd : {"init", "info", "report", "compare", "preprocess"})
+    EXPECT_EQ(help_text(command_spec(cmd)).find("--allow-nonfinite-weights"), std::string::npos) << cmd;
 }
 
 TEST(CliArgs, Seed) {
