@@ -23,6 +23,13 @@ namespace {
 // (core/interrupt.h: check, bench and soak write a partial report first, forward and generate nothing).
 constexpr int kExitUsage = 2, kExitRuntime = 3;
 
+// "minimax01 forward: error: WHAT". Many messages already begin with the command's name (the parser's
+// "forward: option '--model' is empty"): those read "minimax01: usage error: forward: ...", the name once.
+void report_error(const std::string& cmd, const char* kind, const std::string& what) {
+  if (what.rfind(cmd + ": ", 0) == 0) std::fprintf(stderr, "minimax01: %s: %s\n", kind, what.c_str());
+  else std::fprintf(stderr, "minimax01 %s: %s: %s\n", cmd.c_str(), kind, what.c_str());
+}
+
 // `minimax01 --help`: the commands' one-line summaries come from their declarations (command_specs.cpp).
 std::string usage() {
   std::string s =
@@ -99,15 +106,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "minimax01 %s: %s\n", cmd.c_str(), e.what().c_str());
     return mm::kExitInterrupted;
   } catch (const mm::UsageError& e) {
-    std::fprintf(stderr, "minimax01 %s: usage error: %s\n", cmd.c_str(), e.what());
+    report_error(cmd, "usage error", e.what());
     return kExitUsage;
   } catch (const mm::Error& e) {
-    std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
+    report_error(cmd, "error", e.what());
     return kExitRuntime;
   } catch (const std::filesystem::filesystem_error& e) {
     // A path the file system refuses (a symlink loop, a name too long, no permission): its message
     // names the operation and the path.
-    std::fprintf(stderr, "minimax01 %s: error: %s\n", cmd.c_str(), e.what());
+    report_error(cmd, "error", e.what());
     return kExitRuntime;
   } catch (const std::bad_alloc&) {
     // Sizes are checked against the machine's memory before the large allocations (core/config.h
