@@ -134,6 +134,13 @@ struct SeriesContext {
   int eb = 4, sb = 4;           // bytes per weight/activation element; per state/score element
   int L_light = -1, L_soft = -1;  // the first layer of each type (its cost stands for all of them)
   int64_t per = 0;              // warm-up + measured repetitions
+
+  // The progress label of repetition i (0-based): "warm-up 1/1", then "rep 1/9" .. "rep 9/9".
+  std::string rep_label(int64_t i) const {
+    const int64_t w = opt.warmup;
+    return i < w ? "warm-up " + std::to_string(i + 1) + "/" + std::to_string(w)
+                 : "rep " + std::to_string(i - w + 1) + "/" + std::to_string(per - w);
+  }
 };
 
 // Generation reads only the last logits row: every step makes that row alone (the lm_head on one row),
@@ -153,7 +160,7 @@ json ttft_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
     if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
-    x.prog.step(x.backend + " TTFT S=" + std::to_string(S) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    x.prog.step(x.backend + " TTFT S=" + std::to_string(S) + " " + x.rep_label(i));
     b.reset();
     const auto t0 = Clock::now();
     StepResult res = b.step(prompt, last_row_step(true));
@@ -184,7 +191,7 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
     if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
-    x.prog.step(x.backend + " TPOT ctx=" + std::to_string(C) + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    x.prog.step(x.backend + " TPOT ctx=" + std::to_string(C) + " " + x.rep_label(i));
     std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
     double head_sum = 0;
     GenerationSteps g;
@@ -247,7 +254,7 @@ json image_series(Backend& b, const SeriesContext& x, const ImageRequest& q, con
   LayerSamples ls;
   for (int64_t i = 0; i < x.per; ++i) {
     if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
-    x.prog.step(x.backend + " image TTFT " + size + " rep " + std::to_string(i + 1) + "/" + std::to_string(x.per));
+    x.prog.step(x.backend + " image TTFT " + size + " " + x.rep_label(i));
     b.reset();
     const auto t0 = Clock::now();
     StepResult res = b.step(q.input, last_row_step(true));

@@ -131,9 +131,9 @@ std::vector<std::string> temp_files(const test::TempDir& dir) {
 
 // A small bench of ref-f32 on the built-in tiny model: one TTFT and one TPOT series of `reps` each, so
 // 2 x reps repetition steps (boundaries: one before the backend, then one before each repetition).
-std::vector<std::string> bench_args(const std::string& report, int reps) {
+std::vector<std::string> bench_args(const std::string& report, int reps, int warmup = 0) {
   return {"bench", "--backends", "ref-f32", "--prompt-lens", "8", "--context-lens", "8", "--decode-steps", "2",
-          "--reps", std::to_string(reps), "--warmup", "0", "--report", report};
+          "--reps", std::to_string(reps), "--warmup", std::to_string(warmup), "--report", report};
 }
 
 TEST(Interrupt, BenchStopsAtTheStepBoundaryAndWritesAnIncompleteReport) {
@@ -190,6 +190,20 @@ TEST(Interrupt, BenchStopsAtTheStepBoundaryAndWritesAnIncompleteReport) {
   const std::string page = d.file("page.html");
   ASSERT_EQ(run_cli(d, {"report", report, "--out", page}).code(), 0);
   EXPECT_NE(slurp(page).find("INCOMPLETE (interrupted by SIGINT during bench: ref-f32 TTFT S=8 rep 2/5"), std::string::npos);
+}
+
+// The step names count warm-up and timed repetitions apart: with 2 warm-ups and 3 reps, the 3rd
+// repetition is "rep 1/3" (not "rep 3/5").
+TEST(Interrupt, BenchNamesWarmupAndTimedRepetitionsApart) {
+  test::TempDir d;
+  const std::string report = d.file("bench.json");
+  // boundary 1: before the backend; 5: before the 4th repetition, so the 3rd was the last begun
+  const CliRun r = run_cli(d, bench_args(report, 3, 2), {"MM_TEST_INTERRUPT_AFTER_STEPS=5"});
+  ASSERT_TRUE(r.exited()) << r.err;
+  EXPECT_EQ(r.code(), kExitInterrupted) << r.err;
+  EXPECT_NE(r.err.find("during bench: ref-f32 TTFT S=8 rep 1/3, after 3 of 10 steps"), std::string::npos) << r.err;
+  const CliRun w = run_cli(d, bench_args(report, 3, 2), {"MM_TEST_INTERRUPT_AFTER_STEPS=4"});
+  EXPECT_NE(w.err.find("during bench: ref-f32 TTFT S=8 warm-up 2/2, after 2 of 10 steps"), std::string::npos) << w.err;
 }
 
 TEST(Interrupt, CheckKeepsTheBackendsJudgedAndNeverPasses) {
