@@ -124,9 +124,11 @@ static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, co
 static int run_forward(const Args& a, const std::string& backend, StdoutDocument& out) {
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
+  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
   const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");
-  const harness::LoadedModel m = harness::load_model(dir);
+  harness::LoadedModel m = harness::load_model(dir);
+  m.weights = weights;
   const ModelConfig& c = m.config;
   check_file_ids(a, prompt, decode, c.vocab_size);
   refuse_image_token_in_decode(a, m.vl, decode, a.has("decode-tokens-file") ? "--decode-tokens-file" : "--decode-tokens");

@@ -123,8 +123,10 @@ void generate(harness::Backend& b, const Request& r, StdoutDocument& doc) {
 int run_generate(const Args& a, const std::string& backend, StdoutDocument& out) {
   Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
+  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
   const std::string dir = a.required("model");
-  const harness::LoadedModel m = harness::load_model(dir);
+  harness::LoadedModel m = harness::load_model(dir);
+  m.weights = weights;
   a.check_file_token_ids("prompt-tokens-file", r.prompt.tokens, m.config.vocab_size);
   PromptImages images = prepare_prompt_images(a, dir, m.vl, r.prompt.tokens,
                                               a.has("prompt-tokens-file") ? "--prompt-tokens-file" : "--prompt-tokens");

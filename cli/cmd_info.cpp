@@ -54,6 +54,9 @@ static nlohmann::json info_json(const ModelConfig& c, const std::optional<VlConf
                         {"kv_cache_per_token", m.kv_bytes_per_token},
                         {"reference_fp32", estimate_model_bytes(c, 4, 4)},
                         {"reference_fp64", estimate_model_bytes(c, 8, 8)},
+                        // --weights streamed (docs/memory.md): the working set instead of every weight
+                        {"reference_streamed_fp32", estimate_streamed_model_bytes(c, 4, 4)},
+                        {"reference_streamed_fp64", estimate_streamed_model_bytes(c, 8, 8)},
                         {"machine_available", available_memory_bytes()}}},
       // The GEMM library and the kernels it runs: on some CPUs a 3-6x difference (reference/blas_cpu.h).
       {"reference_gemm", {{"library", blas.library}, {"kernels", blas.core}, {"how", blas.how}}}};
@@ -116,8 +119,10 @@ static std::string info_text(const nlohmann::json& j) {
        I(p["per_lightning_attention"]), I(p["per_softmax_attention"]), I(p["per_expert"]), I(p["per_moe_block"]));
   line("memory plan: weights (bf16) %s; lightning state %s per sequence (fp32, constant); KV cache %s per token (bf16)\n",
        H(m["weights_bf16"]).c_str(), H(m["lightning_state_per_sequence"]).c_str(), H(m["kv_cache_per_token"]).c_str());
-  line("memory to load (reference): fp32 %s, fp64 %s; this machine: %s\n", H(m["reference_fp32"]).c_str(),
-       H(m["reference_fp64"]).c_str(), I(m["machine_available"]) ? H(m["machine_available"]).c_str() : "unknown");
+  line("memory to load (reference): fp32 %s, fp64 %s; with --weights streamed: fp32 %s, fp64 %s; this machine: %s\n",
+       H(m["reference_fp32"]).c_str(), H(m["reference_fp64"]).c_str(), H(m["reference_streamed_fp32"]).c_str(),
+       H(m["reference_streamed_fp64"]).c_str(),
+       I(m["machine_available"]) ? H(m["machine_available"]).c_str() : "unknown");
   const auto& g = j["reference_gemm"];
   line("reference GEMMs: %s%s\n", S(g["library"]).c_str(),
        S(g["kernels"]).empty() ? "" : (", kernels " + S(g["kernels"]) + " (" + S(g["how"]) + ")").c_str());

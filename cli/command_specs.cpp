@@ -16,6 +16,10 @@ const OptionSpec kWeightSeed{"weight-seed", "S", "seed of a preset's synthetic w
 const OptionSpec kBackend{"backend", "NAME", "ref-f64 | ref-f32 | ref-bf16 | cuda | cuda-sim (default ref-f32)"};
 const OptionSpec kImages{"images", "A.png[,B.jpg...]",
                          "MiniMax-VL-01: one PNG/JPEG per image_token_index placeholder of the prompt, in order"};
+const OptionSpec kWeights{"weights", "auto|resident|streamed",
+                          "the reference backends' weight matrices: converted at load (resident), or left in the "
+                          "checkpoint in their stored dtype and converted when used (streamed: memory is the "
+                          "working set, not the model); auto (default): resident when the model fits in memory"};
 const OptionSpec kJson{"json", "", "print the result as one JSON document on standard output instead of text"};
 std::string report_option_help(const std::string& def) {
   return "where the JSON report goes ('-': standard output; default " + def + ")";
@@ -60,6 +64,7 @@ std::vector<CommandSpec> make_specs() {
                 kBackend,
                 {"dump", "OUT.safetensors", "write logits, hidden_states, decode_logits (docs/forward-dump.md)"},
                 kImages,
+                kWeights,
                 kJson},
                {},
                "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
@@ -89,6 +94,7 @@ std::vector<CommandSpec> make_specs() {
                 {"seed", "S", "the sampling seed: 0 .. 2^64-1 (default 0)"},
                 kBackend,
                 kImages,
+                kWeights,
                 kJson},
                {},
                "Prints the new token ids and tokens/s. On cuda / cuda-sim (the optimized kernels on the GPU / on\n"

@@ -568,6 +568,50 @@ uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, u
   return saturate(static_cast<u128>(w) + s + kv);
 }
 
+const char* to_string(WeightResidency r) {
+  switch (r) {
+    case WeightResidency::Auto: return "auto";
+    case WeightResidency::Resident: return "resident";
+    case WeightResidency::Streamed: return "streamed";
+  }
+  return "?";
+}
+
+WeightResidency parse_weight_residency(const std::string& s) {
+  if (s == "auto") return WeightResidency::Auto;
+  if (s == "resident") return WeightResidency::Resident;
+  if (s == "streamed") return WeightResidency::Streamed;
+  throw UsageError("--weights must be one of auto, resident, streamed, got '" + s + "'");
+}
+
+uint64_t estimate_streamed_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,
+                                       uint64_t context_tokens) {
+  const Checked k{c};
+  const ParamCount p = count_params(c);
+  // Resident: every 1-D weight (the layers' two norms, the lightning inner norms, the final norm).
+  const int64_t vectors = k.add(k.mul(c.num_hidden_layers, p.layer_norms),
+                                k.mul(c.num_layers_of(LayerType::Lightning), c.inner_dim()), c.hidden_size);
+  // Converted while a layer runs: its attention projections (the larger kind) and router, and one expert.
+  const int64_t attention = std::max(c.num_layers_of(LayerType::Lightning) > 0 ? p.lightning_attn : 0,
+                                     c.num_layers_of(LayerType::Softmax) > 0 ? p.softmax_attn : 0);
+  const int64_t layer = k.add(attention, k.mul(c.num_local_experts, c.hidden_size), p.expert);
+  const auto u = [](int64_t v) { return static_cast<u128>(v < 0 ? 0 : v); };
+  const uint64_t head = std::min(saturate(u(p.lm_head > 0 ? p.lm_head : p.embed) * bytes_per_weight),
+                                 kStreamedHeadBlockBytes);
+  const uint64_t working = std::max(saturate(u(layer) * bytes_per_weight), head);
+  // The state, as estimate_model_bytes counts it (its weights term at 0 bytes each).
+  const uint64_t state = estimate_model_bytes(c, 0, bytes_per_state, context_tokens);
+  return saturate(static_cast<u128>(saturate(u(vectors) * bytes_per_weight)) + working + state);
+}
+
+WeightResidency resolve_weight_residency(WeightResidency r, const ModelConfig& c, uint64_t bytes_per_weight,
+                                         uint64_t available) {
+  if (r != WeightResidency::Auto) return r;
+  return available == 0 || estimate_model_bytes(c, bytes_per_weight, bytes_per_weight) <= available
+             ? WeightResidency::Resident
+             : WeightResidency::Streamed;
+}
+
 uint64_t available_memory_bytes() { return memory_available().bytes; }
 
 void require_memory(uint64_t bytes, const std::string& what, uint64_t available) {

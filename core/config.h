@@ -106,6 +106,30 @@ MemoryPlan memory_plan(const ModelConfig& c);  // checked like count_params
 uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,
                               uint64_t context_tokens = 0);
 
+// Where a model's weight matrices live while it runs (the reference: ref::load_weights):
+//   Resident  converted to the compute scalar at load: estimate_model_bytes.
+//   Streamed  left in the memory-mapped checkpoint in their stored dtype and converted when used: the
+//             1-D weights resident, then per layer its attention projections and router, one expert at
+//             a time, and the lm_head in blocks of rows: estimate_streamed_model_bytes.
+//   Auto      Resident when estimate_model_bytes fits this machine's memory, else Streamed.
+enum class WeightResidency { Auto, Resident, Streamed };
+const char* to_string(WeightResidency r);
+WeightResidency parse_weight_residency(const std::string& s);  // "auto" | "resident" | "streamed"
+
+// The lm_head converted at once while streamed when its copy in the compute scalar is at most this;
+// a larger one (the real model's: 4.9 GB in fp32) is converted and applied in blocks of rows of this size.
+inline constexpr uint64_t kStreamedHeadBlockBytes = uint64_t{1} << 30;
+
+// Bytes a Streamed model needs: the 1-D weights (norms) and the state as estimate_model_bytes counts them,
+// plus the largest working set of converted matrices: one layer's attention projections + router + one
+// expert, or one lm_head block (at most kStreamedHeadBlockBytes). A lower bound like estimate_model_bytes.
+uint64_t estimate_streamed_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,
+                                       uint64_t context_tokens = 0);
+// Auto resolved for `c` at `bytes_per_weight` on this machine (`available`: 0 = unknown, which keeps
+// the weights resident).
+WeightResidency resolve_weight_residency(WeightResidency r, const ModelConfig& c, uint64_t bytes_per_weight,
+                                         uint64_t available);
+
 // Physical memory of this machine (sysconf pages x page size), lowered to the address-space limit
 // (RLIMIT_AS) when one is set; 0 when it cannot be determined.
 uint64_t available_memory_bytes();

@@ -28,6 +28,8 @@ struct LoadedModel {
   std::string dir;
   ModelConfig config;
   std::optional<VlConfig> vl;  // set for a minimax_vl_01 config.json
+  // Where the reference backends keep the text model's weight matrices (core/config.h; --weights).
+  WeightResidency weights = WeightResidency::Auto;
 };
 
 // Reads DIR/config.json: the text config, and the VL config when it is a MiniMax-VL-01 checkpoint.

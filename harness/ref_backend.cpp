@@ -34,14 +34,18 @@ template <class T> Tensor router_ids(const ref::RouterChoice<T>& r, int k) {
 
 // A MiniMax-VL-01 checkpoint loads as a VlModel (vision tower + projector + the text model), anything
 // else as the text model alone.
+// The text model's matrices resident or streamed from the open checkpoint (m.weights); the vision tower
+// is small (0.3B parameters) and always resident.
 template <class P> std::unique_ptr<ref::VlModel<P>> load_vl_model(const LoadedModel& m) {
   if (!m.vl) return nullptr;
-  const Checkpoint ck(m.dir);
-  return std::make_unique<ref::VlModel<P>>(*m.vl, ref::load_weights<P>(ck, m.config), ref::load_vl_weights<P>(ck, *m.vl));
+  const auto ck = std::make_shared<const Checkpoint>(m.dir);
+  auto text = ref::load_weights<P>(ck, m.config, m.weights);
+  return std::make_unique<ref::VlModel<P>>(*m.vl, std::move(text), ref::load_vl_weights<P>(*ck, *m.vl));
 }
 template <class P> std::unique_ptr<ref::Model<P>> load_text_model(const LoadedModel& m) {
   if (m.vl) return nullptr;
-  return std::make_unique<ref::Model<P>>(m.config, ref::load_weights<P>(Checkpoint(m.dir), m.config));
+  return std::make_unique<ref::Model<P>>(m.config,
+                                         ref::load_weights<P>(std::make_shared<const Checkpoint>(m.dir), m.config, m.weights));
 }
 
 template <class P> class RefBackend final : public Backend {

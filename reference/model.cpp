@@ -1,5 +1,7 @@
 #include "reference/model.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/text_weights.h"
@@ -9,13 +11,11 @@
 
 namespace mm::ref {
 
+namespace {
+
+// The resident model: every block converted now.
 template <class P>
-ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig& c) {
-  // Refuse a model this machine cannot hold before allocating any of it (a clear error, not bad_alloc).
-  constexpr uint64_t kBytes = sizeof(typename P::T);
-  require_memory(estimate_model_bytes(c, kBytes, kBytes),
-                 c.source + ": the reference model (" + std::to_string(8 * kBytes) + "-bit weights and state)");
-  const TextWeightMap m = map_text_weights(ck, c);
+ModelWeights<typename P::T> convert_all(const TextWeightMap& m) {
   ModelWeights<typename P::T> w;
   w.embed = to_mat<P>(m.embed);
   w.final_norm = to_vec<P>(m.final_norm);
@@ -41,6 +41,88 @@ ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig
       L.moe.experts.push_back({to_mat<P>(M.w1[e]), to_mat<P>(M.w3[e]), to_mat<P>(M.w2[e])});
     w.layers.push_back(std::move(L));
   }
+  return w;
+}
+
+// A block converted while streaming: the same conversion as the resident load, then the mapped pages
+// it read handed back (they stay in the page cache; without this they count as our resident memory).
+template <class P>
+Mat<typename P::T> convert_streamed(const WeightBlock& b) {
+  Mat<typename P::T> m = to_mat<P>(b);
+  release_pages(*b.tensor);
+  return m;
+}
+
+// Layer l of a streamed model, ready to run: the resident 1-D weights of `kept`, the attention
+// projections and router converted now, the experts converted by moe() one at a time when routed to.
+template <class P>
+LayerWeights<typename P::T> streamed_layer(const LayerWeights<typename P::T>& kept, const TextLayerWeightMap& M) {
+  LayerWeights<typename P::T> L;
+  L.type = kept.type;
+  L.input_norm = kept.input_norm;
+  L.post_norm = kept.post_norm;
+  if (L.type == LayerType::Lightning) {
+    L.lightning.qkv = convert_streamed<P>(M.qkv);
+    L.lightning.gate = convert_streamed<P>(M.gate);
+    L.lightning.norm = kept.lightning.norm;
+    L.lightning.out = convert_streamed<P>(M.out);
+  } else {
+    L.softmax.q = convert_streamed<P>(M.q);
+    L.softmax.k = convert_streamed<P>(M.k);
+    L.softmax.v = convert_streamed<P>(M.v);
+    L.softmax.o = convert_streamed<P>(M.o);
+  }
+  L.moe.gate = convert_streamed<P>(M.router);
+  L.moe.stored_expert = [&M](int e) {
+    const auto i = static_cast<std::size_t>(e);
+    return ExpertWeights<typename P::T>{convert_streamed<P>(M.w1[i]), convert_streamed<P>(M.w3[i]),
+                                        convert_streamed<P>(M.w2[i])};
+  };
+  return L;
+}
+
+// logits = x W^T for the streamed lm_head W [V, H]: converted whole when its copy fits
+// kStreamedHeadBlockBytes (the resident model's very GEMM), else a block of rows at a time.
+template <class P>
+Mat<typename P::T> streamed_head(const Mat<typename P::T>& x, const WeightBlock& head) {
+  const int64_t per = std::max<int64_t>(1, static_cast<int64_t>(kStreamedHeadBlockBytes / sizeof(typename P::T)) / head.cols);
+  if (per >= head.rows) return linear<P>(x, convert_streamed<P>(head));
+  return linear_blocked<P>(x, head, per);
+}
+
+}  // namespace
+
+template <class P>
+ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig& c) {
+  // Refuse a model this machine cannot hold before allocating any of it (a clear error, not bad_alloc).
+  constexpr uint64_t kBytes = sizeof(typename P::T);
+  require_memory(estimate_model_bytes(c, kBytes, kBytes),
+                 c.source + ": the reference model (" + std::to_string(8 * kBytes) + "-bit weights and state)");
+  return convert_all<P>(map_text_weights(ck, c));
+}
+
+template <class P>
+ModelWeights<typename P::T> load_weights(std::shared_ptr<const Checkpoint> ck, const ModelConfig& c,
+                                         WeightResidency residency) {
+  constexpr uint64_t kBytes = sizeof(typename P::T);
+  if (resolve_weight_residency(residency, c, kBytes, available_memory_bytes()) == WeightResidency::Resident)
+    return load_weights<P>(*ck, c);
+  require_memory(estimate_streamed_model_bytes(c, kBytes, kBytes),
+                 c.source + ": the reference model with streamed weights (" + std::to_string(8 * kBytes) +
+                     "-bit working set and state)");
+  auto m = std::make_shared<const TextWeightMap>(map_text_weights(*ck, c));  // every tensor checked here
+  ModelWeights<typename P::T> w;
+  w.final_norm = to_vec<P>(m->final_norm);
+  for (const TextLayerWeightMap& M : m->layers) {
+    LayerWeights<typename P::T> L;
+    L.type = M.type;
+    L.input_norm = to_vec<P>(M.input_norm);
+    L.post_norm = to_vec<P>(M.post_norm);
+    if (L.type == LayerType::Lightning) L.lightning.norm = to_vec<P>(M.norm);
+    w.layers.push_back(std::move(L));
+  }
+  w.checkpoint = std::move(ck);
+  w.stored = std::move(m);
   return w;
 }
 
@@ -73,6 +155,8 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
     if (!in.spliced.empty() && id == in.spliced.token_id) {
       const double* row = in.spliced.values.data() + next_spliced++ * in.spliced.cols;
       for (int64_t c = 0; c < cfg_.hidden_size; ++c) h(i, c) = P::r(static_cast<T>(row[c]));
+    } else if (w_.stored) {
+      convert_rows<P>(w_.stored->embed, id, 1, h.data() + i * cfg_.hidden_size);  // h is row-major
     } else {
       h.row(i) = w_.embed.row(id);
     }
@@ -82,7 +166,9 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
   for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
     const auto li = static_cast<std::size_t>(l);
     t0 = SteadyClock::now();
-    h = decoder_layer<P>(h, w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
+    // Streamed: this layer's matrices converted now and dropped after it (its experts inside moe()).
+    const LayerWeights<T> streamed = w_.stored ? streamed_layer<P>(w_.layers[li], w_.stored->layers[li]) : LayerWeights<T>{};
+    h = decoder_layer<P>(h, w_.stored ? streamed : w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
                          trace ? &trace->layers[li] : nullptr);
     if (opt.after_layer) {
       opt.after_layer(static_cast<int>(l), h);
@@ -96,7 +182,10 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
   // lm_head on all rows or on the last one: bf16 GEMM, then .float() (exact).
   const bool all_rows = !opt.last_row_only;
   Mat<T> n = rmsnorm<P>(h.bottomRows(all_rows || trace ? S : 1), w_.final_norm, cfg_.rms_norm_eps);
-  Mat<T> logits = linear<P>(n.bottomRows(all_rows ? n.rows() : 1), w_.lm_head);
+  const Mat<T> head_in = n.bottomRows(all_rows ? n.rows() : 1);
+  Mat<T> logits = !w_.stored                   ? linear<P>(head_in, w_.lm_head)
+                  : w_.stored->lm_head_tied ? streamed_head<P>(head_in, w_.stored->embed)
+                                            : streamed_head<P>(head_in, w_.stored->lm_head);
   if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);
   if (trace) trace->final_norm = std::move(n);
   return logits;
@@ -105,6 +194,9 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
 template ModelWeights<double> load_weights<F64>(const Checkpoint&, const ModelConfig&);
 template ModelWeights<float> load_weights<F32>(const Checkpoint&, const ModelConfig&);
 template ModelWeights<float> load_weights<BF16>(const Checkpoint&, const ModelConfig&);
+template ModelWeights<double> load_weights<F64>(std::shared_ptr<const Checkpoint>, const ModelConfig&, WeightResidency);
+template ModelWeights<float> load_weights<F32>(std::shared_ptr<const Checkpoint>, const ModelConfig&, WeightResidency);
+template ModelWeights<float> load_weights<BF16>(std::shared_ptr<const Checkpoint>, const ModelConfig&, WeightResidency);
 template class Model<F64>;
 template class Model<F32>;
 template class Model<BF16>;

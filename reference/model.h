@@ -5,12 +5,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/model_input.h"
 #include "core/safetensors.h"
+#include "core/text_weights.h"
 #include "reference/decoder_layer.h"
 
 namespace mm::ref {
@@ -20,14 +22,27 @@ template <class T> struct ModelWeights {
   Vec<T> final_norm;  // [H]    model.norm.weight
   Mat<T> lm_head;     // [V, H] lm_head.weight (== embed when tie_word_embeddings)
   std::vector<LayerWeights<T>> layers;
+  // Streamed weights (WeightResidency::Streamed): the checkpoint stays open and its blocks are converted
+  // when used; embed, lm_head and the layers' matrices are then empty, and layers[l] holds the 1-D
+  // weights alone (input_norm, post_norm, lightning.norm: resident, so fault injection can flip them).
+  std::shared_ptr<const Checkpoint> checkpoint;
+  std::shared_ptr<const TextWeightMap> stored;
 };
 
 // Loads every tensor through the one checkpoint-name mapping (core/text_weights.h: official names, the
 // VL-01 prefix `language_model.`, the HF v5 fused MoE names; checked by name, shape and finiteness),
 // converting to the precision's scalar; in the BF16 mode non-bf16 checkpoints are rounded to bf16 (what
-// loading the official model in bf16 does).
+// loading the official model in bf16 does). Every weight resident.
 template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ckpt, const ModelConfig& cfg);
+// The same with a choice of residency (core/config.h WeightResidency; Auto resolved against this
+// machine's memory). Streamed: every tensor is checked the same way at load, the 1-D weights converted,
+// and the matrices converted when Model::forward uses them, by the same conversion (weight_block.h), so
+// the numbers are bit-identical to the resident model's; only the lm_head of a model whose head exceeds
+// kStreamedHeadBlockBytes is applied in blocks of rows (docs/memory.md).
+template <class P>
+ModelWeights<typename P::T> load_weights(std::shared_ptr<const Checkpoint> ckpt, const ModelConfig& cfg,
+                                         WeightResidency residency);
 
 template <class T> struct ModelCache {
   std::vector<LayerCache<T>> layers;
@@ -64,6 +79,7 @@ template <class P> class Model {
   using T = typename P::T;
   Model(ModelConfig cfg, ModelWeights<T> w) : cfg_(std::move(cfg)), w_(std::move(w)) {}
   const ModelConfig& config() const { return cfg_; }
+  WeightResidency residency() const { return w_.stored ? WeightResidency::Streamed : WeightResidency::Resident; }
   const ModelWeights<T>& weights() const { return w_; }
   ModelWeights<T>& mutable_weights() { return w_; }  // fault injection (harness soak) only
   ModelCache<T> new_cache() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/error.h"
 #include "reference/linear.h"
 
 namespace mm::ref {
@@ -49,6 +50,9 @@ Mat<typename P::T> moe(const Mat<typename P::T>& x, const MoEWeights<typename P:
                        RouterChoice<typename P::T>* choice) {
   using T = typename P::T;
   const Eigen::Index n = x.rows(), E = w.gate.rows();
+  require(w.experts.empty() ? static_cast<bool>(w.stored_expert) : static_cast<Eigen::Index>(w.experts.size()) == E,
+          "moe: " + std::to_string(w.experts.size()) + " experts for a router of " + std::to_string(E) +
+              " (and no stored experts)");
   RouterChoice<T> rc = route<P>(linear<P>(x, w.gate), top_k);
   Mat<T> y = Mat<T>::Zero(n, x.cols());
   for (Eigen::Index e = 0; e < E; ++e) {  // ascending expert index, as index_add_ runs
@@ -63,7 +67,10 @@ Mat<typename P::T> moe(const Mat<typename P::T>& x, const MoEWeights<typename P:
     if (rows.empty()) continue;
     Mat<T> xe(static_cast<Eigen::Index>(rows.size()), x.cols());
     for (std::size_t i = 0; i < rows.size(); ++i) xe.row(static_cast<Eigen::Index>(i)) = x.row(rows[i]);
-    const Mat<T> ye = expert_forward<P>(xe, w.experts[static_cast<std::size_t>(e)]);
+    // Resident, or converted now (after the skip above: an expert no token chose is never converted).
+    ExpertWeights<T> converted;
+    if (w.experts.empty()) converted = w.stored_expert(static_cast<int>(e));
+    const Mat<T> ye = expert_forward<P>(xe, w.experts.empty() ? converted : w.experts[static_cast<std::size_t>(e)]);
     for (std::size_t i = 0; i < rows.size(); ++i)
       for (Eigen::Index c = 0; c < x.cols(); ++c)
         y(rows[i], c) = P::r(y(rows[i], c) + P::r(ye(static_cast<Eigen::Index>(i), c) * wts[i]));

@@ -5,6 +5,7 @@
 //   y[t] = sum over chosen experts in ASCENDING expert index of bf16(expert_e(x_t) * w),
 //          accumulated into a bf16 buffer (index_add_), so the order fixes the rounding.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "reference/precision.h"
@@ -19,7 +20,10 @@ template <class T> struct ExpertWeights {
 
 template <class T> struct MoEWeights {
   Mat<T> gate;                          // [E, H] block_sparse_moe.gate.weight (router)
-  std::vector<ExpertWeights<T>> experts;  // E experts
+  std::vector<ExpertWeights<T>> experts;  // E experts, or none when `stored_expert` is set
+  // Streamed weights (ref::load_weights, WeightResidency::Streamed): expert e converted from the mapped
+  // checkpoint when a token is routed to it, used, and dropped, so one expert is in memory at a time.
+  std::function<ExpertWeights<T>(int e)> stored_expert;
 };
 
 template <class T> struct RouterChoice {

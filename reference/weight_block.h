@@ -8,6 +8,8 @@
 
 #include "core/dtype.h"
 #include "core/text_weights.h"
+#include "core/safetensors.h"
+#include "reference/linear.h"
 #include "reference/precision.h"
 
 namespace mm::ref {
@@ -39,6 +41,23 @@ Mat<typename P::T> to_mat(const WeightBlock& b) {
   Mat<typename P::T> m(b.rows, b.cols);
   convert_rows<P>(b, 0, b.rows, m.data());
   return m;
+}
+
+// y = x W^T (linear.h) for a stored block W [rows, cols] converted `rows_per_block` rows at a time, each
+// block's product written to its columns of y: the memory is one block of W, not W. Every element of y
+// is the dot product linear<P>(x, to_mat<P>(W)) computes, over the same k; only the GEMM's N changes
+// from call to call (tests/reference/model_streamed_test.cpp compares the two bit for bit).
+template <class P>
+Mat<typename P::T> linear_blocked(const Mat<typename P::T>& x, const WeightBlock& w, int64_t rows_per_block) {
+  Mat<typename P::T> y(x.rows(), w.rows), block;
+  for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_block) {
+    const int64_t k = std::min(rows_per_block, w.rows - r0);
+    block.resize(k, w.cols);
+    convert_rows<P>(w, r0, k, block.data());
+    y.middleCols(r0, k) = linear<P>(x, block);
+  }
+  release_pages(*w.tensor);
+  return y;
 }
 
 // A [1, n] block as a vector.
