@@ -109,6 +109,7 @@ std::vector<CommandSpec> make_specs() {
                {kHarnessModel,
                 {"preset", "NAME", "tiny | small | vl-tiny | vl-small, seeded synthetic weights instead of --model"},
                 kWeightSeed,
+                kWeights,
                 {"golden", "CASE_DIR", "judge against a golden case's tensors (its checkpoint unless --model/--preset)"},
                 {"backends", "a,b", "the backends to judge (default: every registered one; unavailable ones are "
                                     "skipped with the reason)"},
@@ -143,6 +144,7 @@ std::vector<CommandSpec> make_specs() {
                {kHarnessModel,
                 {"preset", "NAME", "tiny | small | vl-tiny | vl-small, seeded synthetic weights instead of --model"},
                 kWeightSeed,
+                kWeights,
                 {"backends", "a,b", "the backends to time (default: every available one)"},
                 {"prompt-lens", "N,N", "TTFT prompt lengths: 1 .. 100000000 each, at most 64 (default 64,256,512)"},
                 {"context-lens", "N,N", "TPOT context lengths: as --prompt-lens (default 256,1024)"},
@@ -171,6 +173,7 @@ std::vector<CommandSpec> make_specs() {
                 kHarnessModel,
                 kHarnessPreset,
                 kWeightSeed,
+                kWeights,
                 {"backend", "NAME", "the backend served (default ref-f32)"},
                 {"window", "W", "goodput window, up to 30 days (default: a tenth of --duration, at least 0.25 s)"},
                 {"min-prompt", "N", "1 .. 100000000, <= --max-prompt (default 8)"},

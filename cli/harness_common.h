@@ -19,8 +19,10 @@ namespace mm::cli {
 
 // --model DIR | --preset NAME | neither (the built-in default: preset tiny); --weight-seed for presets.
 inline harness::ModelSource harness_model(const Args& a) {
-  return harness::resolve_model(a.str("model", ""), a.str("preset", ""),
-                                a.seed("weight-seed"));
+  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));  // before the model is written
+  harness::ModelSource src = harness::resolve_model(a.str("model", ""), a.str("preset", ""), a.seed("weight-seed"));
+  src.model.weights = weights;
+  return src;
 }
 
 inline std::string command_line(const std::string& cmd, const std::vector<std::string>& argv) {

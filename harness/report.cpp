@@ -120,6 +120,8 @@ nlohmann::json model_json(const LoadedModel& m, const std::string& label) {
   // MiniMax-VL-01: the whole config (vision tower, projector, image token, grid pinpoints) beside the
   // text model's, so that compare refuses reports of two VL models that differ only in their vision side.
   if (m.vl) j["vl_config"] = vl_config_to_json(*m.vl, ConfigSpelling::Official);
+  // --weights other than auto: the reference backends' residency was chosen (docs/memory.md)
+  if (m.weights != WeightResidency::Auto) j["weights"] = to_string(m.weights);
   return j;
 }
 
