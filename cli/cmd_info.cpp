@@ -35,6 +35,8 @@ static nlohmann::json info_json(const ModelConfig& c, const std::optional<VlConf
   nlohmann::json j = {
       {"model", vl ? vl->source : c.source},
       {"model_type", vl ? "minimax_vl_01" : "minimax_text_01"},
+      // the text model's whole config.json (official spelling): with fewer layers, the input of init --config
+      {"config", config_to_json(c, ConfigSpelling::Official)},
       {"layers", {{"total", c.num_hidden_layers}, {"lightning", c.num_layers_of(LayerType::Lightning)},
                   {"softmax", c.num_layers_of(LayerType::Softmax)}, {"pattern", pattern}}},
       {"text_config", {{"hidden_size", c.hidden_size}, {"num_attention_heads", c.num_attention_heads},

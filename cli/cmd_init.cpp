@@ -5,6 +5,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/output_guard.h"
+#include "core/dtype.h"
 #include "core/vl_config.h"
 #include "reference/synthetic.h"
 #include "reference/synthetic_vl.h"
@@ -24,8 +26,61 @@ static void refuse_to_replace(const std::string& out, bool force) {
                 "to replace the checkpoint files in it");
 }
 
+// The weights' bytes must fit the free space where they go (with 1% and 64 MiB to spare), checked before
+// anything is written: a real-shape config is tens of GB.
+static void require_disk_space(const std::string& out, const ModelConfig& cfg, DType dtype) {
+  namespace fs = std::filesystem;
+  fs::path probe = fs::absolute(out);
+  std::error_code ec;
+  while (!fs::exists(probe, ec) && probe.has_parent_path() && probe != probe.parent_path()) probe = probe.parent_path();
+  const fs::space_info sp = fs::space(probe, ec);
+  if (ec) return;  // unknown: the writer's own errors name a full disk
+  const auto bytes = static_cast<uint64_t>(count_params(cfg).total) * dtype_size(dtype);
+  const uint64_t need = bytes + bytes / 100 + (uint64_t{64} << 20);
+  if (need > sp.available)
+    throw Error("init: the weights of " + cfg.source + " take " + std::to_string(bytes) + " bytes (" +
+                std::to_string(bytes >> 30) + " GiB) but " + probe.string() + " has " + std::to_string(sp.available) +
+                " bytes free");
+}
+
+// --seed, --dtype, --spelling, --max-shard-mb.
+static ref::SyntheticOptions synthetic_options(const Args& a) {
+  ref::SyntheticOptions opt;
+  opt.seed = a.seed("seed");
+  const std::string dt = a.str("dtype", "bf16");
+  if (dt == "bf16") opt.dtype = DType::BF16;
+  else if (dt == "f32") opt.dtype = DType::F32;
+  else if (dt == "f16") opt.dtype = DType::F16;
+  else throw UsageError("init: --dtype must be bf16, f16 or f32, got '" + dt + "'");
+  const std::string sp = a.str("spelling", "official");
+  if (sp == "official") opt.spelling = ConfigSpelling::Official;
+  else if (sp == "hf") opt.spelling = ConfigSpelling::HF;
+  else throw UsageError("init: --spelling must be official or hf, got '" + sp + "'");
+  const int64_t mb = a.integer("max-shard-mb", 2048, 1, 1 << 20);  // 1 MiB .. 1 TiB per shard
+  opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
+  return opt;
+}
+
+// init --config FILE: seeded weights for any Text-01 configuration.
+static int init_from_config(const Args& a, const std::string& file) {
+  const ModelConfig cfg = load_config(file);  // validated field by field, naming the file
+  const ref::SyntheticOptions opt = synthetic_options(a);
+  const std::string out = a.required("out");
+  refuse_to_replace(out, a.has("force"));
+  // --force into the directory that holds FILE as its config.json would overwrite the input
+  refuse_input_as_output(a, "out", (std::filesystem::path(out) / "config.json").string());
+  require_disk_space(out, cfg, opt.dtype);
+  ref::write_synthetic_checkpoint(out, cfg, opt);
+  std::printf("wrote %s checkpoint for config %s (seed %llu, %s, %lld parameters) to %s\n",
+              a.str("spelling", "official").c_str(), file.c_str(), static_cast<unsigned long long>(opt.seed),
+              a.str("dtype", "bf16").c_str(), static_cast<long long>(count_params(cfg).total), out.c_str());
+  return 0;
+}
+
 int cmd_init(const std::vector<std::string>& argv) {
   const Args a(command_spec("init"), argv);
+  if (a.has("preset") == a.has("config")) throw UsageError("init: give exactly one of --preset NAME or --config FILE");
+  if (a.has("config")) return init_from_config(a, a.str("config", ""));
   const std::string name = a.required("preset");
   const std::vector<std::string> vl_names = vl_preset_names();
   const bool vl = std::find(vl_names.begin(), vl_names.end(), name) != vl_names.end();
@@ -43,19 +98,8 @@ int cmd_init(const std::vector<std::string>& argv) {
   ModelConfig cfg = vl ? vcfg.text : preset_config(name);
   if (name == "minimax-text-01")
     throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset minimax-text-01'");
-  ref::SyntheticOptions opt;
-  opt.seed = a.seed("seed");
-  const std::string dt = a.str("dtype", "bf16");
-  if (dt == "bf16") opt.dtype = DType::BF16;
-  else if (dt == "f32") opt.dtype = DType::F32;
-  else if (dt == "f16") opt.dtype = DType::F16;
-  else throw UsageError("init: --dtype must be bf16, f16 or f32, got '" + dt + "'");
-  const std::string sp = a.str("spelling", "official");
-  if (sp == "official") opt.spelling = ConfigSpelling::Official;
-  else if (sp == "hf") opt.spelling = ConfigSpelling::HF;
-  else throw UsageError("init: --spelling must be official or hf, got '" + sp + "'");
-  const int64_t mb = a.integer("max-shard-mb", 2048, 1, 1 << 20);  // 1 MiB .. 1 TiB per shard
-  opt.max_shard_bytes = static_cast<std::size_t>(mb) << 20;
+  const ref::SyntheticOptions opt = synthetic_options(a);
+  const std::string sp = a.str("spelling", "official"), dt = a.str("dtype", "bf16");
   const std::string out = a.required("out");
   refuse_to_replace(out, a.has("force"));
   if (vl) {

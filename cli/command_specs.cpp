@@ -28,8 +28,11 @@ std::string report_option_help(const std::string& def) {
 std::vector<CommandSpec> make_specs() {
   std::vector<CommandSpec> s;
   s.push_back({"init",
-               "write a seeded synthetic checkpoint (config.json + safetensors) for a preset",
+               "write a seeded synthetic checkpoint (config.json + safetensors) for a preset or a config",
                {{"preset", "NAME", "tiny | small | vl-tiny | vl-small (the full models are refused: ~912 GB)"},
+                {"config", "FILE", "a MiniMax-Text-01 config.json (either spelling) instead of --preset: any shape, "
+                                   "e.g. the real one with fewer layers; refused when its weights would not fit on "
+                                   "the disk of --out"},
                 {"out", "DIR", "a new or empty directory (or --force)"},
                 {"seed", "S", "0 .. 2^64-1 (default 0)"},
                 {"dtype", "bf16|f16|f32", "the weights' dtype (default bf16)"},
@@ -42,8 +45,9 @@ std::vector<CommandSpec> make_specs() {
                "with seeded synthetic weights. MiniMax-VL-01 presets (vl-tiny, vl-small) also write\n"
                "DIR/preprocessor_config.json and the vision tower, projector and image_newline tensors beside the\n"
                "text model; --spelling hf then writes the HF native port's tensor names (model.vision_tower.*,\n"
-               "model.language_model.*) and the HF text spelling in text_config.\n",
-               {"preset", "out"}});
+               "model.language_model.*) and the HF text spelling in text_config.\n"
+               "Give exactly one of --preset and --config.\n",
+               {"out"}});
   s.push_back({"info",
                "print the layer pattern, parameter counts and memory plan of a model or preset",
                {kModel,
