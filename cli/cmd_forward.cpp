@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/harness_common.h"
 #include "cli/image_inputs.h"
 #include "cli/output_guard.h"
 #include "cli/stdout_document.h"
@@ -125,6 +126,7 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
+  require_reference_for_streamed(weights, backend);
   const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/harness_common.h"
 #include "cli/image_inputs.h"
 #include "cli/stdout_document.h"
 #include "core/clock.h"
@@ -124,6 +125,7 @@ int run_generate(const Args& a, const std::string& backend, StdoutDocument& out)
   Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
+  require_reference_for_streamed(weights, backend);
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);
   m.weights = weights;

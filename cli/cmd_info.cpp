@@ -95,9 +95,12 @@ static nlohmann::json info_json(const ModelConfig& c, const std::optional<VlConf
 // The text output, from the JSON document alone.
 static std::string info_text(const nlohmann::json& j) {
   std::string out;
-  auto line = [&out](const char* fmt, auto... xs) {
-    char buf[1024];
-    std::snprintf(buf, sizeof buf, fmt, xs...);
+  auto line = [&out](const char* fmt, auto... xs) {  // any length: the pattern has up to 1024 letters
+    const int n = std::snprintf(nullptr, 0, fmt, xs...);
+    if (n <= 0) return;
+    std::string buf(static_cast<std::size_t>(n) + 1, '\0');
+    std::snprintf(buf.data(), buf.size(), fmt, xs...);
+    buf.pop_back();
     out += buf;
   };
   auto I = [](const nlohmann::json& x) { return x.get<long long>(); };

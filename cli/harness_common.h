@@ -18,6 +18,14 @@
 namespace mm::cli {
 
 // --model DIR | --preset NAME | neither (the built-in default: preset tiny); --weight-seed for presets.
+// --weights streamed names where the reference backends keep their matrices; a kernel backend (cuda,
+// cuda-sim) named alone holds every weight on the device, so the pair is a contradiction.
+inline void require_reference_for_streamed(WeightResidency w, const std::string& backend) {
+  if (w == WeightResidency::Streamed && backend.rfind("ref-", 0) != 0)
+    throw UsageError("--weights streamed is for the reference backends (ref-f64, ref-f32, ref-bf16); " + backend +
+                     " holds every weight on the device");
+}
+
 inline harness::ModelSource harness_model(const Args& a) {
   const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));  // before the model is written
   harness::ModelSource src = harness::resolve_model(a.str("model", ""), a.str("preset", ""), a.seed("weight-seed"));

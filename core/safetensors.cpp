@@ -51,10 +51,11 @@ static void convert(const TensorInfo& t, Out* out) {
     case DType::U8: for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(static_cast<uint8_t>(p[i])); break;
   }
 }
-void release_pages(const TensorInfo& t) {
-  if (!t.data || t.nbytes == 0) return;
+void release_pages(const TensorInfo& t) { release_pages(t.data, t.nbytes); }
+void release_pages(const void* data, std::size_t nbytes) {
+  if (!data || nbytes == 0) return;
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<uintptr_t>(t.data), end = begin + t.nbytes;
+  const auto begin = reinterpret_cast<uintptr_t>(data), end = begin + nbytes;
   const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;  // whole pages only
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advice: failure is harmless
 }

@@ -35,6 +35,9 @@ struct TensorInfo {
 // later read faults them back in. After a pass over a tensor (the load-time NaN/Inf scan), so that
 // reading a checkpoint far larger than memory does not show as resident memory.
 void release_pages(const TensorInfo& t);
+// The same for the bytes [data, data + nbytes) of a mapping (the whole pages inside them): a block of
+// rows once converted.
+void release_pages(const void* data, std::size_t nbytes);
 
 // Converts any float dtype to double / float (exact for BF16, F16, F32 -> double).
 void convert_to_f64(const TensorInfo& t, double* out);

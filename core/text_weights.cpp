@@ -18,6 +18,12 @@ void WeightBlock::read_rows_f64(int64_t r0, int64_t n, double* out) const {
   convert_to_f64(view, out);
 }
 
+void WeightBlock::release_rows(int64_t r0, int64_t n) const {
+  if (!tensor || r0 < 0 || n <= 0 || r0 + n > rows) return;
+  const std::size_t esize = dtype_size(tensor->dtype);
+  release_pages(tensor->data + static_cast<std::size_t>(offset + r0 * cols) * esize, static_cast<std::size_t>(n * cols) * esize);
+}
+
 std::vector<double> WeightBlock::read_f64() const {
   std::vector<double> v(static_cast<std::size_t>(numel()));
   read_rows_f64(0, rows, v.data());

@@ -30,6 +30,8 @@ struct WeightBlock {
   // Rows [r0, r0 + n) of the block, the same values, into out[0, n * cols): a large block is converted
   // a panel at a time without a whole copy in double.
   void read_rows_f64(int64_t r0, int64_t n, double* out) const;
+  // Hands back the mapped pages of rows [r0, r0 + n) once read (core/safetensors.h release_pages).
+  void release_rows(int64_t r0, int64_t n) const;
 };
 
 struct TextLayerWeightMap {

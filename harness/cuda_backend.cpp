@@ -162,10 +162,8 @@ class CudaBackend final : public Backend {
 std::string cuda_unavailable_reason(const std::string& name) { return cuda_model::unavailable_reason(name); }
 
 std::unique_ptr<Backend> make_cuda_backend(const std::string& name, const LoadedModel& m) {
-  // The kernels' model holds every weight on the device (streaming layer weights to it is not built).
-  if (m.weights == WeightResidency::Streamed)
-    throw Error("backend " + name + ": --weights streamed is for the reference backends; " + name +
-                " holds every weight on the device");
+  // m.weights is the reference backends' choice: the kernels' model holds every weight on the device
+  // (forward and generate refuse --weights streamed with a kernel backend named alone).
   return std::make_unique<CudaBackend>(name, m);
 }
 

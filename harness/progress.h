@@ -13,6 +13,7 @@
 // minutes). The tracker also knows the run's steps, so it is where a step loop asks whether to stop
 // (core/interrupt.h) and learns where it stopped.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -132,7 +133,11 @@ class Progress {
   static double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
   // The heartbeat's period: a second on a terminal, the interval in a log; none for 0 (every event is
   // shown already) or when off.
-  double heartbeat_s() const { return mode_ == Mode::Terminal ? 1.0 : mode_ == Mode::Log ? interval_s_ : 0; }
+  // A log's heartbeat is at least 0.1 s apart (a tiny MM_PROGRESS_INTERVAL asks for every event, not for
+  // a line every millisecond of a silent phase).
+  double heartbeat_s() const {
+    return mode_ == Mode::Terminal ? 1.0 : mode_ == Mode::Log && interval_s_ > 0 ? std::max(interval_s_, 0.1) : 0;
+  }
   void start_heartbeat() {  // under m_
     if (heartbeat_.joinable() || quit_ || !(heartbeat_s() > 0)) return;
     heartbeat_ = std::thread([this] {

@@ -157,6 +157,7 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
       for (int64_t c = 0; c < cfg_.hidden_size; ++c) h(i, c) = P::r(static_cast<T>(row[c]));
     } else if (w_.stored) {
       convert_rows<P>(w_.stored->embed, id, 1, h.data() + i * cfg_.hidden_size);  // h is row-major
+      w_.stored->embed.release_rows(id, 1);
     } else {
       h.row(i) = w_.embed.row(id);
     }

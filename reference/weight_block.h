@@ -54,9 +54,9 @@ Mat<typename P::T> linear_blocked(const Mat<typename P::T>& x, const WeightBlock
     const int64_t k = std::min(rows_per_block, w.rows - r0);
     block.resize(k, w.cols);
     convert_rows<P>(w, r0, k, block.data());
+    w.release_rows(r0, k);  // the block's mapped pages: not ours to keep while the next block is read
     y.middleCols(r0, k) = linear<P>(x, block);
   }
-  release_pages(*w.tensor);
   return y;
 }
 
