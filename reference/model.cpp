@@ -13,6 +13,34 @@ namespace mm::ref {
 
 namespace {
 
+// The layer's matrices, each block converted by `mat` (to_mat at load, convert_streamed while running):
+// the attention projections of its type and the router. The experts and the 1-D weights are the callers'.
+template <class P, class Convert>
+void convert_matrices(const TextLayerWeightMap& M, LayerWeights<typename P::T>& L, Convert mat) {
+  if (L.type == LayerType::Lightning) {
+    L.lightning.qkv = mat(M.qkv);
+    L.lightning.gate = mat(M.gate);
+    L.lightning.out = mat(M.out);
+  } else {
+    L.softmax.q = mat(M.q);
+    L.softmax.k = mat(M.k);
+    L.softmax.v = mat(M.v);
+    L.softmax.o = mat(M.o);
+  }
+  L.moe.gate = mat(M.router);
+}
+
+// A layer's 1-D weights (converted at load in both residencies).
+template <class P>
+LayerWeights<typename P::T> layer_vectors(const TextLayerWeightMap& M) {
+  LayerWeights<typename P::T> L;
+  L.type = M.type;
+  L.input_norm = to_vec<P>(M.input_norm);
+  L.post_norm = to_vec<P>(M.post_norm);
+  if (L.type == LayerType::Lightning) L.lightning.norm = to_vec<P>(M.norm);
+  return L;
+}
+
 // The resident model: every block converted now.
 template <class P>
 ModelWeights<typename P::T> convert_all(const TextWeightMap& m) {
@@ -21,22 +49,8 @@ ModelWeights<typename P::T> convert_all(const TextWeightMap& m) {
   w.final_norm = to_vec<P>(m.final_norm);
   w.lm_head = m.lm_head_tied ? w.embed : to_mat<P>(m.lm_head);
   for (const TextLayerWeightMap& M : m.layers) {
-    LayerWeights<typename P::T> L;
-    L.type = M.type;
-    L.input_norm = to_vec<P>(M.input_norm);
-    L.post_norm = to_vec<P>(M.post_norm);
-    if (L.type == LayerType::Lightning) {
-      L.lightning.qkv = to_mat<P>(M.qkv);
-      L.lightning.gate = to_mat<P>(M.gate);
-      L.lightning.norm = to_vec<P>(M.norm);
-      L.lightning.out = to_mat<P>(M.out);
-    } else {
-      L.softmax.q = to_mat<P>(M.q);
-      L.softmax.k = to_mat<P>(M.k);
-      L.softmax.v = to_mat<P>(M.v);
-      L.softmax.o = to_mat<P>(M.o);
-    }
-    L.moe.gate = to_mat<P>(M.router);
+    LayerWeights<typename P::T> L = layer_vectors<P>(M);
+    convert_matrices<P>(M, L, [](const WeightBlock& b) { return to_mat<P>(b); });
     for (std::size_t e = 0; e < M.w1.size(); ++e)
       L.moe.experts.push_back({to_mat<P>(M.w1[e]), to_mat<P>(M.w3[e]), to_mat<P>(M.w2[e])});
     w.layers.push_back(std::move(L));
@@ -61,22 +75,12 @@ LayerWeights<typename P::T> streamed_layer(const LayerWeights<typename P::T>& ke
   L.type = kept.type;
   L.input_norm = kept.input_norm;
   L.post_norm = kept.post_norm;
-  if (L.type == LayerType::Lightning) {
-    L.lightning.qkv = convert_streamed<P>(M.qkv);
-    L.lightning.gate = convert_streamed<P>(M.gate);
-    L.lightning.norm = kept.lightning.norm;
-    L.lightning.out = convert_streamed<P>(M.out);
-  } else {
-    L.softmax.q = convert_streamed<P>(M.q);
-    L.softmax.k = convert_streamed<P>(M.k);
-    L.softmax.v = convert_streamed<P>(M.v);
-    L.softmax.o = convert_streamed<P>(M.o);
-  }
-  L.moe.gate = convert_streamed<P>(M.router);
-  L.moe.stored_expert = [&M](int e) {
+  L.lightning.norm = kept.lightning.norm;
+  convert_matrices<P>(M, L, convert_streamed<P>);
+  L.moe.stored_expert = [blocks = &M](int e) {
     const auto i = static_cast<std::size_t>(e);
-    return ExpertWeights<typename P::T>{convert_streamed<P>(M.w1[i]), convert_streamed<P>(M.w3[i]),
-                                        convert_streamed<P>(M.w2[i])};
+    return ExpertWeights<typename P::T>{convert_streamed<P>(blocks->w1[i]), convert_streamed<P>(blocks->w3[i]),
+                                        convert_streamed<P>(blocks->w2[i])};
   };
   return L;
 }
@@ -113,14 +117,7 @@ ModelWeights<typename P::T> load_weights(std::shared_ptr<const Checkpoint> ck, c
   auto m = std::make_shared<const TextWeightMap>(map_text_weights(*ck, c));  // every tensor checked here
   ModelWeights<typename P::T> w;
   w.final_norm = to_vec<P>(m->final_norm);
-  for (const TextLayerWeightMap& M : m->layers) {
-    LayerWeights<typename P::T> L;
-    L.type = M.type;
-    L.input_norm = to_vec<P>(M.input_norm);
-    L.post_norm = to_vec<P>(M.post_norm);
-    if (L.type == LayerType::Lightning) L.lightning.norm = to_vec<P>(M.norm);
-    w.layers.push_back(std::move(L));
-  }
+  for (const TextLayerWeightMap& M : m->layers) w.layers.push_back(layer_vectors<P>(M));
   w.checkpoint = std::move(ck);
   w.stored = std::move(m);
   return w;
