@@ -31,7 +31,7 @@ int cmd_check(const std::vector<std::string>& argv) {
     const auto c = golden::load_case(opt.golden_dir);
     src = harness::resolve_model(c.dir, "", 0);
     src.label = "golden case " + c.name;
-    src.model.weights = parse_weight_residency(a.str("weights", "auto"));
+    src.model.weights = weights_option(a);
   } else {
     src = harness_model(a);
   }

@@ -125,7 +125,7 @@ static void check_file_ids(const Args& a, const std::vector<int64_t>& prompt, co
 static int run_forward(const Args& a, const std::string& backend, StdoutDocument& out) {
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
-  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
+  const WeightResidency weights = weights_option(a);
   require_reference_for_streamed(weights, backend);
   const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");

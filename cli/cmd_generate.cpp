@@ -124,7 +124,7 @@ void generate(harness::Backend& b, const Request& r, StdoutDocument& doc) {
 int run_generate(const Args& a, const std::string& backend, StdoutDocument& out) {
   Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
-  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));
+  const WeightResidency weights = weights_option(a);
   require_reference_for_streamed(weights, backend);
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);

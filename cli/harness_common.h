@@ -26,8 +26,11 @@ inline void require_reference_for_streamed(WeightResidency w, const std::string&
                      " holds every weight on the device");
 }
 
+// --weights (default auto), read before any model is loaded or written.
+inline WeightResidency weights_option(const Args& a) { return parse_weight_residency(a.str("weights", "auto")); }
+
 inline harness::ModelSource harness_model(const Args& a) {
-  const WeightResidency weights = parse_weight_residency(a.str("weights", "auto"));  // before the model is written
+  const WeightResidency weights = weights_option(a);  // before the model is written
   harness::ModelSource src = harness::resolve_model(a.str("model", ""), a.str("preset", ""), a.seed("weight-seed"));
   src.model.weights = weights;
   return src;

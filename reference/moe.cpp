@@ -50,9 +50,9 @@ Mat<typename P::T> moe(const Mat<typename P::T>& x, const MoEWeights<typename P:
                        RouterChoice<typename P::T>* choice) {
   using T = typename P::T;
   const Eigen::Index n = x.rows(), E = w.gate.rows();
-  require(w.experts.empty() ? static_cast<bool>(w.stored_expert) : static_cast<Eigen::Index>(w.experts.size()) == E,
-          "moe: " + std::to_string(w.experts.size()) + " experts for a router of " + std::to_string(E) +
-              " (and no stored experts)");
+  if (w.experts.empty() ? !w.stored_expert : static_cast<Eigen::Index>(w.experts.size()) != E)  // message built only then
+    throw Error("moe: " + std::to_string(w.experts.size()) + " experts for a router of " + std::to_string(E) +
+                " (and no stored experts)");
   RouterChoice<T> rc = route<P>(linear<P>(x, w.gate), top_k);
   Mat<T> y = Mat<T>::Zero(n, x.cols());
   for (Eigen::Index e = 0; e < E; ++e) {  // ascending expert index, as index_add_ runs
