@@ -160,6 +160,43 @@ int64_t ModelConfig::num_layers_of(LayerType t) const {
   return n;
 }
 
+int64_t ModelConfig::run_layers_of(LayerType t) const {
+  int64_t n = 0;
+  for (int64_t l = first_layer(); l < end_layer() && l < static_cast<int64_t>(layer_types.size()); ++l)
+    n += layer_types[static_cast<std::size_t>(l)] == t;
+  return n;
+}
+
+namespace {
+void check_span(const std::string& source, const char* what, const LayerSpan& s, int64_t lo, int64_t hi) {
+  if (s.all()) return;
+  if (s.begin < lo || s.begin >= s.end || s.end > hi)
+    throw Error(where(source, what) + " = [" + std::to_string(s.begin) + ", " + std::to_string(s.end) +
+                ") must be a non-empty range of layers inside [" + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+}
+}  // namespace
+
+LayerSpan parse_layer_span(const std::string& text, const ModelConfig& c, const std::string& option) {
+  const int64_t lo = c.stored_begin(), hi = c.stored_end();
+  const std::string range = "A:B with " + std::to_string(lo) + " <= A < B <= " + std::to_string(hi) +
+                            (c.stored.all() ? " (num_hidden_layers)" : " (the layers this checkpoint holds)");
+  const std::size_t colon = text.find(':');
+  auto number = [&](const std::string& t) -> int64_t {
+    if (t.empty() || t.size() > 7 || t.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError(option + " '" + text + "': expected " + range);
+    return std::stoll(t);
+  };
+  if (colon == std::string::npos) throw UsageError(option + " '" + text + "': expected " + range);
+  LayerSpan s{number(text.substr(0, colon)), number(text.substr(colon + 1))};
+  if (s.begin < lo || s.begin >= s.end || s.end > hi)
+    throw UsageError(option + " '" + text + "': expected " + range);
+  return s;
+}
+
+std::string run_layers_string(const ModelConfig& c) {
+  return std::to_string(c.first_layer()) + ":" + std::to_string(c.end_layer());
+}
+
 void ModelConfig::validate() const {
   using L = ConfigLimits;
   check_dim(source, "vocab_size", vocab_size, L::vocab_size);
@@ -208,6 +245,8 @@ void ModelConfig::validate() const {
   if (num_layers_of(LayerType::Lightning) > 0 && num_hidden_layers < 2)
     throw Error(where(source, "num_hidden_layers") +
                 " must be >= 2 when lightning layers exist (the decay factor 1 - l/(L-1) divides by L-1)");
+  check_span(source, "minimax01_layers", stored, 0, num_hidden_layers);
+  check_span(source, "--layers", run, stored_begin(), stored_end());
 }
 
 ModelConfig config_from_json(const json& root, const std::string& src) {
@@ -310,6 +349,14 @@ ModelConfig config_from_json(const json& root, const std::string& src) {
       throw Error(where(src, "partial_rotary_factor") + " must be in (0, 1] and give an integer rotary width, got " +
                   std::to_string(f));
     c.rotary_dim = static_cast<int64_t>(rd);
+  }
+  // A slice checkpoint (init --layers): the layers it holds, by their index in the whole model.
+  if (has(j, "minimax01_layers")) {
+    const json& s = j.at("minimax01_layers");
+    if (!s.is_array() || s.size() != 2 || !s[0].is_number_integer() || !s[1].is_number_integer())
+      throw Error(where(src, "minimax01_layers") + " must be [first, end): two integers, got " + s.dump());
+    c.stored = {s[0].get<int64_t>(), s[1].get<int64_t>()};
+    if (c.stored.all()) throw Error(where(src, "minimax01_layers") + " = [0, 0] holds no layer");
   }
   c.validate();
   return c;
@@ -425,6 +472,7 @@ json config_to_json(const ModelConfig& c, ConfigSpelling spelling) {
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   j["hidden_act"] = "silu";
   j["shared_intermediate_size"] = 0;
+  if (!c.stored.all()) j["minimax01_layers"] = {c.stored.begin, c.stored.end};
   if (spelling == ConfigSpelling::Official) {
     j["architectures"] = {"MiniMaxText01ForCausalLM"};
     j["model_type"] = "minimax_text_01";
@@ -533,11 +581,11 @@ ParamCount count_params(const ModelConfig& c) {
   p.expert = k.mul(3, c.intermediate_size, H);                                // w1, w3, w2
   p.moe = k.add(k.mul(c.num_local_experts, p.expert), k.mul(c.num_local_experts, H));  // experts + router
   p.layer_norms = k.mul(2, H);
-  const int64_t nl = c.num_layers_of(LayerType::Lightning), ns = c.num_layers_of(LayerType::Softmax);
+  const int64_t nl = c.run_layers_of(LayerType::Lightning), ns = c.run_layers_of(LayerType::Softmax);
   const int64_t attn = k.add(k.mul(nl, p.lightning_attn), k.mul(ns, p.softmax_attn));
-  p.total = k.add(p.embed, p.lm_head, p.final_norm, attn, k.mul(c.num_hidden_layers, k.add(p.moe, p.layer_norms)));
+  p.total = k.add(p.embed, p.lm_head, p.final_norm, attn, k.mul(c.run_layer_count(), k.add(p.moe, p.layer_norms)));
   p.active = k.add(p.final_norm, attn,
-                   k.mul(c.num_hidden_layers, k.add(k.mul(c.num_experts_per_tok, p.expert),
+                   k.mul(c.run_layer_count(), k.add(k.mul(c.num_experts_per_tok, p.expert),
                                                     k.mul(c.num_local_experts, H), p.layer_norms)));
   return p;
 }
@@ -548,8 +596,8 @@ MemoryPlan memory_plan(const ModelConfig& c) {
   const Checked k{c};
   MemoryPlan m;
   m.weight_bytes_bf16 = k.mul(2, count_params(c).total);
-  m.lightning_state_bytes = k.mul(c.num_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim, 4);
-  m.kv_bytes_per_token = k.mul(c.num_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim, 2);
+  m.lightning_state_bytes = k.mul(c.run_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim, 4);
+  m.kv_bytes_per_token = k.mul(c.run_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim, 2);
   return m;
 }
 
@@ -558,8 +606,8 @@ uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, u
   const Checked k{c};
   const ParamCount p = count_params(c);
   const int64_t state_elems =
-      k.mul(c.num_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim);
-  const int64_t kv_elems_per_token = k.mul(c.num_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim);
+      k.mul(c.run_layers_of(LayerType::Lightning), c.num_attention_heads, c.head_dim, c.head_dim);
+  const int64_t kv_elems_per_token = k.mul(c.run_layers_of(LayerType::Softmax), 2, c.num_key_value_heads, c.head_dim);
   const auto u = [](int64_t v) { return static_cast<u128>(v < 0 ? 0 : v); };
   // Each product is of two values < 2^64, so < 2^128; each is saturated to 64 bits before the next step.
   const uint64_t w = saturate(u(p.total) * bytes_per_weight);
@@ -589,11 +637,11 @@ uint64_t estimate_streamed_model_bytes(const ModelConfig& c, uint64_t bytes_per_
   const Checked k{c};
   const ParamCount p = count_params(c);
   // Resident: every 1-D weight (the layers' two norms, the lightning inner norms, the final norm).
-  const int64_t vectors = k.add(k.mul(c.num_hidden_layers, p.layer_norms),
-                                k.mul(c.num_layers_of(LayerType::Lightning), c.inner_dim()), c.hidden_size);
+  const int64_t vectors = k.add(k.mul(c.run_layer_count(), p.layer_norms),
+                                k.mul(c.run_layers_of(LayerType::Lightning), c.inner_dim()), c.hidden_size);
   // Converted while a layer runs: its attention projections (the larger kind) and router, and one expert.
-  const int64_t attention = std::max(c.num_layers_of(LayerType::Lightning) > 0 ? p.lightning_attn : 0,
-                                     c.num_layers_of(LayerType::Softmax) > 0 ? p.softmax_attn : 0);
+  const int64_t attention = std::max(c.run_layers_of(LayerType::Lightning) > 0 ? p.lightning_attn : 0,
+                                     c.run_layers_of(LayerType::Softmax) > 0 ? p.softmax_attn : 0);
   const int64_t layer = k.add(attention, k.mul(c.num_local_experts, c.hidden_size), p.expert);
   const auto u = [](int64_t v) { return static_cast<u128>(v < 0 ? 0 : v); };
   const uint64_t head = std::min(saturate(u(p.lm_head > 0 ? p.lm_head : p.embed) * bytes_per_weight),

@@ -32,6 +32,13 @@ struct ConfigLimits {
   static constexpr int64_t block_size = 65536;
 };
 
+// A contiguous range [begin, end) of decoder layers, by absolute index into num_hidden_layers;
+// {0, 0} stands for all of them (docs/slices.md).
+struct LayerSpan {
+  int64_t begin = 0, end = 0;
+  bool all() const { return begin == 0 && end == 0; }
+};
+
 struct ModelConfig {
   std::string source = "preset";   // file path or preset name, for error messages
   int64_t vocab_size = 0;          // V
@@ -54,7 +61,26 @@ struct ModelConfig {
   double alpha_linear = 1, beta_linear = 1;  // residual scale / branch scale after lightning attention
   double alpha_full = 1, beta_full = 1;      // ... after softmax attention
   double alpha_mlp = 1, beta_mlp = 1;        // ... after the MoE
-  std::vector<LayerType> layer_types;        // size L
+  std::vector<LayerType> layer_types;        // size L (always the whole model's)
+  // Slices (docs/slices.md). Layer l keeps every constant of its absolute index (type, decay factor
+  // 1 - l/(L-1), DeepNorm alphas), so a slice computes exactly what those layers of the whole model do.
+  //   stored: the layers the checkpoint holds; config.json "minimax01_layers": [A, B] (a slice
+  //           checkpoint, `init --layers`), all of them otherwise. Embedding, final norm and lm_head
+  //           are held either way.
+  //   run:    the layers a run goes through (--layers A:B), inside `stored`; all stored ones by default.
+  LayerSpan stored, run;
+
+  int64_t stored_begin() const { return stored.all() ? 0 : stored.begin; }
+  int64_t stored_end() const { return stored.all() ? num_hidden_layers : stored.end; }
+  int64_t first_layer() const { return run.all() ? stored_begin() : run.begin; }  // first layer run
+  int64_t end_layer() const { return run.all() ? stored_end() : run.end; }        // one past the last
+  int64_t run_layer_count() const { return end_layer() - first_layer(); }
+  int64_t run_layers_of(LayerType t) const;  // layers of type t in [first_layer, end_layer)
+  // The final norm and lm_head run after the last layer the checkpoint holds (and only then: a run
+  // ending earlier hands its hidden state on instead of logits).
+  bool runs_head() const { return end_layer() == stored_end(); }
+  // Not the whole model: a slice checkpoint, or --layers.
+  bool is_slice() const { return first_layer() != 0 || end_layer() != num_hidden_layers; }
 
   int64_t inner_dim() const { return num_attention_heads * head_dim; }
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
@@ -73,6 +99,11 @@ ModelConfig config_from_json(const nlohmann::json& j, const std::string& source)
 ModelConfig load_config(const std::string& path);
 nlohmann::json config_to_json(const ModelConfig& c, ConfigSpelling spelling);
 
+// "A:B" (0 <= A < B <= num_hidden_layers of `c`, inside the layers its checkpoint holds) as the run's
+// layers; mm::UsageError naming `option` and the valid range otherwise.
+LayerSpan parse_layer_span(const std::string& text, const ModelConfig& c, const std::string& option);
+std::string run_layers_string(const ModelConfig& c);  // "first_layer:end_layer" 
+
 // Built-in presets: "tiny" (tests), "small" (a 2-core box in tens of seconds),
 // "minimax-text-01" (the real 456B configuration; never allocate its weights).
 ModelConfig preset_config(std::string_view name);
@@ -88,7 +119,8 @@ struct ParamCount {
   int64_t total = 0;
   int64_t active = 0;          // per token, excluding embedding and lm_head
 };
-// In checked int64 arithmetic: a config that passed validate() never overflows; one that did not
+// Over the layers a run goes through (first_layer..end_layer: all of them for a whole model) plus the
+// embedding, final norm and lm_head. In checked int64 arithmetic: a config that passed validate() never overflows; one that did not
 // validate and would overflow throws mm::Error rather than wrap.
 ParamCount count_params(const ModelConfig& c);
 

@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 
+#include <cmath>
+
 namespace mm {
 
 namespace {
@@ -61,6 +63,67 @@ ForwardDumpFile::ForwardDumpFile(const std::string& path) : file_(path) {
   d.hidden_states = file_.find("hidden_states");
   d.decode_logits = file_.find("decode_logits");
   dump_ = d;
+}
+
+SliceHidden parse_slice_hidden(const SafetensorsLayout& l, const std::string& path) {
+  const auto& meta = l.metadata;
+  auto field = [&](const char* key) -> std::string {
+    auto it = meta.find(key);
+    if (it == meta.end()) throw Error(path + ": slice dump lacks __metadata__ '" + key + "'");
+    return it->second;
+  };
+  const std::string fmt = meta.count("format") ? meta.at("format") : "";
+  if (fmt != kSliceDumpFormat)
+    throw Error(path + ": not a slice dump (expected __metadata__ format = \"" + kSliceDumpFormat + "\", found " +
+                (fmt.empty() ? std::string("none") : "\"" + fmt + "\"") +
+                "): --hidden-in reads the dump of a forward --layers run");
+  SliceHidden s;
+  // "A:B" and L, each a small decimal number.
+  auto number = [&](const std::string& t, const char* what) -> int64_t {
+    if (t.empty() || t.size() > 7 || t.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(path + ": __metadata__ " + what + " '" + t + "' is not a layer number");
+    return std::stoll(t);
+  };
+  const std::string layers = field("layers");
+  const std::size_t colon = layers.find(':');
+  if (colon == std::string::npos) throw Error(path + ": __metadata__ layers '" + layers + "': expected A:B");
+  s.first_layer = number(layers.substr(0, colon), "layers");
+  s.end_layer = number(layers.substr(colon + 1), "layers");
+  s.num_hidden_layers = number(field("num_hidden_layers"), "num_hidden_layers");
+  s.tokens_sha256 = field("tokens_sha256");
+  if (!(s.first_layer < s.end_layer && s.end_layer <= s.num_hidden_layers))
+    throw Error(path + ": __metadata__ layers '" + layers + "' is not a range of num_hidden_layers = " +
+                std::to_string(s.num_hidden_layers));
+  auto hidden = [&](const char* name, int64_t& rows) -> std::vector<double> {
+    const auto it = l.tensors.find(name);
+    if (it == l.tensors.end()) throw Error(path + ": slice dump lacks tensor '" + name + "'");
+    const TensorInfo* t = &it->second;
+    if (t->dtype != DType::F64 || t->shape.size() != 2)
+      throw Error(path + ": tensor '" + name + "' is " + dtype_name(t->dtype) + " " + t->shape_str() +
+                  ", expected F64 [tokens, hidden_size]");
+    rows = t->shape[0];
+    if (s.H == 0) s.H = t->shape[1];
+    if (t->shape[1] != s.H || s.H < 1)
+      throw Error(path + ": tensor '" + name + "' is " + t->shape_str() + ", expected width hidden_size = " + std::to_string(s.H));
+    std::vector<double> v = read_f64(*t);
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        throw Error(path + ": tensor '" + name + "' value " + std::to_string(i) + " (row " +
+                    std::to_string(static_cast<int64_t>(i) / s.H) + ") is not finite");
+    return v;
+  };
+  s.hidden_out = hidden("hidden_out", s.S);
+  s.decode_hidden_out = hidden("decode_hidden_out", s.N);
+  if (s.S < 1) throw Error(path + ": tensor 'hidden_out' has no row (the prompt has at least one token)");
+  return s;
+}
+
+SliceHidden read_slice_hidden(const std::string& path) {
+  const SafetensorsFile f(path);
+  SafetensorsLayout l;
+  l.tensors = f.tensors();  // the tensors' data stays in f's mapping, read before it closes
+  l.metadata = f.metadata();
+  return parse_slice_hidden(l, path);
 }
 
 }  // namespace mm

@@ -23,6 +23,20 @@ void check_model_input(const ModelConfig& cfg, const ModelInput& in, int64_t pos
           "forward: position " + std::to_string(position + in.length()) + " exceeds max_position_embeddings = " +
               std::to_string(cfg.max_position_embeddings));
   check_token_ids(in.tokens, cfg.vocab_size, "forward", position);
+  if (!in.hidden.empty()) {
+    const HiddenIn& h = in.hidden;
+    require(in.images.empty() && in.spliced.empty(),
+            "forward: a hidden state in replaces the embeddings; it cannot come with images");
+    require(h.rows == in.length() && h.cols == cfg.hidden_size &&
+                h.values.size() == static_cast<std::size_t>(h.rows) * static_cast<std::size_t>(h.cols),
+            "forward: the hidden state in is [" + std::to_string(h.rows) + ", " + std::to_string(h.cols) + "] with " +
+                std::to_string(h.values.size()) + " values, expected [tokens = " + std::to_string(in.length()) +
+                ", hidden_size = " + std::to_string(cfg.hidden_size) + "]");
+    for (std::size_t i = 0; i < h.values.size(); ++i)
+      require(std::isfinite(h.values[i]), "forward: hidden state in value " + std::to_string(i) + " (row " +
+                                              std::to_string(static_cast<int64_t>(i) / h.cols) + ") is not finite");
+    return;
+  }
   if (!in.images.empty()) {
     require(in.spliced.empty(), "forward: both images and spliced image embeddings given; expected one of them");
     require(in.image_token_id >= 0 && in.image_token_id < cfg.vocab_size,

@@ -25,6 +25,15 @@ struct SplicedEmbeddings {
   bool empty() const { return token_id < 0; }
 };
 
+// The hidden state a run's first layer reads instead of the token embeddings: the residual stream
+// another run left after the layer before (a slice continuing a slice; docs/slices.md). Empty for a
+// run that starts from the embedding.
+struct HiddenIn {
+  int64_t rows = 0, cols = 0;  // [rows = the step's tokens, hidden_size]
+  std::vector<double> values;  // row-major, finite
+  bool empty() const { return values.empty() && rows == 0; }
+};
+
 // One preprocessed image (reference/vl_preprocess.h makes it from a file): the crops the vision tower
 // reads and the geometry its features are packed by. Its features fill `num_tokens` placeholder
 // positions of the step.
@@ -44,6 +53,7 @@ struct ModelInput {
   // splices the features at the positions holding image_token_id (exclusive with `spliced`).
   std::vector<ImageCrops> images;
   int64_t image_token_id = -1;  // the config's image_token_index when `images` is not empty
+  HiddenIn hidden;              // a slice continuing another's hidden state (exclusive with images, spliced)
 
   ModelInput() = default;
   ModelInput(std::vector<int64_t> t) : tokens(std::move(t)) {}  // NOLINT: a token list is an input
@@ -62,7 +72,8 @@ void check_token_ids(const std::vector<int64_t>& ids, int64_t vocab_size, const 
 // Everything a step's input must satisfy, before anything runs, as mm::Error: at least one token, ids
 // in [0, vocab_size), position + S <= max_position_embeddings, and spliced embeddings (when present)
 // with one finite row of hidden_size values per placeholder token of the step; images (when present)
-// whose token counts add up to the placeholder count, each with num_crops crops of pixel values.
+// whose token counts add up to the placeholder count, each with num_crops crops of pixel values; a
+// hidden state in (when present) of one finite row of hidden_size values per token, with no image.
 void check_model_input(const ModelConfig& cfg, const ModelInput& in, int64_t position);
 
 }  // namespace mm

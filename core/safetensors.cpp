@@ -307,16 +307,24 @@ const TensorInfo* Checkpoint::find(const std::string& name) const {
 }
 
 namespace {
-// Index of the first NaN/Inf element (exponent bits all ones) and how many there are.
+// Index of the first NaN/Inf element (exponent bits all ones) and how many there are. The mapped pages
+// are handed back every kScanChunkBytes as the scan passes them: the real embedding is 2.4 GB, and
+// scanning it whole first would make it the process's peak (docs/memory.md).
+constexpr int64_t kScanChunkBytes = int64_t{64} << 20;
 std::pair<int64_t, int64_t> find_nonfinite(const TensorInfo& t) {
   int64_t first = -1, count = 0;
   const int64_t n = t.numel();
   auto scan = [&](auto bits_of, auto mask) {
-    for (int64_t i = 0; i < n; ++i)
-      if ((bits_of(i) & mask) == mask) {
-        if (first < 0) first = i;
-        ++count;
-      }
+    const int64_t per = kScanChunkBytes / static_cast<int64_t>(sizeof(mask));  // elements per chunk
+    for (int64_t c = 0; c < n; c += per) {
+      const int64_t end = std::min(n, c + per);
+      for (int64_t i = c; i < end; ++i)
+        if ((bits_of(i) & mask) == mask) {
+          if (first < 0) first = i;
+          ++count;
+        }
+      release_pages(t.data + static_cast<std::size_t>(c) * sizeof(mask), static_cast<std::size_t>(end - c) * sizeof(mask));
+    }
   };
   auto load = [&](auto zero) {
     return [&, zero](int64_t i) {

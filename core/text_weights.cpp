@@ -58,7 +58,8 @@ TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& c) {
   m.lm_head_tied = !has("lm_head.weight") && c.tie_word_embeddings;
   m.lm_head = m.lm_head_tied ? m.embed : whole("lm_head.weight", {V, H});
 
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+  m.first_layer = c.first_layer();
+  for (int64_t l = c.first_layer(); l < c.end_layer(); ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     TextLayerWeightMap L;
     L.type = c.layer_types[static_cast<std::size_t>(l)];
@@ -98,10 +99,15 @@ TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& c) {
     m.layers.push_back(std::move(L));
   }
   // The vision tensors of a VL-01 checkpoint are map_vision_weights's (core/vision_weights.h) to check.
-  ck.require_all_used(m.prefix.empty() ? std::vector<std::string>{}
-                      : hf_port        ? std::vector<std::string>{"model.vision_tower.", "model.multi_modal_projector.",
-                                                                  "model.image_newline"}
-                                       : vl_non_text_prefixes());
+  std::vector<std::string> ignored = m.prefix.empty() ? std::vector<std::string>{}
+                                     : hf_port        ? std::vector<std::string>{"model.vision_tower.",
+                                                                                 "model.multi_modal_projector.",
+                                                                                 "model.image_newline"}
+                                                      : vl_non_text_prefixes();
+  // Layers the checkpoint holds that this run does not go through (--layers).
+  for (int64_t l = c.stored_begin(); l < c.stored_end(); ++l)
+    if (l < c.first_layer() || l >= c.end_layer()) ignored.push_back(full("model.layers." + std::to_string(l) + "."));
+  ck.require_all_used(ignored);
   return m;
 }
 

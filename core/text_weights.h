@@ -48,11 +48,16 @@ struct TextWeightMap {
                                           // replacing the leading `model.`; lm_head.weight unprefixed)
   WeightBlock embed, final_norm, lm_head;  // [V, H], [1, H], [V, H]
   bool lm_head_tied = false;              // no lm_head.weight and tie_word_embeddings: lm_head is embed
-  std::vector<TextLayerWeightMap> layers;  // [L]
+  // The layers a run goes through, [cfg.first_layer(), cfg.end_layer()): layers[i] is decoder layer
+  // first_layer + i (all L of a whole model).
+  int64_t first_layer = 0;
+  std::vector<TextLayerWeightMap> layers;
 };
 
 // Resolves every weight of `cfg` in `ck` (throws mm::Error naming the file and tensor for a missing,
-// mis-shaped, non-float or non-finite tensor, or one the model does not use).
+// mis-shaped, non-float or non-finite tensor, or one the model does not use). Only the layers the run
+// goes through are resolved; those the checkpoint holds beyond them (cfg.stored, --layers) are left
+// alone, and any other layer's tensor is an error like any unused one.
 TextWeightMap map_text_weights(const Checkpoint& ck, const ModelConfig& cfg);
 
 }  // namespace mm

@@ -19,6 +19,8 @@ export OPENBLAS_NUM_THREADS=1
 "$CLI" init --preset vl-tiny --out "$tmp/vl" >/dev/null
 "$CLI" init --preset vl-tiny --spelling hf --out "$tmp/vl-hf" >/dev/null
 "$CLI" forward --model "$tmp/official" --tokens 1,2 --decode-tokens 3 --dump "$tmp/forward.safetensors" >/dev/null
+"$CLI" forward --model "$tmp/official" --tokens 1,2 --decode-tokens 3 --layers 0:1 \
+  --dump "$tmp/forward-slice.safetensors" >/dev/null
 "$CLI" check --backends ref-f32,ref-bf16 --prompt-len 8 --decode-steps 1 --report "$tmp/check.json" >/dev/null
 "$CLI" check --backends ref-f32 --prompt-len 4 --decode-steps 1 --perturb 3:1e-2 --report "$tmp/check-fail.json" \
   >/dev/null || true  # fails on purpose: a report with first_diverging
@@ -84,12 +86,20 @@ meta = {"format": "minimax01-forward-v1", "backend": "ref-f32"}
 out("forward_dump", "minimal-S1-N0.safetensors",
     safetensors([("logits", "F32", [1, 2], raw("F32", 2)), ("hidden_states", "F32", [1, 1, 2], raw("F32", 2)),
                  ("decode_logits", "F32", [0, 2], b"")], meta))
+# slice dumps (docs/slices.md): the CLI's, and a minimal one
+with open(os.path.join(tmp, "forward-slice.safetensors"), "rb") as f:
+    out("forward_dump", "tiny-slice-0-1-S2-N1.safetensors", f.read())
+out("forward_dump", "minimal-slice-S1-N0.safetensors",
+    safetensors([("hidden_out", "F64", [1, 2], raw("F64", 2)), ("decode_hidden_out", "F64", [0, 2], b"")],
+                {"format": "minimax01-forward-slice-v1", "backend": "ref-f64", "layers": "3:5",
+                 "num_hidden_layers": "8", "tokens_sha256": "0" * 64}))
 
 # --- config.json ---------------------------------------------------------------------------------------
 off = json.load(open(os.path.join(tmp, "official", "config.json")))
 hf = json.load(open(os.path.join(tmp, "hf", "config.json")))
 out("config", "tiny-official.json", json.dumps(off, indent=2))
 out("config", "tiny-hf.json", json.dumps(hf, indent=2))
+out("config", "tiny-slice.json", json.dumps(dict(off, minimax01_layers=[2, 5]), indent=2))
 vl = {"model_type": "minimax_vl_01", "architectures": ["MiniMaxVL01ForConditionalGeneration"],
       "text_config": dict(off, shared_intermediate_size=[0]), "vision_config": {"model_type": "clip_vision_model"}}
 out("config", "tiny-vl01.json", json.dumps(vl, indent=2))

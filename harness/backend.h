@@ -53,12 +53,18 @@ struct StepRequest {
   // choosing the next token reads; [S, V] logits of a long prompt at V = 200064 are gigabytes). Captured
   // tensors keep every row either way.
   bool all_logits = true;
+  // A slice (ModelConfig::is_slice): also return StepResult::hidden_out (forward's slice dump). The
+  // kernels download it through their capture, so only a caller that writes it asks.
+  bool hidden_out = false;
   LayerHook after_layer;     // optional
   VisionLayerHook after_vision_layer;  // optional; only a step with images calls it
 };
 
 struct StepResult {
-  Tensor logits;  // [S, V], or [1, V] (the last row) when !StepRequest::all_logits
+  Tensor logits;  // [S, V], or [1, V] (the last row) when !StepRequest::all_logits; [0, V] without the head
+  // A slice run (ModelConfig::is_slice, --layers) asked for it (StepRequest::hidden_out): the hidden state
+  // leaving its last layer [S, H], what the next slice reads (docs/slices.md); empty otherwise.
+  Tensor hidden_out;
   // capture only: "layers.L.{attn_out, moe_out, output, router_logits, router_probs, router_experts,
   // lightning_attn (lightning layers: attention before the inner norm)}", "final_norm", for this step's tokens.
   TensorMap tensors;

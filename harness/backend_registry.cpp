@@ -18,6 +18,9 @@ namespace mm::harness {
 LoadedModel load_model(const std::string& dir) {
   LoadedModel m{dir, load_config(dir), std::nullopt};
   if (is_vl_config(dir)) m.vl = load_vl_config(dir);
+  if (m.vl && !m.config.stored.all())
+    throw Error(dir + "/config.json: minimax01_layers: a MiniMax-VL-01 model is run whole; layer slices are for text "
+                      "models (docs/slices.md)");
   return m;
 }
 

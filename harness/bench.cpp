@@ -49,8 +49,8 @@ void add_layer_sample(LayerSamples& ls, const ModelConfig& c, const std::vector<
                       double scale) {
   double sl = 0, ss = 0;
   int nl = 0, ns = 0;
-  for (std::size_t l = 0; l < layer_s.size(); ++l) {
-    if (c.layer_types[l] == LayerType::Lightning) sl += layer_s[l], ++nl;
+  for (std::size_t l = 0; l < layer_s.size(); ++l) {  // the run's layers: a slice's start at first_layer
+    if (c.layer_types[static_cast<std::size_t>(c.first_layer()) + l] == LayerType::Lightning) sl += layer_s[l], ++nl;
     else ss += layer_s[l], ++ns;
   }
   if (nl) ls.lightning.push_back(sl / nl * scale);
@@ -68,15 +68,15 @@ json layer_json(const LayerSamples& ls, const ModelConfig& c, const Cost& light,
     add_rates(x, cost, percentile(s, 50), roof, prec);
     j[name] = std::move(x);
   };
-  one("lightning", ls.lightning, light, c.num_layers_of(LayerType::Lightning));
-  one("softmax", ls.softmax, soft, c.num_layers_of(LayerType::Softmax));
+  one("lightning", ls.lightning, light, c.run_layers_of(LayerType::Lightning));
+  one("softmax", ls.softmax, soft, c.run_layers_of(LayerType::Softmax));
   one("head", ls.head, head, 1);
   return j;
 }
 
-int first_of(const ModelConfig& c, LayerType t) {
-  for (std::size_t l = 0; l < c.layer_types.size(); ++l)
-    if (c.layer_types[l] == t) return static_cast<int>(l);
+int first_of(const ModelConfig& c, LayerType t) {  // among the layers run
+  for (int64_t l = c.first_layer(); l < c.end_layer(); ++l)
+    if (c.layer_types[static_cast<std::size_t>(l)] == t) return static_cast<int>(l);
   return -1;
 }
 
@@ -192,7 +192,7 @@ json tpot_series(Backend& b, const SeriesContext& x, const std::vector<int64_t>&
   for (int64_t i = 0; i < x.per; ++i) {
     if (x.prog.stop_requested()) break;  // interrupted: the repetitions so far are kept
     x.prog.step(x.backend + " TPOT ctx=" + std::to_string(C) + " " + x.rep_label(i));
-    std::vector<double> layer_sum(static_cast<std::size_t>(cfg.num_hidden_layers), 0.0);
+    std::vector<double> layer_sum(static_cast<std::size_t>(cfg.run_layer_count()), 0.0);
     double head_sum = 0;
     GenerationSteps g;
     g.prefill = last_row_step(false);

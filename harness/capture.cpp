@@ -26,13 +26,15 @@ TensorMap run_sequence(Backend& b, const ModelInput& prompt, const std::vector<i
   StepResult pre = b.step(prompt, req);
   req.after_vision_layer = {};  // decode steps carry no images
   TensorMap out = std::move(pre.tensors);
-  out["logits"] = std::move(pre.logits);
+  // A slice ending before the head (docs/slices.md) makes no logits: none are recorded, so none are judged.
+  const bool head = b.config().runs_head();
+  if (head) out["logits"] = std::move(pre.logits);
   const int64_t S = prompt.length();
   for (auto& [n, t] : b.caches()) out[n] = std::move(t);
   for (int64_t tok : decode) {
     StepResult st = b.step({tok}, req);
     for (auto& [n, t] : st.tensors) append_rows(out[decode_name(n)], t);
-    append_rows(out[decode_name("logits")], st.logits);
+    if (head) append_rows(out[decode_name("logits")], st.logits);
   }
   if (!decode.empty()) {
     for (auto& [n, t] : b.caches()) {

@@ -237,14 +237,14 @@ void enforce_cap(BackendCheck& bc, const RowMask& m, const char* mode) {
 // `free_run` may be empty (not run).
 BackendCheck judge_backend(const std::string& name, Precision precision, const TensorMap& forced,
                            const TensorMap& free_run, const TensorMap& ref, const TensorMap& budget_forced,
-                           const TensorMap& budget_free, int64_t layers, const Tolerance& tol,
+                           const TensorMap& budget_free, const ModelConfig& cfg, const Tolerance& tol,
                            const std::vector<std::string>& not_produced = {}) {
   BackendCheck bc;
   bc.name = name;
   std::vector<std::string> names;
   for (const auto& [n, t] : ref) names.push_back(n);
   std::sort(names.begin(), names.end(), [](auto& a, auto& b) { return order_key(a) < order_key(b); });
-  const RowMask lw = layerwise_mask(forced, budget_forced, ref, layers);
+  const RowMask lw = layerwise_mask(forced, budget_forced, ref, cfg.first_layer(), cfg.end_layer());
   bc.layerwise_rows = {lw.rows_got, lw.rows_budget, lw.rows_considered};
   for (const auto& n : names) {
     const std::string pool = pooled_with(n, ref);
@@ -253,12 +253,17 @@ BackendCheck judge_backend(const std::string& name, Precision precision, const T
   }
   enforce_cap(bc, lw, "teacher-forced layers");
   if (!free_run.empty()) {
-    const RowMask e2e = end_to_end_mask(free_run, budget_free, ref, layers);
+    const RowMask e2e = end_to_end_mask(free_run, budget_free, ref, cfg.first_layer(), cfg.end_layer());
     bc.end_to_end_rows = {e2e.rows_got, e2e.rows_budget, e2e.rows_considered};
-    for (const char* n : {"final_norm", "logits", "decode.final_norm", "decode_logits"}) {
+    // A slice ending before the head (docs/slices.md): end to end is its last layer's output.
+    const std::string last = "layers." + std::to_string(cfg.end_layer() - 1) + ".output";
+    const std::vector<std::string> e2e_names =
+        cfg.runs_head() ? std::vector<std::string>{"final_norm", "logits", "decode.final_norm", "decode_logits"}
+                        : std::vector<std::string>{last, "decode." + last};
+    for (const std::string& n : e2e_names) {
       if (!ref.count(n)) continue;
       const std::string pool = pooled_with(n, ref);
-      add_verdict(bc, judge_one(std::string("e2e.") + n, n, precision, free_run, ref, budget_free, tol, not_produced,
+      add_verdict(bc, judge_one("e2e." + n, n, precision, free_run, ref, budget_free, tol, not_produced,
                                 &e2e, pool.empty() ? nullptr : &pool));
     }
     // no cap here: end to end, flips compound over the layers of a free run (e.g. 12 of 44 rows for a
@@ -299,16 +304,17 @@ Runs run_both(const std::string& name, const LoadedModel& m, const TensorMap& re
   // A backend's two runs are check's longest steps (seconds on cuda-sim): SIGINT / SIGTERM is honoured
   // after any teacher-forced layer and between the runs (Interrupted, caught by run_check), not only
   // between backends. The free run gets no extra hook: a hook changes the kernels' path (the fused norm).
-  const int64_t layers = m.config.num_hidden_layers, steps = 1 + static_cast<int64_t>(in.decode.size());
-  const LayerHook forcing = [inner = forcing_hook(ref, r.precision, hook.text, rec), &note, layers, steps,
-                             calls = int64_t{0}](int l, int64_t rows, int64_t cols, double* h) mutable {
+  const int64_t first = m.config.first_layer(), layers = m.config.run_layer_count();
+  const int64_t steps = 1 + static_cast<int64_t>(in.decode.size());
+  const LayerHook forcing = [inner = forcing_hook(ref, r.precision, hook.text, rec, static_cast<int>(first)), &note,
+                             first, layers, steps, calls = int64_t{0}](int l, int64_t rows, int64_t cols, double* h) mutable {
     inner(l, rows, cols, h);
     if (interrupt_requested()) throw Interrupted("check: stopped inside a backend's run");
     if (note) {  // the hook runs once per layer of each step: the prefill, then every decode step
       const int64_t step = calls++ / layers;
       note("teacher-forced " + (step == 0 ? std::string("prefill") : "decode step " + std::to_string(step) + "/" +
                                                                           std::to_string(steps - 1)) +
-           ", layer " + std::to_string(l + 1) + "/" + std::to_string(layers) + " done");
+           ", layer " + std::to_string(l - first + 1) + "/" + std::to_string(layers) + " done");
     }
   };
   r.forced = run_sequence(*b, in.prompt, in.decode, forcing, vision);
@@ -370,10 +376,16 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
       require(p.layer >= 0 && p.layer < cfg.num_hidden_layers,
               "check: --perturb layer " + std::to_string(p.layer) + " does not exist: the model has " +
                   std::to_string(cfg.num_hidden_layers) + " layers (0.." + std::to_string(cfg.num_hidden_layers - 1) + ")");
+      require(p.layer >= cfg.first_layer() && p.layer < cfg.end_layer(),
+              "check: --perturb layer " + std::to_string(p.layer) + " is not run: this check runs layers " +
+                  run_layers_string(cfg));
     }
     require(std::isfinite(p.rel) && p.rel >= 0,
             "check: --perturb REL must be a finite number >= 0, got " + std::to_string(p.rel));
   }
+  require(opt.golden_dir.empty() || !cfg.is_slice(),
+          "check: the model runs layers " + run_layers_string(cfg) + " of " + std::to_string(cfg.num_hidden_layers) +
+              " (a slice); a golden case's tensors are the whole model's");
   TensorMap ref;
   Inputs in;
   std::optional<golden::VlCase> vl_case;
@@ -469,7 +481,6 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
   } catch (const Interrupted&) {
     return stop(true);
   }
-  const int64_t layers = cfg.num_hidden_layers;
   const Hooks hook = opt.perturb ? Hooks{perturbation_hook(*opt.perturb), vision_perturbation_hook(*opt.perturb)} : Hooks{};
   for (const auto& name : names) {
     if (prog.stop_requested()) return stop();
@@ -495,7 +506,7 @@ CheckResult run_check(const ModelSource& src, const CheckOptions& opt) {
                        : name == "ref-bf16" ? budget
                                             : run_both(name, m, ref, in, hook, [&](const std::string& d) { prog.detail(d); });
       BackendCheck bc = judge_backend(name, got.precision, got.forced, got.free_run, ref, budget.forced,
-                                      budget.free_run, layers, opt.tol, got.not_produced);
+                                      budget.free_run, cfg, opt.tol, got.not_produced);
       bc.seconds = seconds_since(t0);
       // The oracle against itself and the budget against its own error bound cannot fail: they are
       // reported (the budget's errors are the yardstick) but do not count as checked backends.

@@ -356,6 +356,20 @@ void same_model_and_machine(const JsonView& o, const JsonView& n, const CompareO
       throw Error("compare: " + what + "; compare reports of one model, or pass --allow-different-model");
     r.warnings.push_back(what + ", compared anyway (--allow-different-model)");
   }
+  // model.layers: a slice run (docs/slices.md); two different slices of one checkpoint are different runs
+  const auto layers_of = [](const json& rep) {
+    const auto m = rep.find("model");
+    if (m == rep.end() || !m->is_object()) return std::string("all");
+    const auto l = m->find("layers");
+    return l != m->end() && l->is_string() ? l->get<std::string>() : std::string("all");
+  };
+  if (layers_of(o.raw()) != layers_of(n.raw())) {
+    const std::string what = "the reports ran different layers (" + o.file() + ": " + layers_of(o.raw()) + ", " +
+                             n.file() + ": " + layers_of(n.raw()) + ")";
+    if (!opt.allow_different_model)
+      throw Error("compare: " + what + "; compare reports of the same layers, or pass --allow-different-model");
+    r.warnings.push_back(what + ", compared anyway (--allow-different-model)");
+  }
   const auto om = o.raw().find("machine"), nm = n.raw().find("machine");
   if (om != o.raw().end() && nm != n.raw().end()) {
     const std::string d = differing(*om, *nm, {"cpu", "logical_cores", "memory_bytes", "blas", "gpu"});

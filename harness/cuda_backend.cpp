@@ -45,9 +45,21 @@ class CudaBackend final : public Backend {
     // into them: refuse, never run the placeholders' own embeddings as if they were the image.
     require(in.spliced.empty(), "backend " + name() + ": precomputed spliced embeddings are not supported by the "
                                 "kernels (pass the images themselves, or use a ref-* backend)");
+    // A slice (docs/slices.md) runs here from the embedding; continuing another's hidden state has no
+    // path into the kernels' embedding step.
+    require(in.hidden.empty(), "backend " + name() + ": a hidden state in (forward --hidden-in) is not supported by the "
+                               "kernels; a slice runs here from the token embeddings (use a ref-* backend to chain slices)");
     if (!in.images.empty()) check_images(in);
     const auto rows = req.all_logits ? cuda_model::Logits::all_rows : cuda_model::Logits::last_row;
-    cuda_model::StepOutput o = model_->step(in, req.capture, req.after_layer, req.time_layers, rows, req.after_vision_layer);
+    // The model numbers a slice's layers from 0; the harness by their index in the whole model.
+    const int first = static_cast<int>(cfg_.first_layer());
+    LayerHook hook;
+    if (req.after_layer)
+      hook = [&req, first](int l, int64_t rows_, int64_t cols, double* h) { req.after_layer(first + l, rows_, cols, h); };
+    // A slice's hidden state out is its last layer's output, which the model hands back when capturing.
+    const bool want_hidden = cfg_.is_slice() && req.hidden_out;
+    const bool capture = req.capture || want_hidden;
+    cuda_model::StepOutput o = model_->step(in, capture, hook, req.time_layers, rows, req.after_vision_layer);
     StepResult r;
     const int64_t S = o.S, H = cfg_.hidden_size, E = cfg_.num_local_experts, k = cfg_.num_experts_per_tok;
     // per layer from device-timeline marks (CUDA events on the GPU, recorded without synchronising; read
@@ -59,10 +71,13 @@ class CudaBackend final : public Backend {
       r.vision_seconds = o.vision_seconds;
       r.head_seconds = std::max(0.0, o.total_seconds - sum - o.vision_seconds);
     }
-    r.logits = make({req.all_logits ? S : 1, cfg_.vocab_size}, o.logits);
+    // Without the head (a slice ending early) the model's logits are not the run's: none are returned.
+    r.logits = cfg_.runs_head() ? make({req.all_logits ? S : 1, cfg_.vocab_size}, o.logits)
+                                : make({0, cfg_.vocab_size}, {});
+    if (want_hidden) r.hidden_out = make({S, H}, o.layers.back().output);
     if (req.capture) {
-      for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-        const auto& c = o.layers[static_cast<std::size_t>(l)];
+      for (int64_t l = cfg_.first_layer(); l < cfg_.end_layer(); ++l) {
+        const auto& c = o.layers[static_cast<std::size_t>(l - first)];
         const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
         r.tensors[p("attn_out")] = make({S, H}, c.attn_out);
         r.tensors[p("moe_out")] = make({S, H}, c.moe_out);
@@ -74,7 +89,7 @@ class CudaBackend final : public Backend {
         r.tensors[p("router_experts")] = std::move(ids);
         if (!c.lightning_attn.empty()) r.tensors[p("lightning_attn")] = make({S, cfg_.inner_dim()}, c.lightning_attn);
       }
-      r.tensors[TensorId::head("final_norm").name()] = make({S, H}, o.final_norm);
+      if (cfg_.runs_head()) r.tensors[TensorId::head("final_norm").name()] = make({S, H}, o.final_norm);
     }
     if (req.capture && !in.images.empty()) {
       const cuda_model::VisionCapture& v = o.vision;
@@ -107,14 +122,14 @@ class CudaBackend final : public Backend {
     const cuda_model::Caches c = model_->caches();
     TensorMap m;
     const int64_t d = cfg_.head_dim, n = model_->position();
-    for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-      const auto li = static_cast<std::size_t>(l);
+    for (int64_t l = cfg_.first_layer(); l < cfg_.end_layer(); ++l) {
+      const auto li = static_cast<std::size_t>(l), mi = static_cast<std::size_t>(l - cfg_.first_layer());
       const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
       if (cfg_.layer_types[li] == LayerType::Lightning) {
-        m[p("lightning_state")] = make({cfg_.num_attention_heads, d, d}, c.lightning_state[li]);
+        m[p("lightning_state")] = make({cfg_.num_attention_heads, d, d}, c.lightning_state[mi]);
       } else {
-        m[p("k_cache")] = make({n, cfg_.num_key_value_heads, d}, c.k[li]);
-        m[p("v_cache")] = make({n, cfg_.num_key_value_heads, d}, c.v[li]);
+        m[p("k_cache")] = make({n, cfg_.num_key_value_heads, d}, c.k[mi]);
+        m[p("v_cache")] = make({n, cfg_.num_key_value_heads, d}, c.v[mi]);
       }
     }
     return m;

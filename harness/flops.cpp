@@ -57,8 +57,10 @@ Cost layer_cost(const ModelConfig& c, int layer, int64_t S, int64_t P, int e, in
 }
 
 Cost forward_cost(const ModelConfig& c, int64_t S, int64_t P, int64_t R, int e, int s) {
-  Cost k = head_cost(c, S, R, e);
-  for (int l = 0; l < static_cast<int>(c.num_hidden_layers); ++l) k += layer_cost(c, l, S, P, e, s);
+  // A slice (docs/slices.md): its layers, and the lm_head only when it ends with the head (the embedding
+  // reads S rows either way).
+  Cost k = c.runs_head() ? head_cost(c, S, R, e) : Cost{0, e * static_cast<double>(S * c.hidden_size)};
+  for (int64_t l = c.first_layer(); l < c.end_layer(); ++l) k += layer_cost(c, static_cast<int>(l), S, P, e, s);
   return k;
 }
 

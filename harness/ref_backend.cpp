@@ -74,6 +74,8 @@ template <class P> class RefBackend final : public Backend {
       opt.layer_seconds = &out.layer_seconds;
       opt.head_seconds = &out.head_seconds;
     }
+    ref::Mat<T> hidden_out;
+    if (cfg_.is_slice() && req.hidden_out) opt.hidden_out = &hidden_out;
     std::vector<double> buf;
     if (req.after_layer)  // the hook sees (and may change) the layer output in doubles
       opt.after_layer = [&](int l, ref::Mat<T>& h) {
@@ -104,6 +106,7 @@ template <class P> class RefBackend final : public Backend {
       out.vision_seconds = std::max(0.0, seconds_since(t0) - text);
     }
     out.logits = to_tensor(logits);
+    if (opt.hidden_out) out.hidden_out = to_tensor(hidden_out);
     if (req.capture && images) {
       ref::for_each_tensor<T>(vt.vision, [&](const std::string& n, const ref::Mat<T>& m) { out.tensors[n] = to_tensor(m); });
       out.tensors[TensorId::vision("features").name()] = to_tensor(vt.features);
@@ -112,7 +115,7 @@ template <class P> class RefBackend final : public Backend {
     }
     if (req.capture) {
       const int k = static_cast<int>(cfg_.num_experts_per_tok);
-      for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+      for (int64_t l = cfg_.first_layer(); l < cfg_.end_layer(); ++l) {
         const auto& t = tr.layers[static_cast<std::size_t>(l)];
         const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
         out.tensors[p("attn_out")] = to_tensor(t.attn_out);
@@ -124,7 +127,7 @@ template <class P> class RefBackend final : public Backend {
         if (cfg_.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning)
           out.tensors[p("lightning_attn")] = to_tensor(t.lightning.attn);
       }
-      out.tensors[TensorId::head("final_norm").name()] = to_tensor(tr.final_norm);
+      if (cfg_.runs_head()) out.tensors[TensorId::head("final_norm").name()] = to_tensor(tr.final_norm);
     }
     return out;
   }
@@ -132,7 +135,7 @@ template <class P> class RefBackend final : public Backend {
   TensorMap caches() const override {
     TensorMap m;
     const int64_t d = cfg_.head_dim;
-    for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
+    for (int64_t l = cfg_.first_layer(); l < cfg_.end_layer(); ++l) {
       const auto p = [l](const char* kind) { return TensorId::decoder(static_cast<int>(l), kind).name(); };
       const auto& lc = cache_.layers[static_cast<std::size_t>(l)];
       if (cfg_.layer_types[static_cast<std::size_t>(l)] == LayerType::Lightning) {
@@ -156,8 +159,8 @@ template <class P> class RefBackend final : public Backend {
   std::string corrupt_weight(uint64_t seed) override {
     restore_weights();
     Rng rng(seed);
-    flipped_layer_ = rng.below(cfg_.num_hidden_layers);
-    auto& w = model_.mutable_weights().layers[static_cast<std::size_t>(flipped_layer_)].input_norm;
+    flipped_layer_ = cfg_.first_layer() + static_cast<int64_t>(rng.below(cfg_.run_layer_count()));
+    auto& w = model_.mutable_weights().layers[run_index(flipped_layer_)].input_norm;
     flipped_index_ = rng.below(w.size());
     T& v = w(flipped_index_);
     saved_ = v;
@@ -177,11 +180,12 @@ template <class P> class RefBackend final : public Backend {
   }
   void restore_weights() override {
     if (flipped_layer_ < 0) return;
-    model_.mutable_weights().layers[static_cast<std::size_t>(flipped_layer_)].input_norm(flipped_index_) = saved_;
+    model_.mutable_weights().layers[run_index(flipped_layer_)].input_norm(flipped_index_) = saved_;
     flipped_layer_ = -1;
   }
 
  private:
+  std::size_t run_index(int64_t layer) const { return static_cast<std::size_t>(layer - cfg_.first_layer()); }
   std::unique_ptr<ref::VlModel<P>> vl_;    // a VL checkpoint: the whole model
   std::unique_ptr<ref::Model<P>> text_;    // a text checkpoint
   ref::Model<P>& model_;                   // the text model of either

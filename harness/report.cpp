@@ -122,6 +122,8 @@ nlohmann::json model_json(const LoadedModel& m, const std::string& label) {
   if (m.vl) j["vl_config"] = vl_config_to_json(*m.vl, ConfigSpelling::Official);
   // --weights other than auto: the reference backends' residency was chosen (docs/memory.md)
   if (m.weights != WeightResidency::Auto) j["weights"] = to_string(m.weights);
+  // A slice run (a slice checkpoint, --layers; docs/slices.md): the layers it went through
+  if (m.config.is_slice()) j["layers"] = run_layers_string(m.config);
   return j;
 }
 

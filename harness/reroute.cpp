@@ -39,10 +39,11 @@ int64_t ref_rows(const std::string& name, const TensorMap& ref) {
 
 }  // namespace
 
-RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t layers) {
+RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t first_layer,
+                       int64_t end_layer) {
   RowMask m;
   for (const std::string phase : {"", "decode."}) {
-    for (int64_t l = 0; l < layers; ++l) {
+    for (int64_t l = first_layer; l < end_layer; ++l) {
       const std::string p = phase + "layers." + std::to_string(l) + ".";
       const int64_t rows = ref_rows(p + "router_experts", ref);
       if (rows < 0) continue;
@@ -59,13 +60,14 @@ RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const Tens
   return m;
 }
 
-RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t layers) {
+RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t first_layer,
+                        int64_t end_layer) {
   RowMask m;
   for (const std::string phase : {"", "decode."}) {
-    const int64_t rows = ref_rows(phase + "layers.0.router_experts", ref);
+    const int64_t rows = ref_rows(phase + "layers." + std::to_string(first_layer) + ".router_experts", ref);
     if (rows < 0) continue;
     std::vector<bool> any_got(static_cast<std::size_t>(rows), false), any_budget(any_got);
-    for (int64_t l = 0; l < layers; ++l) {
+    for (int64_t l = first_layer; l < end_layer; ++l) {
       const std::string n = phase + "layers." + std::to_string(l) + ".router_experts";
       const auto fg = flips_of(n, got, ref), fb = flips_of(n, budget, ref);
       for (std::size_t i = 0; i < fg.size() && i < any_got.size(); ++i) any_got[i] = any_got[i] || fg[i];
@@ -74,7 +76,9 @@ RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const Ten
     m.rows_considered += rows;
     m.rows_got += count(any_got);
     m.rows_budget += count(any_budget);
-    for (const std::string& n : {phase + "final_norm", phase.empty() ? std::string("logits") : std::string("decode_logits")}) {
+    // the end-to-end tensors of the phase: the head's, and a slice's last layer output (docs/slices.md)
+    for (const std::string& n : {phase + "final_norm", phase.empty() ? std::string("logits") : std::string("decode_logits"),
+                                 phase + "layers." + std::to_string(end_layer - 1) + ".output"}) {
       m.got[n] = any_got;
       m.budget[n] = any_budget;
     }

@@ -41,11 +41,15 @@ struct RowMask {
   }
 };
 
-// Teacher-forced runs: per layer, rows flipped in `got` and in `budget` (each against `ref`).
-RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t layers);
+// Teacher-forced runs: per layer of [first_layer, end_layer) (the run's; a slice starts past 0), rows
+// flipped in `got` and in `budget` (each against `ref`).
+RowMask layerwise_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t first_layer,
+                       int64_t end_layer);
 // Free-running runs: rows flipped at any layer, applied to the end-to-end tensors of their phase. The
-// keys are the unprefixed names ("final_norm", "logits", "decode.final_norm", "decode_logits").
-RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t layers);
+// keys are the unprefixed names ("final_norm", "logits", "decode.final_norm", "decode_logits", and the last
+// layer's output, "layers.L.output" / "decode.layers.L.output", end to end for a slice without the head).
+RowMask end_to_end_mask(const TensorMap& got, const TensorMap& budget, const TensorMap& ref, int64_t first_layer,
+                        int64_t end_layer);
 
 // The rows of `t` (dim 0) whose `drop` entry is false; `t` itself when `drop` does not match dim 0.
 Tensor keep_rows(const Tensor& t, const std::vector<bool>& drop);

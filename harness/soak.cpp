@@ -276,7 +276,7 @@ DrawnRequest draw_request(Rng& rng, const SoakOptions& opt, const ModelConfig& c
   d.checked = rng.uniform() < opt.check_rate;
   for (const auto& f : opt.inject)  // every kind draws, whether or not an earlier one hit
     if (rng.uniform() < f.rate && !d.fault) d.fault = f.kind;
-  d.fault_layer = static_cast<int>(rng.below(cfg.num_hidden_layers));
+  d.fault_layer = static_cast<int>(cfg.first_layer() + rng.below(cfg.run_layer_count()));  // a layer that runs
   d.fault_seed = rng.next();
   // Image draws come last and only with images on, so a text-only stream is what it always was.
   if (is.rate > 0) {

@@ -8,13 +8,14 @@
 namespace mm::harness {
 
 LayerHook forcing_hook(const TensorMap& ref, Precision precision, LayerHook inner,
-                       std::shared_ptr<ForcingRecord> rec) {
-  // step: -1 before the first call; layer 0 starts a new step (0 = prefill, j >= 1 = decode step j - 1)
+                       std::shared_ptr<ForcingRecord> rec, int first_layer) {
+  // step: -1 before the first call; the run's first layer starts a new step (0 = prefill, j >= 1 = decode
+  // step j - 1)
   auto step = std::make_shared<int64_t>(-1);
   const bool bf16 = precision == Precision::BF16;
-  return [&ref, bf16, inner = std::move(inner), rec = std::move(rec), step](int layer, int64_t rows, int64_t cols,
-                                                                           double* h) {
-    if (layer == 0) ++*step;
+  return [&ref, bf16, inner = std::move(inner), rec = std::move(rec), step, first_layer](int layer, int64_t rows,
+                                                                                        int64_t cols, double* h) {
+    if (layer == first_layer) ++*step;
     if (inner) inner(layer, rows, cols, h);
     const bool dec = *step > 0;
     const std::string name = std::string(dec ? "decode." : "") + "layers." + std::to_string(layer) + ".output";

@@ -25,9 +25,10 @@ struct ForcingRecord {
 // The hook: runs `inner` (may be empty) on the backend's output, records it into `rec`, then writes the
 // reference's output of that layer and step. For a "bf16" backend the forced values are rounded to bf16,
 // the dtype its hidden state has; f32/f64 backends convert on their side. A missing or mis-shaped
-// reference output is an mm::Error naming the tensor.
+// reference output is an mm::Error naming the tensor. `first_layer`: the first layer the run goes through
+// (ModelConfig::first_layer), whose call starts each step.
 LayerHook forcing_hook(const TensorMap& ref, Precision precision, LayerHook inner,
-                       std::shared_ptr<ForcingRecord> rec);
+                       std::shared_ptr<ForcingRecord> rec, int first_layer = 0);
 
 // The vision tower's hook (MiniMax-VL-01): the same for vision layer L of crop c: runs `inner`, records
 // the backend's own rows under "vision.layers.L.output" (crops appended in order), then writes rows

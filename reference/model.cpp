@@ -1,6 +1,9 @@
 #include "reference/model.h"
 
 #include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -13,7 +16,15 @@ namespace mm::ref {
 
 namespace {
 
-// The layer's matrices, each block converted by `mat` (to_mat at load, convert_streamed while running):
+// glibc keeps freed blocks below its mmap threshold (up to 32 MiB) in the heap; malloc_trim hands their
+// pages back. A no-op elsewhere.
+void release_free_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
+// The layer's matrices, each block converted by `mat` (convert_released, at load or while streaming):
 // the attention projections of its type and the router. The experts and the 1-D weights are the callers'.
 template <class P, class Convert>
 void convert_matrices(const TextLayerWeightMap& M, LayerWeights<typename P::T>& L, Convert mat) {
@@ -41,30 +52,31 @@ LayerWeights<typename P::T> layer_vectors(const TextLayerWeightMap& M) {
   return L;
 }
 
+// A block converted, then the mapped pages it read handed back (they stay in the page cache; without
+// this they count as our resident memory: the whole checkpoint after a resident load).
+template <class P>
+Mat<typename P::T> convert_released(const WeightBlock& b) {
+  Mat<typename P::T> m = to_mat<P>(b);
+  b.release_rows(0, b.rows);
+  return m;
+}
+
 // The resident model: every block converted now.
 template <class P>
 ModelWeights<typename P::T> convert_all(const TextWeightMap& m) {
   ModelWeights<typename P::T> w;
-  w.embed = to_mat<P>(m.embed);
+  w.embed = convert_released<P>(m.embed);
   w.final_norm = to_vec<P>(m.final_norm);
-  w.lm_head = m.lm_head_tied ? w.embed : to_mat<P>(m.lm_head);
+  w.lm_head = m.lm_head_tied ? w.embed : convert_released<P>(m.lm_head);
   for (const TextLayerWeightMap& M : m.layers) {
     LayerWeights<typename P::T> L = layer_vectors<P>(M);
-    convert_matrices<P>(M, L, [](const WeightBlock& b) { return to_mat<P>(b); });
+    convert_matrices<P>(M, L, convert_released<P>);
     for (std::size_t e = 0; e < M.w1.size(); ++e)
-      L.moe.experts.push_back({to_mat<P>(M.w1[e]), to_mat<P>(M.w3[e]), to_mat<P>(M.w2[e])});
+      L.moe.experts.push_back(
+          {convert_released<P>(M.w1[e]), convert_released<P>(M.w3[e]), convert_released<P>(M.w2[e])});
     w.layers.push_back(std::move(L));
   }
   return w;
-}
-
-// A block converted while streaming: the same conversion as the resident load, then the mapped pages
-// it read handed back (they stay in the page cache; without this they count as our resident memory).
-template <class P>
-Mat<typename P::T> convert_streamed(const WeightBlock& b) {
-  Mat<typename P::T> m = to_mat<P>(b);
-  release_pages(*b.tensor);
-  return m;
 }
 
 // Layer l of a streamed model, ready to run: the resident 1-D weights of `kept`, the attention
@@ -76,11 +88,11 @@ LayerWeights<typename P::T> streamed_layer(const LayerWeights<typename P::T>& ke
   L.input_norm = kept.input_norm;
   L.post_norm = kept.post_norm;
   L.lightning.norm = kept.lightning.norm;
-  convert_matrices<P>(M, L, convert_streamed<P>);
+  convert_matrices<P>(M, L, convert_released<P>);
   L.moe.stored_expert = [blocks = &M](int e) {
     const auto i = static_cast<std::size_t>(e);
-    return ExpertWeights<typename P::T>{convert_streamed<P>(blocks->w1[i]), convert_streamed<P>(blocks->w3[i]),
-                                        convert_streamed<P>(blocks->w2[i])};
+    return ExpertWeights<typename P::T>{convert_released<P>(blocks->w1[i]), convert_released<P>(blocks->w3[i]),
+                                        convert_released<P>(blocks->w2[i])};
   };
   return L;
 }
@@ -90,7 +102,7 @@ LayerWeights<typename P::T> streamed_layer(const LayerWeights<typename P::T>& ke
 template <class P>
 Mat<typename P::T> streamed_head(const Mat<typename P::T>& x, const WeightBlock& head) {
   const int64_t per = std::max<int64_t>(1, static_cast<int64_t>(kStreamedHeadBlockBytes / sizeof(typename P::T)) / head.cols);
-  if (per >= head.rows) return linear<P>(x, convert_streamed<P>(head));
+  if (per >= head.rows) return linear<P>(x, convert_released<P>(head));
   return linear_blocked<P>(x, head, per);
 }
 
@@ -144,10 +156,16 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
   const int64_t S = in.length();
   auto t0 = SteadyClock::now();
   Mat<T> h(S, cfg_.hidden_size);
+  // A slice continuing another: its hidden state, as the precision holds it (exact for a dump this
+  // precision wrote, whose values are F64).
+  if (!in.hidden.empty())
+    for (int64_t i = 0; i < S; ++i)
+      for (int64_t c = 0; c < cfg_.hidden_size; ++c)
+        h(i, c) = P::r(static_cast<T>(in.hidden.values[static_cast<std::size_t>(i * cfg_.hidden_size + c)]));
   // Token embeddings; image placeholders take the spliced rows instead, in order, cast to the
   // embedding's precision (docs/semantics/vl-01-vision.md#splicing).
   int64_t next_spliced = 0;
-  for (int64_t i = 0; i < S; ++i) {
+  for (int64_t i = 0; i < S && in.hidden.empty(); ++i) {
     const int64_t id = in.tokens[static_cast<std::size_t>(i)];
     if (!in.spliced.empty() && id == in.spliced.token_id) {
       const double* row = in.spliced.values.data() + next_spliced++ * in.spliced.cols;
@@ -161,12 +179,13 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
   }
   if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);
   if (trace) trace->layers.assign(static_cast<std::size_t>(cfg_.num_hidden_layers), {});
-  for (int64_t l = 0; l < cfg_.num_hidden_layers; ++l) {
-    const auto li = static_cast<std::size_t>(l);
+  for (int64_t l = cfg_.first_layer(); l < cfg_.end_layer(); ++l) {
+    const auto li = static_cast<std::size_t>(l);                       // absolute: cache, trace, constants
+    const auto wi = static_cast<std::size_t>(l - cfg_.first_layer());  // the run's weights
     t0 = SteadyClock::now();
     // Streamed: this layer's matrices converted now and dropped after it (its experts inside moe()).
-    const LayerWeights<T> streamed = w_.stored ? streamed_layer<P>(w_.layers[li], w_.stored->layers[li]) : LayerWeights<T>{};
-    h = decoder_layer<P>(h, w_.stored ? streamed : w_.layers[li], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
+    const LayerWeights<T> streamed = w_.stored ? streamed_layer<P>(w_.layers[wi], w_.stored->layers[wi]) : LayerWeights<T>{};
+    h = decoder_layer<P>(h, w_.stored ? streamed : w_.layers[wi], cfg_, static_cast<int>(l), cache.layers[li], opt.cont,
                          trace ? &trace->layers[li] : nullptr);
     if (opt.after_layer) {
       opt.after_layer(static_cast<int>(l), h);
@@ -174,7 +193,14 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
     }
     if (opt.layer_seconds) opt.layer_seconds->push_back(seconds_since(t0));
   }
+  // Streamed: the layers' converted matrices are gone; the heap's free pages go back to the system before
+  // the lm_head is converted, so the head's memory is not added to the last layer's leftovers (the resident
+  // set follows what the run holds: harness/run_memory.h). Once per step: the next step's first layer
+  // faults them in again. Resident models keep the allocator as it is (nothing large is freed).
+  if (w_.stored) release_free_heap();
   cache.position += S;
+  if (opt.hidden_out) *opt.hidden_out = h;
+  if (!cfg_.runs_head()) return Mat<T>(0, cfg_.vocab_size);
   t0 = SteadyClock::now();
   // Final norm on every row (or, when neither all logits nor a trace need them, on row S-1), then the
   // lm_head on all rows or on the last one: bf16 GEMM, then .float() (exact).

@@ -21,7 +21,7 @@ template <class T> struct ModelWeights {
   Mat<T> embed;       // [V, H] model.embed_tokens.weight
   Vec<T> final_norm;  // [H]    model.norm.weight
   Mat<T> lm_head;     // [V, H] lm_head.weight (== embed when tie_word_embeddings)
-  std::vector<LayerWeights<T>> layers;
+  std::vector<LayerWeights<T>> layers;  // the run's layers: layers[i] is decoder layer cfg.first_layer() + i
   // Streamed weights (WeightResidency::Streamed): the checkpoint stays open and its blocks are converted
   // when used; embed, lm_head and the layers' matrices are then empty, and layers[l] holds the 1-D
   // weights alone (input_norm, post_norm, lightning.norm: resident, so fault injection can flip them).
@@ -50,8 +50,8 @@ template <class T> struct ModelCache {
 };
 
 template <class T> struct ForwardTrace {
-  std::vector<LayerTrace<T>> layers;
-  Mat<T> final_norm;  // [S, H]
+  std::vector<LayerTrace<T>> layers;  // [L], by absolute layer index; only the run's layers are filled
+  Mat<T> final_norm;  // [S, H]; empty when the run ends before the head (ModelConfig::runs_head)
 };
 
 // What a driver asks of one forward call beyond the logits: the harness's hooks, per-layer timing and
@@ -72,6 +72,9 @@ template <class T> struct ForwardOptions {
   // call (embedding, final norm, lm_head) added to *head_seconds.
   std::vector<double>* layer_seconds = nullptr;
   double* head_seconds = nullptr;
+  // When set: the hidden state leaving the run's last layer [S, H] (the residual stream a slice hands
+  // to the next one; docs/slices.md).
+  Mat<T>* hidden_out = nullptr;
 };
 
 template <class P> class Model {
@@ -83,9 +86,11 @@ template <class P> class Model {
   const ModelWeights<T>& weights() const { return w_; }
   ModelWeights<T>& mutable_weights() { return w_; }  // fault injection (harness soak) only
   ModelCache<T> new_cache() const;
-  // Runs `in` (positions cache.position ...) and returns logits [S, V] ([1, V] with last_row_only).
+  // Runs `in` (positions cache.position ...) through layers cfg.first_layer() .. end_layer() - 1 and
+  // returns logits [S, V] ([1, V] with last_row_only; [0, V] when the run ends before the head). The
+  // embedding feeds the first layer, or `in.hidden` when given (a slice continuing another's hidden state).
   // Throws mm::Error for an input check_model_input refuses (empty, id out of range, past
-  // max_position_embeddings), before anything runs. With a trace, fills every layer's sub-outputs.
+  // max_position_embeddings), before anything runs. With a trace, fills every run layer's sub-outputs.
   Mat<T> forward(const ModelInput& in, ModelCache<T>& cache, ForwardTrace<T>* trace = nullptr,
                  const ForwardOptions<T>& opt = {}) const;
 

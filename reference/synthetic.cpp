@@ -18,7 +18,7 @@ std::vector<TensorSpec> checkpoint_specs(const ModelConfig& c, DType dt) {
   std::vector<TensorSpec> s;
   auto add = [&](std::string n, std::vector<int64_t> shape) { s.push_back({std::move(n), dt, std::move(shape)}); };
   add("model.embed_tokens.weight", {V, H});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+  for (int64_t l = c.stored_begin(); l < c.stored_end(); ++l) {  // a slice checkpoint: its layers alone
     const std::string p = "model.layers." + std::to_string(l) + ".";
     add(p + "input_layernorm.weight", {H});
     add(p + "post_attention_layernorm.weight", {H});

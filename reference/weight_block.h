@@ -22,7 +22,9 @@ typename P::T weight_value(double x) {
 }
 
 // Rows [r0, r0 + n) of the block into out[0, n * cols) (row-major), a panel of at most kPanelElements
-// doubles at a time: converting a large tensor costs one panel of scratch, not a double copy of it.
+// doubles at a time: converting a large tensor costs one panel of scratch, not a double copy of it. Each
+// panel's mapped pages are handed back once read (WeightBlock::release_rows), so the stored block never
+// sits in memory beside its conversion.
 inline constexpr int64_t kPanelElements = int64_t{1} << 16;
 template <class P>
 void convert_rows(const WeightBlock& b, int64_t r0, int64_t n, typename P::T* out) {
@@ -31,6 +33,7 @@ void convert_rows(const WeightBlock& b, int64_t r0, int64_t n, typename P::T* ou
   for (int64_t r = 0; r < n; r += per) {
     const int64_t k = std::min(per, n - r);
     b.read_rows_f64(r0 + r, k, panel.data());
+    b.release_rows(r0 + r, k);
     for (int64_t i = 0; i < k * b.cols; ++i) out[r * b.cols + i] = weight_value<P>(panel[static_cast<std::size_t>(i)]);
   }
 }

@@ -6,7 +6,7 @@
 
 namespace mm::cuda_model {
 
-std::unique_ptr<Model> make_cuda_model(const HostWeights& w) {
+std::unique_ptr<Model> make_cuda_model(HostWeights w) {
   if (!cuda_device_present()) throw std::runtime_error("no CUDA device");
   return std::make_unique<backend_cuda::detail::ModelImpl>(w);
 }

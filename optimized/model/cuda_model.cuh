@@ -86,6 +86,13 @@ inline u16 f32_to_bits(float f) {  // round to nearest even (finite values; NaN 
 }
 
 inline Buf<u16> upload(const std::vector<u16>& v) { return v.empty() ? Buf<u16>() : Buf<u16>(v); }
+// Uploads `v` and frees the host copy at once: the model is built tensor by tensor, so host + device
+// hold the weights once plus one tensor (a real-shape layer's w1 is 3.6 GB), not twice.
+inline Buf<u16> take(std::vector<u16>& v) {
+  Buf<u16> b = upload(v);
+  std::vector<u16>().swap(v);
+  return b;
+}
 
 // The head dims in [1, kProbeMaxHeadDim] for which `takes(d)` holds, as runs: "1..256", "32/64/128",
 // "none". kProbeMaxHeadDim is the config's limit (core/config.h, ConfigLimits::head_dim).
@@ -161,7 +168,7 @@ inline void check_head_dims(const Dims& c) {
                 "; decode " + version_head_dims(mm::lightning::decode_versions(), [&](int d) { return lightning_at(d, 1); });
     }
     if (!ok)
-      throw mm::Error("cuda_model: layer " + std::to_string(l) + " (" + (soft ? "softmax" : "lightning") +
+      throw mm::Error("cuda_model: layer " + std::to_string(c.first_layer + l) + " (" + (soft ? "softmax" : "lightning") +
                       " attention) has head_dim " + std::to_string(c.d) + ", which no kernel version takes (head dims " +
                       "each version takes, at " + std::to_string(c.nh) + "/" + std::to_string(c.nkv) + " heads: " + taken + ")");
   }
@@ -180,27 +187,28 @@ struct VisionLayer {  // bf16 on the device, shapes as VisionLayerHostWeights
 
 class ModelImpl final : public Model {
  public:
-  explicit ModelImpl(const HostWeights& w) : d_(w.dims) {
+  // Consumes `w`: each host tensor is freed once it is on the device (take).
+  explicit ModelImpl(HostWeights& w) : d_(w.dims) {
     const Dims& c = d_;
     if (static_cast<int>(w.layers.size()) != c.L) throw std::invalid_argument("cuda_model: layer count mismatch");
     check_head_dims(c);  // before any upload: a head dim without kernels is the user's input, not a bug
-    embed_ = upload(w.embed);
-    final_norm_ = upload(w.final_norm);
-    lm_head_ = upload(w.lm_head);
+    embed_ = take(w.embed);
+    final_norm_ = take(w.final_norm);
+    lm_head_ = take(w.lm_head);
     for (int l = 0; l < c.L; ++l) {
-      const LayerHostWeights& h = w.layers[static_cast<size_t>(l)];
+      LayerHostWeights& h = w.layers[static_cast<size_t>(l)];
       Layer L;
       L.softmax = c.softmax[static_cast<size_t>(l)] != 0;
-      L.input_norm = upload(h.input_norm);
-      L.post_norm = upload(h.post_norm);
+      L.input_norm = take(h.input_norm);
+      L.post_norm = take(h.post_norm);
       if (L.softmax) {
-        L.q = upload(h.q); L.k = upload(h.k); L.v = upload(h.v); L.o = upload(h.o);
+        L.q = take(h.q); L.k = take(h.k); L.v = take(h.v); L.o = take(h.o);
       } else {
-        L.qkv = upload(h.qkv); L.gate = upload(h.gate); L.norm = upload(h.norm); L.out = upload(h.out);
+        L.qkv = take(h.qkv); L.gate = take(h.gate); L.norm = take(h.norm); L.out = take(h.out);
         L.slopes = Buf<float>(c.slopes[static_cast<size_t>(l)]);
         L.state = Buf<float>(static_cast<size_t>(c.nh) * c.d * c.d);
       }
-      L.router = upload(h.router); L.w1 = upload(h.w1); L.w3 = upload(h.w3); L.w2 = upload(h.w2);
+      L.router = take(h.router); L.w1 = take(h.w1); L.w3 = take(h.w3); L.w2 = take(h.w2);
       layers_.push_back(std::move(L));
     }
     std::vector<float> freq(static_cast<size_t>(c.rd / 2));

@@ -28,7 +28,10 @@
 namespace mm::cuda_model {
 
 struct Dims {
+  // L: the decoder layers this model runs; a slice (docs/slices.md) runs layers first_layer ..
+  // first_layer + L - 1 of the whole model, whose constants (type, slopes) the loader gives them.
   int V = 0, H = 0, I = 0, L = 0, nh = 0, nkv = 0, d = 0, rd = 0, E = 0, k = 0, block = 256;
+  int first_layer = 0;
   int64_t max_pos = 0;
   double theta = 1e7, rms_eps = 1e-5, lightning_eps = 1e-6;
   bool postnorm = true;
@@ -170,10 +173,11 @@ class Model {
 // Both builds' tables take the same shapes (one source); this asks the SIMT build's.
 void check_kernel_head_dims(const Dims& dims);
 
-// SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp.
-std::unique_ptr<Model> make_simt_model(const HostWeights& w);
-// nvcc build; defined in cuda_model.cu (only linked when the GPU build exists).
-std::unique_ptr<Model> make_cuda_model(const HostWeights& w);
+// SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp. `w` is consumed tensor by tensor as
+// it is uploaded (pass it with std::move to keep one copy of the weights in memory).
+std::unique_ptr<Model> make_simt_model(HostWeights w);
+// nvcc build; defined in cuda_model.cu (only linked when the GPU build exists). The same.
+std::unique_ptr<Model> make_cuda_model(HostWeights w);
 bool cuda_device_present();
 // The device the `cuda` backend runs on, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)"; empty
 // without a device. For reports (machine.gpu) and --version.

@@ -1,5 +1,6 @@
 #include "optimized/model/cuda_model_loader.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/dtype.h"
@@ -11,11 +12,23 @@
 namespace mm::cuda_model {
 namespace {
 
-// A checkpoint block rounded to bf16 bits.
+// A checkpoint block rounded to bf16 bits; the mapped pages it reads are handed back as it goes
+// (release_rows), so a checkpoint larger than memory is read without its pages counting as ours.
+// Converted a panel of rows at a time: the scratch is one panel of doubles, not a double copy of the block
+// (the real lm_head's would be 9.8 GB).
 std::vector<uint16_t> bf16_of(const WeightBlock& b) {
-  const std::vector<double> v = b.read_f64();
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = f32_to_bf16_bits(static_cast<float>(v[i]));
+  std::vector<uint16_t> out(static_cast<size_t>(b.numel()));
+  const int64_t per = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, b.cols));  // rows per panel
+  std::vector<double> panel;
+  for (int64_t r = 0; r < b.rows; r += per) {
+    const int64_t n = std::min(per, b.rows - r);
+    panel.resize(static_cast<size_t>(n * b.cols));
+    b.read_rows_f64(r, n, panel.data());
+    b.release_rows(r, n);  // each panel's mapped pages handed back once read
+    for (size_t i = 0; i < panel.size(); ++i)
+      out[static_cast<size_t>(r * b.cols) + i] = f32_to_bf16_bits(static_cast<float>(panel[i]));
+  }
+  b.release_rows(0, b.rows);  // the pages at the panels' edges
   return out;
 }
 // The experts' blocks, concatenated [E, rows, cols].
@@ -32,7 +45,8 @@ std::vector<uint16_t> bf16_of(const std::vector<WeightBlock>& blocks) {
 Dims dims_of(const ModelConfig& c) {
   Dims d;
   d.V = static_cast<int>(c.vocab_size); d.H = static_cast<int>(c.hidden_size); d.I = static_cast<int>(c.intermediate_size);
-  d.L = static_cast<int>(c.num_hidden_layers); d.nh = static_cast<int>(c.num_attention_heads);
+  d.L = static_cast<int>(c.run_layer_count()); d.first_layer = static_cast<int>(c.first_layer());
+  d.nh = static_cast<int>(c.num_attention_heads);
   d.nkv = static_cast<int>(c.num_key_value_heads); d.d = static_cast<int>(c.head_dim); d.rd = static_cast<int>(c.rotary_dim);
   d.E = static_cast<int>(c.num_local_experts); d.k = static_cast<int>(c.num_experts_per_tok);
   d.block = static_cast<int>(c.block_size); d.max_pos = c.max_position_embeddings;
@@ -54,13 +68,15 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
   w.embed = bf16_of(m.embed);
   w.final_norm = bf16_of(m.final_norm);
   w.lm_head = m.lm_head_tied ? w.embed : bf16_of(m.lm_head);
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const TextLayerWeightMap& M = m.layers[static_cast<size_t>(l)];
+  // The run's layers (all of a whole model), each with the constants of its index in the whole model.
+  for (int64_t l = c.first_layer(); l < c.end_layer(); ++l) {
+    const TextLayerWeightMap& M = m.layers[static_cast<size_t>(l - c.first_layer())];
     const bool soft = M.type == LayerType::Softmax;
     d.softmax.push_back(soft ? 1 : 0);
     std::vector<float> s;
     if (!soft)
-      for (double x : lightning_slopes(d.nh, static_cast<int>(l), d.L)) s.push_back(static_cast<float>(x));
+      for (double x : lightning_slopes(d.nh, static_cast<int>(l), static_cast<int>(c.num_hidden_layers)))
+        s.push_back(static_cast<float>(x));
     d.slopes.push_back(std::move(s));
     LayerHostWeights L;
     L.input_norm = bf16_of(M.input_norm);
@@ -145,16 +161,17 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
   if (!why.empty()) throw Error("backend '" + backend + "' is not available: " + why);
   {  // a head dim without kernels is refused from the config, before the weights are read
     Dims d = dims_of(cfg);
-    for (LayerType t : cfg.layer_types) d.softmax.push_back(t == LayerType::Softmax ? 1 : 0);
+    for (int64_t l = cfg.first_layer(); l < cfg.end_layer(); ++l)
+      d.softmax.push_back(cfg.layer_types[static_cast<size_t>(l)] == LayerType::Softmax ? 1 : 0);
     check_kernel_head_dims(d);
   }
   Checkpoint ck(dir);
   HostWeights w = load_host_weights(cfg, ck);
   if (vl) w.vision = load_vision_host_weights(*vl, ck);
 #if MM_CUDA
-  if (backend == "cuda") return make_cuda_model(w);
+  if (backend == "cuda") return make_cuda_model(std::move(w));
 #endif
-  return make_simt_model(w);
+  return make_simt_model(std::move(w));
 }
 
 int64_t sample_next(Model& m, const SamplingParams& p, Rng& rng) {

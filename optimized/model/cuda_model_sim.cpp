@@ -6,7 +6,7 @@ namespace mm::cuda_model {
 
 void check_kernel_head_dims(const Dims& dims) { backend_simt::detail::check_head_dims(dims); }
 
-std::unique_ptr<Model> make_simt_model(const HostWeights& w) {
+std::unique_ptr<Model> make_simt_model(HostWeights w) {
   return std::make_unique<backend_simt::detail::ModelImpl>(w);
 }
 

@@ -73,6 +73,8 @@ static void expect_same(const ModelConfig& a, const ModelConfig& b) {
   EXPECT_EQ(a.alpha_mlp, b.alpha_mlp);
   EXPECT_EQ(a.beta_mlp, b.beta_mlp);
   EXPECT_EQ(a.layer_types, b.layer_types);
+  EXPECT_EQ(a.stored_begin(), b.stored_begin());
+  EXPECT_EQ(a.stored_end(), b.stored_end());
 }
 
 TEST(Config, BothSpellingsOfTheReleasedConfigAgree) {
@@ -170,6 +172,57 @@ TEST(Config, InvalidValuesNameTheField) {
   both["layer_types"] = hf_text01()["layer_types"];
   EXPECT_MM_ERROR(config_from_json(both, "both.json"), "attn_type_list", "layer_types");
   EXPECT_MM_ERROR(config_from_json(json::array({1, 2}), "arr.json"), "JSON object");
+}
+
+// A slice checkpoint (docs/slices.md) keeps the whole model's depth and layer list; its counts are its layers'.
+TEST(Config, SliceKeepsTheWholeModelsIndicesAndCountsItsOwnLayers) {
+  json j = official_text01();
+  j["minimax01_layers"] = {6, 8};
+  const ModelConfig c = config_from_json(j, "slice.json");
+  EXPECT_EQ(c.num_hidden_layers, 80);
+  EXPECT_EQ(c.layer_types.size(), 80u);
+  EXPECT_EQ(c.stored_begin(), 6);
+  EXPECT_EQ(c.stored_end(), 8);
+  EXPECT_EQ(c.first_layer(), 6);
+  EXPECT_EQ(c.end_layer(), 8);
+  EXPECT_TRUE(c.is_slice());
+  EXPECT_TRUE(c.runs_head());
+  EXPECT_EQ(c.run_layers_of(LayerType::Lightning), 1);  // layer 6
+  EXPECT_EQ(c.run_layers_of(LayerType::Softmax), 1);    // layer 7
+  const ParamCount whole = count_params(preset_config("minimax-text-01")), p = count_params(c);
+  EXPECT_EQ(p.total, whole.embed + whole.lm_head + whole.final_norm + whole.lightning_attn + whole.softmax_attn +
+                         2 * (whole.moe + whole.layer_norms));
+  EXPECT_EQ(memory_plan(c).kv_bytes_per_token, 4096);  // one softmax layer: (K + V) x 8 x 128 x 2 B
+  for (auto sp : {ConfigSpelling::Official, ConfigSpelling::HF}) {
+    const json back = config_to_json(c, sp);
+    EXPECT_EQ(back.at("minimax01_layers"), json::array({6, 8}));
+    expect_same(c, config_from_json(back, "roundtrip"));
+  }
+  EXPECT_FALSE(config_to_json(preset_config("tiny"), ConfigSpelling::Official).contains("minimax01_layers"));
+
+  // --layers inside the slice: only where it ends with the slice's last layer does the head run.
+  ModelConfig r = c;
+  r.run = parse_layer_span("6:7", c, "--layers");
+  r.validate();
+  EXPECT_EQ(r.run_layer_count(), 1);
+  EXPECT_FALSE(r.runs_head());
+  EXPECT_EQ(run_layers_string(r), "6:7");
+  EXPECT_EQ(count_params(r).total, whole.embed + whole.lm_head + whole.final_norm + whole.lightning_attn +
+                                       whole.moe + whole.layer_norms);
+  EXPECT_MM_ERROR(parse_layer_span("5:7", c, "--layers"), "--layers '5:7'", "6 <= A < B <= 8",
+                  "the layers this checkpoint holds");
+  const ModelConfig w = preset_config("tiny");
+  EXPECT_FALSE(w.is_slice());
+  for (const char* bad : {"5:2", "3:3", "x", "2:", ":2", "1:9", "2:3:4", "-1:2", "1:99999999", ""})
+    EXPECT_MM_ERROR(parse_layer_span(bad, w, "--layers"), "--layers '", "0 <= A < B <= 8 (num_hidden_layers)");
+  EXPECT_EQ(parse_layer_span("0:8", w, "--layers").end, 8);
+
+  for (const json& bad : {json::array({8, 6}), json::array({0, 81}), json::array({-1, 2}), json::array({3}),
+                          json("6:8"), json::array({0, 0}), json::array({1.5, 2})}) {
+    json b = official_text01();
+    b["minimax01_layers"] = bad;
+    EXPECT_MM_ERROR(config_from_json(b, "slice.json"), "slice.json", "minimax01_layers");
+  }
 }
 
 TEST(Config, FileErrors) {

@@ -153,7 +153,7 @@ TEST(Reroute, FlippedRowsAndMasks) {
   got["layers.1.router_experts"] = ref_ids;
   budget["layers.0.router_experts"] = ref_ids;
   budget["layers.1.router_experts"] = T({3, 2}, {0, 1, 2, 3, 4, 0});  // row 2 flipped at layer 1 (budget)
-  const RowMask lw = layerwise_mask(got, budget, ref, 2);
+  const RowMask lw = layerwise_mask(got, budget, ref, 0, 2);
   // each run's own flips leave its own rows out: the backend is still compared on the budget's
   EXPECT_EQ(lw.got.at("layers.0.moe_out"), (std::vector<bool>{false, true, false}));
   EXPECT_EQ(lw.got.at("layers.1.output"), (std::vector<bool>{false, false, false}));
@@ -163,7 +163,7 @@ TEST(Reroute, FlippedRowsAndMasks) {
   EXPECT_EQ(lw.rows_got, 1);
   EXPECT_EQ(lw.rows_budget, 1);
   EXPECT_FALSE(lw.over_cap());  // fewer than min_rows_for_cap rows: the router_experts verdict is the guard
-  const RowMask e2e = end_to_end_mask(got, budget, ref, 2);
+  const RowMask e2e = end_to_end_mask(got, budget, ref, 0, 2);
   EXPECT_EQ(e2e.got.at("logits"), (std::vector<bool>{false, true, false}));
   EXPECT_EQ(e2e.budget.at("final_norm"), (std::vector<bool>{false, false, true}));
   EXPECT_EQ(e2e.rows_considered, 3);
