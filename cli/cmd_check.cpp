@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/harness_common.h"
+#include "cli/layer_slices.h"
 #include "harness/progress.h"
 #include "core/acceptance.h"
 #include "harness/check.h"
@@ -26,6 +27,8 @@ int cmd_check(const std::vector<std::string>& argv) {
   // --golden alone: the case's own checkpoint; with --model/--preset the configs must agree.
   const std::string report_out = report_output(a, "reports/check.json");  // checked before the run
   StdoutDocument out(is_stdout_path(report_out));  // --report -: the report alone on standard output
+  if (a.has("layers") && !opt.golden_dir.empty())
+    throw UsageError("check: --layers with --golden: a golden case's tensors are the whole model's");
   harness::ModelSource src;
   if (!opt.golden_dir.empty() && !a.has("model") && !a.has("preset")) {
     const auto c = golden::load_case(opt.golden_dir);
@@ -35,7 +38,11 @@ int cmd_check(const std::vector<std::string>& argv) {
   } else {
     src = harness_model(a);
   }
+  layers_option(a, src.model);
   std::printf("model: %s\n", src.label.c_str());
+  if (src.model.config.is_slice())
+    std::printf("layers: %s of %lld\n", run_layers_string(src.model.config).c_str(),
+                (long long)src.model.config.num_hidden_layers);
   const auto r = harness::run_check(src, opt);
   std::fputs(harness::summary(r).c_str(), stdout);
   auto rep = harness::new_report("check", command_line("check", argv));

@@ -1,5 +1,6 @@
 // minimax01 forward: prefill + decode, dumping the outside-check contract
 // (F32 logits [S,V], hidden_states [L,S,H], decode_logits [N,V]); see docs/forward-dump.md.
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -11,10 +12,12 @@
 #include "cli/commands.h"
 #include "cli/harness_common.h"
 #include "cli/image_inputs.h"
+#include "cli/layer_slices.h"
 #include "cli/output_guard.h"
 #include "cli/stdout_document.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/forward_dump.h"
 #include "core/interrupt.h"
 #include "core/safetensors.h"
 #include "harness/backend.h"
@@ -26,8 +29,15 @@ namespace mm::cli {
 // [L, S, H] and decode logits [N, V] (values as the backend produced them, widened to double).
 struct ForwardRun {
   std::string backend, kernels;  // kernels: empty for the reference
-  int64_t S = 0, N = 0, L = 0, H = 0, V = 0;
-  std::vector<double> logits, hidden, dec;
+  int64_t S = 0, N = 0, L = 0, H = 0, V = 0;  // L: the layers run (B - A for a slice)
+  std::vector<double> logits, hidden, dec;     // logits and dec empty for a slice ending before the head
+  // A slice run (--layers, a slice checkpoint; docs/slices.md): the layers it went through, the whole
+  // model's layer count, and the hidden state leaving its last layer at the prompt [S, H] and at each
+  // decode step [N, H].
+  bool slice = false, head = true;
+  std::string layers, tokens_sha256;
+  int64_t num_hidden_layers = 0;
+  std::vector<double> hidden_out, dec_hidden_out;
   // MiniMax-VL-01 only: the crops of every image [crops, 3, 336, 336] and the packed, projected
   // features spliced at the image tokens [image tokens, H], in splice order.
   int64_t crops = 0, crop_size = 0, image_tokens = 0;
@@ -49,21 +59,58 @@ static Argmax argmax_of(const double* row, int64_t V) {
   return {am, row[am]};
 }
 
+// The dump's tensors written a chunk at a time straight from the run's vectors (no whole copy of the
+// [S, V] logits).
+static ChunkFillFn from_vectors(const std::vector<const std::vector<double>*>& src) {
+  return [src](std::size_t i, int64_t offset, int64_t n, double* out) {
+    require(offset >= 0 && n >= 0 && static_cast<std::size_t>(offset + n) <= src[i]->size(),
+            "forward: a dump tensor holds fewer values than its shape says");
+    std::copy_n(src[i]->data() + offset, n, out);
+  };
+}
+
+// A slice run's dump (core/forward_dump.h kSliceDumpFormat).
+static void write_slice_dump(const std::string& path, const ForwardRun& r) {
+  std::vector<TensorSpec> specs = {{"hidden_states", DType::F32, {r.L, r.S, r.H}},
+                                   {"hidden_out", DType::F64, {r.S, r.H}},
+                                   {"decode_hidden_out", DType::F64, {r.N, r.H}}};
+  std::vector<const std::vector<double>*> src = {&r.hidden, &r.hidden_out, &r.dec_hidden_out};
+  if (r.head) {
+    specs.push_back({"logits", DType::F32, {r.S, r.V}});
+    specs.push_back({"decode_logits", DType::F32, {r.N, r.V}});
+    src.push_back(&r.logits);
+    src.push_back(&r.dec);
+  }
+  write_safetensors(path, specs, from_vectors(src),
+                    {{"backend", r.backend},
+                     {"format", kSliceDumpFormat},
+                     {"layers", r.layers},
+                     {"num_hidden_layers", std::to_string(r.num_hidden_layers)},
+                     {"tokens_sha256", r.tokens_sha256}});
+}
+
 // The summary (text, or with --json one document on standard output: `out`) and, with --dump, the
-// contract file (docs/forward-dump.md).
+// contract file (docs/forward-dump.md), or a slice's (docs/slices.md).
 static int report(const Args& a, const ForwardRun& r, StdoutDocument& out) {
-  const Argmax last = argmax_of(r.logits.data() + (r.S - 1) * r.V, r.V);
+  const std::optional<Argmax> last =
+      r.head ? std::optional<Argmax>(argmax_of(r.logits.data() + (r.S - 1) * r.V, r.V)) : std::nullopt;
   const std::optional<Argmax> last_decode =
-      r.N ? std::optional<Argmax>(argmax_of(r.dec.data() + (r.N - 1) * r.V, r.V)) : std::nullopt;
+      r.head && r.N ? std::optional<Argmax>(argmax_of(r.dec.data() + (r.N - 1) * r.V, r.V)) : std::nullopt;
   if (!out.active()) {
     std::printf("backend %s, %lld prompt tokens, %lld decode tokens\n", r.backend.c_str(), (long long)r.S, (long long)r.N);
+    if (r.slice)
+      std::printf("layers %s of %lld%s\n", r.layers.c_str(), (long long)r.num_hidden_layers,
+                  r.head ? ", then the final norm and lm_head" : ": no head, the hidden state goes out");
     if (!r.kernels.empty()) std::printf("kernels: %s\n", r.kernels.c_str());
     std::printf("load %.2f s, prefill %.3f s, decode %.3f s\n", r.load_s, r.prefill_s, r.decode_s);
-    std::printf("last prompt position: argmax token %lld, logit %.6g\n", (long long)last.token, last.logit);
+    if (last) std::printf("last prompt position: argmax token %lld, logit %.6g\n", (long long)last->token, last->logit);
     if (last_decode)
       std::printf("last decode step: argmax token %lld, logit %.6g\n", (long long)last_decode->token, last_decode->logit);
   }
-  if (a.has("dump")) {
+  if (a.has("dump") && r.slice) {
+    write_slice_dump(a.str("dump", ""), r);
+    std::printf("wrote %s\n", a.str("dump", "").c_str());
+  } else if (a.has("dump")) {
     const std::string path = a.str("dump", "");
     std::vector<TensorSpec> specs = {{"logits", DType::F32, {r.S, r.V}},
                                      {"hidden_states", DType::F32, {r.L, r.S, r.H}},
@@ -75,8 +122,7 @@ static int report(const Args& a, const ForwardRun& r, StdoutDocument& out) {
       src.push_back(&r.pixel_values);
       src.push_back(&r.image_features);
     }
-    write_safetensors(path, specs, [&](std::size_t i, std::vector<double>& v) { v = *src[i]; },
-                      {{"backend", r.backend}, {"format", "minimax01-forward-v1"}});
+    write_safetensors(path, specs, from_vectors(src), {{"backend", r.backend}, {"format", "minimax01-forward-v1"}});
     std::printf("wrote %s\n", path.c_str());
   }
   if (out.active()) {
@@ -88,8 +134,9 @@ static int report(const Args& a, const ForwardRun& r, StdoutDocument& out) {
         {"decode_tokens", r.N},
         {"image_tokens", r.image_tokens},
         {"crops", r.crops},
+        {"layers", r.slice ? nlohmann::json(r.layers) : nlohmann::json(nullptr)},
         {"seconds", {{"load", r.load_s}, {"prefill", r.prefill_s}, {"decode", r.decode_s}}},
-        {"last_prompt_position", am(last)},
+        {"last_prompt_position", last ? am(*last) : nlohmann::json(nullptr)},
         {"last_decode_step", last_decode ? am(*last_decode) : nlohmann::json(nullptr)},
         {"dump", a.has("dump") ? nlohmann::json(a.str("dump", "")) : nlohmann::json(nullptr)}};
     out.write(j.dump(2) + "\n");
@@ -131,8 +178,16 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);
   m.weights = weights;
+  layers_option(a, m);
   const ModelConfig& c = m.config;
   check_file_ids(a, prompt, decode, c.vocab_size);
+  const std::optional<SliceHidden> hidden_in = hidden_in_option(a, c, prompt, decode);
+  require_run_memory(m, backend, static_cast<int64_t>(prompt.size()), static_cast<int64_t>(decode.size()), true, true,
+                     "forward");
+  if (hidden_in && a.has("images")) throw UsageError("forward: --hidden-in continues a text slice; it takes no --images");
+  if (hidden_in && backend.rfind("ref-", 0) != 0)  // before the weights load, not at the first step
+    throw UsageError("forward: --hidden-in runs on the reference backends (ref-f64, ref-f32, ref-bf16); " + backend +
+                     " runs a slice from the token embeddings");
   refuse_image_token_in_decode(a, m.vl, decode, a.has("decode-tokens-file") ? "--decode-tokens-file" : "--decode-tokens");
   const PromptImages images = prepare_prompt_images(a, dir, m.vl, prompt, a.has("tokens-file") ? "--tokens-file" : "--tokens");
   for (std::size_t k = 0; k < images.paths.size(); ++k)
@@ -144,9 +199,11 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
   const auto t1 = SteadyClock::now();
   harness::StepRequest capture;
   capture.capture = true;
+  capture.hidden_out = true;  // a slice's dump holds it (no effect on a whole model)
   ModelInput in(images.tokens);
   in.images = images.images;
   in.image_token_id = images.image_token_id;
+  if (hidden_in) in.hidden = {hidden_in->S, hidden_in->H, hidden_in->hidden_out};
   // SIGINT / SIGTERM (core/interrupt.h): stop between two steps and write no dump; a dump already at the
   // --dump path stays as it was.
   auto stop_if_interrupted = [&](std::size_t decoded) {
@@ -159,7 +216,7 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
                       ": a partial dump would pass for a result");
   };
   stop_if_interrupted(0);
-  const harness::StepResult pre = b->step(in, capture);
+  harness::StepResult pre = b->step(in, capture);
   prefilled = true;
   const auto t2 = SteadyClock::now();
   ForwardRun r;
@@ -167,26 +224,44 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
   r.kernels = b->kernels();
   r.S = static_cast<int64_t>(images.tokens.size());
   r.N = static_cast<int64_t>(decode.size());
-  r.L = c.num_hidden_layers;
+  r.L = c.run_layer_count();
   r.H = c.hidden_size;
   r.V = c.vocab_size;
-  for (int64_t t : decode) {
-    stop_if_interrupted(r.dec.size() / static_cast<std::size_t>(r.V));
-    const harness::StepResult d = b->step({t}, {});
+  r.slice = c.is_slice();
+  r.head = c.runs_head();
+  r.layers = run_layers_string(c);
+  r.tokens_sha256 = slice_tokens_digest(prompt, decode);
+  r.num_hidden_layers = c.num_hidden_layers;
+  // What the dump needs of the prefill, moved or copied out; then the capture is let go before the
+  // decode steps (harness/run_memory.cpp counts the run this way).
+  r.logits = std::move(pre.logits.values);
+  r.hidden_out = std::move(pre.hidden_out.values);
+  if (!images.images.empty())
+    r.image_features = pre.tensors.at(harness::TensorId::projector("image_features").name()).values;
+  for (int64_t l = c.first_layer(); l < c.end_layer(); ++l) {
+    const harness::Tensor& h = pre.tensors.at(harness::TensorId::decoder(static_cast<int>(l), "output").name());
+    r.hidden.insert(r.hidden.end(), h.values.begin(), h.values.end());
+  }
+  pre.tensors.clear();
+  for (std::size_t i = 0; i < decode.size(); ++i) {
+    stop_if_interrupted(i);
+    ModelInput step({decode[i]});
+    if (hidden_in) {  // this step's row of the previous slice's decode hidden states
+      const auto row = hidden_in->decode_hidden_out.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(c.hidden_size));
+      step.hidden = {1, c.hidden_size, std::vector<double>(row, row + c.hidden_size)};
+    }
+    harness::StepRequest want;
+    want.hidden_out = true;
+    const harness::StepResult d = b->step(step, want);
     r.dec.insert(r.dec.end(), d.logits.values.begin(), d.logits.values.end());
+    r.dec_hidden_out.insert(r.dec_hidden_out.end(), d.hidden_out.values.begin(), d.hidden_out.values.end());
   }
   const auto t3 = SteadyClock::now();
-  r.logits = pre.logits.values;
   for (const ImageCrops& im : images.images) {
     r.crops += im.num_crops;
     r.crop_size = im.crop_size;
     r.image_tokens += im.num_tokens;
     r.pixel_values.insert(r.pixel_values.end(), im.pixel_values.begin(), im.pixel_values.end());
-  }
-  if (r.crops) r.image_features = pre.tensors.at(harness::TensorId::projector("image_features").name()).values;
-  for (int64_t l = 0; l < r.L; ++l) {
-    const harness::Tensor& h = pre.tensors.at(harness::TensorId::decoder(static_cast<int>(l), "output").name());
-    r.hidden.insert(r.hidden.end(), h.values.begin(), h.values.end());
   }
   r.load_s = secs(t0, t1);
   r.prefill_s = secs(t1, t2);

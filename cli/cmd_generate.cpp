@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/harness_common.h"
 #include "cli/image_inputs.h"
+#include "cli/layer_slices.h"
 #include "cli/stdout_document.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -129,7 +130,13 @@ int run_generate(const Args& a, const std::string& backend, StdoutDocument& out)
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);
   m.weights = weights;
+  layers_option(a, m);
+  if (!m.config.runs_head())
+    throw UsageError("generate: --layers " + run_layers_string(m.config) + " ends before layer " +
+                     std::to_string(m.config.stored_end() - 1) + ", the checkpoint's last: the next token is sampled "
+                     "from the head that follows it (use forward --layers to run a slice)");
   a.check_file_token_ids("prompt-tokens-file", r.prompt.tokens, m.config.vocab_size);
+  require_run_memory(m, backend, static_cast<int64_t>(r.prompt.tokens.size()), r.n_new, false, false, "generate");
   PromptImages images = prepare_prompt_images(a, dir, m.vl, r.prompt.tokens,
                                               a.has("prompt-tokens-file") ? "--prompt-tokens-file" : "--prompt-tokens");
   r.prompt.tokens = std::move(images.tokens);

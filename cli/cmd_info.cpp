@@ -11,6 +11,8 @@
 #include "cli/stdout_document.h"
 #include "core/config.h"
 #include "core/vl_config.h"
+#include "harness/backend.h"
+#include "harness/run_memory.h"
 #include "reference/blas_cpu.h"
 
 namespace mm::cli {
@@ -38,7 +40,13 @@ static nlohmann::json info_json(const ModelConfig& c, const std::optional<VlConf
       // the text model's whole config.json (official spelling): with fewer layers, the input of init --config
       {"config", config_to_json(c, ConfigSpelling::Official)},
       {"layers", {{"total", c.num_hidden_layers}, {"lightning", c.num_layers_of(LayerType::Lightning)},
-                  {"softmax", c.num_layers_of(LayerType::Softmax)}, {"pattern", pattern}}},
+                  {"softmax", c.num_layers_of(LayerType::Softmax)}, {"pattern", pattern},
+                  // a slice checkpoint (docs/slices.md): the layers it holds (the counts above are the whole model's;
+                  // the parameters and memory below count the layers run: those held, or --layers)
+                  {"held", c.stored.all() ? nlohmann::json(nullptr)
+                                          : nlohmann::json(std::to_string(c.stored_begin()) + ":" +
+                                                           std::to_string(c.stored_end()))},
+                  {"run", run_layers_string(c)}}},
       {"text_config", {{"hidden_size", c.hidden_size}, {"num_attention_heads", c.num_attention_heads},
                        {"head_dim", c.head_dim}, {"inner_dim", c.inner_dim()},
                        {"num_key_value_heads", c.num_key_value_heads},
@@ -109,8 +117,22 @@ static std::string info_text(const nlohmann::json& j) {
   const bool is_vl = j["model_type"] == "minimax_vl_01";
   const auto &L = j["layers"], &t = j["text_config"], &p = j["parameters"], &m = j["memory_bytes"];
   line("model: %s%s\n", S(j["model"]).c_str(), is_vl ? " (MiniMax-VL-01; text model below)" : "");
+  if (j.contains("run_memory")) {  // --backend: the run's peak first, the model's facts after it
+    const auto& r = j["run_memory"];
+    const auto& q = r["parts"];
+    line("forward run: %s, weights %s, layers %s, %lld prompt + %lld decode tokens: peak memory %s%s\n",
+         S(r["backend"]).c_str(), S(r["weights"]).c_str(), S(r["layers"]).c_str(), I(r["prompt_tokens"]),
+         I(r["decode_steps"]), H(r["host_bytes"]).c_str(), r["fits"].get<bool>() ? "" : " (more than this machine has)");
+    line("  = process %s + weights %s + caches %s + largest phase (%s) %s%s\n", H(q["process"]).c_str(),
+         H(q["weights"]).c_str(), H(q["state"]).c_str(), S(r["largest_phase"]).c_str(), H(q["largest_phase"]).c_str(),
+         I(r["device_bytes"]) > 0 ? ("; device " + H(r["device_bytes"])).c_str() : "");
+  }
   line("layers: %lld (%lld lightning, %lld softmax)  pattern: %s\n", I(L["total"]), I(L["lightning"]), I(L["softmax"]),
        S(L["pattern"]).c_str());
+  if (!L["held"].is_null())
+    line("slice: holds layers %s (with the embedding, final norm and lm_head)\n", S(L["held"]).c_str());
+  if (!L["held"].is_null() || S(L["run"]) != "0:" + std::to_string(I(L["total"])))
+    line("parameters and memory below: layers %s (with the embedding, final norm and lm_head)\n", S(L["run"]).c_str());
   line("hidden %lld, heads %lld x %lld (inner %lld), kv heads %lld, rotary_dim %lld, rope_theta %g\n",
        I(t["hidden_size"]), I(t["num_attention_heads"]), I(t["head_dim"]), I(t["inner_dim"]),
        I(t["num_key_value_heads"]), I(t["rotary_dim"]), t["rope_theta"].get<double>());
@@ -180,7 +202,37 @@ int cmd_info(const std::vector<std::string>& argv) {
     }
   }
   if (vl) c = vl->text;
-  const nlohmann::json j = info_json(c, vl);
+  if (a.has("layers")) {
+    if (vl) throw UsageError("--layers: a MiniMax-VL-01 model is run whole; layer slices are for text models");
+    c.run = parse_layer_span(a.str("layers", ""), c, "--layers");
+    c.validate();
+  }
+  nlohmann::json j = info_json(c, vl);
+  // --backend: what a forward run of that backend needs at its peak (harness/run_memory.h).
+  const bool run =
+      a.has("backend") || a.has("prompt-len") || a.has("decode-steps") || a.has("weights") || a.has("layers");
+  if (run && vl)
+    throw UsageError("info: the run's memory (--backend, --prompt-len, --decode-steps, --weights) is predicted for "
+                     "text models; a MiniMax-VL-01 model's vision tower is not counted");
+  if (run) {
+    harness::RunMemoryRequest r;
+    r.backend = a.str("backend", "ref-f32");
+    if (harness::parse_backend_list(r.backend).size() != 1)  // a known name, or the usual error
+      throw UsageError("info: --backend takes one backend, got '" + r.backend + "'");
+    r.weights = parse_weight_residency(a.str("weights", "auto"));
+    r.prompt = a.integer("prompt-len", 300, 1, kMaxTokens);
+    r.decode = a.integer("decode-steps", 4, 0, kMaxTokens);
+    const harness::RunMemory m = harness::estimate_run_memory(c, r);
+    j["run_memory"] = {{"command", "forward"}, {"backend", r.backend}, {"weights", to_string(m.residency)},
+                       {"prompt_tokens", r.prompt}, {"decode_steps", r.decode},
+                       {"layers", run_layers_string(c)},
+                       {"host_bytes", m.host},
+                       {"parts", {{"process", m.baseline}, {"weights", m.weights}, {"state", m.state},
+                                  {"largest_phase", m.transient}}},
+                       {"largest_phase", m.peak_phase},
+                       {"device_bytes", m.device},
+                       {"fits", available_memory_bytes() == 0 || m.host <= available_memory_bytes()}};
+  }
   if (a.has("json")) StdoutDocument(true).write(j.dump(2) + "\n");
   else std::fputs(info_text(j).c_str(), stdout);
   return 0;

@@ -61,9 +61,31 @@ static ref::SyntheticOptions synthetic_options(const Args& a) {
   return opt;
 }
 
+// --layers N | A:B: a slice checkpoint holding decoder layers 0..N-1 or A..B-1 of `cfg` (config.json
+// "minimax01_layers"; docs/slices.md). Each keeps its index, hence its type and constants, and its
+// synthetic values (seeded by tensor name: the whole checkpoint's layer l, bit for bit).
+static void layers_to_write(const Args& a, ModelConfig& cfg) {
+  if (!a.has("layers")) return;
+  const std::string spec = a.str("layers", "");
+  const std::string L = std::to_string(cfg.num_hidden_layers);
+  if (spec.find(':') == std::string::npos) {  // N: layers 0 .. N-1
+    if (spec.empty() || spec.size() > 7 || spec.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(spec) < 1 || std::stoll(spec) > cfg.num_hidden_layers)
+      throw UsageError("init: --layers '" + spec + "': expected N with 1 <= N <= " + L + ", or A:B with 0 <= A < B <= " + L +
+                       " (num_hidden_layers)");
+    cfg.stored = {0, std::stoll(spec)};
+  } else {
+    cfg.stored = parse_layer_span(spec, cfg, "init: --layers");
+  }
+  cfg.validate();
+}
+
 // init --config FILE: seeded weights for any Text-01 configuration.
 static int init_from_config(const Args& a, const std::string& file) {
-  const ModelConfig cfg = load_config(file);  // validated field by field, naming the file
+  ModelConfig cfg = load_config(file);  // validated field by field, naming the file
+  if (a.has("layers") && !cfg.stored.all())
+    throw UsageError("init: --layers: " + file + " is already a slice (minimax01_layers)");
+  layers_to_write(a, cfg);
   const ref::SyntheticOptions opt = synthetic_options(a);
   const std::string out = a.required("out");
   refuse_to_replace(out, a.has("force"));
@@ -71,8 +93,9 @@ static int init_from_config(const Args& a, const std::string& file) {
   refuse_input_as_output(a, "out", (std::filesystem::path(out) / "config.json").string());
   require_disk_space(out, cfg, opt.dtype);
   ref::write_synthetic_checkpoint(out, cfg, opt);
-  std::printf("wrote %s checkpoint for config %s (seed %llu, %s, %lld parameters) to %s\n",
-              a.str("spelling", "official").c_str(), file.c_str(), static_cast<unsigned long long>(opt.seed),
+  std::printf("wrote %s checkpoint for config %s%s (seed %llu, %s, %lld parameters) to %s\n",
+              a.str("spelling", "official").c_str(), file.c_str(),
+              cfg.stored.all() ? "" : (", layers " + run_layers_string(cfg)).c_str(), static_cast<unsigned long long>(opt.seed),
               a.str("dtype", "bf16").c_str(), static_cast<long long>(count_params(cfg).total), out.c_str());
   return 0;
 }
@@ -96,8 +119,11 @@ int cmd_init(const std::vector<std::string>& argv) {
   VlConfig vcfg;
   if (vl) vcfg = vl_preset_config(name);
   ModelConfig cfg = vl ? vcfg.text : preset_config(name);
-  if (name == "minimax-text-01")
-    throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset minimax-text-01'");
+  if (vl && a.has("layers")) throw UsageError("init: --layers writes text models; " + name + " is a MiniMax-VL-01 preset");
+  layers_to_write(a, cfg);
+  if (name == "minimax-text-01" && cfg.stored_end() - cfg.stored_begin() == cfg.num_hidden_layers)
+    throw Error("init: refusing to write the full minimax-text-01 preset (912 GB of weights); use 'info --preset "
+                "minimax-text-01', or --layers N / A:B for a slice of it");
   const ref::SyntheticOptions opt = synthetic_options(a);
   const std::string sp = a.str("spelling", "official"), dt = a.str("dtype", "bf16");
   const std::string out = a.required("out");
@@ -114,10 +140,12 @@ int cmd_init(const std::vector<std::string>& argv) {
                 static_cast<long long>(vp.image_newline), out.c_str());
     return 0;
   }
+  require_disk_space(out, cfg, opt.dtype);
   ref::write_synthetic_checkpoint(out, cfg, opt);
-  std::printf("wrote %s checkpoint for preset '%s' (seed %llu, %s, %lld parameters) to %s\n",
-              sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),
-              static_cast<long long>(count_params(cfg).total), out.c_str());
+  std::printf("wrote %s checkpoint for preset '%s'%s (seed %llu, %s, %lld parameters) to %s\n",
+              sp.c_str(), name.c_str(), cfg.stored.all() ? "" : (", layers " + run_layers_string(cfg)).c_str(),
+              static_cast<unsigned long long>(opt.seed), dt.c_str(), static_cast<long long>(count_params(cfg).total),
+              out.c_str());
   return 0;
 }
 

@@ -20,6 +20,9 @@ const OptionSpec kWeights{"weights", "auto|resident|streamed",
                           "the reference backends' weight matrices: converted at load (resident), or left in the "
                           "checkpoint in their stored dtype and converted when used (streamed: memory is the "
                           "working set, not the model); auto (default): resident when the model fits in memory"};
+const OptionSpec kLayers{"layers", "A:B",
+                         "run decoder layers A .. B-1 only (absolute indices, inside the layers the checkpoint "
+                         "holds; docs/slices.md)"};
 const OptionSpec kJson{"json", "", "print the result as one JSON document on standard output instead of text"};
 std::string report_option_help(const std::string& def) {
   return "where the JSON report goes ('-': standard output; default " + def + ")";
@@ -29,11 +32,15 @@ std::vector<CommandSpec> make_specs() {
   std::vector<CommandSpec> s;
   s.push_back({"init",
                "write a seeded synthetic checkpoint (config.json + safetensors) for a preset or a config",
-               {{"preset", "NAME", "tiny | small | vl-tiny | vl-small (the full models are refused: ~912 GB)"},
+               {{"preset", "NAME", "tiny | small | vl-tiny | vl-small; minimax-text-01 with --layers (the full models "
+                                   "are refused: ~912 GB)"},
                 {"config", "FILE", "a MiniMax-Text-01 config.json (either spelling) instead of --preset: any shape, "
                                    "e.g. the real one with fewer layers; refused when its weights would not fit on "
                                    "the disk of --out"},
                 {"out", "DIR", "a new or empty directory (or --force)"},
+                {"layers", "N|A:B", "a slice: decoder layers 0 .. N-1 or A .. B-1 only, each with the type and "
+                                    "constants of its index (e.g. --preset minimax-text-01 --layers 6:8: the first "
+                                    "group's last lightning layer and its softmax layer; docs/slices.md)"},
                 {"seed", "S", "0 .. 2^64-1 (default 0)"},
                 {"dtype", "bf16|f16|f32", "the weights' dtype (default bf16)"},
                 {"spelling", "official|hf", "config and tensor names: the official release's or the HF port's "
@@ -52,9 +59,18 @@ std::vector<CommandSpec> make_specs() {
                "print the layer pattern, parameter counts and memory plan of a model or preset",
                {kModel,
                 {"preset", "NAME", "tiny | small | minimax-text-01 | vl-tiny | vl-small | minimax-vl-01"},
+                {"backend", "NAME", "also predict the peak memory of a forward run on this backend (ref-f64 | ref-f32 | "
+                                    "ref-bf16 | cuda | cuda-sim; default ref-f32 when any run option is given)"},
+                {"prompt-len", "S", "the run's prompt: 1 .. 100000000 tokens (default 300)"},
+                {"decode-steps", "N", "the run's decode steps: 0 .. 100000000 (default 4)"},
+                kWeights,
+                kLayers,
                 kJson},
                {},
-               "Give exactly one of --model and --preset; no weights are read. For a MiniMax-VL-01 model\n"
+               "Give exactly one of --model and --preset; no weights are read. With --backend (or --prompt-len,\n"
+               "--decode-steps, --weights, --layers) it also predicts the peak memory of `forward` with those options\n"
+               "(process, weights resident or streamed, caches, the largest phase: docs/memory.md), the figure\n"
+               "forward and generate check before they load anything. For a MiniMax-VL-01 model\n"
                "(model_type minimax_vl_01, or a vl-* preset) also the vision config, image_token_index, the vision\n"
                "parameter counts (vision tower, projector, image_newline) and the vision weights' memory (bf16).\n",
                {}});
@@ -69,6 +85,9 @@ std::vector<CommandSpec> make_specs() {
                 {"dump", "OUT.safetensors", "write logits, hidden_states, decode_logits (docs/forward-dump.md)"},
                 kImages,
                 kWeights,
+                kLayers,
+                {"hidden-in", "SLICE.safetensors", "start from the hidden states of the --dump of the run of the "
+                                                   "layers before (forward --layers X:A) instead of the embedding"},
                 kJson},
                {},
                "Runs the prompt as one prefill, then feeds each decode token through the decode path.\n"
@@ -84,6 +103,12 @@ std::vector<CommandSpec> make_specs() {
                "cannot both be given.\n"
                "The dump holds F32 tensors: logits [S, V] (every prompt position), hidden_states [L, S, H]\n"
                "(the tensor leaving each decoder layer) and decode_logits [N, V].\n"
+               "Slices (--layers A:B, or a checkpoint written by init --layers): layer l keeps the constants of\n"
+               "its index in the whole model. The dump (format minimax01-forward-slice-v1) holds hidden_states\n"
+               "[B-A, S, H] and the hidden state leaving layer B-1 as F64 hidden_out [S, H] and\n"
+               "decode_hidden_out [N, H]; logits and decode_logits only when B is the checkpoint's last layer\n"
+               "(the head follows it). --hidden-in takes such a dump of layers X:A, so slices chain bit for bit\n"
+               "to the whole run (docs/slices.md).\n"
                "Ctrl-C / SIGTERM: stops after the step in progress and writes no dump (exit 130).\n",
                {"model"}});
   s.push_back({"generate",
@@ -99,6 +124,8 @@ std::vector<CommandSpec> make_specs() {
                 kBackend,
                 kImages,
                 kWeights,
+                {"layers", "A:B", "generate through decoder layers A .. B-1 only: B must be the checkpoint's last "
+                                  "layer (the head samples from it; docs/slices.md)"},
                 kJson},
                {},
                "Prints the new token ids and tokens/s. On cuda / cuda-sim (the optimized kernels on the GPU / on\n"
@@ -124,6 +151,7 @@ std::vector<CommandSpec> make_specs() {
                 {"k", "K", "the acceptance rule's factor: (0, 1e6] (default 2)"},
                 {"floor", "F", "the rule's relative floor: [0, 1] (default 1e-6)"},
                 {"perturb", "[vision.]LAYER:REL", "add relative noise REL >= 0 after one layer (to show a failure)"},
+                kLayers,
                 {"report", "OUT.json", report_option_help("reports/check.json")}},
                {},
                "Runs a prefill of N tokens and M decode steps through every backend, twice, against ref-f64 or\n"

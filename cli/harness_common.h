@@ -14,6 +14,7 @@
 #include "core/interrupt.h"
 #include "harness/model_source.h"
 #include "harness/report.h"
+#include "harness/run_memory.h"
 
 namespace mm::cli {
 
@@ -28,6 +29,27 @@ inline void require_reference_for_streamed(WeightResidency w, const std::string&
 
 // --weights (default auto), read before any model is loaded or written.
 inline WeightResidency weights_option(const Args& a) { return parse_weight_residency(a.str("weights", "auto")); }
+
+// Refuses, before anything is loaded, a text run whose predicted peak (harness/run_memory.h: what `info
+// --backend` prints) exceeds this machine's memory, with that figure. Left to the checks that follow:
+// MiniMax-VL-01 models (the prediction does not count a vision tower; their loaders check), backends the
+// prediction does not know (a registered test backend), and a run past max_position_embeddings (the
+// model refuses it by its position, the clearer reason).
+inline void require_run_memory(const harness::LoadedModel& m, const std::string& backend, int64_t prompt,
+                               int64_t decode, bool all_logits, bool capture, const std::string& command) {
+  if (m.vl || !harness::run_memory_known(backend) || prompt + decode > m.config.max_position_embeddings) return;
+  harness::RunMemoryRequest r;
+  r.backend = backend;
+  r.weights = m.weights;
+  r.prompt = prompt;
+  r.decode = decode;
+  r.all_logits = all_logits;
+  r.capture = capture;
+  const harness::RunMemory need = harness::estimate_run_memory(m.config, r);
+  require_memory(need.host, command + ": this run (" + backend + ", weights " + to_string(need.residency) + ", " +
+                                std::to_string(prompt) + " prompt + " + std::to_string(decode) + " decode tokens; " +
+                                "info --backend prints the parts)");
+}
 
 inline harness::ModelSource harness_model(const Args& a) {
   const WeightResidency weights = weights_option(a);  // before the model is written

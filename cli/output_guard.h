@@ -13,7 +13,7 @@ namespace mm::cli {
 // The options whose values are files or directories a command reads ('-' is standard input).
 inline const std::vector<std::string>& input_options() {
   static const std::vector<std::string> k = {"model", "golden", "tokens-file", "decode-tokens-file",
-                                             "prompt-tokens-file", "image", "config"};
+                                             "prompt-tokens-file", "image", "config", "hidden-in"};
   return k;
 }
 

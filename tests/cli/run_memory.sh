@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# usage: run_memory.sh CLI WORK_DIR -- `info --backend` predicts the peak memory of `forward` (harness/
+# run_memory.h): on `tiny` and `small`, in ref-f32 / ref-f64 / ref-bf16, resident and streamed, a 300-token
+# prefill + 4 decode steps with a dump, the measured peak (ru_maxrss) lies within 10% of the prediction.
+# A run predicted above this machine's memory is refused before anything loads, with the figure.
+set -euo pipefail
+cli="$1" work="$2"
+rm -rf "$work" && mkdir -p "$work"
+"$cli" init --preset tiny --out "$work/tiny" >/dev/null
+"$cli" init --preset small --out "$work/small" >/dev/null
+prompt=$(seq -s, 1 300)
+fails=0
+for model in tiny small; do
+  for b in ref-f32 ref-f64 ref-bf16; do
+    for w in resident streamed; do
+      predicted=$("$cli" info --model "$work/$model" --backend "$b" --weights "$w" --prompt-len 300 --decode-steps 4 --json |
+                  python3 -c 'import json,sys; print(json.load(sys.stdin)["run_memory"]["host_bytes"] // 1024)')
+      measured=$(python3 - "$cli" forward --model "$work/$model" --backend "$b" --weights "$w" --tokens "$prompt" \
+                   --decode-tokens 1,2,3,4 --dump "$work/d.safetensors" <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+)
+      if python3 -c "import sys; p, m = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(p - m) > 0.1 * m)" "$predicted" "$measured"; then
+        echo "ok: $model $b $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB"
+      else
+        echo "FAIL: $model $b $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB (more than 10% apart)"
+        fails=$((fails + 1))
+      fi
+    done
+  done
+done
+# 2M prompt tokens on tiny (its context raised to allow them): logits and capture alone are tens of GB.
+mkdir -p "$work/long" && cp "$work/tiny/model.safetensors" "$work/long/"
+sed 's/"max_position_embeddings": [0-9]*/"max_position_embeddings": 4194304/' "$work/tiny/config.json" > "$work/long/config.json"
+seq 1 2000000 | sed 's/.*/1/' > "$work/long-prompt.txt"
+out=$("$cli" forward --model "$work/long" --tokens-file "$work/long-prompt.txt" 2>&1) && rc=0 || rc=$?
+if [ "$rc" = 3 ] && grep -Eq "forward: this run \(ref-f32, weights resident, 2000000 prompt \+ 0 decode tokens; info --backend prints the parts\) needs [0-9]+ bytes \([0-9.]+ GiB\) but this machine has" <<<"$out"; then
+  echo "ok: a run above this machine's memory is refused before loading"
+else echo "FAIL: the 2M-token run was not refused as expected (exit $rc): $out"; fails=$((fails + 1)); fi
+exit $((fails > 0))
