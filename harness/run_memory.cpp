@@ -87,11 +87,23 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
   }
   // Phase "step end": the backend hands the logits and the capture over in doubles while its own are alive.
   const double step_end = (T + 8) * (logits + cap);
-  // Phase "dump" (forward with capture, cli/cmd_forward.cpp): the prompt's logits and every layer's output
-  // in doubles, beside the capture (let go before the decode steps) or the decode steps' logits.
-  const double dump =
-      r.capture ? 8 * (logits + s.n_run * s.S * s.H + std::max(cap, static_cast<double>(r.decode) * s.V)) : 0;
-  const std::pair<double, const char*> phases[] = {{layer, "layer"}, {head, "head"}, {step_end, "step end"}, {dump, "dump"}};
+  // Phase "decode" (forward with capture, cli/cmd_forward.cpp): what the dump needs of the prefill — its
+  // logits, every layer's output and a slice's hidden state out, in doubles — is held through the decode
+  // steps (and the capture until they start), beside each step's own memory: streamed, a layer's
+  // matrices or one lm_head block; resident, a logits row; and the decode steps' logits so far.
+  const double held = r.capture ? 8 * (logits + s.n_run * s.S * s.H + (c.is_slice() ? s.S * s.H : 0)) : 0;
+  double step = T * (c.runs_head() ? s.V : 0);
+  if (streamed) {
+    const double attn = std::max(s.n_light > 0 ? static_cast<double>(p.lightning_attn) : 0,
+                                 s.n_soft > 0 ? static_cast<double>(p.softmax_attn) : 0);
+    const double head_block =
+        c.runs_head() ? std::min(s.V * s.H, static_cast<double>(kStreamedHeadBlockBytes) / T) : 0;
+    step += T * std::max(attn + s.E * s.H + static_cast<double>(p.expert), head_block);
+  }
+  const double decode_steps = r.decode > 0 ? step + 8 * static_cast<double>(r.decode) * (c.runs_head() ? s.V : 0) : 0;
+  const double decode = held + std::max(8 * cap, decode_steps);
+  const std::pair<double, const char*> phases[] = {
+      {layer, "layer"}, {head, "head"}, {step_end, "step end"}, {decode, "decode"}};
   const auto* top = std::max_element(std::begin(phases), std::end(phases),
                                      [](const auto& a, const auto& b) { return a.first < b.first; });
   m.transient = bytes(top->first);

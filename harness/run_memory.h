@@ -32,7 +32,7 @@ struct RunMemory {
   uint64_t weights = 0;      // weights held for the whole run (resident matrices, or the 1-D weights)
   uint64_t state = 0;        // lightning state + KV cache at the full context
   uint64_t transient = 0;    // the largest phase on top: working set, activations, logits, captures
-  const char* peak_phase = "";  // which phase that is ("layer", "head", "step end", "dump")
+  const char* peak_phase = "";  // which phase that is ("layer", "head", "step end", "decode")
   uint64_t host = 0;         // baseline + weights + state + transient
   uint64_t device = 0;       // cuda: weights + caches + activations on the GPU; 0 for the others
 };
