@@ -173,7 +173,6 @@ static int run_forward(const Args& a, const std::string& backend, StdoutDocument
   const auto [prompt, decode] = forward_tokens(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const WeightResidency weights = weights_option(a);
-  require_reference_for_streamed(weights, backend);
   const auto t0 = SteadyClock::now();
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);

@@ -126,7 +126,6 @@ int run_generate(const Args& a, const std::string& backend, StdoutDocument& out)
   Request r = parse(a);
   harness::registry().require_available(backend);  // an unknown backend before loading anything
   const WeightResidency weights = weights_option(a);
-  require_reference_for_streamed(weights, backend);
   const std::string dir = a.required("model");
   harness::LoadedModel m = harness::load_model(dir);
   m.weights = weights;

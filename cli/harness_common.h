@@ -18,15 +18,6 @@
 
 namespace mm::cli {
 
-// --model DIR | --preset NAME | neither (the built-in default: preset tiny); --weight-seed for presets.
-// --weights streamed names where the reference backends keep their matrices; a kernel backend (cuda,
-// cuda-sim) named alone holds every weight on the device, so the pair is a contradiction.
-inline void require_reference_for_streamed(WeightResidency w, const std::string& backend) {
-  if (w == WeightResidency::Streamed && backend.rfind("ref-", 0) != 0)
-    throw UsageError("--weights streamed is for the reference backends (ref-f64, ref-f32, ref-bf16); " + backend +
-                     " holds every weight on the device");
-}
-
 // --weights (default auto), read before any model is loaded or written.
 inline WeightResidency weights_option(const Args& a) { return parse_weight_residency(a.str("weights", "auto")); }
 
@@ -51,6 +42,7 @@ inline void require_run_memory(const harness::LoadedModel& m, const std::string&
                                 "info --backend prints the parts)");
 }
 
+// --model DIR | --preset NAME | neither (the built-in default: preset tiny); --weight-seed for presets.
 inline harness::ModelSource harness_model(const Args& a) {
   const WeightResidency weights = weights_option(a);  // before the model is written
   harness::ModelSource src = harness::resolve_model(a.str("model", ""), a.str("preset", ""), a.seed("weight-seed"));

@@ -29,7 +29,7 @@ class CudaBackend final : public Backend {
  public:
   CudaBackend(std::string name, const LoadedModel& m)
       : name_(std::move(name)), cfg_(m.config), vl_(m.vl),
-        model_(cuda_model::open_model(name_, m.config, m.dir, m.vl ? &*m.vl : nullptr)) {}
+        model_(cuda_model::open_model(name_, m.config, m.dir, m.vl ? &*m.vl : nullptr, m.weights)) {}
   std::string name() const override { return name_; }
   Precision precision() const override { return Precision::BF16; }
   int bytes_per_element() const override { return 2; }
@@ -177,8 +177,8 @@ class CudaBackend final : public Backend {
 std::string cuda_unavailable_reason(const std::string& name) { return cuda_model::unavailable_reason(name); }
 
 std::unique_ptr<Backend> make_cuda_backend(const std::string& name, const LoadedModel& m) {
-  // m.weights is the reference backends' choice: the kernels' model holds every weight on the device
-  // (forward and generate refuse --weights streamed with a kernel backend named alone).
+  // m.weights (--weights): resident on the device, or the layers' large matrices streamed from pinned
+  // host memory (cuda_model::ModelOptions::stream_weights; auto: cuda_model::resolve_kernel_residency).
   return std::make_unique<CudaBackend>(name, m);
 }
 

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "core/error.h"
+#if MM_SIMT
+#include "optimized/model/cuda_model_loader.h"  // the kernel backends' --weights auto
+#endif
 
 namespace mm::harness {
 namespace {
@@ -113,7 +116,8 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
 
 // The kernels: bf16 weights on the device, fp32 lightning state and bf16 K/V, bf16 activations with fp32
 // accumulators. The host copy of the weights is consumed as it is uploaded (cuda_model::take), so the host
-// holds it once; cuda-sim's device memory is this host's.
+// holds it once; cuda-sim's device memory is this host's. Streamed (cuda_model::ModelOptions), the layers'
+// large matrices stay on the host, pinned, and the device holds two slots of the largest layer's.
 RunMemory kernels(const ModelConfig& c, const RunMemoryRequest& r, bool sim) {
   RunMemory m;
   const Shape s = shape_of(c, r);
@@ -125,12 +129,24 @@ RunMemory kernels(const ModelConfig& c, const RunMemoryRequest& r, bool sim) {
   // in floats then doubles
   const double act = 6 * layer_activation_values(s) + 6 * logits;
   const double cap = r.capture ? captured_values(s, c.runs_head()) : 0;
-  m.residency = WeightResidency::Resident;
-  m.weights = bytes(w);
+  // the streamed matrices (optimized/model/layer_stream.cuh), in bf16: all layers', and one slot
+  const double experts = 3 * s.E * s.I * s.H, light = 5 * s.inner * s.H, soft = 2 * s.inner * s.H + 2 * s.kv * s.H;
+  const double matrices = 2 * (s.n_light * (light + experts) + s.n_soft * (soft + experts));
+  const double slot = 2 * (std::max(s.n_light > 0 ? light : 0, s.n_soft > 0 ? soft : 0) + experts);
+#if MM_SIMT
+  m.residency = cuda_model::resolve_kernel_residency(r.backend, c, r.weights);
+#else
+  m.residency = r.weights == WeightResidency::Streamed ? WeightResidency::Streamed : WeightResidency::Resident;
+#endif
+  const bool streamed = m.residency == WeightResidency::Streamed;
+  const double on_device = streamed ? w - matrices + 2 * slot : w;  // weights the device holds
+  // the host: cuda-sim holds the device's weights and, streamed, the pinned matrices; cuda holds every
+  // weight while loading (each freed once uploaded or packed), streamed or not
+  m.weights = bytes(sim ? on_device + (streamed ? matrices : 0) : w);
   m.state = sim ? bytes(state) : 0;
   m.transient = bytes((sim ? act : 0) + 12 * (cap + logits) + 8 * logits);
   m.peak_phase = "step end";
-  m.device = sim ? 0 : bytes(w + state + act);
+  m.device = sim ? 0 : bytes(on_device + state + act);
   return m;
 }
 

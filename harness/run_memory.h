@@ -26,7 +26,7 @@ struct RunMemoryRequest {
 };
 
 struct RunMemory {
-  WeightResidency residency = WeightResidency::Resident;  // Auto resolved (reference backends)
+  WeightResidency residency = WeightResidency::Resident;  // the request's Auto resolved as the backend will
   // Host bytes at the peak, by part:
   uint64_t baseline = 0;     // the process before loading (program, libraries) + its GEMM and allocator workspace
   uint64_t weights = 0;      // weights held for the whole run (resident matrices, or the 1-D weights)

@@ -6,10 +6,12 @@
 
 namespace mm::cuda_model {
 
-std::unique_ptr<Model> make_cuda_model(HostWeights w) {
+std::unique_ptr<Model> make_cuda_model(HostWeights w, const ModelOptions& options) {
   if (!cuda_device_present()) throw std::runtime_error("no CUDA device");
-  return std::make_unique<backend_cuda::detail::ModelImpl>(w);
+  return std::make_unique<backend_cuda::detail::ModelImpl>(w, options);
 }
+
+uint64_t cuda_device_free_bytes() { return cuda_device_present() ? mm::gpu::device_free_bytes() : 0; }
 
 bool cuda_device_present() { return mm::gpu::device_available(); }
 

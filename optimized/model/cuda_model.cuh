@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@
 #include "optimized/softmax_attention/softmax_attention_api.h"
 #endif
 #include "optimized/model/cuda_model.h"
+#include "optimized/model/layer_stream.cuh"
 
 namespace mm::cuda_model {
 inline namespace MM_BACKEND_NS {
@@ -176,7 +178,9 @@ inline void check_head_dims(const Dims& c) {
 
 struct Layer {
   bool softmax = false;
-  Buf<u16> input_norm, post_norm, qkv, gate, norm, out, q, k, v, o, router, w1, w3, w2;
+  Buf<u16> input_norm, post_norm, norm, router;
+  Buf<u16> qkv, gate, out, q, k, v, o, w1, w3, w2;  // resident weights only (else in LayerStream)
+  LayerMatrices mats;                                // resident weights: pointers into the buffers above
   Buf<float> slopes, state;  // lightning: [nh], [nh, d, d]
   Buf<u16> kc, vc;           // softmax: [capacity, nkv*d]
 };
@@ -187,11 +191,13 @@ struct VisionLayer {  // bf16 on the device, shapes as VisionLayerHostWeights
 
 class ModelImpl final : public Model {
  public:
-  // Consumes `w`: each host tensor is freed once it is on the device (take).
-  explicit ModelImpl(HostWeights& w) : d_(w.dims) {
+  // Consumes `w`: each host tensor is freed once it is on the device (take) or, streaming, packed into
+  // its layer's pinned block (LayerStream).
+  ModelImpl(HostWeights& w, const ModelOptions& options) : d_(w.dims) {
     const Dims& c = d_;
     if (static_cast<int>(w.layers.size()) != c.L) throw std::invalid_argument("cuda_model: layer count mismatch");
     check_head_dims(c);  // before any upload: a head dim without kernels is the user's input, not a bug
+    if (options.stream_weights) stream_ = std::make_unique<LayerStream>(w.layers);  // takes the large matrices
     embed_ = take(w.embed);
     final_norm_ = take(w.final_norm);
     lm_head_ = take(w.lm_head);
@@ -201,14 +207,18 @@ class ModelImpl final : public Model {
       L.softmax = c.softmax[static_cast<size_t>(l)] != 0;
       L.input_norm = take(h.input_norm);
       L.post_norm = take(h.post_norm);
-      if (L.softmax) {
-        L.q = take(h.q); L.k = take(h.k); L.v = take(h.v); L.o = take(h.o);
-      } else {
-        L.qkv = take(h.qkv); L.gate = take(h.gate); L.norm = take(h.norm); L.out = take(h.out);
+      L.router = take(h.router);
+      if (!L.softmax) {
+        L.norm = take(h.norm);
         L.slopes = Buf<float>(c.slopes[static_cast<size_t>(l)]);
         L.state = Buf<float>(static_cast<size_t>(c.nh) * c.d * c.d);
       }
-      L.router = take(h.router); L.w1 = take(h.w1); L.w3 = take(h.w3); L.w2 = take(h.w2);
+      // the large matrices (already taken by the LayerStream when streaming)
+      L.qkv = take(h.qkv); L.gate = take(h.gate); L.out = take(h.out);
+      L.q = take(h.q); L.k = take(h.k); L.v = take(h.v); L.o = take(h.o);
+      L.w1 = take(h.w1); L.w3 = take(h.w3); L.w2 = take(h.w2);
+      L.mats = LayerMatrices{L.qkv.data(), L.gate.data(), L.out.data(), L.q.data(), L.k.data(), L.v.data(),
+                             L.o.data(), L.w1.data(), L.w3.data(), L.w2.data()};
       layers_.push_back(std::move(L));
     }
     std::vector<float> freq(static_cast<size_t>(c.rd / 2));
@@ -311,10 +321,14 @@ class ModelImpl final : public Model {
                             mm::vision_mlp::versions(mm::vision_mlp::kBias).back().name
                       : std::string()) +
            ", gemm via optimized/common/gemm.h (each the last version in its stem's table that takes the "
-           "model's shape: assumed the fastest, not yet measured on a GPU)";
+           "model's shape: assumed the fastest, not yet measured on a GPU)" +
+           (stream_ ? ", layer weights streamed from pinned host memory through 2 device slots of " +
+                          std::to_string(stream_->slot_bytes() >> 20) + " MiB"
+                    : std::string());
   }
   uint64_t device_allocations() const override { return mm::gpu::device_allocations(); }
   uint64_t device_allocated_bytes() const override { return mm::gpu::device_allocated_bytes(); }
+  uint64_t weight_copies() const override { return stream_ ? stream_->copies() : 0; }
 
   void reset() override {
     pos_ = 0;
@@ -385,15 +399,18 @@ class ModelImpl final : public Model {
     for (int l = 0; l < c.L; ++l) {
       Layer& L = layers_[static_cast<size_t>(l)];
       LayerCapture* lc = capture ? &out.layers[static_cast<size_t>(l)] : nullptr;
+      // the layer's large matrices: its own buffers, or its slot once the copy stream delivered it
+      const LayerMatrices M = stream_ ? stream_->acquire(l) : L.mats;
       // a = attention(n1); y = deepnorm(postnorm ? n1 : x, a); n2 = LN2(y)
-      if (!L.softmax) lightning_block(L, S, past, decode, lc);
-      else softmax_block(L, S, past, decode, dws);
+      if (!L.softmax) lightning_block(L, M, S, past, decode, lc);
+      else softmax_block(L, M, S, past, decode, dws);
       if (lc) lc->attn_out = download_f32(w.a, SH);
       const double alpha = L.softmax ? c.alpha_full : c.alpha_linear, beta = L.softmax ? c.beta_full : c.beta_linear;
       residual_norm(c.postnorm ? w.n1.data() : w.x.data(), L.post_norm.data(), w.y.data(), w.n2.data(), S, alpha, beta);
       // a = MoE(n2); out = deepnorm(postnorm ? n2 : y, a) -> x; n1 = next layer's LN1(out) (the final norm
       // after the last layer)
-      moe_block(L, S, lc);
+      moe_block(L, M, S, lc);
+      if (stream_) stream_->release(l);  // the layer's last reader of its matrices is issued
       if (lc) lc->moe_out = download_f32(w.a, SH);
       const u16* next_w = l + 1 < c.L ? layers_[static_cast<size_t>(l) + 1].input_norm.data() : final_norm_.data();
       residual_norm(c.postnorm ? w.n2.data() : w.y.data(), next_w, w.x.data(), w.n1.data(), S, c.alpha_mlp, c.beta_mlp);
@@ -487,12 +504,12 @@ class ModelImpl final : public Model {
 
   // Lightning attention on n1 -> a [S, H]: qkv = silu(n1 Wqkv^T); o = lightning(qkv) (block prefill from a
   // zero state, token recurrence when continuing, the decode kernel for one token); a = Wout(norm_gate(o, g)).
-  void lightning_block(Layer& L, int S, int past, bool decode, LayerCapture* lc) {
+  void lightning_block(Layer& L, const LayerMatrices& M, int S, int past, bool decode, LayerCapture* lc) {
     const Dims& c = d_;
     Work& w = work_;
     float* const f32 = f32_.data();
     const int H = c.H, inner = c.inner();
-    project(w.n1.data(), L.qkv.data(), S, 3 * inner, H, f32, w.t1.data());
+    project(w.n1.data(), M.qkv, S, 3 * inner, H, f32, w.t1.data());
     mm::norm_gate::SiluArgs sa;
     sa.x = w.t1.data(); sa.y = w.qkv.data(); sa.n = static_cast<size_t>(S) * 3 * inner;
     mm::gpu::launch_checked(*k_.silu, sa, nullptr, "cuda_model: silu");
@@ -506,26 +523,26 @@ class ModelImpl final : public Model {
                                                   : *k_.lightning_recurrent;  // token recurrence
     mm::gpu::launch_checked(v, a, nullptr, "cuda_model: lightning");
     if (lc) lc->lightning_attn = download_f32(w.o, static_cast<size_t>(S) * inner);
-    project(w.n1.data(), L.gate.data(), S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
+    project(w.n1.data(), M.gate, S, inner, H, f32, w.t1.data());  // gate projection (pre-sigmoid)
     mm::norm_gate::Args ng;
     ng.o = w.o.data(); ng.g = w.t1.data(); ng.w = L.norm.data(); ng.out = w.t2.data(); ng.rows = S; ng.D = inner;
     ng.eps = static_cast<float>(c.lightning_eps);
     mm::gpu::launch_checked(*k_.norm_gate, ng, nullptr, "cuda_model: norm_gate");
-    project(w.t2.data(), L.out.data(), S, H, inner, f32, w.a.data());
+    project(w.t2.data(), M.out, S, H, inner, f32, w.a.data());
   }
 
   // Softmax attention (GQA, RoPE on half the head) on n1 -> a [S, H]: q, k, v projections, RoPE and the
   // append of k, v to the layer's cache, then the prefill kernel (causal over past + S) or, for one
   // token, the split-KV decode kernel (workspace `dws`).
-  void softmax_block(Layer& L, int S, int past, bool decode, float* dws) {
+  void softmax_block(Layer& L, const LayerMatrices& M, int S, int past, bool decode, float* dws) {
     const Dims& c = d_;
     Work& w = work_;
     float* const f32 = f32_.data();
     const int H = c.H, inner = c.inner(), kvd = c.nkv * c.d;
     const int *dpast = w.in.data(), *dlens = w.in.data() + 1;
-    project(w.n1.data(), L.q.data(), S, inner, H, f32, w.t1.data());
-    project(w.n1.data(), L.k.data(), S, kvd, H, f32, w.kk.data());
-    project(w.n1.data(), L.v.data(), S, kvd, H, f32, w.vv.data());
+    project(w.n1.data(), M.q, S, inner, H, f32, w.t1.data());
+    project(w.n1.data(), M.k, S, kvd, H, f32, w.kk.data());
+    project(w.n1.data(), M.v, S, kvd, H, f32, w.vv.data());
     namespace sa = mm::softmax_attention;
     sa::RopeAppendArgs ra;
     ra.sh = sh_; ra.q = w.t1.data(); ra.k = w.kk.data(); ra.v = w.vv.data(); ra.q_rot = w.t2.data();
@@ -544,7 +561,7 @@ class ModelImpl final : public Model {
       pa.T = S; pa.past = past;
       mm::gpu::launch_checked(*k_.softmax_prefill, pa, nullptr, "cuda_model: softmax prefill");
     }
-    project(w.o.data(), L.o.data(), S, H, inner, f32, w.a.data());
+    project(w.o.data(), M.o, S, H, inner, f32, w.a.data());
   }
 
   // DeepNorm residual and the next RMSNorm: y = bf16(bf16(r*alpha) + bf16(a*beta)) with a = w.a, n = RMSNorm_w(y).
@@ -564,7 +581,7 @@ class ModelImpl final : public Model {
 
   // The top-k MoE on n2 -> a [S, H]: router GEMM (fp32 out), top-k + weights, permutation by expert,
   // gather, the grouped expert FFN, and the weighted combine back to token order.
-  void moe_block(Layer& L, int S, LayerCapture* lc) {
+  void moe_block(const Layer& L, const LayerMatrices& M, int S, LayerCapture* lc) {
     const Dims& c = d_;
     Work& w = work_;
     float* const f32 = f32_.data();
@@ -590,7 +607,7 @@ class ModelImpl final : public Model {
     mm::gpu::launch_checked(*k_.gather, ga, nullptr, "cuda_model: moe gather");
     moe::GroupedFfnArgs fa;
     fa.xperm = w.xperm.data(); fa.offsets = w.offsets.data(); fa.n = n; fa.E = E; fa.H = H; fa.I = c.I;
-    fa.w1 = L.w1.data(); fa.w3 = L.w3.data(); fa.w2 = L.w2.data(); fa.h = w.h.data(); fa.ye = w.ye.data();
+    fa.w1 = M.w1; fa.w3 = M.w3; fa.w2 = M.w2; fa.h = w.h.data(); fa.ye = w.ye.data();
     mm::gpu::launch_checked(*k_.grouped_ffn, fa, nullptr, "cuda_model: moe grouped FFN");
     moe::CombineArgs ca;
     ca.ye = w.ye.data(); ca.ids = w.eids.data(); ca.weights = w.ewts.data(); ca.inv_row = w.inv.data(); ca.T = S;
@@ -946,6 +963,7 @@ class ModelImpl final : public Model {
   Buf<u16> embed_, final_norm_, lm_head_;
   Buf<float> inv_freq_;
   std::vector<Layer> layers_;
+  std::unique_ptr<LayerStream> stream_;  // ModelOptions::stream_weights: the layers' large matrices
   mm::softmax_attention::AttnShape sh_;
   int64_t pos_ = 0;
   int capacity_ = 0;

@@ -165,6 +165,10 @@ class Model {
   // Bytes those allocations asked for (mm::gpu::device_allocated_bytes, same scope; frees not
   // subtracted), for tests that assert what a step holds (e.g. no [S, V] logits for Logits::last_row).
   virtual uint64_t device_allocated_bytes() const = 0;
+  // Layer weight copies issued to the device so far (ModelOptions::stream_weights; 0 when resident): a
+  // step over L > 2 layers copies each once, the next step's first layer included, so tests can see
+  // that none is skipped or repeated.
+  virtual uint64_t weight_copies() const = 0;
 };
 
 // mm::Error naming the first layer whose head dim no kernel version of its attention type takes (softmax:
@@ -173,11 +177,23 @@ class Model {
 // Both builds' tables take the same shapes (one source); this asks the SIMT build's.
 void check_kernel_head_dims(const Dims& dims);
 
+// Where the decoder layers' large matrices live (docs/memory.md "The kernels").
+//   stream_weights false: all on the device, each tensor its own allocation.
+//   stream_weights true:  in pinned host memory, one packed block per layer, copied to two device slots
+//                         on a copy stream of their own, layer l+1's copy overlapping layer l's compute
+//                         (layer_stream.cuh). The device then holds the embedding, the lm_head, the norms,
+//                         routers and caches, and two layers' matrices. Same numbers bit for bit.
+struct ModelOptions {
+  bool stream_weights = false;
+};
+
 // SIMT build (the kernels on the CPU); defined in cuda_model_sim.cpp. `w` is consumed tensor by tensor as
-// it is uploaded (pass it with std::move to keep one copy of the weights in memory).
-std::unique_ptr<Model> make_simt_model(HostWeights w);
+// it is uploaded or packed (pass it with std::move to keep one copy of the weights in memory).
+std::unique_ptr<Model> make_simt_model(HostWeights w, const ModelOptions& options = {});
 // nvcc build; defined in cuda_model.cu (only linked when the GPU build exists). The same.
-std::unique_ptr<Model> make_cuda_model(HostWeights w);
+std::unique_ptr<Model> make_cuda_model(HostWeights w, const ModelOptions& options = {});
+// Device memory free now on the `cuda` backend's device (cudaMemGetInfo); 0 without a device.
+uint64_t cuda_device_free_bytes();
 bool cuda_device_present();
 // The device the `cuda` backend runs on, e.g. "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)"; empty
 // without a device. For reports (machine.gpu) and --version.

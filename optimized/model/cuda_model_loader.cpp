@@ -155,8 +155,22 @@ std::string gpu_description() {
 #endif
 }
 
+WeightResidency resolve_kernel_residency(const std::string& backend, const ModelConfig& cfg, WeightResidency weights) {
+  if (weights != WeightResidency::Auto) return weights;
+#if MM_CUDA
+  if (backend == "cuda") {
+    const uint64_t free = cuda_device_free_bytes();
+    return free == 0 || estimate_model_bytes(cfg, 2, 2) <= free ? WeightResidency::Resident : WeightResidency::Streamed;
+  }
+#else
+  (void)backend;
+  (void)cfg;
+#endif
+  return WeightResidency::Resident;
+}
+
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
-                                  const VlConfig* vl) {
+                                  const VlConfig* vl, WeightResidency weights) {
   const std::string why = unavailable_reason(backend);
   if (!why.empty()) throw Error("backend '" + backend + "' is not available: " + why);
   {  // a head dim without kernels is refused from the config, before the weights are read
@@ -165,13 +179,15 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
       d.softmax.push_back(cfg.layer_types[static_cast<size_t>(l)] == LayerType::Softmax ? 1 : 0);
     check_kernel_head_dims(d);
   }
+  ModelOptions options;
+  options.stream_weights = resolve_kernel_residency(backend, cfg, weights) == WeightResidency::Streamed;
   Checkpoint ck(dir);
   HostWeights w = load_host_weights(cfg, ck);
   if (vl) w.vision = load_vision_host_weights(*vl, ck);
 #if MM_CUDA
-  if (backend == "cuda") return make_cuda_model(std::move(w));
+  if (backend == "cuda") return make_cuda_model(std::move(w), options);
 #endif
-  return make_simt_model(std::move(w));
+  return make_simt_model(std::move(w), options);
 }
 
 int64_t sample_next(Model& m, const SamplingParams& p, Rng& rng) {

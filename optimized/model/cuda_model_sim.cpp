@@ -6,8 +6,8 @@ namespace mm::cuda_model {
 
 void check_kernel_head_dims(const Dims& dims) { backend_simt::detail::check_head_dims(dims); }
 
-std::unique_ptr<Model> make_simt_model(HostWeights w) {
-  return std::make_unique<backend_simt::detail::ModelImpl>(w);
+std::unique_ptr<Model> make_simt_model(HostWeights w, const ModelOptions& options) {
+  return std::make_unique<backend_simt::detail::ModelImpl>(w, options);
 }
 
 }  // namespace mm::cuda_model

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# usage: run_memory.sh CLI WORK_DIR -- `info --backend` predicts the peak memory of `forward` (harness/
+# usage: run_memory.sh CLI WORK_DIR [KERNELS] -- `info --backend` predicts the peak memory of `forward` (harness/
 # run_memory.h): on `tiny` and `small`, in ref-f32 / ref-f64 / ref-bf16, resident and streamed, a 300-token
-# prefill + 4 decode steps with a dump, the measured peak (ru_maxrss) lies within 10% of the prediction.
+# prefill + 4 decode steps with a dump, the measured peak (ru_maxrss) lies within 10% of the prediction;
+# so does cuda-sim's on `small`, resident and streamed, for a one-token prompt.
 # A run predicted above this machine's memory is refused before anything loads, with the figure.
 set -euo pipefail
-cli="$1" work="$2"
+cli="$1" work="$2" kernels="${3:-0}"
 rm -rf "$work" && mkdir -p "$work"
 "$cli" init --preset tiny --out "$work/tiny" >/dev/null
 "$cli" init --preset small --out "$work/small" >/dev/null
@@ -30,6 +31,25 @@ PY
       fi
     done
   done
+done
+# The kernels on the CPU (cuda-sim), resident and streamed (the layers' matrices in pinned blocks plus two
+# slots: optimized/model/layer_stream.cuh), on `small`: a one-token prompt, where the weights are the
+# peak (at longer prompts the prediction's activations and capture run 8-10% high: docs/memory.md).
+for w in $([ "$kernels" == 1 ] && echo resident streamed); do
+  predicted=$("$cli" info --model "$work/small" --backend cuda-sim --weights "$w" --prompt-len 1 --decode-steps 0 --json |
+              python3 -c 'import json,sys; print(json.load(sys.stdin)["run_memory"]["host_bytes"] // 1024)')
+  measured=$(python3 - "$cli" forward --model "$work/small" --backend cuda-sim --weights "$w" --tokens 1 <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+)
+  if python3 -c "import sys; p, m = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(p - m) > 0.1 * m)" "$predicted" "$measured"; then
+    echo "ok: small cuda-sim $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB"
+  else
+    echo "FAIL: small cuda-sim $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB (more than 10% apart)"
+    fails=$((fails + 1))
+  fi
 done
 # 2M prompt tokens on tiny (its context raised to allow them): logits and capture alone are tens of GB.
 mkdir -p "$work/long" && cp "$work/tiny/model.safetensors" "$work/long/"

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# usage: weights_streamed.sh CLI TINY_DIR WORK_DIR IMAGE -- forward with --weights resident and --weights
-# streamed must write byte-identical dumps: ref-f64 / ref-f32 / ref-bf16 on tiny (a 300-token prefill
-# crossing the lightning block, two decode steps), and ref-f32 on a vl-tiny checkpoint with one image;
-# check with --weights streamed passes and its report records the choice (model.weights).
+# usage: weights_streamed.sh CLI TINY_DIR WORK_DIR IMAGE KERNELS -- forward with --weights resident and
+# --weights streamed must write byte-identical dumps: ref-f64 / ref-f32 / ref-bf16 on tiny (a 300-token
+# prefill crossing the lightning block, two decode steps), and ref-f32 on a vl-tiny checkpoint with one
+# image; check with --weights streamed passes and its report records the choice (model.weights).
+# With KERNELS = 1 (the cuda-sim backend is built) the same for the kernels, whose streamed layers go
+# through two device slots (optimized/model/layer_stream.cuh): tiny whole and a 5-layer slice, vl-tiny
+# with its image; check of cuda-sim against ref-f64 with both streamed; and info's plan for cuda moves
+# the layers' matrices from the device to the host.
 set -euo pipefail
-cli="$1" tiny="$2" work="$3" image="$4"
+cli="$1" tiny="$2" work="$3" image="$4" kernels="${5:-0}"
 rm -rf "$work" && mkdir -p "$work"
 prompt=$(seq -s, 1 300)
 fails=0
@@ -24,4 +28,32 @@ if "$cli" check --model "$tiny" --backends ref-f32 --weights streamed --prompt-l
    python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["model"].get("weights") != "streamed")' "$work/check.json"; then
   echo "ok: check --weights streamed"
 else echo "FAIL: check --weights streamed did not pass or its report lacks model.weights"; fails=$((fails + 1)); fi
+if [ "$kernels" == 1 ]; then
+  same cuda-sim --model "$tiny" --tokens "$prompt" --decode-tokens 4,5 --backend cuda-sim
+  same cuda-sim-slice --model "$tiny" --tokens "$prompt" --decode-tokens 4 --backend cuda-sim --layers 3:8
+  same cuda-sim-vl --model "$work/vl-tiny" --tokens "1,$token,2" --images "$image" --decode-tokens 3 --backend cuda-sim
+  if "$cli" check --model "$tiny" --backends ref-f64,cuda-sim --weights streamed --prompt-len 40 --decode-steps 2 \
+       --report "$work/check-kernels.json" >/dev/null 2>&1; then echo "ok: check cuda-sim --weights streamed"
+  else echo "FAIL: check of cuda-sim with --weights streamed did not pass"; fails=$((fails + 1)); fi
+  # info's plan for cuda: streamed leaves two slots of the largest layer's matrices on the device instead
+  # of every layer's (bf16, from the config: lightning 5 inner H, softmax 2 inner H + 2 kv H, experts
+  # 3 E I H); the host holds every weight at load either way
+  plan() { "$cli" info --model "$tiny" --backend cuda --prompt-len 8 --decode-steps 0 --weights "$1" --json; }
+  if python3 - "$(plan resident)" "$(plan streamed)" "$tiny/config.json" <<'EOF'
+import json, sys
+res, st = (json.loads(a)["run_memory"] for a in sys.argv[1:3])
+c = json.load(open(sys.argv[3]))
+assert st["weights"] == "streamed" and res["weights"] == "resident", (st["weights"], res["weights"])
+H, d = c["hidden_size"], c["head_dim"]
+inner, kv = c["num_attention_heads"] * d, c["num_key_value_heads"] * d
+experts = 3 * c["num_local_experts"] * c["intermediate_size"] * H
+sizes = [2 * ((2 * inner * H + 2 * kv * H) if t == 1 else 5 * inner * H) + 2 * experts for t in c["attn_type_list"]]
+want = sum(sizes) - 2 * max(sizes)
+got = res["device_bytes"] - st["device_bytes"]
+assert got == want, (got, want)
+assert st["parts"]["weights"] == res["parts"]["weights"], (st["parts"], res["parts"])
+EOF
+  then echo "ok: info plans streamed cuda weights on the host"
+  else echo "FAIL: info --backend cuda --weights streamed"; fails=$((fails + 1)); fi
+fi
 exit $((fails > 0))

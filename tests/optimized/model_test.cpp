@@ -255,13 +255,14 @@ const Synthetic& tiny_d8() {
 std::vector<int64_t> tokens(int n, int V, uint64_t seed) { return Rng(seed).tokens(n, V); }
 
 // make_cuda_model exists only in the nvcc build; the GPU tests skip before reaching here without it.
-std::unique_ptr<cuda_model::Model> make_model(const cuda_model::HostWeights& w, bool gpu) {
+std::unique_ptr<cuda_model::Model> make_model(const cuda_model::HostWeights& w, bool gpu,
+                                              const cuda_model::ModelOptions& options = {}) {
 #if MM_CUDA
-  if (gpu) return cuda_model::make_cuda_model(w);
+  if (gpu) return cuda_model::make_cuda_model(w, options);
 #else
   if (gpu) throw std::logic_error("make_model: this build has no nvcc model");
 #endif
-  return cuda_model::make_simt_model(w);
+  return cuda_model::make_simt_model(w, options);
 }
 
 void end_to_end(const std::string& tag, const ModelConfig& cfg, int S, int N, bool gpu, const Synthetic& src = tiny()) {
@@ -660,6 +661,128 @@ static void last_row_steps_hold_no_s_by_v_logits(bool gpu) {
   EXPECT_GE(all, last + static_cast<uint64_t>(S - 1) * V * sizeof(uint16_t));
 }
 
+std::vector<float> flatten_caches(const cuda_model::Caches& c) {
+  std::vector<float> all;
+  for (const auto* part : {&c.lightning_state, &c.k, &c.v})
+    for (const auto& x : *part) all.insert(all.end(), x.begin(), x.end());
+  return all;
+}
+
+// Layers [first, end) of `w` as a slice model (docs/slices.md): their weights and per-layer constants.
+cuda_model::HostWeights keep_layers(const cuda_model::HostWeights& w, int first, int end) {
+  cuda_model::HostWeights s = w;
+  s.dims.L = end - first;
+  s.dims.first_layer = first;
+  s.dims.softmax.assign(w.dims.softmax.begin() + first, w.dims.softmax.begin() + end);
+  s.dims.slopes.assign(w.dims.slopes.begin() + first, w.dims.slopes.begin() + end);
+  s.layers.assign(w.layers.begin() + first, w.layers.begin() + end);
+  return s;
+}
+
+// Bytes of the large matrices a resident model allocates for `w`'s layers, and the padded block of the
+// largest layer (what each of a streamed model's two device slots holds: layer_stream.cuh).
+struct MatrixBytes {
+  uint64_t all = 0, largest_block = 0;
+};
+MatrixBytes matrix_bytes(const cuda_model::HostWeights& w) {
+  MatrixBytes b;
+  for (const auto& h : w.layers) {
+    uint64_t block = 0;
+    for (const auto* m : {&h.qkv, &h.gate, &h.out, &h.q, &h.k, &h.v, &h.o, &h.w1, &h.w3, &h.w2}) {
+      b.all += m->size() * sizeof(uint16_t);
+      block += (m->size() + 127) / 128 * 128 * sizeof(uint16_t);
+    }
+    b.largest_block = std::max(b.largest_block, block);
+  }
+  return b;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// ModelOptions::stream_weights (issue 16 item 2): the decoder layers' matrices in pinned host memory,
+// copied into two device slots, give the resident model's numbers bit for bit: every step's logits
+// (prefill, decode with and without capture or timing, last row only, a multi-token continuation, a
+// new sequence after reset), every captured tensor, the caches and the sampled tokens. Slices of 8, 5
+// (odd), 3, 2 and 1 layers, whole and ending early, exercise the slot bookkeeping: a step over L > 2
+// layers copies each layer once (the next step's first layer included), with L <= 2 both stay in their
+// slots after the first copy. The streamed model allocates exactly the resident one's bytes less the
+// matrices plus two slots, and its decode steps allocate nothing. On a GPU the copies run on their own
+// stream while the previous layer computes, so this also tests the fences.
+static void streamed_weights_match_resident(bool gpu) {
+  const ModelConfig& cfg = tiny().cfg;
+  const auto whole = cuda_model::load_host_weights(cfg, Checkpoint(tiny().dir));
+  const int V = static_cast<int>(cfg.vocab_size);
+  const std::vector<std::pair<int, int>> spans = {{0, 8}, {3, 8}, {4, 7}, {6, 8}, {7, 8}};
+  for (const auto& [first, end] : spans) {
+    const std::string tag = "layers " + std::to_string(first) + ":" + std::to_string(end);
+    const auto w = keep_layers(whole, first, end);
+    const int L = end - first;
+    auto res = make_model(w, gpu);
+    cuda_model::ModelOptions streamed;
+    streamed.stream_weights = true;
+    // what loading each allocates (the build's counter, frees not subtracted)
+    const uint64_t b0 = res->device_allocated_bytes();
+    auto str = make_model(w, gpu, streamed);
+    const uint64_t b1 = res->device_allocated_bytes();
+    make_model(w, gpu).reset();
+    const uint64_t b2 = res->device_allocated_bytes();
+    const MatrixBytes mb = matrix_bytes(w);
+    EXPECT_EQ(b2 - b1, (b1 - b0) + mb.all - 2 * mb.largest_block) << tag << ": the streamed model's device bytes";
+    EXPECT_EQ(res->weight_copies(), 0u);
+    EXPECT_EQ(str->weight_copies(), 0u) << tag << ": copies before the first step";
+    const uint64_t per_step = L > 2 ? static_cast<uint64_t>(L) : 0;
+    uint64_t copies = L > 2 ? static_cast<uint64_t>(L) + 1 : static_cast<uint64_t>(L);
+    // (tokens, capture, time_layers, logits rows); reset before the last
+    struct Step { std::vector<int64_t> t; bool capture, time; cuda_model::Logits rows; };
+    const std::vector<Step> steps = {{tokens(40, V, 31), true, false, cuda_model::Logits::all_rows},
+                                     {{7}, false, false, cuda_model::Logits::all_rows},
+                                     {{11}, true, true, cuda_model::Logits::all_rows},
+                                     {{13}, false, false, cuda_model::Logits::last_row},
+                                     {tokens(5, V, 32), true, false, cuda_model::Logits::all_rows},
+                                     {tokens(12, V, 33), false, false, cuda_model::Logits::all_rows}};
+    uint64_t warm = 0;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const Step& st = steps[i];
+      if (i + 1 == steps.size()) {
+        EXPECT_TRUE(same_bits(flatten_caches(res->caches()), flatten_caches(str->caches()))) << tag << ": caches";
+        res->reset();
+        str->reset();
+      }
+      const auto a = res->step(st.t, st.capture, {}, st.time, st.rows);
+      const auto b = str->step(st.t, st.capture, {}, st.time, st.rows);
+      const std::string at = tag + " step " + std::to_string(i);
+      EXPECT_TRUE(same_bits(a.logits, b.logits)) << at << ": logits";
+      ASSERT_EQ(a.layers.size(), b.layers.size()) << at;
+      for (std::size_t l = 0; l < a.layers.size(); ++l) {
+        EXPECT_TRUE(same_bits(a.layers[l].attn_out, b.layers[l].attn_out)) << at << " layer " << l << ": attn_out";
+        EXPECT_TRUE(same_bits(a.layers[l].output, b.layers[l].output)) << at << " layer " << l << ": output";
+        EXPECT_TRUE(same_bits(a.layers[l].router_logits, b.layers[l].router_logits)) << at << " layer " << l;
+        EXPECT_EQ(a.layers[l].router_experts, b.layers[l].router_experts) << at << " layer " << l;
+      }
+      EXPECT_TRUE(same_bits(a.final_norm, b.final_norm)) << at << ": final norm";
+      if (st.time) {
+        EXPECT_EQ(b.layer_seconds.size(), static_cast<std::size_t>(L)) << at;
+      }
+      EXPECT_EQ(res->sample(0.0, 0, 1.0, 0.0), str->sample(0.0, 0, 1.0, 0.0)) << at << ": greedy token";
+      EXPECT_EQ(res->sample(0.9, 20, 0.95, 0.37), str->sample(0.9, 20, 0.95, 0.37)) << at << ": sampled token";
+      EXPECT_EQ(str->weight_copies(), copies) << at << ": layer copies issued";
+      copies += per_step;
+      if (i == 1) warm = str->device_allocations();
+      if (i == 3) {
+        EXPECT_EQ(str->device_allocations(), warm) << at << ": a decode step allocated device memory";
+      }
+    }
+    std::printf("%s: streamed == resident bit for bit over %zu steps; %llu layer copies; two slots of %llu bytes "
+                "instead of %llu bytes of matrices\n", tag.c_str(), steps.size(),
+                static_cast<unsigned long long>(str->weight_copies()), static_cast<unsigned long long>(mb.largest_block),
+                static_cast<unsigned long long>(mb.all));
+  }
+}
+
+TEST(ModelSim, StreamedWeightsMatchResident) { streamed_weights_match_resident(false); }
+
 TEST(ModelSim, DecodeStepsAfterTheFirstAllocateNothing) { decode_steps_allocate_nothing(false); }
 TEST(ModelSim, SampleAgreesWithTheReferenceSampler) { sample_agrees_with_reference(false); }
 TEST(ModelSim, LastRowOnlyIsTheLastRowOfAllRows) { last_row_matches_all_rows(false); }
@@ -685,6 +808,10 @@ TEST(ModelCuda, LastRowOnlyIsTheLastRowOfAllRows) {
 TEST(ModelCuda, LastRowOnlyHoldsNoSByVLogits) {
   MM_NEEDS_GPU(cuda_model::cuda_device_present());
   last_row_steps_hold_no_s_by_v_logits(true);
+}
+TEST(ModelCuda, StreamedWeightsMatchResident) {
+  MM_NEEDS_GPU(cuda_model::cuda_device_present());
+  streamed_weights_match_resident(true);
 }
 TEST(ModelCuda, VlImagesThroughTheVisionKernels) {
   MM_NEEDS_GPU(cuda_model::cuda_device_present());
