@@ -69,11 +69,11 @@ static void layers_to_write(const Args& a, ModelConfig& cfg) {
   const std::string spec = a.str("layers", "");
   const std::string L = std::to_string(cfg.num_hidden_layers);
   if (spec.find(':') == std::string::npos) {  // N: layers 0 .. N-1
-    if (spec.empty() || spec.size() > 7 || spec.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoll(spec) < 1 || std::stoll(spec) > cfg.num_hidden_layers)
+    const std::optional<int64_t> n = parse_layer_number(spec);
+    if (!n || *n < 1 || *n > cfg.num_hidden_layers)
       throw UsageError("init: --layers '" + spec + "': expected N with 1 <= N <= " + L + ", or A:B with 0 <= A < B <= " + L +
                        " (num_hidden_layers)");
-    cfg.stored = {0, std::stoll(spec)};
+    cfg.stored = {0, *n};
   } else {
     cfg.stored = parse_layer_span(spec, cfg, "init: --layers");
   }

@@ -176,15 +176,20 @@ void check_span(const std::string& source, const char* what, const LayerSpan& s,
 }
 }  // namespace
 
+std::optional<int64_t> parse_layer_number(const std::string& t) {
+  if (t.empty() || t.size() > 7 || t.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(t);
+}
+
 LayerSpan parse_layer_span(const std::string& text, const ModelConfig& c, const std::string& option) {
   const int64_t lo = c.stored_begin(), hi = c.stored_end();
   const std::string range = "A:B with " + std::to_string(lo) + " <= A < B <= " + std::to_string(hi) +
                             (c.stored.all() ? " (num_hidden_layers)" : " (the layers this checkpoint holds)");
   const std::size_t colon = text.find(':');
   auto number = [&](const std::string& t) -> int64_t {
-    if (t.empty() || t.size() > 7 || t.find_first_not_of("0123456789") != std::string::npos)
-      throw UsageError(option + " '" + text + "': expected " + range);
-    return std::stoll(t);
+    const std::optional<int64_t> n = parse_layer_number(t);
+    if (!n) throw UsageError(option + " '" + text + "': expected " + range);
+    return *n;
   };
   if (colon == std::string::npos) throw UsageError(option + " '" + text + "': expected " + range);
   LayerSpan s{number(text.substr(0, colon)), number(text.substr(colon + 1))};

@@ -4,6 +4,7 @@
 // memory check made before a model is allocated.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,9 @@ ModelConfig config_from_json(const nlohmann::json& j, const std::string& source)
 ModelConfig load_config(const std::string& path);
 nlohmann::json config_to_json(const ModelConfig& c, ConfigSpelling spelling);
 
+// A layer number as --layers and a slice dump's metadata write it: 1 to 7 decimal digits (no sign, no
+// spaces); nullopt for anything else. Callers name the option or field in their own error.
+std::optional<int64_t> parse_layer_number(const std::string& text);
 // "A:B" (0 <= A < B <= num_hidden_layers of `c`, inside the layers its checkpoint holds) as the run's
 // layers; mm::UsageError naming `option` and the valid range otherwise.
 LayerSpan parse_layer_span(const std::string& text, const ModelConfig& c, const std::string& option);

@@ -1,5 +1,6 @@
 #include "core/forward_dump.h"
 
+#include "core/config.h"  // parse_layer_number
 #include "core/error.h"
 
 #include <cmath>
@@ -80,9 +81,9 @@ SliceHidden parse_slice_hidden(const SafetensorsLayout& l, const std::string& pa
   SliceHidden s;
   // "A:B" and L, each a small decimal number.
   auto number = [&](const std::string& t, const char* what) -> int64_t {
-    if (t.empty() || t.size() > 7 || t.find_first_not_of("0123456789") != std::string::npos)
-      throw Error(path + ": __metadata__ " + what + " '" + t + "' is not a layer number");
-    return std::stoll(t);
+    const std::optional<int64_t> n = parse_layer_number(t);
+    if (!n) throw Error(path + ": __metadata__ " + what + " '" + t + "' is not a layer number");
+    return *n;
   };
   const std::string layers = field("layers");
   const std::size_t colon = layers.find(':');

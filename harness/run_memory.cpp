@@ -71,15 +71,15 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
 
   const double cap = r.capture ? captured_values(s, c.runs_head()) : 0;
   const double logits = c.runs_head() ? s.rows * s.V : 0;
-  // Phase "layer": the layer's intermediates and the capture so far; streamed, also its matrices (the
-  // attention projections + router + one expert in T; the stored pages are handed back panel by panel as
-  // they are converted, reference/weight_block.h).
+  // A streamed layer's matrices while it runs, in T: the larger kind's attention projections, the router
+  // and one expert (the stored pages are handed back panel by panel as they are converted,
+  // reference/weight_block.h).
+  const double streamed_layer = std::max(s.n_light > 0 ? static_cast<double>(p.lightning_attn) : 0,
+                                         s.n_soft > 0 ? static_cast<double>(p.softmax_attn) : 0) +
+                                s.E * s.H + static_cast<double>(p.expert);
+  // Phase "layer": the layer's intermediates and the capture so far; streamed, also its matrices.
   double layer = T * (layer_activation_values(s) + cap);
-  if (streamed) {
-    const double attn = std::max(s.n_light > 0 ? static_cast<double>(p.lightning_attn) : 0,
-                                 s.n_soft > 0 ? static_cast<double>(p.softmax_attn) : 0);
-    layer += T * (attn + s.E * s.H + static_cast<double>(p.expert));
-  }
+  if (streamed) layer += T * streamed_layer;
   // Phase "head": the logits in T; streamed, the lm_head converted whole (<= kStreamedHeadBlockBytes) or a
   // block of rows at a time, with that block's product.
   double head = T * (logits + cap);
@@ -97,11 +97,9 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
   const double held = r.capture ? 8 * (logits + s.n_run * s.S * s.H + (c.is_slice() ? s.S * s.H : 0)) : 0;
   double step = T * (c.runs_head() ? s.V : 0);
   if (streamed) {
-    const double attn = std::max(s.n_light > 0 ? static_cast<double>(p.lightning_attn) : 0,
-                                 s.n_soft > 0 ? static_cast<double>(p.softmax_attn) : 0);
     const double head_block =
         c.runs_head() ? std::min(s.V * s.H, static_cast<double>(kStreamedHeadBlockBytes) / T) : 0;
-    step += T * std::max(attn + s.E * s.H + static_cast<double>(p.expert), head_block);
+    step += T * std::max(streamed_layer, head_block);
   }
   const double decode_steps = r.decode > 0 ? step + 8 * static_cast<double>(r.decode) * (c.runs_head() ? s.V : 0) : 0;
   const double decode = held + std::max(8 * cap, decode_steps);
