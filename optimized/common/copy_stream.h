@@ -22,31 +22,13 @@ inline namespace MM_BACKEND_NS {
 
 #if defined(__CUDACC__)
 
-template <class T>
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(size_t n) : n_(n) {
-    void* p = nullptr;
-    check(cudaHostAlloc(&p, n * sizeof(T) + 1, cudaHostAllocDefault), "cudaHostAlloc (pinned host memory)");
-    p_ = static_cast<T*>(p);
-  }
-  ~PinnedBuffer() { if (p_) cudaFreeHost(p_); }
-  PinnedBuffer(PinnedBuffer&& o) noexcept : n_(std::exchange(o.n_, 0)), p_(std::exchange(o.p_, nullptr)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    std::swap(n_, o.n_);
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  T* data() const { return p_; }
-  size_t size() const { return n_; }
-
- private:
-  size_t n_ = 0;
-  T* p_ = nullptr;
-};
+// Page-locked host memory (at least one byte: cudaHostAlloc takes no empty request).
+inline void* pinned_alloc(size_t bytes) {
+  void* p = nullptr;
+  check(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault), "cudaHostAlloc (pinned host memory)");
+  return p;
+}
+inline void pinned_free(void* p) { if (p) cudaFreeHost(p); }
 
 class Fence {
  public:
@@ -96,29 +78,13 @@ inline size_t device_free_bytes() {
 
 #else
 
-template <class T>
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(size_t n) : n_(n), p_(static_cast<T*>(std::aligned_alloc(256, (n * sizeof(T) / 256 + 1) * 256))) {
-    if (!p_) throw std::runtime_error("PinnedBuffer: out of host memory");
-  }
-  ~PinnedBuffer() { std::free(p_); }
-  PinnedBuffer(PinnedBuffer&& o) noexcept : n_(std::exchange(o.n_, 0)), p_(std::exchange(o.p_, nullptr)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
-    std::swap(n_, o.n_);
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  T* data() const { return p_; }
-  size_t size() const { return n_; }
-
- private:
-  size_t n_ = 0;
-  T* p_ = nullptr;
-};
+// Plain host memory, 256-byte aligned like device_malloc's.
+inline void* pinned_alloc(size_t bytes) {
+  void* p = std::aligned_alloc(256, (bytes / 256 + 1) * 256);
+  if (!p) throw std::runtime_error("PinnedBuffer: out of host memory");
+  return p;
+}
+inline void pinned_free(void* p) { std::free(p); }
 
 class Fence {
  public:
@@ -138,6 +104,29 @@ class CopyStream {
 inline size_t device_free_bytes() { return 0; }
 
 #endif
+
+// Owning array of n T in pinned_alloc's memory (uninitialised).
+template <class T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  explicit PinnedBuffer(size_t n) : n_(n), p_(static_cast<T*>(pinned_alloc(n * sizeof(T)))) {}
+  ~PinnedBuffer() { pinned_free(p_); }
+  PinnedBuffer(PinnedBuffer&& o) noexcept : n_(std::exchange(o.n_, 0)), p_(std::exchange(o.p_, nullptr)) {}
+  PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {
+    std::swap(n_, o.n_);
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  T* data() const { return p_; }
+  size_t size() const { return n_; }
+
+ private:
+  size_t n_ = 0;
+  T* p_ = nullptr;
+};
 
 }  // namespace MM_BACKEND_NS
 }  // namespace mm::gpu

@@ -11,24 +11,30 @@ rm -rf "$work" && mkdir -p "$work"
 "$cli" init --preset small --out "$work/small" >/dev/null
 prompt=$(seq -s, 1 300)
 fails=0
-for model in tiny small; do
-  for b in ref-f32 ref-f64 ref-bf16; do
-    for w in resident streamed; do
-      predicted=$("$cli" info --model "$work/$model" --backend "$b" --weights "$w" --prompt-len 300 --decode-steps 4 --json |
-                  python3 -c 'import json,sys; print(json.load(sys.stdin)["run_memory"]["host_bytes"] // 1024)')
-      measured=$(python3 - "$cli" forward --model "$work/$model" --backend "$b" --weights "$w" --tokens "$prompt" \
-                   --decode-tokens 1,2,3,4 --dump "$work/d.safetensors" <<'PY'
+# judge LABEL MODEL BACKEND WEIGHTS PROMPT_LEN DECODE_STEPS FORWARD_ARGS...: info's predicted peak for the
+# run against the forward run's measured ru_maxrss, within 10%.
+judge() {
+  local label=$1 model=$2 b=$3 w=$4 s=$5 n=$6; shift 6
+  local predicted measured
+  predicted=$("$cli" info --model "$work/$model" --backend "$b" --weights "$w" --prompt-len "$s" --decode-steps "$n" --json |
+              python3 -c 'import json,sys; print(json.load(sys.stdin)["run_memory"]["host_bytes"] // 1024)')
+  measured=$(python3 - "$cli" forward --model "$work/$model" --backend "$b" --weights "$w" "$@" <<'PY'
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 )
-      if python3 -c "import sys; p, m = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(p - m) > 0.1 * m)" "$predicted" "$measured"; then
-        echo "ok: $model $b $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB"
-      else
-        echo "FAIL: $model $b $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB (more than 10% apart)"
-        fails=$((fails + 1))
-      fi
+  if python3 -c "import sys; p, m = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(p - m) > 0.1 * m)" "$predicted" "$measured"; then
+    echo "ok: $label: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB"
+  else
+    echo "FAIL: $label: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB (more than 10% apart)"
+    fails=$((fails + 1))
+  fi
+}
+for model in tiny small; do
+  for b in ref-f32 ref-f64 ref-bf16; do
+    for w in resident streamed; do
+      judge "$model $b $w" "$model" "$b" "$w" 300 4 --tokens "$prompt" --decode-tokens 1,2,3,4 --dump "$work/d.safetensors"
     done
   done
 done
@@ -36,20 +42,7 @@ done
 # slots: optimized/model/layer_stream.cuh), on `small`: a one-token prompt, where the weights are the
 # peak (at longer prompts the prediction's activations and capture run 8-10% high: docs/memory.md).
 for w in $([ "$kernels" == 1 ] && echo resident streamed); do
-  predicted=$("$cli" info --model "$work/small" --backend cuda-sim --weights "$w" --prompt-len 1 --decode-steps 0 --json |
-              python3 -c 'import json,sys; print(json.load(sys.stdin)["run_memory"]["host_bytes"] // 1024)')
-  measured=$(python3 - "$cli" forward --model "$work/small" --backend cuda-sim --weights "$w" --tokens 1 <<'PY'
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-PY
-)
-  if python3 -c "import sys; p, m = int(sys.argv[1]), int(sys.argv[2]); sys.exit(abs(p - m) > 0.1 * m)" "$predicted" "$measured"; then
-    echo "ok: small cuda-sim $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB"
-  else
-    echo "FAIL: small cuda-sim $w: predicted $((predicted / 1024)) MiB, measured $((measured / 1024)) MiB (more than 10% apart)"
-    fails=$((fails + 1))
-  fi
+  judge "small cuda-sim $w" small cuda-sim "$w" 1 0 --tokens 1
 done
 # 2M prompt tokens on tiny (its context raised to allow them): logits and capture alone are tens of GB.
 mkdir -p "$work/long" && cp "$work/tiny/model.safetensors" "$work/long/"
