@@ -1,5 +1,5 @@
 // Decoder-layer weights streamed from pinned host memory to the device with double buffering
-// (cuda_model.h ModelOptions::stream_weights; docs/memory.md "The kernels, streamed"), written once for
+// (cuda_model.h ModelOptions::stream_weights; docs/memory.md "The kernels"), written once for
 // both builds like cuda_model.cuh.
 //
 // What streams: each layer's large matrices (lightning qkv / gate / out or softmax q / k / v / o, and the
@@ -20,6 +20,7 @@
 // synchronous and the fences no-ops: there the same bookkeeping runs, which tests check bit for bit
 // against the resident model (tests/optimized/model_test.cpp).
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
