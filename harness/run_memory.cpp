@@ -137,10 +137,11 @@ RunMemory kernels(const ModelConfig& c, const RunMemoryRequest& r, bool sim) {
   m.residency = r.weights == WeightResidency::Streamed ? WeightResidency::Streamed : WeightResidency::Resident;
 #endif
   const bool streamed = m.residency == WeightResidency::Streamed;
-  const double on_device = streamed ? w - matrices + 2 * slot : w;  // weights the device holds
+  const double slots = std::min(2.0, s.n_run) * slot;  // one slot for a single layer
+  const double on_device = streamed ? w - matrices + slots : w;  // weights the device holds
   // the host: cuda-sim holds the device's weights and, streamed, the pinned matrices; cuda holds every
-  // weight while loading (each freed once uploaded or packed), streamed or not
-  m.weights = bytes(sim ? on_device + (streamed ? matrices : 0) : w);
+  // weight while loading (each freed once uploaded or packed), streamed also the block being packed
+  m.weights = bytes(sim ? on_device + (streamed ? matrices : 0) : w + (streamed ? slot : 0));
   m.state = sim ? bytes(state) : 0;
   m.transient = bytes((sim ? act : 0) + 12 * (cap + logits) + 8 * logits);
   m.peak_phase = "step end";

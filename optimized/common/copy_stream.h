@@ -5,12 +5,17 @@
 //   CopyStream       a stream of its own (non-blocking: it never waits for the legacy default stream the
 //                    kernels run on), carrying cudaMemcpyAsync H2D.
 //   Fence            an event without timing: recorded on one stream, waited for by another on the device
-//                    (cudaStreamWaitEvent), never by the host.
-// In the host build launches and copies are synchronous, so a copy is complete when copy() returns and
-// every fence is a no-op; the ordering the fences express is then trivially kept.
+//                    (cudaStreamWaitEvent), never by the host. The compute stream records and waits with
+//                    Fence::record / wait_on; the copy stream with CopyStream::record / wait.
+// In the host build launches are synchronous, so a point recorded on the compute stream is reached when
+// it is recorded. Copies are not run when issued but when a fence recorded after them is waited on (or
+// the stream is synchronised): a reader that forgot to wait for its copy reads the old contents, as it
+// could on a GPU, and the tests comparing against resident weights see it.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -61,6 +66,8 @@ class CopyStream {
   void copy_to_device(void* dst, const void* src, size_t bytes) {
     if (bytes) check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s_), "cudaMemcpyAsync H2D");
   }
+  void record(Fence& f) { f.record(s_); }             // a point after the copies issued so far
+  void wait(const Fence& f) { f.wait_on(s_); }        // later copies start after f's point
   void synchronize() { check(cudaStreamSynchronize(s_), "cudaStreamSynchronize (copy stream)"); }
   // Waits for the copies in flight without throwing: for destructors, before the memory they read or
   // write is freed.
@@ -86,19 +93,55 @@ inline void* pinned_alloc(size_t bytes) {
 }
 inline void pinned_free(void* p) { std::free(p); }
 
+class CopyStream;
+
 class Fence {
  public:
-  void record(Stream) {}
-  void wait_on(Stream) const {}
+  void record(Stream) { stream_ = nullptr; }  // a compute-stream point: reached when recorded
+  inline void wait_on(Stream) const;          // runs the copies issued before a copy-stream point
+
+ private:
+  friend class CopyStream;
+  CopyStream* stream_ = nullptr;  // the copy stream the point is on (null: the compute stream)
+  uint64_t upto_ = 0;             // copies issued on it before the point
 };
 
 class CopyStream {
  public:
   Stream get() const { return nullptr; }
-  void copy_to_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
-  void synchronize() {}
-  void drain() noexcept {}
+  void copy_to_device(void* dst, const void* src, size_t bytes) {
+    pending_.push_back({dst, src, bytes});
+    ++issued_;
+  }
+  void record(Fence& f) {
+    f.stream_ = this;
+    f.upto_ = issued_;
+  }
+  void wait(const Fence&) {}  // compute-stream points are reached when recorded
+  // Runs the copies issued before the n-th, in order.
+  void run_until(uint64_t n) noexcept {
+    for (; ran_ < n && ran_ < issued_; ++ran_) {
+      const Copy c = pending_.front();
+      pending_.pop_front();
+      if (c.bytes) std::memcpy(c.dst, c.src, c.bytes);
+    }
+  }
+  void synchronize() { run_until(issued_); }
+  void drain() noexcept { run_until(issued_); }
+
+ private:
+  struct Copy {
+    void* dst;
+    const void* src;
+    size_t bytes;
+  };
+  std::deque<Copy> pending_;
+  uint64_t issued_ = 0, ran_ = 0;
 };
+
+inline void Fence::wait_on(Stream) const {
+  if (stream_) stream_->run_until(upto_);
+}
 
 // The emulator's device memory is this host's: no separate figure (0, unknown).
 inline size_t device_free_bytes() { return 0; }

@@ -322,8 +322,9 @@ class ModelImpl final : public Model {
                       : std::string()) +
            ", gemm via optimized/common/gemm.h (each the last version in its stem's table that takes the "
            "model's shape: assumed the fastest, not yet measured on a GPU)" +
-           (stream_ ? ", layer weights streamed from pinned host memory through 2 device slots of " +
-                          std::to_string(stream_->slot_bytes() >> 20) + " MiB"
+           (stream_ ? ", layer weights streamed from pinned host memory through " +
+                          std::to_string(stream_->slot_count()) + " device slot(s) of " +
+                          std::to_string(stream_->slot_bytes()) + " bytes"
                     : std::string());
   }
   uint64_t device_allocations() const override { return mm::gpu::device_allocations(); }

@@ -160,7 +160,8 @@ WeightResidency resolve_kernel_residency(const std::string& backend, const Model
 #if MM_CUDA
   if (backend == "cuda") {
     const uint64_t free = cuda_device_free_bytes();
-    return free == 0 || estimate_model_bytes(cfg, 2, 2) <= free ? WeightResidency::Resident : WeightResidency::Streamed;
+    const double need = 1.1 * static_cast<double>(estimate_model_bytes(cfg, 2, 4));
+    return free == 0 || need <= static_cast<double>(free) ? WeightResidency::Resident : WeightResidency::Streamed;
   }
 #else
   (void)backend;

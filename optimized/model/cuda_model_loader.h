@@ -29,12 +29,12 @@ std::string gpu_description();
 // checkpoint; cfg is then vl->text) the vision tower and projector too, so steps may carry images.
 // `weights` (--weights): Resident holds every weight on the device; Streamed keeps the decoder layers'
 // large matrices in pinned host memory and streams them (ModelOptions::stream_weights); Auto is
-// stream_weights_auto's choice.
+// resolve_kernel_residency's choice.
 std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig& cfg, const std::string& dir,
                                   const VlConfig* vl = nullptr, WeightResidency weights = WeightResidency::Auto);
-// Auto resolved for a kernel backend: `cuda` streams when its bf16 weights (estimate_model_bytes at 2
-// bytes) would not fit the device memory free now; `cuda-sim`, whose device memory is this host's,
-// never streams unless asked.
+// Auto resolved for a kernel backend: `cuda` streams when its bf16 weights and an fp32 state
+// (estimate_model_bytes(cfg, 2, 4)) plus 10% for activations, scratch and caches would not fit the
+// device memory free now; `cuda-sim`, whose device memory is this host's, never streams unless asked.
 WeightResidency resolve_kernel_residency(const std::string& backend, const ModelConfig& cfg, WeightResidency weights);
 // Model::sample with the uniform drawn from `rng` as ref::sample_token draws it: none when greedy, one
 // rng.uniform() otherwise, after the parameter checks. So a generation seeded like the reference's

@@ -100,7 +100,11 @@ class LayerStream {
       mm::gpu::PinnedBuffer<uint16_t> block(p.total);
       for (int id = 0; id < kMatrixCount; ++id) {
         std::vector<uint16_t>& m = host_matrix(h, id);
-        if (!m.empty()) std::memcpy(block.data() + p.offset[static_cast<size_t>(id)], m.data(), m.size() * sizeof(uint16_t));
+        const size_t at = p.offset[static_cast<size_t>(id)];
+        const size_t end = id + 1 < kMatrixCount ? p.offset[static_cast<size_t>(id) + 1] : p.total;
+        if (!m.empty()) std::memcpy(block.data() + at, m.data(), m.size() * sizeof(uint16_t));
+        // the padding up to the next matrix: NaN bits (no kernel reads it; one that over-reads shows it)
+        std::memset(block.data() + at + m.size(), 0xFF, (end - at - m.size()) * sizeof(uint16_t));
         std::vector<uint16_t>().swap(m);
       }
       largest = std::max(largest, p.total);
@@ -113,7 +117,9 @@ class LayerStream {
     // beside the pinned blocks; hand their pages back (measured on `small`: 64 MiB of the peak).
     malloc_trim(0);
 #endif
-    for (Slot& s : slots_) s.buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
+    // one slot for a single layer (it never leaves it), else two
+    slots_[0].buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
+    if (layouts_.size() > 1) slots_[1].buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
   }
 
   // A prefetch may still be in flight (the next step's first layer): it must land before its pinned
@@ -150,11 +156,7 @@ class LayerStream {
 
   int layers() const { return static_cast<int>(layouts_.size()); }
   size_t slot_bytes() const { return slots_[0].buf.size() * sizeof(uint16_t); }
-  size_t host_bytes() const {
-    size_t b = 0;
-    for (const PackedLayout& p : layouts_) b += p.total * sizeof(uint16_t);
-    return b;
-  }
+  int slot_count() const { return layers() > 1 ? 2 : 1; }
   uint64_t copies() const { return copies_; }  // layer copies issued so far
 
  private:
@@ -176,10 +178,16 @@ class LayerStream {
   // Copies layer l into slot s on the copy stream, after the compute stream released the slot.
   void fetch(int l, int s) {
     Slot& slot = slots_[static_cast<size_t>(s)];
-    slot.done.wait_on(copy_.get());
+    slot.layer = -1;  // until the copy and its fence are issued: a failure leaves the slot unclaimed
+    copy_.wait(slot.done);
     const PackedLayout& p = layouts_[static_cast<size_t>(l)];
     copy_.copy_to_device(slot.buf.data(), host_[static_cast<size_t>(l)].data(), p.total * sizeof(uint16_t));
-    slot.ready.record(copy_.get());
+#if MM_SIMT
+    // a smaller layer leaves the previous one's tail in the slot: NaN bits there, so an over-read shows
+    if (slot.buf.size() > p.total)
+      mm::gpu::device_memset(slot.buf.data() + p.total, 0xFF, (slot.buf.size() - p.total) * sizeof(uint16_t));
+#endif
+    copy_.record(slot.ready);
     slot.layer = l;
     ++copies_;
   }
