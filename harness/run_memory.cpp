@@ -120,15 +120,18 @@ RunMemory kernels(const ModelConfig& c, const RunMemoryRequest& r, bool sim) {
   RunMemory m;
   const Shape s = shape_of(c, r);
   // (a tied lm_head is a second copy of the embedding, as in the reference)
-  const double w = 2 * (static_cast<double>(count_params(c).total) + (c.tie_word_embeddings ? s.V * s.H : 0));
+  const ParamCount p = count_params(c);
+  const double w = 2 * (static_cast<double>(p.total) + (c.tie_word_embeddings ? s.V * s.H : 0));
   const double state = 4 * s.n_light * s.nh * s.d * s.d + 2 * s.C * s.n_soft * 2 * s.kv;
   const double logits = c.runs_head() ? s.rows * s.V : 0;
   // activations (bf16 + fp32 scratch), the logits (bf16 + fp32), and the capture the harness reads back
   // in floats then doubles
   const double act = 6 * layer_activation_values(s) + 6 * logits;
   const double cap = r.capture ? captured_values(s, c.runs_head()) : 0;
-  // the streamed matrices (optimized/model/layer_stream.cuh), in bf16: all layers', and one slot
-  const double experts = 3 * s.E * s.I * s.H, light = 5 * s.inner * s.H, soft = 2 * s.inner * s.H + 2 * s.kv * s.H;
+  // the streamed matrices (optimized/model/layer_stream.cuh), in bf16: all layers', and one slot; the
+  // attention blocks' parameters less the lightning inner norm, which stays on the device
+  const double experts = s.E * static_cast<double>(p.expert), light = static_cast<double>(p.lightning_attn) - s.inner,
+               soft = static_cast<double>(p.softmax_attn);
   const double matrices = 2 * (s.n_light * (light + experts) + s.n_soft * (soft + experts));
   const double slot = 2 * (std::max(s.n_light > 0 ? light : 0, s.n_soft > 0 ? soft : 0) + experts);
 #if MM_SIMT

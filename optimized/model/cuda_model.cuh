@@ -3,6 +3,7 @@
 // their own .cu) and by cuda_model_sim.cpp (g++, backend_simt: the runners are header-inline *.cuh).
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -179,8 +180,8 @@ inline void check_head_dims(const Dims& c) {
 struct Layer {
   bool softmax = false;
   Buf<u16> input_norm, post_norm, norm, router;
-  Buf<u16> qkv, gate, out, q, k, v, o, w1, w3, w2;  // resident weights only (else in LayerStream)
-  LayerMatrices mats;                                // resident weights: pointers into the buffers above
+  std::array<Buf<u16>, kMatrixCount> matrices;  // resident only, by MatrixId (streamed: in LayerStream)
+  LayerMatrices mats;                            // resident only: pointers into `matrices`
   Buf<float> slopes, state;  // lightning: [nh], [nh, d, d]
   Buf<u16> kc, vc;           // softmax: [capacity, nkv*d]
 };
@@ -213,12 +214,11 @@ class ModelImpl final : public Model {
         L.slopes = Buf<float>(c.slopes[static_cast<size_t>(l)]);
         L.state = Buf<float>(static_cast<size_t>(c.nh) * c.d * c.d);
       }
-      // the large matrices (already taken by the LayerStream when streaming)
-      L.qkv = take(h.qkv); L.gate = take(h.gate); L.out = take(h.out);
-      L.q = take(h.q); L.k = take(h.k); L.v = take(h.v); L.o = take(h.o);
-      L.w1 = take(h.w1); L.w3 = take(h.w3); L.w2 = take(h.w2);
-      L.mats = LayerMatrices{L.qkv.data(), L.gate.data(), L.out.data(), L.q.data(), L.k.data(), L.v.data(),
-                             L.o.data(), L.w1.data(), L.w3.data(), L.w2.data()};
+      // the large matrices (already taken by the LayerStream when streaming; null where absent)
+      for (int id = 0; id < kMatrixCount; ++id) {
+        L.matrices[static_cast<size_t>(id)] = take(host_matrix(h, id));
+        matrix_pointer(L.mats, id) = L.matrices[static_cast<size_t>(id)].data();
+      }
       layers_.push_back(std::move(L));
     }
     std::vector<float> freq(static_cast<size_t>(c.rd / 2));
