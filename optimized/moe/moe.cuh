@@ -9,6 +9,7 @@
 //                        (moe_runner.cuh): 128x128 tiles of 2x2 warps (64x64 warp tiles, 4 stages) for
 //                        prefill, 64x128 (1x4 warps) in between, 32x64 (2x4 warps, 8 stages) for decode
 //   combine_kernel       y[t] = sum over its experts in ascending index of bf16(y_e * w), bf16 accumulate
+// v1 (gather, ffn13_v1/ffn2_v1, combine) takes any H and I; v2's tiles need H % 8 == 0 and I % 8 == 0.
 // Rounding follows ref::moe<ref::BF16>: bf16 GEMM outputs, bf16 silu output, bf16 product, bf16 weights,
 // bf16 index_add_.
 #pragma once
@@ -160,13 +161,18 @@ __global__ void __launch_bounds__(kPermuteMaxThreads)
   }
 }
 
-// ---- gather: x rows into the permuted buffer (H % 8 == 0: 16-byte chunks) --------------------------
+// ---- gather: x rows into the permuted buffer (16-byte chunks when H % 8 == 0, else element by element) -
 __global__ void gather_kernel(const __nv_bfloat16* __restrict__ x, const int* __restrict__ perm_token, int H,
                               __nv_bfloat16* __restrict__ xperm) {
   const int row = blockIdx.x;
-  const uint4* src = reinterpret_cast<const uint4*>(x + static_cast<size_t>(perm_token[row]) * H);
-  uint4* dst = reinterpret_cast<uint4*>(xperm + static_cast<size_t>(row) * H);
-  for (int c = threadIdx.x; c < H / 8; c += blockDim.x) dst[c] = src[c];
+  const __nv_bfloat16* src = x + static_cast<size_t>(perm_token[row]) * H;
+  __nv_bfloat16* dst = xperm + static_cast<size_t>(row) * H;
+  if (H % 8 == 0) {  // rows start on 16-byte boundaries (cudaMalloc'd buffers)
+    for (int c = threadIdx.x; c < H / 8; c += blockDim.x)
+      reinterpret_cast<uint4*>(dst)[c] = reinterpret_cast<const uint4*>(src)[c];
+  } else {
+    for (int c = threadIdx.x; c < H; c += blockDim.x) dst[c] = src[c];
+  }
 }
 
 // ---- 3a. grouped FFN, v1: one thread per output element -------------------------------------------
@@ -401,14 +407,17 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
     }
 }
 
-// ---- 4. combine: one thread per (token, 8 columns) -------------------------------------------------
+// ---- 4. combine: one thread per (token, kVec columns) ----------------------------------------------
+// kVec 8: 16-byte loads and stores (H % 8 == 0); kVec 1: one column per thread (any H).
+template <int kVec>
 __global__ void combine_kernel(const __nv_bfloat16* __restrict__ ye, const int* __restrict__ ids,
                                const __nv_bfloat16* __restrict__ weights, const int* __restrict__ inv_row, int T,
                                int k, int H, __nv_bfloat16* __restrict__ y) {
-  const int chunks = H / 8;
+  static_assert(kVec == 8 || kVec == 1, "combine: 8 columns (16 bytes) or 1 per thread");
+  const int chunks = H / kVec;
   const size_t idx = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= static_cast<size_t>(T) * chunks) return;
-  const int t = static_cast<int>(idx / chunks), c0 = static_cast<int>(idx % chunks) * 8;
+  const int t = static_cast<int>(idx / chunks), c0 = static_cast<int>(idx % chunks) * kVec;
   int ex[kMaxTopK], row[kMaxTopK];
   float w[kMaxTopK];
   for (int j = 0; j < k; ++j) {  // insertion sort by ascending expert index (index_add_ order)
@@ -425,25 +434,32 @@ __global__ void combine_kernel(const __nv_bfloat16* __restrict__ ye, const int* 
     row[q] = r;
     w[q] = wv;
   }
-  float acc[8];
+  if constexpr (kVec == 1) {
+    float acc = 0.0f;
+    for (int j = 0; j < k; ++j)
+      acc = bf16r(acc + bf16r(__bfloat162float(ye[static_cast<size_t>(row[j]) * H + c0]) * w[j]));
+    y[static_cast<size_t>(t) * H + c0] = __float2bfloat16(acc);
+  } else {
+    float acc[8];
 #pragma unroll
-  for (int q = 0; q < 8; ++q) acc[q] = 0.0f;
-  for (int j = 0; j < k; ++j) {  // 16-byte load; bf16 q is the upper half of an fp32 bit pattern
-    const uint4 raw = *reinterpret_cast<const uint4*>(ye + static_cast<size_t>(row[j]) * H + c0);
-    const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
+    for (int q = 0; q < 8; ++q) acc[q] = 0.0f;
+    for (int j = 0; j < k; ++j) {  // 16-byte load; bf16 q is the upper half of an fp32 bit pattern
+      const uint4 raw = *reinterpret_cast<const uint4*>(ye + static_cast<size_t>(row[j]) * H + c0);
+      const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-    for (int q = 0; q < 8; ++q) {
-      const float v = __uint_as_float(q % 2 ? words[q / 2] & 0xFFFF0000u : words[q / 2] << 16);
-      acc[q] = bf16r(acc[q] + bf16r(v * w[j]));
+      for (int q = 0; q < 8; ++q) {
+        const float v = __uint_as_float(q % 2 ? words[q / 2] & 0xFFFF0000u : words[q / 2] << 16);
+        acc[q] = bf16r(acc[q] + bf16r(v * w[j]));
+      }
     }
-  }
-  uint32_t packed[4];
+    uint32_t packed[4];
 #pragma unroll
-  for (int q = 0; q < 4; ++q)
-    packed[q] = static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q]))) |
-                (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q + 1]))) << 16);
-  const uint4 out = make_uint4(packed[0], packed[1], packed[2], packed[3]);
-  *reinterpret_cast<uint4*>(y + static_cast<size_t>(t) * H + c0) = out;
+    for (int q = 0; q < 4; ++q)
+      packed[q] = static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q]))) |
+                  (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16(acc[2 * q + 1]))) << 16);
+    const uint4 out = make_uint4(packed[0], packed[1], packed[2], packed[3]);
+    *reinterpret_cast<uint4*>(y + static_cast<size_t>(t) * H + c0) = out;
+  }
 }
 
 }  // namespace MM_BACKEND_NS

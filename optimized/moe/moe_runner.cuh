@@ -31,7 +31,8 @@ inline __nv_bfloat16* bf(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(
 inline void check_shape(int E, int H, int I, int k) {
   if (E < 1 || E > kMaxExperts) throw std::invalid_argument("moe: E must be in [1, 64]");
   if (k < 1 || k > kMaxTopK || k > E) throw std::invalid_argument("moe: k must be in [1, min(8, E)]");
-  if (H % 8 || I % 8 || H <= 0 || I <= 0) throw std::invalid_argument("moe: H and I must be positive multiples of 8");
+  // the FFN version's own supports() says whether it takes H and I (v2's tiles: multiples of 8)
+  if (H <= 0 || I <= 0) throw std::invalid_argument("moe: H and I must be positive");
 }
 
 inline int unsigned_blocks(size_t work, int threads) { return static_cast<int>((work + threads - 1) / threads); }
@@ -86,10 +87,13 @@ inline void launch_gather(const GatherArgs& a, mm::gpu::Stream stream) {
   mm::gpu::launch(gather_kernel, dim3(static_cast<unsigned>(a.n)), dim3(static_cast<unsigned>(threads)), 0, stream,
                   bf(a.x), a.perm_token, a.H, bf(a.xperm));
 }
-inline bool supports_gather(const GatherArgs& a) { return a.n >= 0 && a.H > 0 && a.H % 8 == 0; }
+inline bool supports_gather(const GatherArgs& a) { return a.n >= 0 && a.H > 0; }
 
-inline bool supports_ffn(const GroupedFfnArgs& a) {
-  return a.n >= 0 && a.E >= 1 && a.E <= kMaxExperts && a.H > 0 && a.I > 0 && a.H % 8 == 0 && a.I % 8 == 0;
+inline bool supports_ffn_v1(const GroupedFfnArgs& a) {  // one thread per output element: any H, I
+  return a.n >= 0 && a.E >= 1 && a.E <= kMaxExperts && a.H > 0 && a.I > 0;
+}
+inline bool supports_ffn(const GroupedFfnArgs& a) {  // the tiles load 16-byte rows
+  return supports_ffn_v1(a) && a.H % 8 == 0 && a.I % 8 == 0;
 }
 inline void launch_ffn_v1(const GroupedFfnArgs& a, mm::gpu::Stream s) {
   constexpr int kThreads = 256;
@@ -114,12 +118,16 @@ inline void launch_ffn_v2(const GroupedFfnArgs& a, mm::gpu::Stream s) {  // tile
 
 inline void launch_combine(const CombineArgs& a, mm::gpu::Stream stream) {
   constexpr int kThreads = 256;
-  mm::gpu::launch(combine_kernel, dim3(unsigned_blocks(static_cast<size_t>(a.T) * (a.H / 8), kThreads)),
-                  dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row, a.T, a.k, a.H, bf(a.y));
+  const bool vec = a.H % 8 == 0;
+  const dim3 grid(unsigned_blocks(static_cast<size_t>(a.T) * (vec ? a.H / 8 : a.H), kThreads));
+  if (vec)
+    mm::gpu::launch(combine_kernel<8>, grid, dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row,
+                    a.T, a.k, a.H, bf(a.y));
+  else
+    mm::gpu::launch(combine_kernel<1>, grid, dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row,
+                    a.T, a.k, a.H, bf(a.y));
 }
-inline bool supports_combine(const CombineArgs& a) {
-  return a.T >= 0 && a.k >= 1 && a.k <= kMaxTopK && a.H > 0 && a.H % 8 == 0;
-}
+inline bool supports_combine(const CombineArgs& a) { return a.T >= 0 && a.k >= 1 && a.k <= kMaxTopK && a.H > 0; }
 
 }  // namespace detail
 
@@ -137,7 +145,7 @@ MM_MOE_RUNNER const std::vector<GatherVersion>& gather_versions() {
 }
 MM_MOE_RUNNER const std::vector<GroupedFfnVersion>& grouped_ffn_versions() {
   static const std::vector<GroupedFfnVersion> v = {
-      {"v1", &detail::launch_ffn_v1, &detail::supports_ffn},
+      {"v1", &detail::launch_ffn_v1, &detail::supports_ffn_v1},
       {"v2_bm128", &detail::launch_ffn_tiles<detail::Bm128>, &detail::supports_ffn},
       {"v2_bm64", &detail::launch_ffn_tiles<detail::Bm64>, &detail::supports_ffn},
       {"v2_bm32", &detail::launch_ffn_tiles<detail::Bm32>, &detail::supports_ffn},
@@ -146,7 +154,7 @@ MM_MOE_RUNNER const std::vector<GroupedFfnVersion>& grouped_ffn_versions() {
   return v;
 }
 MM_MOE_RUNNER const std::vector<CombineVersion>& combine_versions() {
-  static const std::vector<CombineVersion> v = {{"combine_v1_vec8", &detail::launch_combine, &detail::supports_combine}};
+  static const std::vector<CombineVersion> v = {{"combine_v1", &detail::launch_combine, &detail::supports_combine}};
   return v;
 }
 

@@ -282,6 +282,17 @@ Weights random_weights(int E, int H, int I, uint64_t seed) {
   return w;
 }
 
+// Whether version v takes the shape; v1 takes every one (the model relies on it for small hidden sizes).
+bool takes(const moe::GroupedFfnVersion& v, int n, int E, int H, int I) {
+  moe::GroupedFfnArgs a;
+  a.n = n; a.E = E; a.H = H; a.I = I;
+  const bool ok = v.supports(a);
+  if (std::string(v.name) == "v1") {
+    EXPECT_TRUE(ok) << "v1 takes every H and I";
+  }
+  return ok;
+}
+
 void ffn_case(const Backend& b, int E, int H, int I, int n, const std::vector<int>& excluded, uint64_t seed,
               bool all_versions) {
   const std::string tag = std::string(b.name) + " E=" + std::to_string(E) + " H=" + std::to_string(H) + " I=" +
@@ -314,6 +325,10 @@ void ffn_case(const Backend& b, int E, int H, int I, int n, const std::vector<in
              w2 = kt::to_bf16_bits(w.w2);
   for (const moe::GroupedFfnVersion& v : b.ffn_versions()) {
     if (!all_versions && std::string(v.name) != "v1" && std::string(v.name) != "v2") continue;
+    if (!takes(v, n, E, H, I)) {  // the tiled versions and H or I not a multiple of 8: refused, never garbage
+      EXPECT_THROW(b.ffn(v, xb, counts, w1, w3, w2, E, H, I), std::invalid_argument) << v.name;
+      continue;
+    }
     const Bits got = run_schedules<Bits>(b, false, [&] { return b.ffn(v, xb, counts, w1, w3, w2, E, H, I); });
     ASSERT_TRUE(kt::fully_written(got, &kt::is_poison_bf16)) << v.name;
     const std::vector<float> gf = kt::from_bf16_bits(got);
@@ -331,6 +346,8 @@ void ffn_suite(const Backend& b) {
   ffn_case(b, 12, 96, 80, 257, {11}, 5000, false);    // T=257, k=1
   ffn_case(b, 8, 256, 128, 66, {3}, 6000, true);      // tile-aligned H, I
   ffn_case(b, 8, 96, 80, 300, {0, 1, 2, 4, 5, 7}, 7000, true);  // 2 experts x ~150 rows: 2 row tiles of 128
+  ffn_case(b, 4, 2, 4, 10, {}, 7500, true);           // H 2, I 4 (golden/vl_cases/real_token_ids): v1 only
+  ffn_case(b, 8, 20, 12, 33, {5}, 7600, true);        // H, I not multiples of 8: v1 only
 }
 
 TEST(MoeSimt, GroupedFfnVsReference) { ffn_suite(kSimt); }
@@ -379,6 +396,10 @@ void block_case(const Backend& b, int T, int E, int k, int H, int I, const std::
              w3 = kt::to_bf16_bits(w.w3), w2 = kt::to_bf16_bits(w.w2);
   for (const moe::GroupedFfnVersion& v : b.ffn_versions()) {
     if (!all_versions && std::string(v.name) != "v1" && std::string(v.name) != "v2") continue;
+    if (!takes(v, T * k, E, H, I)) {
+      EXPECT_THROW(b.block(v, xb, gb, w1, w3, w2, T, E, H, I, k, nullptr), std::invalid_argument) << v.name;
+      continue;
+    }
     std::vector<int> ids;
     const Bits got = run_schedules<Bits>(b, false, [&] { return b.block(v, xb, gb, w1, w3, w2, T, E, H, I, k, &ids); });
     ASSERT_TRUE(kt::fully_written(got, &kt::is_poison_bf16)) << v.name;
@@ -401,6 +422,9 @@ void block_suite(const Backend& b) {
   block_case(b, 257, 8, 2, 96, 80, {5}, 14000, true);
   block_case(b, 257, 12, 1, 96, 80, {}, 15000, false);
   block_case(b, 33, 8, 2, 256, 128, {7}, 16000, false);
+  // H not a multiple of 8: the gather and the combine go element by element, the FFN is v1
+  block_case(b, 9, 2, 2, 2, 4, {}, 13500, true);     // real_token_ids' H 2, I 4 (E 2: the gate needs H >= E)
+  block_case(b, 17, 8, 2, 20, 12, {3}, 13600, true);
 }
 
 TEST(MoeSimt, BlockVsReference) { block_suite(kSimt); }
