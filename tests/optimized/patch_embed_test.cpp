@@ -228,9 +228,10 @@ void check_shape(const Backend& be, const Shape& s, uint64_t seed) {
   }
 }
 
-// The real crop (3 x 336 x 336, p 14: 576 patches, K 588) at vl-tiny's width (32) and a narrower one, one
-// and two crops; a synthetic 28 x 28 geometry (4 patches) at D 64 with three crops.
-const Shape kShapes[] = {{1, 3, 336, 14, 32}, {2, 3, 336, 14, 16}, {3, 3, 28, 14, 64}, {2, 3, 28, 14, 1024}, {1, 3, 336, 14, 1024}};
+// The real crop (3 x 336 x 336, p 14: 576 patches, K 588) at vl-tiny's width (32) and a narrower one, one,
+// two and 19 crops (a 1920 x 1080 image); a synthetic 28 x 28 geometry (4 patches) at D 64 with three crops.
+const Shape kShapes[] = {{1, 3, 336, 14, 32},   {2, 3, 336, 14, 16},   {19, 3, 336, 14, 8},
+                         {3, 3, 28, 14, 64},    {2, 3, 28, 14, 1024},  {1, 3, 336, 14, 1024}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 4200;

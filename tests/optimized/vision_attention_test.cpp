@@ -195,10 +195,14 @@ void check_case(const Backend& be, const Case& c, uint64_t seed) {
 }
 
 const Case kCases[] = {
-    // the tower's crops (577 = 1 + 24*24 patch rows, d 64), 1, 2 and 3 crops; few heads: the emulator is slow
+    // the tower's crops (577 = 1 + 24*24 patch rows, d 64), 1, 2, 3 and 19 crops; few heads: the emulator is slow
     {{577}, 2, 64, 3},
     {{577, 577}, 1, 64, 3},
     {{577, 577, 100}, 1, 64, 3},
+    // a 1920 x 1080 image: 19 crops of 577 rows (10963 rows)
+    {std::vector<int>(19, 577), 1, 64, 3},
+    // 19 crops of odd lengths around the 64-row tiles, d 32
+    {{1, 63, 64, 65, 127, 128, 129, 3, 191, 577, 2, 0, 77, 255, 31, 5, 64, 1, 300}, 2, 32, 3},
     // vl-tiny's shape (d 8, 2 heads, crops of 5 and 7 rows): v1 only, v2 must refuse d 8
     {{5, 7}, 2, 8, 5},
     // odd lengths around the 64-row tiles, a one-row crop and an empty one, d 32

@@ -353,9 +353,9 @@ struct Shape {
 };
 // n = 1024 (the ViT width: fc2, out_proj, q/k/v) and 4096 (fc1) at a few rows (the emulator runs one
 // fiber per thread), n = 16 and 64 (vl-tiny) and 20 (n % 8 != 0: v2's scalar path, rows straddled by a
-// thread's 8 elements) up to one 577-row crop.
+// thread's 8 elements) up to one 577-row crop, and a 19-crop image's rows (19 * 577) at n 16.
 const Shape kShapes[] = {{1, 1024}, {7, 1024}, {1, 4096}, {7, 4096}, {1, 16},  {7, 16},  {577, 16},
-                         {1, 64},   {7, 64},   {577, 64}, {1, 20},   {7, 20},  {577, 20}};
+                         {1, 64},   {7, 64},   {577, 64}, {1, 20},   {7, 20},  {577, 20}, {19 * 577, 16}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 900;

@@ -186,6 +186,12 @@ void run_suite(const Backend& be) {
     ASSERT_EQ(needle.plan.num_image_tokens, 576 + 144);
     check_case(be, make_case("needle 5x2000", {needle}, 8, 64, 33));
   }
+  {  // the largest plan: 1920 x 1080 is a 3 x 6 grid, 19 crops (10944 feature rows), columns unpadded
+    Image hd = real_image(1920, 1080);
+    ASSERT_EQ(hd.plan.num_crops, 19);
+    ASSERT_LT(hd.plan.kept_cols, hd.plan.grid_cols * 24);
+    check_case(be, make_case("19 crops 1920x1080", {hd}, 16, 300, 37));
+  }
   // the text model's hidden size on a small geometry (crops of 4 x 4 features, a 1 x 2 grid, rows cropped)
   {
     Image im = small_image(13, 4, 1, 2, 4);
