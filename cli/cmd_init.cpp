@@ -28,14 +28,15 @@ static void refuse_to_replace(const std::string& out, bool force) {
 
 // The weights' bytes must fit the free space where they go (with 1% and 64 MiB to spare), checked before
 // anything is written: a real-shape config is tens of GB.
-static void require_disk_space(const std::string& out, const ModelConfig& cfg, DType dtype) {
+// `extra_params`: parameters beside the text model's (a VL model's vision tower, projector and newline).
+static void require_disk_space(const std::string& out, const ModelConfig& cfg, DType dtype, int64_t extra_params = 0) {
   namespace fs = std::filesystem;
   fs::path probe = fs::absolute(out);
   std::error_code ec;
   while (!fs::exists(probe, ec) && probe.has_parent_path() && probe != probe.parent_path()) probe = probe.parent_path();
   const fs::space_info sp = fs::space(probe, ec);
   if (ec) return;  // unknown: the writer's own errors name a full disk
-  const auto bytes = static_cast<uint64_t>(count_params(cfg).total) * dtype_size(dtype);
+  const auto bytes = static_cast<uint64_t>(count_params(cfg).total + extra_params) * dtype_size(dtype);
   const uint64_t need = bytes + bytes / 100 + (uint64_t{64} << 20);
   if (need > sp.available)
     throw Error("init: the weights of " + cfg.source + " take " + std::to_string(bytes) + " bytes (" +
@@ -80,8 +81,38 @@ static void layers_to_write(const Args& a, ModelConfig& cfg) {
   cfg.validate();
 }
 
-// init --config FILE: seeded weights for any Text-01 configuration.
+// What a VL checkpoint holds, for the line init prints.
+static void print_vl_written(const Args& a, const std::string& what, const VlConfig& vcfg, const std::string& out) {
+  const VisionParamCount vp = count_vision_params(vcfg);
+  const int64_t text = count_params(vcfg.text).total;
+  std::printf("wrote %s VL checkpoint for %s (seed %llu, %s, %lld parameters: text %lld, vision tower %lld, "
+              "projector %lld, image_newline %lld) to %s\n",
+              a.str("spelling", "official").c_str(), what.c_str(), static_cast<unsigned long long>(a.seed("seed")),
+              a.str("dtype", "bf16").c_str(), static_cast<long long>(text + vp.total), static_cast<long long>(text),
+              static_cast<long long>(vp.vit), static_cast<long long>(vp.projector),
+              static_cast<long long>(vp.image_newline), out.c_str());
+}
+
+// init --config FILE with a MiniMax-VL-01 config.json (model_type minimax_vl_01): the vision tower,
+// projector and newline of its vision_config beside the text model of its text_config, and a
+// preprocessor_config.json with its grid pinpoints, as the vl-* presets write them. E.g. the released
+// vision tower on a small text model, for timing the tower alone (scripts/gpu-kit.sh).
+static int init_vl_from_config(const Args& a, const std::string& file) {
+  if (a.has("layers")) throw UsageError("init: --layers writes text models; " + file + " is a MiniMax-VL-01 config");
+  const VlConfig vcfg = load_vl_config(file);  // validated field by field, naming the file
+  const ref::SyntheticOptions opt = synthetic_options(a);
+  const std::string out = a.required("out");
+  refuse_to_replace(out, a.has("force"));
+  refuse_input_as_output(a, "out", (std::filesystem::path(out) / "config.json").string());
+  require_disk_space(out, vcfg.text, opt.dtype, count_vision_params(vcfg).total);
+  ref::write_synthetic_vl_checkpoint(out, vcfg, opt, opt.spelling == ConfigSpelling::HF);
+  print_vl_written(a, "config " + file, vcfg, out);
+  return 0;
+}
+
+// init --config FILE: seeded weights for any Text-01 configuration (or MiniMax-VL-01, above).
 static int init_from_config(const Args& a, const std::string& file) {
+  if (is_vl_config(file)) return init_vl_from_config(a, file);
   ModelConfig cfg = load_config(file);  // validated field by field, naming the file
   if (a.has("layers") && !cfg.stored.all())
     throw UsageError("init: --layers: " + file + " is already a slice (minimax01_layers)");
@@ -131,13 +162,7 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (vl) {
     // --spelling hf: the HF native port's tensor names and the HF text spelling in text_config.
     ref::write_synthetic_vl_checkpoint(out, vcfg, opt, opt.spelling == ConfigSpelling::HF);
-    const VisionParamCount vp = count_vision_params(vcfg);
-    std::printf("wrote %s VL checkpoint for preset '%s' (seed %llu, %s, %lld parameters: text %lld, vision tower %lld, "
-                "projector %lld, image_newline %lld) to %s\n",
-                sp.c_str(), name.c_str(), static_cast<unsigned long long>(opt.seed), dt.c_str(),
-                static_cast<long long>(count_params(cfg).total + vp.total), static_cast<long long>(count_params(cfg).total),
-                static_cast<long long>(vp.vit), static_cast<long long>(vp.projector),
-                static_cast<long long>(vp.image_newline), out.c_str());
+    print_vl_written(a, "preset '" + name + "'", vcfg, out);
     return 0;
   }
   require_disk_space(out, cfg, opt.dtype);

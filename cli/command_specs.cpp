@@ -38,8 +38,9 @@ std::vector<CommandSpec> make_specs() {
                {{"preset", "NAME", "tiny | small | vl-tiny | vl-small; minimax-text-01 with --layers (the full models "
                                    "are refused: ~912 GB)"},
                 {"config", "FILE", "a MiniMax-Text-01 config.json (either spelling) instead of --preset: any shape, "
-                                   "e.g. the real one with fewer layers; refused when its weights would not fit on "
-                                   "the disk of --out"},
+                                   "e.g. the real one with fewer layers; or a MiniMax-VL-01 config.json (model_type "
+                                   "minimax_vl_01: its vision tower beside its text model); refused when its weights "
+                                   "would not fit on the disk of --out"},
                 {"out", "DIR", "a new or empty directory (or --force)"},
                 {"layers", "N|A:B", "a slice: decoder layers 0 .. N-1 or A .. B-1 only, each with the type and "
                                     "constants of its index (e.g. --preset minimax-text-01 --layers 6:8: the first "

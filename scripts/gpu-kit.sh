@@ -433,6 +433,23 @@ run_stages() {
     --report "$RAW/bench.json"
   grep -vE '^report:' "$RAW/logs/cli-bench.log" | tail -12
 
+  # 2b. MiniMax-VL-01 on the GPU: check on vl-tiny against ref-f64; then the released vision tower and
+  # projector (bench/gpu/vl_tower_config.json: 303.5M + 44.1M parameters, on a one-layer text model of the
+  # real width 6144) on a 1920x1080 image, 19 crops: bench's vision time per crop (tower + projector +
+  # splice) x 19 is the image's vision time. The ~0.9 GB checkpoint is written outside $RAW.
+  if [ $have_gpu -eq 1 ]; then
+    stage check-vl 150 60 "$mm" check --preset vl-tiny --backends cuda --report "$RAW/check-vl.json"
+    grep -E '^  [a-z-]+ +(PASS|FAIL|ERROR|SKIPPED)|^check:' "$RAW/logs/check-vl.log"
+    local vl_dir
+    vl_dir=$(mktemp -d)
+    if stage init-vl-tower 180 60 "$mm" init --config "$ROOT/bench/gpu/vl_tower_config.json" --out "$vl_dir/ckpt"; then
+      stage bench-vl 180 60 "$mm" bench --model "$vl_dir/ckpt" --backends cuda --prompt-lens 32 --context-lens 64 \
+        --decode-steps 2 --reps 5 --image-sizes 1920x1080 --report "$RAW/bench-vl.json"
+      grep -vE '^report:|^\[bench' "$RAW/logs/bench-vl.log" | tail -4
+    fi
+    rm -rf "$vl_dir"
+  fi
+
   # 3. every kernel benchmark, one process per family (a timeout loses one family's JSON, not all).
   if [ $have_gpu -eq 1 ]; then
     if [ "$quick" = 1 ]; then run_benches 1 0.02; else run_benches 3 0.04; fi

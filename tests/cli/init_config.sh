@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # usage: init_config.sh CLI WORK_DIR -- init --config FILE:
-#   the config from `info --json` of a preset gives byte for byte the preset's checkpoint;
+#   the config from `info --json` of a preset gives byte for byte the preset's checkpoint, and so does
+#   vl-tiny's config.json (a MiniMax-VL-01 config);
 #   a config whose weights cannot fit the disk is refused before anything is written (under a 1 MiB
 #   file-size limit, so a wrong answer fails quickly instead of filling the disk);
 #   --force into the directory holding FILE as its config.json is refused (FILE is an input);
@@ -20,6 +21,18 @@ config_of tiny "pass" "$work/tiny.json"
 if cmp -s "$work/a/model.safetensors" "$work/b/model.safetensors" && cmp -s "$work/a/config.json" "$work/b/config.json"; then
   ok "--config of tiny's config writes tiny's checkpoint"
 else bad "--config of tiny's config differs from --preset tiny"; fi
+
+# a MiniMax-VL-01 config.json (vl-tiny's own): the same checkpoint as the preset, vision side included
+"$cli" init --preset vl-tiny --seed 5 --out "$work/vl-b" >/dev/null && cp "$work/vl-b/config.json" "$work/vl.json" &&
+  "$cli" init --config "$work/vl.json" --seed 5 --out "$work/vl-a" >/dev/null
+same=1
+for f in config.json preprocessor_config.json model.safetensors; do cmp -s "$work/vl-a/$f" "$work/vl-b/$f" || same=0; done
+if [ $same -eq 1 ]; then ok "--config of vl-tiny's config.json writes vl-tiny's checkpoint"
+else bad "--config of vl-tiny's config.json differs from --preset vl-tiny"; fi
+out=$("$cli" init --config "$work/vl.json" --layers 1 --out "$work/vl-c" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "init: --layers writes text models; .*vl.json is a MiniMax-VL-01 config" <<<"$out"; then
+  ok "--layers with a VL config: usage error"
+else bad "--layers with a VL config: exit $rc, '$out'"; fi
 
 # 1024 layers of 1024 real-size experts in f32: about 7e14 bytes, more than any disk
 config_of minimax-text-01 "c['num_hidden_layers']=1024; c['attn_type_list']=[0]*1024; c['num_local_experts']=1024" "$work/huge.json"
