@@ -129,7 +129,7 @@ std::string version_head_dims(const Table& t, const At& at) {
 }
 
 // Refuses a model with a layer whose head dim no kernel version of its attention type takes: an mm::Error
-// (bad input, CLI exit 1, not an internal error) naming the first such layer (index and type), the head
+// (bad input, CLI exit 3, not an internal error) naming the first such layer (index and type), the head
 // dim, and the head dims every version of that layer's stems takes at the model's other sizes. A layer
 // is taken when each of its call sites has a version (softmax: RoPE + append, prefill and decode;
 // lightning: block prefill and decode), so the picks in ModelImpl cannot fail on the head dim. The probes
@@ -175,6 +175,23 @@ inline void check_head_dims(const Dims& c) {
                       " attention) has head_dim " + std::to_string(c.d) + ", which no kernel version takes (head dims " +
                       "each version takes, at " + std::to_string(c.nh) + "/" + std::to_string(c.nkv) + " heads: " + taken + ")");
   }
+}
+
+// check_head_dims for the vision tower: every layer has one attention shape (hidden / heads).
+inline void check_vision_head_dims(const VisionDims& g) {
+  namespace va = mm::vision_attention;
+  const auto at = [&](int d) {
+    va::Args a;
+    a.n_crops = 1; a.n_heads = g.heads; a.d = d; a.total_rows = g.rows_per_crop(); a.max_len = g.rows_per_crop();
+    return a;
+  };
+  const int d = g.heads > 0 ? g.D / g.heads : 0;
+  const auto& table = va::versions();
+  if (std::any_of(table.begin(), table.end(), [&](const auto& v) { return v.supports(at(d)); })) return;
+  throw mm::Error("cuda_model: the vision tower (" + std::to_string(g.L) + " layers) has head_dim " + std::to_string(d) +
+                  " (hidden " + std::to_string(g.D) + " / " + std::to_string(g.heads) +
+                  " heads), which no kernel version takes (head dims each vision_attention version takes: " +
+                  version_head_dims(table, at) + ")");
 }
 
 struct Layer {
@@ -635,6 +652,7 @@ class ModelImpl final : public Model {
     vd_ = v.dims;
     const VisionDims& g = vd_;
     if (static_cast<int>(v.layers.size()) != g.L) throw std::invalid_argument("cuda_model: vision layer count mismatch");
+    check_vision_head_dims(g);  // before any upload, as check_head_dims
     v_patch_ = upload(v.patch); v_cls_ = upload(v.cls); v_pos_ = upload(v.pos);
     v_pre_w_ = upload(v.pre_w); v_pre_b_ = upload(v.pre_b);
     for (const VisionLayerHostWeights& h : v.layers) {

@@ -176,6 +176,9 @@ class Model {
 // takes. make_*_model checks this first; open_model (cuda_model_loader.h) before reading the weights.
 // Both builds' tables take the same shapes (one source); this asks the SIMT build's.
 void check_kernel_head_dims(const Dims& dims);
+// The same for MiniMax-VL-01's vision tower: mm::Error naming its head dim (hidden / heads) and the head
+// dims each vision_attention version takes (v1 1..256, tensor cores 32/64/128).
+void check_kernel_vision_head_dims(const VisionDims& dims);
 
 // Where the decoder layers' large matrices live (docs/memory.md "The kernels").
 //   stream_weights false: all on the device, each tensor its own allocation.

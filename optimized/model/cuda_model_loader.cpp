@@ -101,17 +101,22 @@ HostWeights load_host_weights(const ModelConfig& c, const Checkpoint& ck) {
   return w;
 }
 
-VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck) {
-  require_memory(static_cast<uint64_t>(count_vision_params(cfg).total) * 2,
-                 cfg.source + ": the kernels' host copy of the vision tower + projector (bf16)");
-  const VisionWeightMap m = map_vision_weights(ck, cfg);
-  VisionHostWeights w;
-  VisionDims& d = w.dims;
+VisionDims vision_dims_of(const VlConfig& cfg) {
+  VisionDims d;
   const VisionConfig& v = cfg.vision;
   d.D = static_cast<int>(v.hidden_size); d.I = static_cast<int>(v.intermediate_size);
   d.heads = static_cast<int>(v.num_attention_heads); d.L = static_cast<int>(v.num_hidden_layers);
   d.C = static_cast<int>(v.num_channels); d.image = static_cast<int>(v.image_size); d.patch = static_cast<int>(v.patch_size);
   d.eps = v.layer_norm_eps; d.image_token_id = cfg.image_token_index;
+  return d;
+}
+
+VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck) {
+  require_memory(static_cast<uint64_t>(count_vision_params(cfg).total) * 2,
+                 cfg.source + ": the kernels' host copy of the vision tower + projector (bf16)");
+  const VisionWeightMap m = map_vision_weights(ck, cfg);
+  VisionHostWeights w;
+  w.dims = vision_dims_of(cfg);
   w.patch = bf16_of(m.patch_embedding);
   w.cls = bf16_of(m.class_embedding);
   w.pos = bf16_of(m.position_embedding);
@@ -179,6 +184,7 @@ std::unique_ptr<Model> open_model(const std::string& backend, const ModelConfig&
     for (int64_t l = cfg.first_layer(); l < cfg.end_layer(); ++l)
       d.softmax.push_back(cfg.layer_types[static_cast<size_t>(l)] == LayerType::Softmax ? 1 : 0);
     check_kernel_head_dims(d);
+    if (vl) check_kernel_vision_head_dims(vision_dims_of(*vl));
   }
   ModelOptions options;
   options.stream_weights = resolve_kernel_residency(backend, cfg, weights) == WeightResidency::Streamed;

@@ -21,6 +21,8 @@ HostWeights load_host_weights(const ModelConfig& cfg, const Checkpoint& ck);
 // MiniMax-VL-01's vision tower, projector and image_newline rounded to bf16, through the one vision
 // name mapping (core/vision_weights.h), as ref::load_vl_weights.
 VisionHostWeights load_vision_host_weights(const VlConfig& cfg, const Checkpoint& ck);
+// The kernels' vision sizes of a VL config (the dims load_vision_host_weights fills in).
+VisionDims vision_dims_of(const VlConfig& cfg);
 // Empty when `backend` ("cuda" or "cuda-sim") can run here, else why not (e.g. "no CUDA device").
 std::string unavailable_reason(const std::string& backend);
 // The GPU the `cuda` backend would run on (cuda_device_name); empty without the nvcc build or a device.
