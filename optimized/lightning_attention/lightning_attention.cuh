@@ -24,7 +24,8 @@
 namespace mm::lightning {
 inline namespace MM_BACKEND_NS {
 
-constexpr int kMaxD = 128;
+constexpr int kMaxD = 128;    // the block and tensor-core versions
+constexpr int kMaxDV1 = 256;  // v1 (prefill and decode): one value column's state per thread, 1 KiB at 256
 
 __device__ __forceinline__ float ld_bf16(const uint16_t* p) { return __bfloat162float(__ushort_as_bfloat16(*p)); }
 __device__ __forceinline__ uint16_t to_bf16_bits(float x) { return __bfloat16_as_ushort(__float2bfloat16(x)); }
@@ -36,7 +37,7 @@ __global__ void recurrent_v1_kernel(Args a) {
   const uint16_t* base = a.qkv + n * a.seq_stride_qkv + static_cast<long long>(h) * 3 * d;
   uint16_t* obase = a.o + n * a.seq_stride_o + static_cast<long long>(h) * d + c;
   float* st = a.state + (static_cast<long long>(n) * a.n_h + h) * d * d + c;
-  float S[kMaxD];
+  float S[kMaxDV1];
   for (int i = 0; i < d; ++i) S[i] = st[static_cast<long long>(i) * d];
   const float lam = expf(-a.s[h]);
   for (int t = 0; t < a.T; ++t) {

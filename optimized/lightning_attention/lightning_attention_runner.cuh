@@ -26,13 +26,15 @@ inline namespace MM_BACKEND_NS {
 
 namespace detail {
 
-inline bool basic_ok(const Args& a) { return a.d > 0 && a.d <= kMaxD && a.n_h > 0 && a.nb > 0 && a.T >= 0; }
+inline bool basic_ok(const Args& a, int max_d = kMaxD) {
+  return a.d > 0 && a.d <= max_d && a.n_h > 0 && a.nb > 0 && a.T >= 0;
+}
 
 inline void launch_v1(const Args& a, mm::gpu::Stream stream) {
   if (a.T == 0) return;
   mm::gpu::launch(recurrent_v1_kernel, dim3(a.n_h, a.nb), dim3(a.d), 0, stream, a);
 }
-inline bool supports_v1(const Args& a) { return basic_ok(a); }
+inline bool supports_v1(const Args& a) { return basic_ok(a, kMaxDV1); }
 
 inline void launch_v2(const Args& a, mm::gpu::Stream stream) {
   if (a.T == 0) return;
@@ -83,6 +85,7 @@ inline void launch_decode_v2(const Args& a, mm::gpu::Stream stream) {
   else launch_decode_v2_ds<128, 4>(a, stream);
 }
 inline bool supports_decode(const Args& a) { return basic_ok(a) && a.T == 1; }
+inline bool supports_decode_v1(const Args& a) { return basic_ok(a, kMaxDV1) && a.T == 1; }
 inline bool supports_decode_v2(const Args& a) {
   return supports_decode(a) && (a.d == 32 || a.d == 64 || a.d == 128);
 }
@@ -101,7 +104,7 @@ MM_LIGHTNING_RUNNER const std::vector<Version>& prefill_versions() {
 
 MM_LIGHTNING_RUNNER const std::vector<Version>& decode_versions() {
   static const std::vector<Version> v = {
-      {"decode_v1_column", &detail::launch_v1, &detail::supports_decode},
+      {"decode_v1_column", &detail::launch_v1, &detail::supports_decode_v1},
       {"decode_v2_vec4", &detail::launch_decode_v2, &detail::supports_decode_v2},
   };
   return v;

@@ -54,9 +54,10 @@ using Version = mm::gpu::KernelVersion<Args>;
 
 #define MM_LIGHTNING_DECLARE_RUNNERS(ns)                                                                        \
   MM_DECLARE_STEM_RUNNERS(lightning, ns,                                                                        \
-  /* prefill versions: v1 token recurrence, v2 block SIMT fp32, v3 block mma.sync (d 64/128) */                  \
+  /* prefill versions: v1 token recurrence (d 1..256), v2 block SIMT fp32 (d % 32 == 0, <= 128), v3 block */    \
+  /* mma.sync (d 64/128) */                                                                                     \
   const std::vector<Version>& prefill_versions();                                                               \
-  /* decode versions (T = 1): v1 thread per state column, v2 vectorized and row-split */                        \
+  /* decode versions (T = 1): v1 thread per state column (d 1..256), v2 vectorized and row-split (32/64/128) */ \
   const std::vector<Version>& decode_versions();                                                                \
   /* Host round trip: uploads, poisons o (all ones), launches, downloads o; state is updated in place. */      \
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& qkv, const std::vector<float>& s,     \

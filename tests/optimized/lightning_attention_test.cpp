@@ -205,9 +205,10 @@ std::vector<Case> prefill_cases() {
   cs.push_back({.nb = 1, .T = 100, .n_h = 2, .d = 32, .block = 16, .state = true, .seed = 42});
   cs.push_back({.nb = 1, .T = 200, .n_h = 1, .d = 128, .block = 128, .state = true, .seed = 43});
   cs.push_back({.nb = 1, .T = 513, .n_h = 2, .d = 64, .block = 128, .state = true, .seed = 44});
-  // small and odd head dims (tiny regrouped to d 8; v1 takes every d up to 128)
+  // small and odd head dims (tiny regrouped to d 8) and v1's largest, 256 (the others stop at 128)
   cs.push_back({.nb = 2, .T = 300, .n_h = 2, .d = 8, .block = 64, .state = true, .seed = 45});
   cs.push_back({.nb = 1, .T = 130, .n_h = 3, .d = 5, .block = 64, .state = true, .seed = 46});
+  cs.push_back({.nb = 1, .T = 70, .n_h = 1, .d = 256, .block = 64, .state = true, .seed = 47});
   return cs;
 }
 
@@ -317,7 +318,7 @@ TEST(LightningAttention, OffByOneHistoryWouldBeCaught) {
 // Decode: one token for each of nb sequences from a non-zero state; then several steps in a row.
 void decode_suite(const std::string& backend, const std::vector<la::Version>& versions, RunFn run, bool schedules) {
   // batch sizes 3, 70, 140 (x 2 heads) take decode v2's column splits 4, 2, 1 for d = 128 (2, 2, 1 for d = 64)
-  for (int d : {5, 8, 32, 64, 128})
+  for (int d : {5, 8, 32, 64, 128, 256})
     for (int nb : {3, 70, 140}) {
       Case c{.nb = nb, .T = 1, .n_h = 2, .d = d, .block = 64, .state = true, .seed = 300u + d + nb};
       const Data x = make_data(c);

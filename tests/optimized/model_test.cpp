@@ -440,7 +440,7 @@ TEST(ModelSim, UnsupportedHeadDimIsAClearError) {
   mixed.head_dim = 320;
   what = error_of(mixed);
   expect_in(what, "layer 0 (lightning attention) has head_dim 320");
-  expect_in(what, "v1_recurrent 1..128");
+  expect_in(what, "v1_recurrent 1..256");
   // the same check on the model's own path, before any upload
   cuda_model::HostWeights w;
   cuda_model::Dims& d = w.dims;
