@@ -312,10 +312,12 @@ template <class P> VlRef<P> run_vl_ref(const VlConfig& cfg, const Checkpoint& ck
   return r;
 }
 
-void vl_end_to_end(bool gpu) {
-  const VlConfig cfg = vl_preset_config("vl-tiny");
+// `cfg`: vl-tiny, or vl-tiny with another vision tower; `attention`: the vision_attention version the
+// model must pick for it (vl-tiny's head dim 8: v1 only; 64: the tensor-core v2).
+void vl_end_to_end(bool gpu, const VlConfig& cfg = vl_preset_config("vl-tiny"), const std::string& name = "vl-tiny",
+                   const std::string& attention = "v1_thread_per_query") {
   const std::string dir =
-      (std::filesystem::temp_directory_path() / ("mm_model_test_vl_tiny_" + std::to_string(::getpid()))).string();
+      (std::filesystem::temp_directory_path() / ("mm_model_test_" + name + "_" + std::to_string(::getpid()))).string();
   ref::SyntheticOptions so;
   so.seed = 0;
   ref::write_synthetic_vl_checkpoint(dir, cfg, so);
@@ -349,7 +351,8 @@ void vl_end_to_end(bool gpu) {
     EXPECT_EQ(cols, D);
     calls.emplace_back(layer, crop);
   };
-  const std::string tag = gpu ? "cuda vl-tiny" : "cuda-sim vl-tiny";
+  const std::string tag = std::string(gpu ? "cuda " : "cuda-sim ") + name;
+  EXPECT_NE(m->kernels().find("attention " + attention + " /"), std::string::npos) << m->kernels();
   const auto t0 = std::chrono::steady_clock::now();
   const cuda_model::StepOutput o = m->step(in, true, {}, false, cuda_model::Logits::all_rows, hook);
   std::printf("%s: %d tokens (2 crops) in %.2f s (%s)\n", tag.c_str(), S,
@@ -379,6 +382,16 @@ void vl_end_to_end(bool gpu) {
 }  // namespace
 
 TEST(ModelSim, VlImagesThroughTheVisionKernels) { vl_end_to_end(false); }
+
+// The released tower's head dim, 64 (2 heads of a 128-wide tower on vl-tiny's text model): the model
+// picks the tensor-core vision attention (v2), crops of 577 rows, against the reference end to end.
+TEST(ModelSim, VlVisionHeadDim64TensorCoreAttention) {
+  VlConfig cfg = vl_preset_config("vl-tiny");
+  cfg.vision.hidden_size = 128;
+  cfg.vision.num_attention_heads = 2;
+  cfg.vision.intermediate_size = 256;
+  vl_end_to_end(false, cfg, "vl-tiny-vision-d64", "v2_fa2_mma");
+}
 
 TEST(ModelSim, CrossesTheLightningBlockThenDecodes) {
   end_to_end("cuda-sim tiny S=260", tiny().cfg, 260, 3, false);
