@@ -469,6 +469,8 @@ finish() {
   [ -f "$RAW/logs/ctest.log" ] && meta+=(--ctest-log "$RAW/logs/ctest.log")
   [ -f "$RAW/logs/check.log" ] && meta+=(--check-log "$RAW/logs/check.log")
   [ -f "$RAW/logs/cli-bench.log" ] && meta+=(--cli-bench-log "$RAW/logs/cli-bench.log")
+  [ -f "$RAW/logs/check-vl.log" ] && meta+=(--check-vl-log "$RAW/logs/check-vl.log")
+  [ -f "$RAW/logs/bench-vl.log" ] && meta+=(--bench-vl-log "$RAW/logs/bench-vl.log")
   local jsons=()
   if [ -d "$RAW/bench" ]; then
     while IFS= read -r -d '' srv; do [ -s "$srv" ] && jsons+=("$srv"); done < <(find "$RAW/bench" -name '*.json' -print0 | sort -z)

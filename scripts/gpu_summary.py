@@ -3,7 +3,8 @@
 JSONs judged against the issue-5 targets, plus the run's stages, tests and minimax01 check/bench.
 
     gpu_summary.py [--out summary.md] [--kit-info KIT_INFO] [--stages stages.tsv] [--gpu-csv gpu.csv]
-                   [--ctest-log F] [--check-log F] [--cli-bench-log F] [--min-mb 32]
+                   [--ctest-log F] [--check-log F] [--cli-bench-log F] [--check-vl-log F]
+                   [--bench-vl-log F] [--min-mb 32]
                    [--moe-min-tokens 4096] [--card NAME] [--date D] [--commit C]  JSON|DIR ...
 
 Reads the counter scheme of bench/gpu/gpu_bench_util.h (bench/gpu/README.md): us, GB/s | TFLOP/s,
@@ -35,6 +36,11 @@ TARGETS = [
     ("softmax_attention_bench", "BM_Decode", "softmax decode", "copy", 80.0, "mb"),
     ("softmax_attention_bench", "BM_Prefill", "flash-attention prefill (hd 128, causal, 8K)", "cublas", 45.0, "s8k"),
     ("moe_bench", "BM_GroupedFfn", "MoE grouped GEMM", "cublas", 60.0, "moe"),
+    # MiniMax-VL-01's vision tower (issue "VL part 3"): attention at a 19-crop image, the row passes
+    ("vision_attention_bench", "BM_VisionAttention", "vision attention (19 x 577 rows, d 64)", "cublas", 50.0, "c19"),
+    ("layer_norm_bench", "BM_layer_norm", "vision LayerNorm", "copy", 85.0, "mb"),
+    ("vision_mlp_bench", "BM_vision_mlp_epilogue", "vision bias / GELU / residual epilogues", "copy", 85.0, "mb"),
+    ("vl_projector_bench", "BM_splice", "VL packing and splice", "copy", 85.0, "mb"),
 ]
 CEILING_NAME = {"copy": "copy", "cublas": "cuBLAS"}
 
@@ -58,6 +64,8 @@ def parse_args(argv):
     p.add_argument("--ctest-log")
     p.add_argument("--check-log")
     p.add_argument("--cli-bench-log")
+    p.add_argument("--check-vl-log")
+    p.add_argument("--bench-vl-log")
     p.add_argument("--min-mb", type=float, default=32.0,
                    help="memory-bound targets are judged only at >= this much traffic per call (default 32 MB)")
     p.add_argument("--moe-min-tokens", type=int, default=4096,
@@ -214,6 +222,8 @@ def judged(row, t, opt):
         if mb is not None and float(mb) < opt.min_mb:
             return False, f"{float(mb):.3g} MB < {opt.min_mb:g} MB: latency/L2-sized"
         return True, ""
+    if t["judge"] == "c19":
+        return (True, "") if row["args"].get("crops") == "19" else (False, "target at 19 crops")
     if t["judge"] == "s8k":
         s = row["args"].get("S")
         return (True, "") if s == "8192" else (False, "target at S = 8192")
@@ -312,23 +322,37 @@ def ctest_section(path):
     return lines
 
 
-def check_section(path):
+def check_section(path, title="minimax01 check (preset tiny, against ref-f64)", log="logs/check.log"):
     text = read_text(path)
     if text is None:
         return []
-    lines = ["", "## minimax01 check (preset tiny, against ref-f64)", ""]
+    lines = ["", f"## {title}", ""]
     got = [ln.strip() for ln in text.splitlines() if re.match(r"^\s+\S+\s+(PASS|FAIL|ERROR|SKIPPED)\b", ln)
            or ln.startswith("check:")]
-    lines += [f"- {esc(g)}" for g in got] or ["- no verdict in the log (see logs/check.log)"]
+    lines += [f"- {esc(g)}" for g in got] or [f"- no verdict in the log (see {log})"]
     return lines
 
 
-def cli_bench_section(path):
+def cli_bench_section(path, title="minimax01 bench --backends cuda (preset tiny)"):
     text = read_text(path)
     if text is None:
         return []
-    body = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("report:")]
-    return ["", "## minimax01 bench --backends cuda (preset tiny)", "", "```"] + body[-30:] + ["```"]
+    body = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("report:") and not ln.startswith("[bench")]
+    return ["", f"## {title}", "", "```"] + body[-30:] + ["```"]
+
+
+def vision_tower_line(path):
+    """The 19-crop image's vision time (tower + projector + splice) from bench's image row: per crop x crops."""
+    text = read_text(path)
+    if text is None:
+        return []
+    for ln in text.splitlines():
+        m = re.search(r"(\d+)x(\d+)\s+(\d+) crops.*\|\s*([0-9.]+) ms", ln)
+        if m:
+            crops, per = int(m.group(3)), float(m.group(4))
+            return ["", f"**Vision tower + projector, {m.group(1)}x{m.group(2)} image ({crops} crops): "
+                        f"{per * crops:.3g} ms** ({per:.3g} ms per crop, p50)."]
+    return ["", "- no image row in the VL bench log (see logs/bench-vl.log)"]
 
 
 def main(argv):
@@ -415,6 +439,10 @@ def main(argv):
     out += ctest_section(opt.ctest_log)
     out += check_section(opt.check_log)
     out += cli_bench_section(opt.cli_bench_log)
+    out += check_section(opt.check_vl_log, "minimax01 check (preset vl-tiny, against ref-f64)", "logs/check-vl.log")
+    out += cli_bench_section(opt.bench_vl_log, "minimax01 bench --backends cuda, MiniMax-VL-01 "
+                             "(bench/gpu/vl_tower_config.json: the released vision tower and projector)")
+    out += vision_tower_line(opt.bench_vl_log)
 
     out += ["", "## Kernel benchmarks (median per call; ceilings measured in the same benchmark run)"]
     for binary in sorted({r["binary"] for r in rows}):

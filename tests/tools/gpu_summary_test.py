@@ -9,7 +9,8 @@ a machine without a GPU), with the real benchmark names and the counters of benc
 Expected verdicts (pct_of_ceiling of the best version per shape):
   RMSNorm 16384 norm 91.0 MET, residual+norm 80.0 MISSED; rope append 70.7 MISSED; MoE gather 88.0 MET;
   lightning decode 81.0 MET; softmax decode 83.2 MET; flash prefill S=8192 47.9 MET (v3 beats v2's
-  40.3); MoE grouped GEMM T=4096 51.0 MISSED; embedding / norm-gate / silu: not measured.
+  40.3); MoE grouped GEMM T=4096 51.0 MISSED; vision attention 19 crops 55.7 MET (v2; v1 4.6);
+  embedding / norm-gate / silu / vision LayerNorm / epilogues / splice: not measured.
 """
 import os
 import re
@@ -53,17 +54,20 @@ class GpuSummary(unittest.TestCase):
             (r"flash-attention prefill \(hd 128, causal, 8K\) \| S:8192 \| prefill_v3_fa2_mma_8warps \|", "47.9 %",
              "≥ 45 % of cuBLAS", "MET"),
             (r"MoE grouped GEMM \| T:4096 \| v2 \|", "51.0 %", "≥ 60 % of cuBLAS", "MISSED"),
+            (r"vision attention \(19 x 577 rows, d 64\) \| crops:19/len:577 \| v2_fa2_mma \|", "55.7 %",
+             "≥ 50 % of cuBLAS", "MET"),
         ]
         for head, pct, need, verdict in expect:
             pat = re.compile(r"^\| " + head + r".*\| " + re.escape(pct) + r" \| " + re.escape(need) + r" \| "
                              + verdict + r" \|$")
             self.assertTrue(any(pat.match(r) for r in rows), f"no target row matching {pat.pattern} in:\n" + "\n".join(rows))
-        for title in ("embedding gather", "norm-gate (lightning output)", "silu (qkv)"):
+        for title in ("embedding gather", "norm-gate (lightning output)", "silu (qkv)", "vision LayerNorm",
+                      "vision bias / GELU / residual epilogues", "VL packing and splice"):
             self.assertIn(f"| {title} | — | — | — | — | — | — |", md)
             self.assertRegex(md, re.escape(f"| {title} |") + r".*NOT MEASURED \(no benchmark results\) \|")
-        self.assertEqual(sum(r.endswith("| MET |") for r in rows), 5)
+        self.assertEqual(sum(r.endswith("| MET |") for r in rows), 6)
         self.assertEqual(sum(r.endswith("| MISSED |") for r in rows), 3)
-        self.assertIn("**Targets: 5 MET, 3 MISSED, 3 not measured**", md)
+        self.assertIn("**Targets: 6 MET, 3 MISSED, 6 not measured**", md)
         # Every benchmark of the fixtures appears in its binary's table, versions included.
         self.assertRegex(md, r"\| BM_rmsnorm/version:0/tokens:16384/residual:0 \| v1_thread_per_row norm \| 320 µs \| "
                              r"1258 GB/s \| 3050 GB/s \| 41.3 % \| ≥ 85 % \| MISSED \|")
@@ -76,13 +80,14 @@ class GpuSummary(unittest.TestCase):
         self.assertRegex(md, r"\| BM_rmsnorm/version:0/tokens:1/residual:0 \|.*\| — \(0.0369 MB < 32 MB: latency/L2-sized\) \|")
         self.assertRegex(md, r"\| BM_Prefill/version:2/S:4096 \|.*\| — \(target at S = 8192\) \|")
         self.assertRegex(md, r"\| BM_GroupedFfn/version:4/T:16 \|.*\| — \(memory-bound at T < 4096: see the copy %\) \|")
+        self.assertRegex(md, r"\| BM_VisionAttention/version:1/crops:1/len:577 \|.*\| — \(target at 19 crops\) \|")
         self.assertRegex(md, r"\| BM_Prefill/version:0/T:8192 \| v3_block_mma \| 500 µs \| 138 TFLOP/s \| 610 TFLOP/s \| "
                              r"22.6 % \| — \| — \|")
         # Lower the traffic threshold: the 1-token RMSNorm is judged too.
         rc, md, err = summarise("--min-mb", "0.01", *GOOD)
         self.assertEqual(rc, 0, err)
         self.assertRegex(md, r"(?m)^\| RMSNorm \| tokens:1/residual:0 \| v1_thread_per_row norm \|.*\| 97.8 % \| ≥ 85 % of copy \| MET \|$")
-        self.assertIn("**Targets: 6 MET, 3 MISSED, 3 not measured**", md)
+        self.assertIn("**Targets: 7 MET, 3 MISSED, 6 not measured**", md)
 
     def test_skipped_benchmarks_are_reported(self):
         rc, md, err = summarise(*GOOD)
@@ -93,7 +98,7 @@ class GpuSummary(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(md.startswith("# GPU kit run: none (no CUDA device: CUDA driver version is insufficient for CUDA runtime "
                                       "version), 2026-12-01"), md[:200])
-        self.assertIn("**Targets: 0 MET, 0 MISSED, 10 not measured**", md)
+        self.assertIn("**Targets: 0 MET, 0 MISSED, 14 not measured**", md)
 
     def test_header_and_run_logs(self):
         with tempfile.TemporaryDirectory(dir=WORK) as d:
@@ -138,6 +143,26 @@ class GpuSummary(unittest.TestCase):
         self.assertIn("- check: PASS", md)
         self.assertIn("  cuda  ttft  256  1.20  1.30  1.40", md)
         self.assertNotIn("report: /tmp/b.json", md)
+
+    def test_vl_check_and_vision_tower_time(self):
+        with tempfile.TemporaryDirectory(dir=WORK) as d:
+            check = os.path.join(d, "check-vl.log")
+            with open(check, "w", encoding="utf-8") as f:
+                f.write("model: preset vl-tiny (synthetic, seed 0)\n  cuda      PASS    147 tensors, 0 failed; 0.52 s\n"
+                        "            vision tower + projector: 11 tensors; worst rel_fro 5.1e-03\ncheck: PASS\n")
+            bench = os.path.join(d, "bench-vl.log")
+            with open(bench, "w", encoding="utf-8") as f:
+                f.write("[bench 3/4, 0:10] cuda image TTFT 1920x1080 rep 1/5\nmodel: vl_tower\n"
+                        "  image TTFT (MiniMax-VL-01): backend  WxH  crops  image+text tokens  p50/p90/p99 ms  tok/s  "
+                        "GFLOP/s | vision per crop p50 ms, GFLOP/s, share of TTFT\n"
+                        "  cuda      1920x1080  19 crops  10406+32 tokens   31.200   31.900   32.100 334551.3  "
+                        "233000.00 | 1.500 ms, 254600.00 GFLOP/s, 91%\nreport: /tmp/v.json\n")
+            rc, md, err = summarise("--check-vl-log", check, "--bench-vl-log", bench, *GOOD)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("## minimax01 check (preset vl-tiny, against ref-f64)", md)
+        self.assertIn("- cuda      PASS    147 tensors, 0 failed; 0.52 s", md)
+        self.assertIn("**Vision tower + projector, 1920x1080 image (19 crops): 28.5 ms** (1.5 ms per crop, p50).", md)
+        self.assertNotIn("[bench 3/4", md)
 
     def test_malformed_json_fails_naming_the_file(self):
         bad = os.path.join(FIX, "bad", "truncated.json")
