@@ -708,9 +708,9 @@ class ModelImpl final : public Model {
   //              a = bf16(o Wo^T + bo); h2 = bf16(h + a)     (kBiasResidual: a is m_out)
   //              n = LN2(h2); f = bf16(gelu(bf16(n W1^T + b1)))  [R, I]
   //              m = bf16(f W2^T + b2); h = bf16(h2 + m)     (kBiasResidual), then the hook per crop
-  //   feat = h without each crop's CLS row                   [F = crops * 576, D]
-  //   proj = bf16(bf16(gelu(bf16(feat L1^T + b1))) L2^T + b2) [F, H]  (linear_1 kBiasGelu, linear_2 kBias)
-  //   x = gather([proj; image_newline; embed_tokens], row map planned on the host)  [S, H]
+  //   proj = bf16(bf16(gelu(bf16(h L1^T + b1))) L2^T + b2)   [R, H]  (linear_1 kBiasGelu, linear_2 kBias;
+  //          every row: the reference's feat = h without the CLS rows, F = crops * 576, is row-wise the same)
+  //   x = gather([proj; image_newline; embed_tokens], row map planned on the host, skipping the CLS rows)  [S, H]
   void vision_embed(const ModelInput& in, VisionCapture* cap, const VisionHook& hook) {
     namespace vm = mm::vision_mlp;
     const VisionDims& g = vd_;
@@ -736,6 +736,7 @@ class ModelImpl final : public Model {
       ig.width = static_cast<int>(im.width); ig.height = static_cast<int>(im.height);
       ig.grid_rows = static_cast<int>(im.grid_rows); ig.grid_cols = static_cast<int>(im.grid_cols);
       ig.side = g.side(); ig.num_tokens = im.num_tokens;
+      ig.cls = true;  // the projector runs on the tower's rows as they are; the packing skips each CLS row
       geo.push_back(ig);
       crops64 += im.num_crops;
       pixels.insert(pixels.end(), im.pixel_values.begin(), im.pixel_values.end());
@@ -749,8 +750,8 @@ class ModelImpl final : public Model {
       throw mm::Error(std::string("cuda_model: ") + e.what());
     }
     const int crops = static_cast<int>(crops64), R = crops * P;
-    if (F != crops * N) throw std::logic_error("cuda_model: the packing plan's feature rows disagree with the crops");
-    const size_t RD = static_cast<size_t>(R) * D, FD = static_cast<size_t>(F) * D, FH = static_cast<size_t>(F) * H;
+    if (F != R) throw std::logic_error("cuda_model: the packing plan's feature rows disagree with the crops");
+    const size_t RD = static_cast<size_t>(R) * D, RH = static_cast<size_t>(R) * H;
     // the step's vision buffers: an image step is a prefill, allocated for it and freed after
     Buf<float> dpix(pixels);
     Buf<int> dmap(row_map);
@@ -758,7 +759,7 @@ class ModelImpl final : public Model {
     for (int i = 0; i <= crops; ++i) offs[static_cast<size_t>(i)] = i * P;
     Buf<int> doffs(offs);
     Buf<u16> e(RD), h(RD), h2(RD), n(RD), q(RD), k(RD), v(RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
-    Buf<float> c32(std::max({static_cast<size_t>(R) * std::max(D, I), FH, static_cast<size_t>(1)}));
+    Buf<float> c32(std::max({static_cast<size_t>(R) * std::max(D, I), RH, static_cast<size_t>(1)}));
     mm::patch_embed::Args pa;
     pa.pixels = dpix.data(); pa.w = v_patch_.data(); pa.cls = v_cls_.data(); pa.pos = v_pos_.data(); pa.out = e.data();
     pa.crops = crops; pa.C = g.C; pa.S = g.image; pa.p = g.patch; pa.D = D;
@@ -802,20 +803,28 @@ class ModelImpl final : public Model {
       }
       if (cap) cap->layers[static_cast<size_t>(l)].output = download_f32(h, RD);
     }
-    // drop each crop's CLS row: feat [F, D] (reuses n)
-    for (int cr = 0; cr < crops; ++cr)
-      mm::gpu::copy_device_to_device(n.data() + static_cast<size_t>(cr) * N * D, h.data() + (static_cast<size_t>(cr) * P + 1) * D,
-                                     static_cast<size_t>(N) * D * sizeof(u16));
-    Buf<u16> p1(FH), p2(FH);
-    vision_linear(vm::kBiasGelu, n.data(), p_l1_w_, p_l1_b_, nullptr, p1.data(), nullptr, c32.data(), F, D, H);
-    vision_linear(vm::kBias, p1.data(), p_l2_w_, p_l2_b_, nullptr, p2.data(), nullptr, c32.data(), F, H, H);
+    // The projector on every row of the tower's output, CLS rows included (1 in 577: rows are independent,
+    // so the patch rows are what the reference computes on the CLS-dropped features); the packing kernel's
+    // row map skips the CLS rows (ImageGeometry::cls), so no pass drops them.
+    Buf<u16> p1(RH), p2(RH);
+    vision_linear(vm::kBiasGelu, h.data(), p_l1_w_, p_l1_b_, nullptr, p1.data(), nullptr, c32.data(), R, D, H);
+    vision_linear(vm::kBias, p1.data(), p_l2_w_, p_l2_b_, nullptr, p2.data(), nullptr, c32.data(), R, H, H);
     mm::vl_projector::Args ga;
     ga.features = p2.data(); ga.newline = p_newline_.data(); ga.table = embed_.data(); ga.row_map = dmap.data();
     ga.out = work_.x.data(); ga.rows = S; ga.Ht = H; ga.feature_rows = F; ga.vocab = V; ga.bad = nullptr;
     mm::gpu::launch_checked(*k_.vl_projector, ga, nullptr, "cuda_model: vl_projector");
-    if (cap) {
-      cap->features = download_f32(n, FD);
-      cap->projector = download_f32(p2, FH);
+    if (cap) {  // the reference's names: vision.features and projector.output without the CLS rows
+      const auto patch_rows = [&](const Buf<u16>& b, int width) {
+        const std::vector<float> all = download_f32(b, static_cast<size_t>(R) * width);
+        std::vector<float> kept;
+        kept.reserve(static_cast<size_t>(crops) * N * width);
+        for (int cr = 0; cr < crops; ++cr)
+          kept.insert(kept.end(), all.begin() + (static_cast<ptrdiff_t>(cr) * P + 1) * width,
+                      all.begin() + (static_cast<ptrdiff_t>(cr) + 1) * P * width);
+        return kept;
+      };
+      cap->features = patch_rows(h, D);
+      cap->projector = patch_rows(p2, H);
       const std::vector<float> x = download_f32(work_.x, static_cast<size_t>(S) * H);
       for (int t = 0; t < S; ++t)  // the spliced rows, in prompt order: the packed image features
         if (ids[static_cast<size_t>(t)] == g.image_token_id)

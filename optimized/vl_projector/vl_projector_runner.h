@@ -26,7 +26,8 @@ namespace mm::vl_projector {
 struct Args {
   const uint16_t* features = nullptr;  // [feature_rows, Ht] bf16: every image's projected crops, stacked in
                                        // prompt order (per image the thumbnail, then the tiles row-major;
-                                       // the harness's "projector.output")
+                                       // the harness's "projector.output"; with ImageGeometry::cls each
+                                       // crop's projected CLS row first, which the row map skips)
   const uint16_t* newline = nullptr;   // [Ht] bf16: image_newline
   const uint16_t* table = nullptr;     // [vocab, Ht] bf16: embed_tokens
   const int* row_map = nullptr;        // [rows]: virtual source rows (plan_rows)
@@ -50,6 +51,9 @@ struct ImageGeometry {
   int grid_rows = 0, grid_cols = 0;  // the tile grid (plan.grid_rows, plan.grid_cols), at least 1 x 1
   int side = 24;                     // features per crop side (336 / 14); a crop has side * side rows
   int64_t num_tokens = -1;           // plan.num_image_tokens, checked against the packing when >= 0
+  // true: each crop's rows in the features start with its CLS row (the tower's 577 rows per crop, as
+  // they leave it), which the packing skips: the CLS drop is the row map's, not a separate pass.
+  bool cls = false;
 };
 
 // Rows [row0, row0 + rows) and columns [col0, col0 + cols) of a cur_h x cur_w feature map kept for an
@@ -86,19 +90,20 @@ inline void check_geometry(const ImageGeometry& g, size_t k, size_t n) {
 }
 }  // namespace detail
 
-// Feature rows one image's crops hold: (1 + grid_rows * grid_cols) * side^2.
+// Feature rows one image's crops hold: (1 + grid_rows * grid_cols) * (side^2 + cls).
 inline int64_t feature_rows(const ImageGeometry& g) {
-  return (1 + int64_t(g.grid_rows) * g.grid_cols) * int64_t(g.side) * g.side;
+  return (1 + int64_t(g.grid_rows) * g.grid_cols) * (int64_t(g.side) * g.side + (g.cls ? 1 : 0));
 }
 
 // The packed rows of `images` in prompt order, as indices into their stacked crops ([sum of
 // feature_rows, Ht]), the newline as that sum (= F, the virtual index of image_newline). Per image with
-// base b (the first row of its thumbnail), N = side^2, window u of its (grid_rows side) x (grid_cols side)
-// tile map:
-//   b .. b + N - 1                                                    the thumbnail, in token order
+// base b (the first row of its thumbnail), N = side^2, a crop's stride P = N + cls and first feature
+// row z = cls (1 when each crop starts with its CLS row, skipped), window u of its (grid_rows side) x
+// (grid_cols side) tile map:
+//   b + z .. b + z + N - 1                                            the thumbnail, in token order
 //   for r in [u.row0, u.row0 + u.rows):
 //     for c in [u.col0, u.col0 + u.cols):
-//       b + N (1 + (r / side) grid_cols + c / side) + (r % side) side + c % side     tile (r/s, c/s)
+//       b + P (1 + (r / side) grid_cols + c / side) + z + (r % side) side + c % side     tile (r/s, c/s)
 //     F                                                                image_newline
 // Throws std::invalid_argument for a bad geometry, or when a plan's num_tokens disagrees with the packing.
 inline std::vector<int> pack_rows(const std::vector<ImageGeometry>& images, int64_t* total_feature_rows = nullptr) {
@@ -114,7 +119,7 @@ inline std::vector<int> pack_rows(const std::vector<ImageGeometry>& images, int6
   int64_t base = 0;
   for (size_t k = 0; k < images.size(); ++k) {
     const ImageGeometry& g = images[k];
-    const int64_t s = g.side, N = s * s;
+    const int64_t s = g.side, N = s * s, z = g.cls ? 1 : 0, P = N + z;
     const UnpadWindow u = unpad_window(g.width, g.height, int64_t(g.grid_rows) * s, int64_t(g.grid_cols) * s);
     const int64_t packed = N + u.rows * (u.cols + 1);
     if (g.num_tokens >= 0 && packed != g.num_tokens)
@@ -123,10 +128,10 @@ inline std::vector<int> pack_rows(const std::vector<ImageGeometry>& images, int6
                                   std::to_string(g.grid_cols) + ") packs to " + std::to_string(packed) +
                                   " rows (kept " + std::to_string(u.rows) + " x " + std::to_string(u.cols) +
                                   "), its plan says " + std::to_string(g.num_tokens));
-    for (int64_t i = 0; i < N; ++i) map.push_back(static_cast<int>(base + i));
+    for (int64_t i = 0; i < N; ++i) map.push_back(static_cast<int>(base + z + i));
     for (int64_t r = u.row0; r < u.row0 + u.rows; ++r) {
       for (int64_t c = u.col0; c < u.col0 + u.cols; ++c)
-        map.push_back(static_cast<int>(base + N * (1 + (r / s) * g.grid_cols + c / s) + (r % s) * s + c % s));
+        map.push_back(static_cast<int>(base + P * (1 + (r / s) * g.grid_cols + c / s) + z + (r % s) * s + c % s));
       map.push_back(static_cast<int>(F));
     }
     base += feature_rows(g);

@@ -140,19 +140,46 @@ Bits reference(const Case& c) {
   return mm::kt::to_bf16_bits(mm::kt::flat(out));
 }
 
+// Each crop's rows with a row in front (a stand-in for the tower's CLS row: NaN bits, so a packing that
+// reads it shows): the features as the model hands them over with ImageGeometry::cls.
+Bits with_cls_rows(const Case& c) {
+  Bits out;
+  size_t row = 0;
+  for (const Image& im : c.images)
+    for (int k = 0; k < im.plan.num_crops; ++k) {
+      out.insert(out.end(), static_cast<size_t>(c.Ht), uint16_t{0x7FC1});
+      const size_t n = static_cast<size_t>(im.side) * im.side * c.Ht;
+      out.insert(out.end(), c.features.begin() + static_cast<long>(row), c.features.begin() + static_cast<long>(row + n));
+      row += n;
+    }
+  return out;
+}
+
+// Both layouts of the features: the patch rows alone, and every crop led by its CLS row (cls: the row
+// map skips it). Same output bits.
 void check_case(const Backend& be, const Case& c) {
-  std::vector<vp::ImageGeometry> geo;
-  for (const Image& im : c.images) geo.push_back(geometry(im));
-  int F = -1;
-  const std::vector<int> map = vp::plan_rows(c.ids, c.image_token_id, geo, c.vocab, &F);
-  ASSERT_EQ(F, c.F) << c.name;
   const Bits want = reference(c);
-  for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
-    const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " " + c.name +
-                             " Ht=" + std::to_string(c.Ht) + " rows=" + std::to_string(c.ids.size());
-    const Bits got = run_schedules(be, [&] { return be.run(v, c.features, F, c.newline, c.table, c.vocab, c.Ht, map); });
-    ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-    EXPECT_TRUE(mm::kt::same_bits(what, want, got));
+  for (bool cls : {false, true}) {
+    std::vector<vp::ImageGeometry> geo;
+    int crops = 0;
+    for (const Image& im : c.images) {
+      geo.push_back(geometry(im));
+      geo.back().cls = cls;
+      crops += im.plan.num_crops;
+    }
+    int F = -1;
+    const std::vector<int> map = vp::plan_rows(c.ids, c.image_token_id, geo, c.vocab, &F);
+    ASSERT_EQ(F, c.F + (cls ? crops : 0)) << c.name;
+    const Bits features = cls ? with_cls_rows(c) : c.features;
+    ASSERT_EQ(features.size(), static_cast<size_t>(F) * c.Ht);
+    for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
+      const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " " +
+                               c.name + (cls ? " (CLS rows skipped)" : "") + " Ht=" + std::to_string(c.Ht) +
+                               " rows=" + std::to_string(c.ids.size());
+      const Bits got = run_schedules(be, [&] { return be.run(v, features, F, c.newline, c.table, c.vocab, c.Ht, map); });
+      ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
+      EXPECT_TRUE(mm::kt::same_bits(what, want, got));
+    }
   }
 }
 
