@@ -147,18 +147,19 @@ std::string tensor_tooltip(const Judged& j) {
 // that decided (log), the line y = 1 is the bound: a failing tensor is above it.
 std::string layer_chart(const std::vector<Judged>& all, const std::string& phase, const std::vector<std::string>& backends) {
   std::vector<const Judged*> pts;
-  int64_t L = 0;
+  int64_t L = 0, F = -1;  // slots for layers F .. L-1 (a slice run, e.g. 78:80, starts past 0)
   bool head = false;
   double rmin = INFINITY, rmax = 0;
   for (const auto& j : all) {
     if (!j.plotted || j.phase != phase) continue;
     pts.push_back(&j);
-    if (j.layer >= 0) L = std::max(L, j.layer + 1);
+    if (j.layer >= 0) L = std::max(L, j.layer + 1), F = F < 0 ? j.layer : std::min(F, j.layer);
     else head = true;
     if (std::isfinite(j.ratio) && j.ratio > 0) rmin = std::min(rmin, j.ratio), rmax = std::max(rmax, j.ratio);
   }
   if (pts.empty()) return "";
-  const int64_t slots = L + (head ? 1 : 0);
+  F = std::max<int64_t>(F, 0);
+  const int64_t slots = L - F + (head ? 1 : 0);
   double lo = std::max(1e-9, std::min(0.1, std::isfinite(rmin) ? rmin : 0.1)), hi = std::min(1e15, std::max(10.0, rmax * 1.5));
   const std::vector<double> ticks = html::decade_ticks(lo, hi);
   Frame fr;
@@ -174,7 +175,7 @@ std::string layer_chart(const std::vector<Judged>& all, const std::string& phase
     if (l % 2 && slots <= 400) s += fmt("<rect x='%.1f' y='%.0f' width='%.1f' height='%.0f' fill='#f6f6f6'/>", fr.x0() + slot * static_cast<double>(l), fr.y1(), slot, fr.y0() - fr.y1());
     if (l % step == 0 || l == slots - 1)
       s += fmt("<text x='%.1f' y='%.0f' font-size='10' text-anchor='middle'>", fr.x0() + slot * (static_cast<double>(l) + 0.5), fr.y0() + 14) +
-           (l < L ? std::to_string(l) : std::string("head")) + "</text>";
+           (l < L - F ? std::to_string(F + l) : std::string("head")) + "</text>";
   }
   // the bound, y = 1
   const double y1 = y(1.0);
@@ -188,7 +189,7 @@ std::string layer_chart(const std::vector<Judged>& all, const std::string& phase
   std::string fails;
   for (const auto* j : pts) {
     const std::size_t bi = static_cast<std::size_t>(std::find(backends.begin(), backends.end(), j->backend) - backends.begin());
-    const int64_t sl = j->layer >= 0 ? j->layer : L;
+    const int64_t sl = j->layer >= 0 ? j->layer - F : L - F;
     const int k = seen[{j->backend, j->layer}]++, n = count[{j->backend, j->layer}];
     const double band = slot * 0.8 / nb;
     const double cx = fr.x0() + slot * static_cast<double>(sl) + slot * 0.1 + band * static_cast<double>(bi) + band * (k + 0.5) / n;

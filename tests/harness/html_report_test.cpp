@@ -237,6 +237,23 @@ TEST(HtmlReport, FailingTensorIsAboveItsBoundLineInPrefillAndDecode) {
   expect_points_consistent(html, r);
 }
 
+// A slice run (check --layers 78:80) draws its own layers, labelled by their index, not 78 empty slots.
+TEST(HtmlReport, SliceRunChartStartsAtItsFirstLayer) {
+  json r = check_fixture();
+  for (auto& b : r["result"]["backends"])
+    for (auto& t : b["tensors"])
+      if (t.contains("layer") && t["layer"].is_number_integer() && t["layer"].get<int>() >= 0) t["layer"] = t["layer"].get<int>() + 78;
+  const std::string html = render(r);
+  expect_points_consistent(html, r);
+  const std::string chart = html.substr(html.find("layer-chart prefill"));
+  EXPECT_NE(chart.find(">78</text>"), std::string::npos);
+  EXPECT_EQ(chart.find(">0</text>"), std::string::npos) << "a slot for layer 0, which the run did not hold";
+  // the slots are the run's layers (and the head), not 0 .. 79: the points spread over the plot's width
+  double lo = INFINITY, hi = 0;
+  for (const auto& p : elements(html, "circle", "pt")) lo = std::min(lo, d(p, "cx")), hi = std::max(hi, d(p, "cx"));
+  EXPECT_GT(hi - lo, 100.0) << "the points crowd into one corner of the chart";
+}
+
 TEST(HtmlReport, RealCheckRunIsDrawnAsJudged) {
   CheckOptions opt;
   opt.backends = {"ref-f32"};
