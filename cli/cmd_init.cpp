@@ -82,12 +82,13 @@ static void layers_to_write(const Args& a, ModelConfig& cfg) {
 }
 
 // What a VL checkpoint holds, for the line init prints.
-static void print_vl_written(const Args& a, const std::string& what, const VlConfig& vcfg, const std::string& out) {
+static void print_vl_written(const Args& a, const ref::SyntheticOptions& opt, const std::string& what,
+                             const VlConfig& vcfg, const std::string& out) {
   const VisionParamCount vp = count_vision_params(vcfg);
   const int64_t text = count_params(vcfg.text).total;
   std::printf("wrote %s VL checkpoint for %s (seed %llu, %s, %lld parameters: text %lld, vision tower %lld, "
               "projector %lld, image_newline %lld) to %s\n",
-              a.str("spelling", "official").c_str(), what.c_str(), static_cast<unsigned long long>(a.seed("seed")),
+              a.str("spelling", "official").c_str(), what.c_str(), static_cast<unsigned long long>(opt.seed),
               a.str("dtype", "bf16").c_str(), static_cast<long long>(text + vp.total), static_cast<long long>(text),
               static_cast<long long>(vp.vit), static_cast<long long>(vp.projector),
               static_cast<long long>(vp.image_newline), out.c_str());
@@ -106,7 +107,7 @@ static int init_vl_from_config(const Args& a, const std::string& file) {
   refuse_input_as_output(a, "out", (std::filesystem::path(out) / "config.json").string());
   require_disk_space(out, vcfg.text, opt.dtype, count_vision_params(vcfg).total);
   ref::write_synthetic_vl_checkpoint(out, vcfg, opt, opt.spelling == ConfigSpelling::HF);
-  print_vl_written(a, "config " + file, vcfg, out);
+  print_vl_written(a, opt, "config " + file, vcfg, out);
   return 0;
 }
 
@@ -162,7 +163,7 @@ int cmd_init(const std::vector<std::string>& argv) {
   if (vl) {
     // --spelling hf: the HF native port's tensor names and the HF text spelling in text_config.
     ref::write_synthetic_vl_checkpoint(out, vcfg, opt, opt.spelling == ConfigSpelling::HF);
-    print_vl_written(a, "preset '" + name + "'", vcfg, out);
+    print_vl_written(a, opt, "preset '" + name + "'", vcfg, out);
     return 0;
   }
   require_disk_space(out, cfg, opt.dtype);

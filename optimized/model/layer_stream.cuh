@@ -117,9 +117,8 @@ class LayerStream {
     // beside the pinned blocks; hand their pages back (measured on `small`: 64 MiB of the peak).
     malloc_trim(0);
 #endif
-    // one slot for a single layer (it never leaves it), else two
-    slots_[0].buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
-    if (layouts_.size() > 1) slots_[1].buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
+    for (int s = 0; s < slot_count(); ++s)
+      slots_[static_cast<size_t>(s)].buf = mm::gpu::DeviceBuffer<uint16_t>(std::max<size_t>(largest, 1));
   }
 
   // A prefetch may still be in flight (the next step's first layer): it must land before its pinned
@@ -156,7 +155,7 @@ class LayerStream {
 
   int layers() const { return static_cast<int>(layouts_.size()); }
   size_t slot_bytes() const { return slots_[0].buf.size() * sizeof(uint16_t); }
-  int slot_count() const { return layers() > 1 ? 2 : 1; }
+  int slot_count() const { return layers() > 1 ? 2 : 1; }  // a single layer never leaves its one slot
   uint64_t copies() const { return copies_; }  // layer copies issued so far
 
  private:

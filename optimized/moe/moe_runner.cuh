@@ -118,14 +118,10 @@ inline void launch_ffn_v2(const GroupedFfnArgs& a, mm::gpu::Stream s) {  // tile
 
 inline void launch_combine(const CombineArgs& a, mm::gpu::Stream stream) {
   constexpr int kThreads = 256;
-  const bool vec = a.H % 8 == 0;
-  const dim3 grid(unsigned_blocks(static_cast<size_t>(a.T) * (vec ? a.H / 8 : a.H), kThreads));
-  if (vec)
-    mm::gpu::launch(combine_kernel<8>, grid, dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row,
-                    a.T, a.k, a.H, bf(a.y));
-  else
-    mm::gpu::launch(combine_kernel<1>, grid, dim3(kThreads), 0, stream, bf(a.ye), a.ids, bf(a.weights), a.inv_row,
-                    a.T, a.k, a.H, bf(a.y));
+  const int vec = a.H % 8 == 0 ? 8 : 1;  // columns per thread: 16-byte rows, or any H
+  mm::gpu::launch(vec == 8 ? combine_kernel<8> : combine_kernel<1>,
+                  dim3(unsigned_blocks(static_cast<size_t>(a.T) * (a.H / vec), kThreads)), dim3(kThreads), 0, stream,
+                  bf(a.ye), a.ids, bf(a.weights), a.inv_row, a.T, a.k, a.H, bf(a.y));
 }
 inline bool supports_combine(const CombineArgs& a) { return a.T >= 0 && a.k >= 1 && a.k <= kMaxTopK && a.H > 0; }
 

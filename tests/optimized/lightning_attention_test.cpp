@@ -186,6 +186,14 @@ void check_version(const std::string& backend, const la::Version& v, RunFn run, 
   note_ratio(backend + "/" + v.name + " state", e.state, sd, e.stateb);
 }
 
+// The kernel arguments' shape of case c (packed qkv rows), for asking a version's supports().
+la::Args shape_of(const Case& c) {
+  la::Args a;
+  a.nb = c.nb; a.T = c.T; a.n_h = c.n_h; a.d = c.d; a.block = c.block;
+  a.ld_qkv = 3LL * c.n_h * c.d; a.seq_stride_qkv = a.ld_qkv * c.T;
+  return a;
+}
+
 std::vector<Case> prefill_cases() {
   std::vector<Case> cs;
   uint64_t seed = 11;
@@ -219,10 +227,7 @@ void prefill_suite(const std::string& backend, const std::vector<la::Version>& v
     const Data x = make_data(c);
     const Expect e = expect(x, c, false, 0, c.T, x.state0);
     for (const auto& v : versions) {
-      la::Args probe;
-      probe.nb = c.nb; probe.T = c.T; probe.n_h = c.n_h; probe.d = c.d; probe.block = c.block;
-      probe.ld_qkv = 3LL * c.n_h * c.d; probe.seq_stride_qkv = probe.ld_qkv * c.T;
-      if (!v.supports(probe)) continue;
+      if (!v.supports(shape_of(c))) continue;
       check_version(backend, v, run, c, x, e, false);
     }
   }
@@ -255,10 +260,7 @@ void chunked_suite(const std::string& backend, const std::vector<la::Version>& v
     std::copy(e1.ob.begin(), e1.ob.end(), ob.begin());
     std::copy(e2.ob.begin(), e2.ob.end(), ob.begin() + a * ldo);
     for (const auto& v : versions) {
-      la::Args probe;
-      probe.nb = 1; probe.T = c.T; probe.n_h = c.n_h; probe.d = d; probe.block = c.block;
-      probe.ld_qkv = 3LL * c.n_h * d; probe.seq_stride_qkv = probe.ld_qkv * c.T;
-      if (!v.supports(probe)) continue;
+      if (!v.supports(shape_of(c))) continue;
       const std::string what = backend + "/" + v.name + "/chunked_d" + std::to_string(d);
       const size_t ld = size_t(c.n_h) * 3 * d;
       const std::vector<float> q1(x.qkv.begin(), x.qkv.begin() + a * ld), q2(x.qkv.begin() + a * ld, x.qkv.end());
@@ -324,10 +326,7 @@ void decode_suite(const std::string& backend, const std::vector<la::Version>& ve
       const Data x = make_data(c);
       const Expect e = expect(x, c, true, 0, 1, x.state0);
       for (const auto& v : versions) {
-        la::Args probe;
-        probe.nb = c.nb; probe.T = 1; probe.n_h = c.n_h; probe.d = c.d; probe.block = c.block;
-        probe.ld_qkv = 3LL * c.n_h * c.d; probe.seq_stride_qkv = probe.ld_qkv;
-        if (v.supports(probe)) check_version(backend, v, run, c, x, e, schedules && nb == 3);
+        if (v.supports(shape_of(c))) check_version(backend, v, run, c, x, e, schedules && nb == 3);
         else EXPECT_TRUE(d != 32 && d != 64 && d != 128) << v.name << " refuses d " << d;  // v2: d 32, 64, 128
       }
     }
