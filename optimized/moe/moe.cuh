@@ -3,7 +3,8 @@
 //   permute_kernel       counts per expert, offsets, stable permuted row list (one block, deterministic)
 //   gather_kernel        x rows -> contiguous [T*k, H] buffer in permuted order
 //   ffn13_v1 / ffn2_v1   grouped expert FFN, one thread per output element (the obviously-right version)
-//   grouped_gemm_kernel  v2: tiled tensor-core grouped GEMM (mma.sync m16n8k16 bf16/f32, ldmatrix,
+//   grouped_gemm_kernel  v2: tiled tensor-core grouped GEMM (the shared tile main loop of
+//                        optimized/common/tile_gemm.cuh: mma.sync m16n8k16 bf16/f32, ldmatrix,
 //                        cp.async multi-stage pipeline) with a tile scheduler over (expert, column tile,
 //                        row tile); SwiGLU fused into the epilogue of the W1/W3 GEMM. Configurations
 //                        (moe_runner.cuh): 128x128 tiles of 2x2 warps (64x64 warp tiles, 4 stages) for
@@ -18,6 +19,7 @@
 #include "optimized/common/device.cuh"
 #include "optimized/common/layouts.h"
 #include "optimized/common/ptx.cuh"
+#include "optimized/common/tile_gemm.cuh"
 
 namespace mm::moe {
 inline namespace MM_BACKEND_NS {
@@ -212,28 +214,17 @@ __global__ void ffn2_v1_kernel(const __nv_bfloat16* __restrict__ h, const int* _
 
 // ---- 3b. grouped GEMM, v2: tensor cores ------------------------------------------------------------
 // C_e[rows of e, N] = A[rows of e, K] * B_e[N, K]^T for every expert e, A row-major (permuted rows),
-// B_e row-major [N, K] (PyTorch Linear layout), fp32 accumulation, bf16 output.
+// B_e row-major [N, K] (PyTorch Linear layout), fp32 accumulation, bf16 output. The main loop is the
+// shared tensor-core tile (optimized/common/tile_gemm.cuh: mma.sync m16n8k16, ldmatrix, cp.async
+// pipeline); this kernel adds the tile scheduler and the epilogue.
 // kSwiGLU: B = (w1, w3), both [E, N, K]; the B tile interleaves 8 rows of w1 and the same 8 rows of w3,
 // so fragment n8-tiles 2q (gate) and 2q+1 (up) of a warp hold the same output columns and the epilogue
 // writes h = swiglu(gate, up) [rows, N] directly; a tile covers BN/2 output columns.
 // Tile scheduler: linear tile id -> expert-major (expert, column tile, row tile); row tiles of an expert
 // are adjacent so the CTAs sharing a weight tile run together, and one expert's weights stream once.
 // Requires K % 8 == 0 and N % 8 == 0 (16-byte rows); rows/columns/K past the end are zero-filled.
-// BM x BN block tile, WM x WN warps; 64x64 warp tiles for prefill keep the shared-memory traffic per
-// mma low (8 ldmatrix.x4 per 32 mma), smaller ones for decode where the weight stream is the limit.
 template <int BM, int BN, int WM, int WN>
-struct GroupedTile {
-  static constexpr int kBM = BM, kBN = BN, kBK = 32, kPad = 8, kStride = kBK + kPad;  // 80-B rows
-  static constexpr int kWM = WM, kWN = WN, kThreads = 32 * kWM * kWN;
-  static constexpr int kWarpM = kBM / kWM, kWarpN = kBN / kWN;
-  static constexpr int kMI = kWarpM / 16, kNI = kWarpN / 8;
-  // small (decode) tiles stream weights: more stages keep more bytes in flight per CTA
-  static constexpr int kStages = BM <= 32 ? 8 : 4;
-  static constexpr int kMinBlocks = 2;  // two CTAs per SM: <= 128 registers at 256 threads, 255 at 128
-  static constexpr int kStageElems = (kBM + kBN) * kStride;
-  static constexpr size_t kSmemBytes = static_cast<size_t>(kStages) * kStageElems * 2;
-  static_assert(kWarpM % 16 == 0 && kNI % 2 == 0, "warp tile");
-};
+using GroupedTile = mm::gpu::GemmTile<BM, BN, WM, WN>;
 
 // Upper bound of the number of row tiles over all experts, whatever the counts: sum ceil(c_e / BM).
 inline int grouped_row_tile_bound(int n, int E, int BM) {
@@ -272,32 +263,12 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
   if (e < 0) return;  // past the last tile (the grid is an upper bound)
 
   MM_SHARED_DYN(__nv_bfloat16, smem);
-  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-  const int wm = (warp / Tl::kWN) * Tl::kWarpM, wn = (warp % Tl::kWN) * Tl::kWarpN;
-  const __nv_bfloat16* a_rows = a + static_cast<size_t>(row_begin) * K;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
   const __nv_bfloat16* w0 = b0 + static_cast<size_t>(e) * N * K;
   const __nv_bfloat16* w1 = kSwiGLU ? b1 + static_cast<size_t>(e) * N * K : w0;
-  const int k_tiles = (K + Tl::kBK - 1) / Tl::kBK;
-
-  // Per-thread copy plan, fixed for the whole K loop: every thread copies the 16-byte chunk `col` of
-  // rows tid/4, tid/4 + threads/4, ... of the A and B tiles; nullptr marks a row past the expert's rows
-  // (A) or past N (B), zero-filled.
-  constexpr int kChunksPerRow = Tl::kBK / 8, kRowsPerPass = Tl::kThreads / kChunksPerRow;
-  static_assert((Tl::kBM % kRowsPerPass == 0 || kRowsPerPass % Tl::kBM == 0) && Tl::kBN % kRowsPerPass == 0,
-                "copy plan");
-  constexpr int kAIters = (Tl::kBM + kRowsPerPass - 1) / kRowsPerPass, kBIters = Tl::kBN / kRowsPerPass;
-  const bool a_copier = Tl::kBM >= kRowsPerPass || tid / kChunksPerRow < Tl::kBM;  // small tiles: some threads idle
-  const int cp_col = tid % kChunksPerRow * 8, cp_row = tid / kChunksPerRow;
-  const __nv_bfloat16* a_src[kAIters];
-  const __nv_bfloat16* b_src[kBIters];
-#pragma unroll
-  for (int it = 0; it < kAIters; ++it) {
-    const int r = cp_row + it * kRowsPerPass;
-    a_src[it] = m0 + r < rows ? a_rows + static_cast<size_t>(m0 + r) * K + cp_col : nullptr;
-  }
-#pragma unroll
-  for (int it = 0; it < kBIters; ++it) {
-    const int r = cp_row + it * kRowsPerPass;
+  // B tile row r: w0 row n0 + r, or (SwiGLU) 8 rows of w1 then the same 8 rows of w3, and so on
+  auto b_row = [&](int r) -> const __nv_bfloat16* {
     int wrow;
     const __nv_bfloat16* w;
     if constexpr (kSwiGLU) {
@@ -307,72 +278,10 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
       wrow = n0 + r;
       w = w0;
     }
-    b_src[it] = wrow < N ? w + static_cast<size_t>(wrow) * K + cp_col : nullptr;
-  }
-  auto load_stage = [&](int stage, int kt) {
-    __nv_bfloat16* as = smem + stage * Tl::kStageElems + cp_row * Tl::kStride + cp_col;
-    __nv_bfloat16* bs = smem + stage * Tl::kStageElems + (Tl::kBM + cp_row) * Tl::kStride + cp_col;
-    const int k0 = kt * Tl::kBK;
-    const bool k_ok = k0 + cp_col < K;
-#pragma unroll
-    for (int it = 0; it < kAIters; ++it) {
-      if (!a_copier) break;
-      const bool ok = k_ok && a_src[it] != nullptr;
-      mm::gpu::cp_async_16_zfill(as + it * kRowsPerPass * Tl::kStride, ok ? a_src[it] + k0 : a, ok ? 16u : 0u);
-    }
-#pragma unroll
-    for (int it = 0; it < kBIters; ++it) {
-      const bool ok = k_ok && b_src[it] != nullptr;
-      mm::gpu::cp_async_16_zfill(bs + it * kRowsPerPass * Tl::kStride, ok ? b_src[it] + k0 : w0, ok ? 16u : 0u);
-    }
+    return wrow < N ? w + static_cast<size_t>(wrow) * K : nullptr;
   };
-
   float acc[Tl::kMI][Tl::kNI][4];
-#pragma unroll
-  for (int i = 0; i < Tl::kMI; ++i)
-#pragma unroll
-    for (int j = 0; j < Tl::kNI; ++j)
-#pragma unroll
-      for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.0f;
-
-#pragma unroll
-  for (int s = 0; s < Tl::kStages - 1; ++s) {
-    if (s < k_tiles) load_stage(s, s);
-    mm::gpu::cp_async_commit();
-  }
-  for (int kt = 0; kt < k_tiles; ++kt) {
-    mm::gpu::cp_async_wait<Tl::kStages - 2>();  // tile kt has landed for this thread...
-    __syncthreads();                            // ...for all; and stage (kt-1)%S is no longer read
-    {
-      const int pf = kt + Tl::kStages - 1;
-      if (pf < k_tiles) load_stage(pf % Tl::kStages, pf);
-      mm::gpu::cp_async_commit();  // possibly empty: one group per iteration
-    }
-    const __nv_bfloat16* as = smem + (kt % Tl::kStages) * Tl::kStageElems;
-    const __nv_bfloat16* bs = as + Tl::kBM * Tl::kStride;
-#pragma unroll
-    for (int ks = 0; ks < Tl::kBK; ks += 16) {
-      uint32_t af[Tl::kMI][4], bf[Tl::kNI][2];
-#pragma unroll
-      for (int i = 0; i < Tl::kMI; ++i)
-        if (m0 + wm + i * 16 < rows)  // warp-uniform: m16 fragments wholly past the expert's rows are skipped
-          mm::gpu::ldmatrix_x4(af[i], as + (wm + i * 16 + lane % 16) * Tl::kStride + ks + lane / 16 * 8);
-#pragma unroll
-      for (int j = 0; j < Tl::kNI; j += 2) {
-        uint32_t r4[4];
-        mm::gpu::ldmatrix_x4(r4, bs + (wn + j * 8 + lane % 8 + lane / 16 * 8) * Tl::kStride + ks + (lane / 8) % 2 * 8);
-        bf[j][0] = r4[0];
-        bf[j][1] = r4[1];
-        bf[j + 1][0] = r4[2];
-        bf[j + 1][1] = r4[3];
-      }
-#pragma unroll
-      for (int i = 0; i < Tl::kMI; ++i)
-        if (m0 + wm + i * 16 < rows)
-#pragma unroll
-          for (int j = 0; j < Tl::kNI; ++j) mm::gpu::mma_m16n8k16_bf16(acc[i][j], af[i], bf[j], acc[i][j]);
-    }
-  }
+  mm::gpu::tile_gemm_mainloop<Tl>(a + static_cast<size_t>(row_begin) * K, rows, m0, b_row, K, a, smem, acc);
 
   // Epilogue: C fragment elements (0,1) and (2,3) are column pairs of one row: bf16x2 stores.
   __nv_bfloat16* c_rows = c + static_cast<size_t>(row_begin) * N;
