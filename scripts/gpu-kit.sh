@@ -317,6 +317,7 @@ moe_bench:BM_GroupedFfn rmsnorm_bench:BM_rmsnorm embedding_bench:BM_embedding li
 lightning_norm_gate_bench:BM_silu softmax_attention_bench:BM_RopeAppend moe_bench:BM_Step
 lightning_attention_bench:BM_Prefill sampling_bench:BM_sample layer_norm_bench:BM_layer_norm vl_projector_bench:BM_splice
 vision_attention_bench:BM_VisionAttention vision_attention_bench:BM_VisionAttentionMixed vision_mlp_bench:BM_vision_mlp_epilogue
+vision_mlp_bench:BM_vision_linear
 patch_embed_bench:BM_patch_embed"
 
 run_benches() {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/error.h"
@@ -334,8 +335,7 @@ class ModelImpl final : public Model {
            ", embedding " + k_.embedding->name + ", sampling " + k_.sampling->name +
            (vd_.D > 0 ? std::string(", vision: patch_embed ") + k_.patch_embed->name + " / layer_norm " +
                             k_.layer_norm->name + " / attention " + k_.vision_attention->name + " / vl_projector " +
-                            k_.vl_projector->name + " / epilogues " +
-                            mm::vision_mlp::versions(mm::vision_mlp::kBias).back().name
+                            k_.vl_projector->name + " / linear " + vision_linear_name()
                       : std::string()) +
            ", gemm via optimized/common/gemm.h (each the last version in its stem's table that takes the "
            "model's shape: assumed the fastest, not yet measured on a GPU)" +
@@ -684,6 +684,28 @@ class ModelImpl final : public Model {
     k_.vl_projector = &mm::gpu::pick(mm::vl_projector::versions(), vp, "cuda_model: vl_projector", "H " + std::to_string(d_.H));
   }
 
+  // The six Linear shapes of an image step (mode, k, n): q/k/v, out_proj (+ residual), fc1 (+ GELU), fc2
+  // (+ residual), the projector's linear_1 (+ GELU) and linear_2.
+  static std::array<std::tuple<mm::vision_mlp::Mode, int, int>, 6> vision_linear_shapes(int D, int I, int H) {
+    namespace vm = mm::vision_mlp;
+    return {{{vm::kBias, D, D}, {vm::kBiasResidual, D, D}, {vm::kBiasGelu, D, I}, {vm::kBiasResidual, I, D},
+             {vm::kBiasGelu, D, H}, {vm::kBias, H, H}}};
+  }
+
+  // The Linear versions launch_linear picks over those shapes at one crop's rows, for kernels().
+  std::string vision_linear_name() const {
+    std::string names;
+    for (const auto& [md, kk, nn] : vision_linear_shapes(vd_.D, vd_.I, d_.H)) {
+      mm::vision_mlp::LinearArgs a;
+      a.m = vd_.rows_per_crop(); a.k = kk; a.n = nn;
+      static float workspace;  // a non-null stand-in: the image step gives v1 its workspace
+      a.c = &workspace;
+      const std::string name = mm::gpu::pick(mm::vision_mlp::linear_versions(md), a, "vision_mlp", "a vision shape").name;
+      if (names.find(name) == std::string::npos) names += (names.empty() ? "" : " + ") + name;
+    }
+    return names;
+  }
+
   // n = LayerNorm_{w,b}(x) over `rows` rows of width D.
   void vision_norm(const u16* x, const Buf<u16>& w, const Buf<u16>& b, u16* n, int rows) {
     mm::layer_norm::Args a;
@@ -759,7 +781,12 @@ class ModelImpl final : public Model {
     for (int i = 0; i <= crops; ++i) offs[static_cast<size_t>(i)] = i * P;
     Buf<int> doffs(offs);
     Buf<u16> e(RD), h(RD), h2(RD), n(RD), q(RD), k(RD), v(RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
-    Buf<float> c32(std::max({static_cast<size_t>(R) * std::max(D, I), RH, static_cast<size_t>(1)}));
+    // the fp32 scratch: patch_embed v2's conv [crops * N, D], and C [R, n] of every Linear whose shape the
+    // fused version refuses (vision_mlp::linear_needs_workspace; none at the released dims)
+    size_t c_elems = std::max<size_t>(1, static_cast<size_t>(crops) * N * D);
+    for (const auto& [md, kk, nn] : vision_linear_shapes(D, I, H))
+      if (vm::linear_needs_workspace(md, R, kk, nn)) c_elems = std::max(c_elems, static_cast<size_t>(R) * nn);
+    Buf<float> c32(c_elems);
     mm::patch_embed::Args pa;
     pa.pixels = dpix.data(); pa.w = v_patch_.data(); pa.cls = v_cls_.data(); pa.pos = v_pos_.data(); pa.out = e.data();
     pa.crops = crops; pa.C = g.C; pa.S = g.image; pa.p = g.patch; pa.D = D;

@@ -14,14 +14,24 @@
 // the neighbouring bf16 value where the fp32 product lies within the erf difference of a bf16 rounding
 // boundary (tests/optimized/vision_mlp_test.cpp measures and bounds it). kBias and kBiasResidual are the
 // ref-bf16 bits exactly.
-// Versions (memory-bound: 4 bytes of C read and 2 (4, 6 in kBiasResidual) bytes written per element):
+// Versions of the epilogue alone (memory-bound: 4 bytes of C read and 2 (4, 6 in kBiasResidual) bytes
+// written per element):
 //   v1: one thread per element.
 //   v2: one thread per 8 elements of a row: two 16-byte fp32 loads of C, one 16-byte load of b (and h),
 //       one 16-byte bf16 store of y (and m), when n % 8 == 0 and every pointer is 16-byte aligned; a
 //       scalar loop over 8 consecutive elements otherwise.
+// Versions of the whole Linear (x [m, k], W [n, k] -> y, m_out):
+//   v1: the shared GEMM (cuBLAS) into the fp32 C workspace, then the preferred epilogue version above.
+//   v2: one tensor-core kernel (vision_linear_mma_kernel below): the shared tile main loop
+//       (optimized/common/tile_gemm.cuh) and the same epilogue<kMode> applied to the accumulators in
+//       registers, so C never goes to memory (fc1 at 19 crops: 10963 x 4096 fp32 = 180 MB written and read
+//       back by v1). Needs k % 8 == 0, n % 8 == 0 and 16-byte aligned x and W.
+// Both Linear versions accumulate in fp32 in their own order; the epilogue rounds the same way.
 #pragma once
 #include "optimized/common/bf16x8.cuh"
 #include "optimized/common/device.cuh"
+#include "optimized/common/layouts.h"
+#include "optimized/common/tile_gemm.cuh"
 
 namespace mm::gpu {
 inline namespace MM_BACKEND_NS {
@@ -116,6 +126,57 @@ __global__ void __launch_bounds__(256)
     if constexpr (kMode == kBiasResidual) m_out[i] = __float2bfloat16(m);
     if (++col == n) col = 0;
   }
+}
+
+// ---- Linear v2: the GEMM with the epilogue fused -----------------------------------------------------------
+// x [M, K], w [N, K] (PyTorch Linear layout), bias [N]; h, m_out (kBiasResidual) and y [M, N]; all bf16.
+// Grid (row tiles, column tiles): blockIdx.x runs over the row tiles, so the blocks that share one weight
+// column tile are launched together and read it from L2. Needs K % 8 == 0 and N % 8 == 0 (16-byte rows
+// for cp.async; a fragment's column pair (col, col + 1) then never straddles N).
+template <class Tl, int kMode>
+__global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
+    vision_linear_mma_kernel(const __nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ w,
+                             const __nv_bfloat16* __restrict__ bias, const __nv_bfloat16* __restrict__ h,
+                             __nv_bfloat16* __restrict__ y, __nv_bfloat16* __restrict__ m_out, int M, int N, int K) {
+  const int m0 = static_cast<int>(blockIdx.x) * Tl::kBM, n0 = static_cast<int>(blockIdx.y) * Tl::kBN;
+  MM_SHARED_DYN(__nv_bfloat16, smem);
+  auto b_row = [&](int r) -> const __nv_bfloat16* {
+    return n0 + r < N ? w + static_cast<size_t>(n0 + r) * K : nullptr;
+  };
+  float acc[Tl::kMI][Tl::kNI][4];
+  mm::gpu::tile_gemm_mainloop<Tl>(x, M, m0, b_row, K, x, smem, acc);
+
+  // Epilogue: C fragment elements (0,1) and (2,3) are column pairs of one row: bf16x2 loads and stores.
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
+#pragma unroll
+  for (int i = 0; i < Tl::kMI; ++i)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * hh);
+      const int row = m0 + wm + i * 16 + p.row;
+      if (row >= M) continue;
+#pragma unroll
+      for (int j = 0; j < Tl::kNI; ++j) {
+        const int col = n0 + wn + j * 8 + p.col;
+        if (col >= N) continue;
+        const size_t at = static_cast<size_t>(row) * N + col;
+        const __nv_bfloat162 b2 = *reinterpret_cast<const __nv_bfloat162*>(bias + col);
+        __nv_bfloat162 h2 = b2;  // read in kBiasResidual only
+        if constexpr (kMode == kBiasResidual) h2 = *reinterpret_cast<const __nv_bfloat162*>(h + at);
+        float m0v = 0.0f, m1v = 0.0f;
+        __nv_bfloat162 out;
+        out.x = __float2bfloat16(epilogue<kMode>(acc[i][j][2 * hh], bf(b2.x), bf(h2.x), m0v));
+        out.y = __float2bfloat16(epilogue<kMode>(acc[i][j][2 * hh + 1], bf(b2.y), bf(h2.y), m1v));
+        *reinterpret_cast<__nv_bfloat162*>(y + at) = out;
+        if constexpr (kMode == kBiasResidual) {
+          __nv_bfloat162 mv;
+          mv.x = __float2bfloat16(m0v);
+          mv.y = __float2bfloat16(m1v);
+          *reinterpret_cast<__nv_bfloat162*>(m_out + at) = mv;
+        }
+      }
+    }
 }
 
 }  // namespace vision_mlp

@@ -54,6 +54,38 @@ void launch_epilogue(int version, const float* c, const uint16_t* b, const uint1
                     as_bf(b), as_bf(h), as_bf(y), as_bf(m_out), total, n);
 }
 
+// The fused Linear (Linear v2) on a checked shape. Tiles: 128 x 128 (2 x 2 warps of 64 x 64, the MoE
+// prefill tile) from 2048 rows up (a 4-crop image and more: >= 16 row tiles per weight column tile);
+// 64 x 128 (1 x 4 warps) below, where one crop (577 rows) would leave most SMs idle with 128-row tiles
+// (5 row tiles x 8 column tiles at n = 1024). An unmeasured choice: bench/gpu/vision_mlp_bench.cpp
+// times both Linear versions against cuBLAS at the tower's shapes.
+using LinearTileBig = GemmTile<128, 128, 2, 2>;
+using LinearTileSmall = GemmTile<64, 128, 1, 4>;
+
+template <class Tl, int kMode>
+void launch_fused_tiles(const __nv_bfloat16* x, const __nv_bfloat16* w, const __nv_bfloat16* b,
+                        const __nv_bfloat16* h, __nv_bfloat16* y, __nv_bfloat16* m_out, int m, int k, int n,
+                        Stream stream) {
+  static const bool opted_in =  // once per instantiation (> 48 KiB of dynamic shared memory)
+      (mm::gpu::allow_dynamic_smem(vision_linear_mma_kernel<Tl, kMode>, Tl::kSmemBytes), true);
+  (void)opted_in;
+  const dim3 grid(static_cast<unsigned>((m + Tl::kBM - 1) / Tl::kBM), static_cast<unsigned>((n + Tl::kBN - 1) / Tl::kBN));
+  mm::gpu::launch(vision_linear_mma_kernel<Tl, kMode>, grid, dim3(Tl::kThreads), Tl::kSmemBytes, stream, x, w, b, h, y,
+                  m_out, m, n, k);
+}
+
+template <int kMode>
+void launch_fused(const uint16_t* x, const uint16_t* w, const uint16_t* b, const uint16_t* h, uint16_t* y,
+                  uint16_t* m_out, int m, int k, int n, Stream stream) {
+  if (m == 0) return;
+  if (m >= 2048)
+    launch_fused_tiles<LinearTileBig, kMode>(as_bf(x), as_bf(w), as_bf(b), as_bf(h), as_bf(y), as_bf(m_out), m, k, n,
+                                             stream);
+  else
+    launch_fused_tiles<LinearTileSmall, kMode>(as_bf(x), as_bf(w), as_bf(b), as_bf(h), as_bf(y), as_bf(m_out), m, k,
+                                               n, stream);
+}
+
 }  // namespace vision_mlp
 }  // namespace MM_BACKEND_NS
 }  // namespace mm::gpu
@@ -86,6 +118,46 @@ const std::vector<Version>& table() {
 inline void check_shape(int m, int n) {
   if (m < 0 || n <= 0)
     throw std::invalid_argument("vision_mlp: bad shape m=" + std::to_string(m) + " n=" + std::to_string(n));
+}
+
+// ---- the whole Linear --------------------------------------------------------------------------------------
+inline bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+inline bool linear_shape_ok(const LinearArgs& a) { return a.m >= 0 && a.n > 0 && a.k > 0; }
+// v1: any shape; the GEMM writes the fp32 workspace, so it needs one whenever there are rows.
+inline bool supports_linear_v1(const LinearArgs& a) { return linear_shape_ok(a) && (a.m == 0 || a.c != nullptr); }
+// v2: cp.async copies 16-byte chunks of x and W rows (k % 8 == 0, 16-byte aligned bases); the epilogue
+// reads and writes bf16 pairs (n % 8 == 0 keeps a pair inside a row; 4-byte aligned b, h, y, m_out).
+// A null pointer is a probe standing for an aligned device buffer (docs/architecture.md, "Choosing").
+inline bool supports_linear_v2(const LinearArgs& a) {
+  return linear_shape_ok(a) && a.k % 8 == 0 && a.n % 8 == 0 && aligned(a.x, 16) && aligned(a.w, 16) &&
+         aligned(a.b, 4) && aligned(a.h, 4) && aligned(a.y, 4) && aligned(a.m_out, 4);
+}
+template <int kMode>
+void launch_linear_v1(const LinearArgs& a, mm::gpu::Stream stream) {
+  if (a.m == 0) return;
+  // C [m, n] fp32 = x [m, k] w [n, k]^T: the one GEMM interface (cuBLAS / the SIMT host loop)
+  mm::gpu::gemm_linear(stream, a.m, a.n, a.k, mm::gpu::vision_mlp::as_bf(a.x), mm::gpu::vision_mlp::as_bf(a.w), a.c);
+  Args e;
+  e.c = a.c; e.b = a.b; e.h = a.h; e.y = a.y; e.m_out = a.m_out; e.m = a.m; e.n = a.n;
+  const auto& t = table<kMode>();
+  mm::gpu::launch_checked(mm::gpu::pick(t, e, "vision_mlp", "m=" + std::to_string(a.m) + " n=" + std::to_string(a.n)),
+                          e, stream, "vision_mlp");
+}
+template <int kMode>
+void launch_linear_v2(const LinearArgs& a, mm::gpu::Stream stream) {
+  mm::gpu::vision_mlp::launch_fused<kMode>(a.x, a.w, a.b, a.h, a.y, a.m_out, a.m, a.k, a.n, stream);
+}
+template <int kMode>
+const std::vector<LinearVersion>& linear_table() {
+  static const std::vector<LinearVersion> v = {
+      {"v1_gemm_then_epilogue", &launch_linear_v1<kMode>, &supports_linear_v1},
+      {"v2_mma_fused_epilogue", &launch_linear_v2<kMode>, &supports_linear_v2},
+  };
+  return v;
+}
+inline void check_linear_shape(int m, int k, int n) {
+  check_shape(m, n);
+  if (k <= 0) throw std::invalid_argument("vision_mlp: bad shape k=" + std::to_string(k));
 }
 }  // namespace detail
 
@@ -125,27 +197,40 @@ MM_VISION_MLP_RUNNER Outputs run(Mode mode, const Version& v, const std::vector<
   return out;
 }
 
+MM_VISION_MLP_RUNNER const std::vector<LinearVersion>& linear_versions(Mode mode) {
+  switch (mode) {
+    case kBias: return detail::linear_table<kBias>();
+    case kBiasGelu: return detail::linear_table<kBiasGelu>();
+    case kBiasResidual: return detail::linear_table<kBiasResidual>();
+  }
+  throw std::invalid_argument("vision_mlp: unknown mode " + std::to_string(static_cast<int>(mode)));
+}
+
 MM_VISION_MLP_RUNNER void launch_linear(Mode mode, const uint16_t* x, const uint16_t* w, const uint16_t* b,
                                         const uint16_t* h, uint16_t* y, uint16_t* m_out, float* c, int m, int k,
                                         int n, mm::gpu::Stream stream) {
-  detail::check_shape(m, n);
-  if (k <= 0) throw std::invalid_argument("vision_mlp: bad shape k=" + std::to_string(k));
-  if (m == 0) return;
-  // C [m, n] fp32 = x [m, k] w [n, k]^T: the one GEMM interface (cuBLAS / the SIMT host loop)
-  mm::gpu::gemm_linear(stream, m, n, k, mm::gpu::vision_mlp::as_bf(x), mm::gpu::vision_mlp::as_bf(w), c);
-  Args a;
-  a.c = c; a.b = b; a.h = h; a.y = y; a.m_out = m_out; a.m = m; a.n = n;
-  const auto& t = MM_BACKEND_NS::versions(mode);
-  mm::gpu::launch_checked(mm::gpu::pick(t, a, "vision_mlp", "m=" + std::to_string(m) + " n=" + std::to_string(n)), a,
-                          stream, "vision_mlp");
+  detail::check_linear_shape(m, k, n);
+  LinearArgs a;
+  a.x = x; a.w = w; a.b = b; a.h = h; a.y = y; a.m_out = m_out; a.c = c; a.m = m; a.k = k; a.n = n;
+  const auto& t = MM_BACKEND_NS::linear_versions(mode);
+  const std::string shape = "m=" + std::to_string(m) + " k=" + std::to_string(k) + " n=" + std::to_string(n);
+  mm::gpu::launch_checked(mm::gpu::pick(t, a, "vision_mlp", shape), a, stream, "vision_mlp");
 }
 
-MM_VISION_MLP_RUNNER Outputs linear(Mode mode, const std::vector<uint16_t>& x, const std::vector<uint16_t>& w,
-                                    const std::vector<uint16_t>& b, const std::vector<uint16_t>& h, int m, int k,
-                                    int n) {
-  detail::check_shape(m, n);
-  if (k <= 0) throw std::invalid_argument("vision_mlp: bad shape k=" + std::to_string(k));
-  MM_BACKEND_NS::versions(mode);
+MM_VISION_MLP_RUNNER bool linear_needs_workspace(Mode mode, int m, int k, int n) {
+  detail::check_linear_shape(m, k, n);
+  LinearArgs probe;  // null pointers: aligned device buffers, and no workspace
+  probe.m = m; probe.k = k; probe.n = n;
+  for (const auto& v : MM_BACKEND_NS::linear_versions(mode))
+    if (v.supports(probe)) return false;
+  return true;
+}
+
+MM_VISION_MLP_RUNNER Outputs linear(Mode mode, const LinearVersion& v, const std::vector<uint16_t>& x,
+                                    const std::vector<uint16_t>& w, const std::vector<uint16_t>& b,
+                                    const std::vector<uint16_t>& h, int m, int k, int n) {
+  detail::check_linear_shape(m, k, n);
+  MM_BACKEND_NS::linear_versions(mode);  // rejects an unknown mode
   const size_t total = static_cast<size_t>(m) * static_cast<size_t>(n);
   const bool residual = mode == kBiasResidual;
   mm::gpu::require_size(x.size(), static_cast<size_t>(m) * static_cast<size_t>(k), "vision_mlp", "x");
@@ -158,7 +243,10 @@ MM_VISION_MLP_RUNNER Outputs linear(Mode mode, const std::vector<uint16_t>& x, c
   auto dy = mm::gpu::poisoned<uint16_t>(total);
   mm::gpu::DeviceBuffer<uint16_t> dm;
   if (residual) dm = mm::gpu::poisoned<uint16_t>(total);
-  MM_BACKEND_NS::launch_linear(mode, dx.data(), dw.data(), db.data(), dh.data(), dy.data(), dm.data(), dc.data(), m, k, n, nullptr);
+  LinearArgs a;
+  a.x = dx.data(); a.w = dw.data(); a.b = db.data(); a.h = dh.data(); a.y = dy.data(); a.m_out = dm.data();
+  a.c = dc.data(); a.m = m; a.k = k; a.n = n;
+  mm::gpu::launch_checked(v, a, nullptr, "vision_mlp");
   mm::gpu::synchronize();
   Outputs out;
   out.y = dy.download();

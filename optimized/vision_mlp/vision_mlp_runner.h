@@ -4,8 +4,10 @@
 // (docs/architecture.md, "Kernel stems: one convention"): one Args struct, one table per op (here per
 // epilogue mode; optimized/common/version_table.h), the entry verb is a table entry's `launch(args,
 // stream)`, and `run` is the host round trip (allocate, upload, poison outputs, launch, download) that the
-// tests use. `launch_linear` / `linear` put the shared GEMM interface (optimized/common/gemm.h) in front:
-// a whole biased Linear of the vision tower or the projector.
+// tests use. A second table per mode covers a whole biased Linear of the vision tower or the projector
+// (LinearArgs: the GEMM and its epilogue): v1 the shared GEMM interface (optimized/common/gemm.h) and an
+// epilogue launch, v2 the tensor-core GEMM with the epilogue fused; `launch_linear` picks from it and
+// `linear` is its host round trip.
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -33,6 +35,20 @@ struct Args {
 
 using Version = mm::gpu::KernelVersion<Args>;
 
+// A whole biased Linear, y (m_out) = epilogue(x W^T): device pointers; h and m_out in kBiasResidual only.
+struct LinearArgs {
+  const uint16_t* x = nullptr;  // [m, k] bf16 input rows
+  const uint16_t* w = nullptr;  // [n, k] bf16 weight (the PyTorch Linear layout)
+  const uint16_t* b = nullptr;  // [n] bf16 bias
+  const uint16_t* h = nullptr;  // [m, n] bf16 residual stream (kBiasResidual)
+  uint16_t* y = nullptr;        // [m, n] bf16 output
+  uint16_t* m_out = nullptr;    // [m, n] bf16 rounded linear output before the residual add (kBiasResidual)
+  float* c = nullptr;           // [m, n] fp32 workspace for the GEMM output (v1; the fused v2 needs none)
+  int m = 0, k = 0, n = 0;
+};
+
+using LinearVersion = mm::gpu::KernelVersion<LinearArgs>;
+
 // The stored outputs of one epilogue: y, and m_out in kBiasResidual (empty otherwise).
 struct Outputs {
   std::vector<uint16_t> y, m_out;
@@ -47,13 +63,19 @@ struct Outputs {
   const std::vector<Version>& versions(Mode mode); /* same names, same order in every mode */               \
   Outputs run(Mode mode, const Version& v, const std::vector<float>& c, const std::vector<uint16_t>& b,       \
               const std::vector<uint16_t>& h, int m, int n); /* h: [m, n] in kBiasResidual, else ignored */     \
-  /* y (m_out) = epilogue(x W^T): x [m, k], w [n, k] (the PyTorch Linear layout), b [n], h [m, n] */          \
-  /* (kBiasResidual); c: a [m, n] fp32 workspace for the GEMM output. Device pointers, asynchronous on */     \
-  /* the stream (synchronous in the SIMT build); the preferred epilogue version (the last that takes it) */   \
+  /* the whole Linear (LinearArgs): v1 gemm then epilogue (any k > 0, n > 0; needs c), v2 the fused */      \
+  /* tensor-core kernel (k % 8 == 0, n % 8 == 0, x and w 16-byte aligned); same names in every mode */          \
+  const std::vector<LinearVersion>& linear_versions(Mode mode);                                                 \
+  /* y (m_out) = epilogue(x W^T): x [m, k], w [n, k], b [n], h [m, n] (kBiasResidual); c: a [m, n] fp32 */      \
+  /* workspace (used by v1 only). Device pointers, asynchronous on the stream (synchronous in the SIMT */      \
+  /* build); the preferred Linear version (the last that takes it) */                                          \
   void launch_linear(Mode mode, const uint16_t* x, const uint16_t* w, const uint16_t* b, const uint16_t* h,    \
                      uint16_t* y, uint16_t* m_out, float* c, int m, int k, int n, mm::gpu::Stream stream);     \
-  /* the host round trip of launch_linear (outputs poisoned first) */                                          \
-  Outputs linear(Mode mode, const std::vector<uint16_t>& x, const std::vector<uint16_t>& w,                   \
+  /* whether launch_linear at this shape goes through the fp32 workspace c (no version that needs none */   \
+  /* takes it); m > 0 */                                                                                       \
+  bool linear_needs_workspace(Mode mode, int m, int k, int n);                                                  \
+  /* the host round trip of one Linear version (outputs and the workspace poisoned first) */                   \
+  Outputs linear(Mode mode, const LinearVersion& v, const std::vector<uint16_t>& x, const std::vector<uint16_t>& w, \
                  const std::vector<uint16_t>& b, const std::vector<uint16_t>& h, int m, int k, int n);         \
   )
 

@@ -1,7 +1,8 @@
 // Vision linear-layer epilogues (optimized/vision_mlp): y = bf16(C + b), the exact GELU after it, and the
 // encoder layer's residual add after it, every version under several emulator schedules (identical bits
-// required) and on the GPU when present; and the whole biased Linear through the shared GEMM interface
-// (launch_linear / linear) against ref::linear_bias<BF16> + gelu_erf_stored / the residual add.
+// required) and on the GPU when present; and the whole biased Linear, both versions (v1 the shared GEMM
+// interface then the epilogue, v2 the tensor-core GEMM with the epilogue fused), against
+// ref::linear_bias<BF16> + gelu_erf_stored / the residual add.
 // Held to ref-bf16 (reference/vision_encoder.h) bits:
 //   - kBias and kBiasResidual (y and m): exactly, one fp32 add and one rounding each;
 //   - kBiasGelu: exactly up to the erf function. The reference evaluates erf with SLEEF (1 ulp), the
@@ -152,9 +153,9 @@ struct Backend {
   std::function<mm::vision_mlp::Outputs(Mode, int, const std::vector<float>&, const std::vector<uint16_t>&,
                                         const std::vector<uint16_t>&, int, int)>
       run;  // by version index
-  std::function<mm::vision_mlp::Outputs(Mode, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
+  std::function<mm::vision_mlp::Outputs(Mode, int, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                                         const std::vector<uint16_t>&, const std::vector<uint16_t>&, int, int, int)>
-      linear;
+      linear;  // by Linear version index
   bool emulated;
   int erf_ulps;  // the kernels' erff: glibc's 1 ulp (x86-64) in the SIMT build, CUDA's documented 2 ulp
 };
@@ -164,8 +165,8 @@ Backend simt_backend() {
           [](Mode mode, int v, const auto& c, const auto& b, const auto& h, int m, int n) {
             return cpu::run(mode, cpu::versions(mode)[static_cast<std::size_t>(v)], c, b, h, m, n);
           },
-          [](Mode mode, const auto& x, const auto& w, const auto& b, const auto& h, int m, int k, int n) {
-            return cpu::linear(mode, x, w, b, h, m, k, n);
+          [](Mode mode, int v, const auto& x, const auto& w, const auto& b, const auto& h, int m, int k, int n) {
+            return cpu::linear(mode, cpu::linear_versions(mode)[static_cast<std::size_t>(v)], x, w, b, h, m, k, n);
           },
           true, 1};
 }
@@ -329,23 +330,39 @@ void check_linear(const Backend& be, Mode mode, int m, int k, int n, uint64_t se
       ambiguous += ylo != yhi;
       if (residual) lo[total + at] = t_lo, hi[total + at] = t_hi;
     }
-  const std::string what = std::string(be.name) + " linear " + mode_name(mode) + " m=" + std::to_string(m) +
-                           " k=" + std::to_string(k) + " n=" + std::to_string(n);
   const auto xb = mm::kt::to_bf16_bits(x), wb = mm::kt::to_bf16_bits(w), bb = mm::kt::to_bf16_bits(b),
              hb = mm::kt::to_bf16_bits(h);
-  const auto got = run(be, [&] { return be.linear(mode, xb, wb, bb, hb, m, k, n); });
-  ASSERT_EQ(got.size(), budget.size()) << what;
-  ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
-  std::size_t bad = 0, differ = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const int g = mm::kt::bf16_ord(got[i]);
-    bad += g < lo[i] || g > hi[i];
-    differ += got[i] != mm::f32_to_bf16_bits(budget[i]);
+  mm::vision_mlp::LinearArgs probe;  // null pointers: aligned device buffers; c: a workspace is given
+  alignas(16) float workspace = 0.0f;
+  probe.c = &workspace;
+  probe.m = m;
+  probe.k = k;
+  probe.n = n;
+  int ran = 0;
+  for (int v = 0; v < static_cast<int>(cpu::linear_versions(mode).size()); ++v) {
+    const auto& version = cpu::linear_versions(mode)[static_cast<std::size_t>(v)];
+    const std::string what = std::string(be.name) + " linear " + version.name + " " + mode_name(mode) +
+                             " m=" + std::to_string(m) + " k=" + std::to_string(k) + " n=" + std::to_string(n);
+    if (!version.supports(probe)) {  // a refused shape is an error, never a silent launch
+      EXPECT_THROW(be.linear(mode, v, xb, wb, bb, hb, m, k, n), std::invalid_argument) << what;
+      continue;
+    }
+    ++ran;
+    const auto got = run(be, [&] { return be.linear(mode, v, xb, wb, bb, hb, m, k, n); });
+    ASSERT_EQ(got.size(), budget.size()) << what;
+    ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
+    std::size_t bad = 0, differ = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      const int g = mm::kt::bf16_ord(got[i]);
+      bad += g < lo[i] || g > hi[i];
+      differ += got[i] != mm::f32_to_bf16_bits(budget[i]);
+    }
+    std::printf("[bits] %s: %zu of %zu elements differ from ref-bf16 (%zu admit more than one value)\n",
+                what.c_str(), differ, got.size(), ambiguous);
+    EXPECT_EQ(bad, 0u) << what << ": outputs outside the GEMM-order window";
+    check_accuracy(what, oracle, mm::kt::from_bf16_bits(got), budget);
   }
-  std::printf("[bits] %s: %zu of %zu elements differ from ref-bf16 (%zu admit more than one value)\n", what.c_str(),
-              differ, got.size(), ambiguous);
-  EXPECT_EQ(bad, 0u) << what << ": outputs outside the GEMM-order window";
-  check_accuracy(what, oracle, mm::kt::from_bf16_bits(got), budget);
+  EXPECT_GE(ran, 1) << "no Linear version takes m=" << m << " k=" << k << " n=" << n;
 }
 
 struct Shape {
@@ -357,11 +374,23 @@ struct Shape {
 const Shape kShapes[] = {{1, 1024}, {7, 1024}, {1, 4096}, {7, 4096}, {1, 16},  {7, 16},  {577, 16},
                          {1, 64},   {7, 64},   {577, 64}, {1, 20},   {7, 20},  {577, 20}, {19 * 577, 16}};
 
+struct LinearShape {
+  int m, k, n;
+};
+// The whole Linear: both versions where they apply. The fused v2's tile edges: 64-row tiles below 2048
+// rows (m 1, 9, 65: a partial tile, a second tile), a K tail past the last 32-wide tile with k % 8 == 0
+// (k 40), a second 128-wide column tile cut short (n 136), and 128-row tiles at a 19-crop image's rows
+// (19 * 577, an odd count) and over three K tiles and three column tiles, each last one partial (2111, 72,
+// 264); k 20 and n 20 (not multiples of 8): v1 only, v2 must refuse.
+const LinearShape kLinearShapes[] = {{9, 32, 64},        {1, 32, 16},  {65, 40, 136}, {577, 64, 16},
+                                     {19 * 577, 32, 16}, {2111, 72, 264}, {7, 20, 16},   {7, 32, 20}};
+
 void run_suite(const Backend& be) {
   uint64_t seed = 900;
   for (Mode mode : kModes)
     for (const Shape& s : kShapes) check_epilogue(be, mode, s.m, s.n, seed += 10);
-  for (Mode mode : kModes) check_linear(be, mode, 9, 32, 64, seed += 10);
+  for (Mode mode : kModes)
+    for (const LinearShape& s : kLinearShapes) check_linear(be, mode, s.m, s.k, s.n, seed += 10);
 }
 
 TEST(OptVisionMlp, SimtAllVersions) { run_suite(simt_backend()); }
@@ -386,11 +415,47 @@ TEST(OptVisionMlp, RejectsBadShapesAndVersions) {
   for (const auto& v : cpu::versions(mm::vision_mlp::kBiasResidual))
     EXPECT_THROW(cpu::run(mm::vision_mlp::kBiasResidual, v, c, b, std::vector<uint16_t>(7), 2, 4),
                  std::invalid_argument);  // h size
-  EXPECT_THROW(cpu::linear(mm::vision_mlp::kBias, std::vector<uint16_t>(6), std::vector<uint16_t>(11), b, {}, 2, 3, 4),
-               std::invalid_argument);  // w size
-  EXPECT_THROW(cpu::linear(mm::vision_mlp::kBias, std::vector<uint16_t>(5), std::vector<uint16_t>(12), b, {}, 2, 3, 4),
-               std::invalid_argument);  // x size
-  EXPECT_THROW(cpu::linear(mm::vision_mlp::kBias, {}, {}, b, {}, 2, 0, 4), std::invalid_argument);  // k = 0
+  for (Mode mode : kModes)
+    for (const auto& v : cpu::linear_versions(mode)) {
+      EXPECT_THROW(cpu::linear(mode, v, std::vector<uint16_t>(16), std::vector<uint16_t>(31), b, h, 2, 8, 4),
+                   std::invalid_argument);  // w size
+      EXPECT_THROW(cpu::linear(mode, v, std::vector<uint16_t>(15), std::vector<uint16_t>(32), b, h, 2, 8, 4),
+                   std::invalid_argument);                                                            // x size
+      EXPECT_THROW(cpu::linear(mode, v, {}, {}, b, h, 2, 0, 4), std::invalid_argument);             // k = 0
+      EXPECT_THROW(cpu::linear(mode, v, {}, {}, {}, {}, 2, 8, 0), std::invalid_argument);           // n = 0
+      EXPECT_THROW(cpu::linear(mode, v, {}, {}, b, h, -1, 8, 4), std::invalid_argument);            // m < 0
+    }
+  // the fused v2: 16-byte rows (k % 8), column pairs inside a row (n % 8), aligned pointers; v1 needs its
+  // fp32 workspace whenever there are rows; launch_linear names the shape when no version takes it
+  {
+    const auto& t = cpu::linear_versions(mm::vision_mlp::kBias);
+    mm::vision_mlp::LinearArgs a;
+    a.m = 4; a.k = 16; a.n = 16;
+    EXPECT_TRUE(t[1].supports(a));
+    a.k = 12;
+    EXPECT_FALSE(t[1].supports(a));
+    a.k = 16; a.n = 12;
+    EXPECT_FALSE(t[1].supports(a));
+    a.n = 16;
+    alignas(16) uint16_t buf[16] = {};
+    a.x = buf + 4;  // 8-byte aligned
+    EXPECT_FALSE(t[1].supports(a));
+    a.x = buf;
+    a.y = buf + 1;  // 2-byte aligned
+    EXPECT_FALSE(t[1].supports(a));
+    a.y = nullptr;
+    a.c = nullptr;
+    EXPECT_TRUE(t[0].supports(a) == false && t[1].supports(a));
+    a.m = 0;
+    EXPECT_TRUE(t[0].supports(a));
+    try {
+      cpu::launch_linear(mm::vision_mlp::kBias, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 4, 12,
+                         16, nullptr);
+      ADD_FAILURE() << "launch_linear took k 12 without a workspace";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("m=4 k=12 n=16"), std::string::npos) << e.what();
+    }
+  }
   EXPECT_THROW(cpu::versions(static_cast<Mode>(7)), std::invalid_argument);
   EXPECT_THROW(mm::gpu::find_version(cpu::versions(mm::vision_mlp::kBias), "v7_unknown", "vision_mlp"),
                std::invalid_argument);
@@ -404,8 +469,8 @@ TEST(OptVisionMlp, CudaAllVersions) {
              [](Mode mode, int v, const auto& c, const auto& b, const auto& h, int m, int n) {
                return gpu::run(mode, gpu::versions(mode)[static_cast<std::size_t>(v)], c, b, h, m, n);
              },
-             [](Mode mode, const auto& x, const auto& w, const auto& b, const auto& h, int m, int k, int n) {
-               return gpu::linear(mode, x, w, b, h, m, k, n);
+             [](Mode mode, int v, const auto& x, const auto& w, const auto& b, const auto& h, int m, int k, int n) {
+               return gpu::linear(mode, gpu::linear_versions(mode)[static_cast<std::size_t>(v)], x, w, b, h, m, k, n);
              },
              false, 2});
 }
