@@ -3,7 +3,8 @@
 // patches, K = 588), D = 1024 -> [19 * 577, 1024] bf16.
 // FLOPs: the conv, 2 * N * K * D per crop (the CLS rows and position adds are not counted). Bytes: the
 // useful traffic, pixels read (4 per value), w, cls and pos read once (bf16), the output written (bf16);
-// v2's workspace (the bf16 im2col matrix and the fp32 GEMM output) is extra traffic not credited.
+// the workspaces (v2: the bf16 im2col matrix and the fp32 GEMM output; v3: the padded im2col matrix and
+// weight) are extra traffic not credited.
 // Counters (bench/gpu/gpu_bench_util.h): us, MB, GB/s, copy_GB/s, pct_of_ceiling, GFLOP, TFLOP/s.
 #include <benchmark/benchmark.h>
 

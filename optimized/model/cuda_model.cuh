@@ -667,7 +667,7 @@ class ModelImpl final : public Model {
     p_l1_w_ = upload(v.l1_w); p_l1_b_ = upload(v.l1_b); p_l2_w_ = upload(v.l2_w); p_l2_b_ = upload(v.l2_b);
     p_newline_ = upload(v.newline);
     // Versions, the last of each table that takes the tower's shape. patch_embed is probed with no crops
-    // (v2's workspace is then not needed to take the shape; vision_embed always provides it).
+    // (its workspaces are then not needed to take the shape; the image step provides what the pick needs).
     const std::string vshape = "D " + std::to_string(g.D) + ", heads " + std::to_string(g.heads);
     mm::patch_embed::Args pe;
     pe.crops = 0; pe.C = g.C; pe.S = g.image; pe.p = g.patch; pe.D = g.D;
@@ -781,17 +781,20 @@ class ModelImpl final : public Model {
     for (int i = 0; i <= crops; ++i) offs[static_cast<size_t>(i)] = i * P;
     Buf<int> doffs(offs);
     Buf<u16> e(RD), h(RD), h2(RD), n(RD), q(RD), k(RD), v(RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
-    // the fp32 scratch: patch_embed v2's conv [crops * N, D], and C [R, n] of every Linear whose shape the
-    // fused version refuses (vision_mlp::linear_needs_workspace; none at the released dims)
-    size_t c_elems = std::max<size_t>(1, static_cast<size_t>(crops) * N * D);
-    for (const auto& [md, kk, nn] : vision_linear_shapes(D, I, H))
-      if (vm::linear_needs_workspace(md, R, kk, nn)) c_elems = std::max(c_elems, static_cast<size_t>(R) * nn);
-    Buf<float> c32(c_elems);
     mm::patch_embed::Args pa;
     pa.pixels = dpix.data(); pa.w = v_patch_.data(); pa.cls = v_cls_.data(); pa.pos = v_pos_.data(); pa.out = e.data();
     pa.crops = crops; pa.C = g.C; pa.S = g.image; pa.p = g.patch; pa.D = D;
     Buf<u16> patches(std::max<size_t>(1, mm::patch_embed::patches_workspace(pa)));
-    pa.patches = patches.data(); pa.conv = c32.data();  // conv [crops * N, D] fp32 fits the scratch
+    pa.patches = patches.data();
+    // the fp32 scratch: patch_embed's conv [crops * N, D] if its version needs one (v2; not the fused v3),
+    // and C [R, n] of every Linear whose shape the fused version refuses (vision_mlp::linear_needs_workspace;
+    // none at the released dims)
+    const bool conv_needed = !k_.patch_embed->supports(pa);
+    size_t c_elems = conv_needed ? mm::patch_embed::conv_workspace(pa) : 1;
+    for (const auto& [md, kk, nn] : vision_linear_shapes(D, I, H))
+      if (vm::linear_needs_workspace(md, R, kk, nn)) c_elems = std::max(c_elems, static_cast<size_t>(R) * nn);
+    Buf<float> c32(c_elems);
+    if (conv_needed) pa.conv = c32.data();
     mm::gpu::launch_checked(*k_.patch_embed, pa, nullptr, "cuda_model: patch_embed");
     vision_norm(e.data(), v_pre_w_, v_pre_b_, h.data(), R);
     if (cap) {

@@ -19,8 +19,16 @@
 //       im2col row), the shared GEMM (optimized/common/gemm.h: cuBLAS on the GPU, fp32 accumulation) into
 //       fp32 conv [crops * N, D], and an epilogue (one thread per output element: the CLS row, or
 //       bf16(bf16(conv) + pos)).
+//   v3: the same im2col into rows padded to Kp = K rounded up to a multiple of 8 (zeros past K: 588 -> 592
+//       at the released geometry, so every row is 16-byte aligned for cp.async), the weight copied once per
+//       call into [D, Kp] likewise, then one tensor-core GEMM (the shared tile main loop,
+//       optimized/common/tile_gemm.cuh) whose epilogue writes bf16(bf16(acc) + pos) straight into the
+//       patch rows of `out` (row crop * (N + 1) + 1 + t) and whose first row of blocks writes the CLS rows:
+//       conv never goes to memory. The zero columns add exact zeros to every sum. Needs D % 8 == 0.
 #pragma once
 #include "optimized/common/device.cuh"
+#include "optimized/common/layouts.h"
+#include "optimized/common/tile_gemm.cuh"
 
 namespace mm::gpu {
 inline namespace MM_BACKEND_NS {
@@ -58,11 +66,13 @@ __global__ void patch_embed_v1_kernel(const float* __restrict__ pixels, const __
   out[i] = __float2bfloat16(__fadd_rn(rbf(acc), bf(pos[static_cast<size_t>(q) * D + j])));
 }
 
-// ---- v2: im2col -----------------------------------------------------------------------------------------
+// ---- v2 and v3: im2col -----------------------------------------------------------------------------------
 // One thread per (crop, patch t, ch, ky) of crops * N * C * p: writes patches[crop * N + t, (ch p + ky) p
-// + kx] = bf16(pixel) for kx < p. Consecutive threads cover consecutive p-value segments of an im2col row.
-__global__ void patch_embed_v2_im2col_kernel(const float* __restrict__ pixels, __nv_bfloat16* __restrict__ patches,
-                                             size_t total, int C, int S, int p) {
+// + kx] = bf16(pixel) for kx < p, rows `ld` elements apart (ld >= K = C p p); the thread of the last
+// (ch, ky) segment of a row also zeroes its pad columns [K, ld). Consecutive threads cover consecutive
+// p-value segments of an im2col row.
+__global__ void patch_embed_im2col_kernel(const float* __restrict__ pixels, __nv_bfloat16* __restrict__ patches,
+                                          size_t total, int C, int S, int p, int ld) {
   const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
   const int side = S / p, N = side * side;
@@ -74,8 +84,11 @@ __global__ void patch_embed_v2_im2col_kernel(const float* __restrict__ pixels, _
   const int t = static_cast<int>(prow % static_cast<size_t>(N)), r = t / side, c = t % side;
   const float* src =
       pixels + ((crop * C + static_cast<size_t>(ch)) * S + static_cast<size_t>(r * p + ky)) * S + c * p;
-  __nv_bfloat16* dst = patches + i * static_cast<size_t>(p);  // = prow * K + (ch * p + ky) * p
+  __nv_bfloat16* row = patches + prow * static_cast<size_t>(ld);
+  __nv_bfloat16* dst = row + (ch * p + ky) * p;
   for (int kx = 0; kx < p; ++kx) dst[kx] = __float2bfloat16(src[kx]);
+  if (ch == C - 1 && ky == p - 1)
+    for (int k = C * p * p; k < ld; ++k) row[k] = __float2bfloat16(0.0f);
 }
 
 // ---- v2: epilogue ---------------------------------------------------------------------------------------
@@ -91,6 +104,67 @@ __global__ void patch_embed_v2_epilogue_kernel(const float* __restrict__ conv, c
   const int q = static_cast<int>(row % static_cast<size_t>(N + 1));
   const float base = q == 0 ? bf(cls[j]) : rbf(conv[(crop * N + static_cast<size_t>(q - 1)) * D + j]);
   out[i] = __float2bfloat16(__fadd_rn(base, bf(pos[static_cast<size_t>(q) * D + j])));
+}
+
+// ---- v3: the weight padded to Kp, one thread per element of [D, Kp] --------------------------------------
+__global__ void patch_embed_v3_pad_weight_kernel(const __nv_bfloat16* __restrict__ w, __nv_bfloat16* __restrict__ w_pad,
+                                                 size_t total, int K, int Kp) {
+  const size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const size_t j = i / static_cast<size_t>(Kp);
+  const int k = static_cast<int>(i % static_cast<size_t>(Kp));
+  w_pad[i] = k < K ? w[j * static_cast<size_t>(K) + k] : __float2bfloat16(0.0f);
+}
+
+// ---- v3: the GEMM with the CLS / position epilogue fused -----------------------------------------------
+// patches [crops * N, Kp] and w_pad [D, Kp] (im2col and pad kernels above); cls [D]; pos [N + 1, D];
+// out [crops * (N + 1), D]. Grid (row tiles of the crops * N patch rows, column tiles of D).
+template <class Tl>
+__global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
+    patch_embed_v3_mma_kernel(const __nv_bfloat16* __restrict__ patches, const __nv_bfloat16* __restrict__ w_pad,
+                              const __nv_bfloat16* __restrict__ cls, const __nv_bfloat16* __restrict__ pos,
+                              __nv_bfloat16* __restrict__ out, int crops, int N, int D, int Kp) {
+  const int M = crops * N;
+  const int m0 = static_cast<int>(blockIdx.x) * Tl::kBM, n0 = static_cast<int>(blockIdx.y) * Tl::kBN;
+  if (blockIdx.x == 0) {  // the CLS row of every crop, this block's columns: bf16(cls + pos[0])
+    for (int e = threadIdx.x; e < crops * Tl::kBN; e += blockDim.x) {
+      const int crop = e / Tl::kBN, j = n0 + e % Tl::kBN;
+      if (j < D)
+        out[static_cast<size_t>(crop) * (N + 1) * D + j] = __float2bfloat16(__fadd_rn(bf(cls[j]), bf(pos[j])));
+    }
+  }
+  MM_SHARED_DYN(__nv_bfloat16, smem);
+  auto b_row = [&](int r) -> const __nv_bfloat16* {
+    return n0 + r < D ? w_pad + static_cast<size_t>(n0 + r) * Kp : nullptr;
+  };
+  float acc[Tl::kMI][Tl::kNI][4];
+  mm::gpu::tile_gemm_mainloop<Tl>(patches, M, m0, b_row, Kp, patches, smem, acc);
+
+  // Epilogue: patch row r = crop * N + t goes to output row crop * (N + 1) + 1 + t = r + crop + 1;
+  // fragment elements (0,1) and (2,3) are column pairs of one row (D % 8 == 0: never past D alone).
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
+#pragma unroll
+  for (int i = 0; i < Tl::kMI; ++i)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * hh);
+      const int r = m0 + wm + i * 16 + p.row;
+      if (r >= M) continue;
+      const int crop = r / N, t = r - crop * N;
+      __nv_bfloat16* orow = out + static_cast<size_t>(r + crop + 1) * D;
+      const __nv_bfloat16* prow = pos + static_cast<size_t>(t + 1) * D;
+#pragma unroll
+      for (int j = 0; j < Tl::kNI; ++j) {
+        const int col = n0 + wn + j * 8 + p.col;
+        if (col >= D) continue;
+        const __nv_bfloat162 p2 = *reinterpret_cast<const __nv_bfloat162*>(prow + col);
+        __nv_bfloat162 v;
+        v.x = __float2bfloat16(__fadd_rn(rbf(acc[i][j][2 * hh]), bf(p2.x)));
+        v.y = __float2bfloat16(__fadd_rn(rbf(acc[i][j][2 * hh + 1]), bf(p2.y)));
+        *reinterpret_cast<__nv_bfloat162*>(orow + col) = v;
+      }
+    }
 }
 
 }  // namespace patch_embed

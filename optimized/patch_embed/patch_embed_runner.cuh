@@ -29,7 +29,24 @@ inline const __nv_bfloat16* as_bf(const uint16_t* p) { return reinterpret_cast<c
 inline __nv_bfloat16* as_bf(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 inline unsigned blocks_for(size_t threads) { return static_cast<unsigned>((threads + kThreads - 1) / kThreads); }
 
-// One launch of version 0 (v1) or 1 (v2) on a checked shape (mm::patch_embed::check_args).
+// v3's tiles: 128 x 128 from 2048 patch rows up (4 crops and more), 64 x 128 below, as the vision Linear
+// v2 (vision_mlp_runner.cuh), whose shapes these are (D 1024, one crop 576 rows).
+using PatchTileBig = GemmTile<128, 128, 2, 2>;
+using PatchTileSmall = GemmTile<64, 128, 1, 4>;
+
+template <class Tl>
+void launch_v3_gemm(const mm::patch_embed::Args& a, const __nv_bfloat16* w_pad, int N, int Kp, Stream stream) {
+  static const bool opted_in =  // once per instantiation (> 48 KiB of dynamic shared memory)
+      (mm::gpu::allow_dynamic_smem(patch_embed_v3_mma_kernel<Tl>, Tl::kSmemBytes), true);
+  (void)opted_in;
+  const int M = a.crops * N;
+  const dim3 grid(static_cast<unsigned>((M + Tl::kBM - 1) / Tl::kBM), static_cast<unsigned>((a.D + Tl::kBN - 1) / Tl::kBN));
+  mm::gpu::launch(patch_embed_v3_mma_kernel<Tl>, grid, dim3(Tl::kThreads), Tl::kSmemBytes, stream,
+                  static_cast<const __nv_bfloat16*>(as_bf(a.patches)), w_pad, as_bf(a.cls), as_bf(a.pos), as_bf(a.out),
+                  a.crops, N, a.D, Kp);
+}
+
+// One launch of version 0 (v1), 1 (v2) or 2 (v3) on a checked shape (mm::patch_embed::check_args).
 inline void launch_version(int version, const mm::patch_embed::Args& a, Stream stream) {
   mm::patch_embed::check_args(a);
   if (a.crops == 0) return;
@@ -40,13 +57,27 @@ inline void launch_version(int version, const mm::patch_embed::Args& a, Stream s
                     as_bf(a.cls), as_bf(a.pos), as_bf(a.out), total, a.C, a.S, a.p, a.D);
     return;
   }
+  const size_t segs = static_cast<size_t>(a.crops) * static_cast<size_t>(N) * static_cast<size_t>(a.C) *
+                      static_cast<size_t>(a.p);
+  if (version == 2) {
+    if (a.patches == nullptr) throw std::invalid_argument("patch_embed: v3 needs the patches workspace");
+    if (a.D % 8 != 0) throw std::invalid_argument("patch_embed: v3 needs D % 8 == 0");
+    const int Kp = mm::patch_embed::kp_of(a);
+    __nv_bfloat16* w_pad = as_bf(a.patches) + static_cast<size_t>(a.crops) * N * Kp;  // after the patch rows
+    mm::gpu::launch(patch_embed_im2col_kernel, dim3(blocks_for(segs)), dim3(kThreads), 0, stream, a.pixels,
+                    as_bf(a.patches), segs, a.C, a.S, a.p, Kp);
+    const size_t wn = static_cast<size_t>(a.D) * Kp;
+    mm::gpu::launch(patch_embed_v3_pad_weight_kernel, dim3(blocks_for(wn)), dim3(kThreads), 0, stream, as_bf(a.w),
+                    w_pad, wn, K, Kp);
+    if (a.crops * N >= 2048) launch_v3_gemm<PatchTileBig>(a, w_pad, N, Kp, stream);
+    else launch_v3_gemm<PatchTileSmall>(a, w_pad, N, Kp, stream);
+    return;
+  }
   if (version != 1) throw std::invalid_argument("patch_embed: unknown version " + std::to_string(version));
   if (a.patches == nullptr || a.conv == nullptr)
     throw std::invalid_argument("patch_embed: v2 needs the patches and conv workspaces");
-  const size_t segs = static_cast<size_t>(a.crops) * static_cast<size_t>(N) * static_cast<size_t>(a.C) *
-                      static_cast<size_t>(a.p);
-  mm::gpu::launch(patch_embed_v2_im2col_kernel, dim3(blocks_for(segs)), dim3(kThreads), 0, stream, a.pixels,
-                  as_bf(a.patches), segs, a.C, a.S, a.p);
+  mm::gpu::launch(patch_embed_im2col_kernel, dim3(blocks_for(segs)), dim3(kThreads), 0, stream, a.pixels,
+                  as_bf(a.patches), segs, a.C, a.S, a.p, K);
   // conv [crops * N, D] fp32 = patches [crops * N, K] w [D, K]^T: the one GEMM interface
   mm::gpu::gemm_linear(stream, a.crops * N, a.D, K, as_bf(a.patches), as_bf(a.w), a.conv);
   mm::gpu::launch(patch_embed_v2_epilogue_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a.conv,
@@ -69,7 +100,10 @@ inline bool supports_v1(const Args& a) { return valid(a); }
 inline bool supports_v2(const Args& a) {
   return valid(a) && (a.crops == 0 || (a.patches != nullptr && a.conv != nullptr));
 }
-// K: 0 v1, 1 v2
+// v3 needs the patches workspace (no conv) and whole 8-column groups of D (16-byte weight rows per tile
+// row, bf16 pairs in the epilogue).
+inline bool supports_v3(const Args& a) { return valid(a) && a.D % 8 == 0 && (a.crops == 0 || a.patches != nullptr); }
+// K: 0 v1, 1 v2, 2 v3
 template <int K>
 void launch(const Args& a, mm::gpu::Stream stream) {
   mm::gpu::patch_embed::launch_version(K, a, stream);
@@ -80,6 +114,7 @@ MM_PATCH_EMBED_RUNNER const std::vector<Version>& versions() {
   static const std::vector<Version> v = {
       {"v1_direct_conv_thread_per_element", &detail::launch<0>, &detail::supports_v1},
       {"v2_im2col_gemm_epilogue", &detail::launch<1>, &detail::supports_v2},
+      {"v3_im2col_mma_fused_epilogue", &detail::launch<2>, &detail::supports_v3},
   };
   return v;
 }
@@ -102,7 +137,7 @@ MM_PATCH_EMBED_RUNNER std::vector<uint16_t> run(const Version& v, const std::vec
   mm::gpu::require_size(pos.size(), static_cast<size_t>(N + 1) * d, "patch_embed", "pos");
   mm::gpu::DeviceBuffer<float> dpix(pixels);
   mm::gpu::DeviceBuffer<uint16_t> dw(w), dcls(cls), dpos(pos);
-  // the workspace poisoned as well: v2 must write every element it reads
+  // the workspace poisoned as well: v2 and v3 must write every element they read (v3's pad columns too)
   auto dpatches = mm::gpu::poisoned<uint16_t>(patches_workspace(a));
   auto dconv = mm::gpu::poisoned<float>(conv_workspace(a));
   auto dout = mm::gpu::poisoned<uint16_t>(static_cast<size_t>(crops) * static_cast<size_t>(N + 1) * d);

@@ -23,9 +23,10 @@ struct Args {
   const uint16_t* cls = nullptr;  // [D] bf16 class_embedding
   const uint16_t* pos = nullptr;  // [N + 1, D] bf16 position_embedding
   uint16_t* out = nullptr;        // [crops * (N + 1), D] bf16; crop b's rows are [b (N + 1), (b + 1)(N + 1))
-  // v2's workspace (unused by v1): the im2col matrix and the GEMM output
-  uint16_t* patches = nullptr;    // [crops * N, K] bf16
-  float* conv = nullptr;          // [crops * N, D] fp32
+  // the workspace (unused by v1): the im2col matrix, and (v2) the GEMM output
+  uint16_t* patches = nullptr;    // patches_workspace(): v2 [crops * N, K]; v3 [crops * N, Kp] then the
+                                  // padded weight [D, Kp] (Kp = kp_of: K rounded up to a multiple of 8)
+  float* conv = nullptr;          // [crops * N, D] fp32 (v2 only)
   int crops = 0, C = 3, S = 336, p = 14, D = 0;
 };
 
@@ -35,9 +36,12 @@ using Version = mm::gpu::KernelVersion<Args>;
 inline int side_of(const Args& a) { return a.S / a.p; }
 inline int patches_of(const Args& a) { return side_of(a) * side_of(a); }
 inline int k_of(const Args& a) { return a.C * a.p * a.p; }
-// Elements of v2's workspace buffers.
+// v3's padded row width: K rounded up to a multiple of 8 (16-byte rows).
+inline int kp_of(const Args& a) { return (k_of(a) + 7) / 8 * 8; }
+// Elements of the workspace buffers: patches (enough for v2 and v3), conv (v2).
 inline size_t patches_workspace(const Args& a) {
-  return static_cast<size_t>(a.crops) * static_cast<size_t>(patches_of(a)) * static_cast<size_t>(k_of(a));
+  return (static_cast<size_t>(a.crops) * static_cast<size_t>(patches_of(a)) + static_cast<size_t>(a.D)) *
+         static_cast<size_t>(kp_of(a));
 }
 inline size_t conv_workspace(const Args& a) {
   return static_cast<size_t>(a.crops) * static_cast<size_t>(patches_of(a)) * static_cast<size_t>(a.D);
@@ -60,7 +64,8 @@ inline void check_args(const Args& a) {
 #define MM_PATCH_EMBED_DECLARE_RUNNERS(ns)                                                                     \
   MM_DECLARE_STEM_RUNNERS(patch_embed, ns,                                                                   \
   /* v1 direct convolution, one thread per output element; v2 im2col + the shared GEMM + an epilogue */      \
-  /* (needs Args::patches and Args::conv). Every version takes crops >= 0, S % p == 0, D > 0 */               \
+  /* (needs Args::patches and Args::conv); v3 im2col + the tensor-core GEMM with the CLS / position */        \
+  /* epilogue fused (needs Args::patches and D % 8 == 0). Every version takes crops >= 0, S % p == 0, D > 0 */ \
   const std::vector<Version>& versions();                                                                    \
   /* out [crops * (N + 1), D] from pixels [crops, C, S, S], w [D, C p p], cls [D], pos [N + 1, D] */          \
   std::vector<uint16_t> run(const Version& v, const std::vector<float>& pixels, const std::vector<uint16_t>& w, \

@@ -1,10 +1,11 @@
 // MiniMax-VL-01 patch embedding (optimized/patch_embed): every version under every emulator schedule
 // (identical bits required) and on the GPU when present, against ref::patch_embed (reference/
-// vision_encoder.cpp) crop by crop. Outputs (and v2's workspace) are poisoned and must be fully written.
+// vision_encoder.cpp) crop by crop. Outputs (and the workspaces) are poisoned and must be fully written.
 // What is held, per output element:
 //   - CLS rows bf16(cls + pos[0]): the ref-bf16 bits exactly (one fp32 add, one rounding).
 //   - patch rows bf16(bf16(X W^T) + pos): the reference's conv is an Eigen fp32 GEMM, v1 a sequential fp32
-//     sum, v2 the shared GEMM (SIMT: a double sum rounded to fp32; cuBLAS: fp32 accumulation), so the fp32
+//     sum, v2 the shared GEMM (SIMT: a double sum rounded to fp32; cuBLAS: fp32 accumulation), v3 mma.sync
+//     fp32 accumulation over 16-wide K steps (its zero pad columns add exact zeros), so the fp32
 //     conv values differ in their last bits and bit identity with ref-bf16 is not attainable in general.
 //     Any fp32 summation order lies within gamma_K * sum_k |x_k w_k| of the exact dot product (Higham
 //     3.1); bf16(conv) and then bf16(conv + pos) are monotone in conv, so that interval gives a contiguous
@@ -200,8 +201,16 @@ void check_shape(const Backend& be, const Shape& s, uint64_t seed) {
     EXPECT_GT(outside(win, raw_mid), 0u) << shape_name(s) << ": the window does not catch unrounded pixels";
   }
   const int N = s.N();
+  int ran = 0;
   for (int v = 0; v < static_cast<int>(cpu::versions().size()); ++v) {
     const std::string what = std::string(be.name) + " " + cpu::versions()[static_cast<size_t>(v)].name + " " + shape_name(s);
+    mm::patch_embed::Args probe;  // null pointers: device buffers; the workspaces given as run() gives them
+    probe.crops = 0; probe.C = s.C; probe.S = s.S; probe.p = s.p; probe.D = s.D;
+    if (!cpu::versions()[static_cast<size_t>(v)].supports(probe)) {  // refused: an error, never a launch
+      EXPECT_THROW(run_version(be, v, in, s), std::invalid_argument) << what;
+      continue;
+    }
+    ++ran;
     const Bits got = run_version(be, v, in, s);
     ASSERT_EQ(got.size(), want_bits.size()) << what;
     ASSERT_TRUE(mm::kt::fully_written(got, mm::kt::is_poison_bf16)) << what;
@@ -226,12 +235,16 @@ void check_shape(const Backend& be, const Shape& s, uint64_t seed) {
     }
     mm::kt::expect_fa_rule_and_report(what, oracle, mm::kt::from_bf16_bits(got), want);
   }
+  EXPECT_GE(ran, 2) << shape_name(s);
 }
 
-// The real crop (3 x 336 x 336, p 14: 576 patches, K 588) at vl-tiny's width (32) and a narrower one, one,
-// two and 19 crops (a 1920 x 1080 image); a synthetic 28 x 28 geometry (4 patches) at D 64 with three crops.
+// The real crop (3 x 336 x 336, p 14: 576 patches, K 588, v3 pads it to 592) at vl-tiny's width (32) and a
+// narrower one, one, two and 19 crops (a 1920 x 1080 image: v3's 128-row tiles); a synthetic 28 x 28
+// geometry (4 patches) at D 64 with three crops; K 32 (2 channels of 4 x 4: no padding) at D 24 (one
+// partial column tile); D 12 (not a multiple of 8: v3 refuses, v1 and v2 run).
 const Shape kShapes[] = {{1, 3, 336, 14, 32},   {2, 3, 336, 14, 16},   {19, 3, 336, 14, 8},
-                         {3, 3, 28, 14, 64},    {2, 3, 28, 14, 1024},  {1, 3, 336, 14, 1024}};
+                         {3, 3, 28, 14, 64},    {2, 3, 28, 14, 1024},  {1, 3, 336, 14, 1024},
+                         {3, 2, 16, 4, 24},     {2, 3, 28, 14, 12}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 4200;
@@ -286,10 +299,17 @@ TEST(OptPatchEmbed, BadArgsRejected) {
     EXPECT_FALSE(v.supports(a));
     EXPECT_THROW(mm::gpu::launch_checked(v, a, nullptr, "patch_embed"), std::invalid_argument);
   }
-  mm::patch_embed::Args a;  // v2 without its workspace
+  mm::patch_embed::Args a;  // v2 and v3 without their workspaces; v3 at D % 8 != 0
   a.crops = 1; a.S = 28; a.p = 14; a.D = 8;
   EXPECT_TRUE(cpu::versions()[0].supports(a));
   EXPECT_FALSE(cpu::versions()[1].supports(a));
+  EXPECT_FALSE(cpu::versions()[2].supports(a));
+  uint16_t ws[1];
+  a.patches = ws;
+  EXPECT_FALSE(cpu::versions()[1].supports(a));  // still no conv
+  EXPECT_TRUE(cpu::versions()[2].supports(a));
+  a.D = 12;
+  EXPECT_FALSE(cpu::versions()[2].supports(a));
   EXPECT_THROW(mm::gpu::find_version(cpu::versions(), "v7_unknown", "patch_embed"), std::invalid_argument);
 }
 
