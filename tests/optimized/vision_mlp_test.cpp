@@ -378,12 +378,13 @@ struct LinearShape {
   int m, k, n;
 };
 // The whole Linear: both versions where they apply. The fused v2's tile edges: 64-row tiles below 2048
-// rows (m 1, 9, 65: a partial tile, a second tile), a K tail past the last 32-wide tile with k % 8 == 0
+// rows (m 1, 9, 65: a partial tile, a second tile; one and two crops, 577 and 1154), a K tail past the last 32-wide tile with k % 8 == 0
 // (k 40), a second 128-wide column tile cut short (n 136), and 128-row tiles at a 19-crop image's rows
 // (19 * 577, an odd count) and over three K tiles and three column tiles, each last one partial (2111, 72,
 // 264); k 20 and n 20 (not multiples of 8): v1 only, v2 must refuse.
-const LinearShape kLinearShapes[] = {{9, 32, 64},        {1, 32, 16},  {65, 40, 136}, {577, 64, 16},
-                                     {19 * 577, 32, 16}, {2111, 72, 264}, {7, 20, 16},   {7, 32, 20}};
+const LinearShape kLinearShapes[] = {{9, 32, 64},       {1, 32, 16},       {65, 40, 136},   {577, 64, 16},
+                                     {2 * 577, 32, 24}, {19 * 577, 32, 16}, {2111, 72, 264}, {7, 20, 16},
+                                     {7, 32, 20}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 900;
