@@ -396,6 +396,10 @@ void run_suite(const Backend& be) {
 
 TEST(OptVisionMlp, SimtAllVersions) { run_suite(simt_backend()); }
 
+// The released tower's out_proj at one crop (577 x 1024 x 1024, + residual): 32 K tiles and 8 column
+// tiles of the fused v2 with the model's own configuration (64 x 128 tiles below 2048 rows).
+TEST(OptVisionMlp, SimtReleasedShapeOneCrop) { check_linear(simt_backend(), mm::vision_mlp::kBiasResidual, 577, 1024, 1024, 990); }
+
 // Shapes no version takes are errors, never silent garbage.
 TEST(OptVisionMlp, RejectsBadShapesAndVersions) {
   const std::vector<uint16_t> b(4), h(8);
