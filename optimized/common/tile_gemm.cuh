@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "optimized/common/device.cuh"
+#include "optimized/common/layouts.h"
 #include "optimized/common/ptx.cuh"
 
 namespace mm::gpu {
@@ -133,6 +134,23 @@ __device__ __forceinline__ void tile_gemm_mainloop(const __nv_bfloat16* a_rows, 
           for (int j = 0; j < Tl::kNI; ++j) mm::gpu::mma_m16n8k16_bf16(acc[i][j], af[i], bf[j], acc[i][j]);
     }
   }
+}
+
+// The epilogue walk over a thread's accumulators of tile_gemm_mainloop: f(row, col, v0, v1) for every
+// pair of adjacent columns (col, col + 1) of one row it holds (mma C fragment elements (0,1) and (2,3)),
+// row and col relative to the block tile. The caller adds its tile origin and checks the bounds.
+template <class Tl, class F>
+__device__ __forceinline__ void tile_gemm_for_each_pair(const float (&acc)[Tl::kMI][Tl::kNI][4], F&& f) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
+#pragma unroll
+  for (int i = 0; i < Tl::kMI; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * h);
+#pragma unroll
+      for (int j = 0; j < Tl::kNI; ++j) f(wm + i * 16 + p.row, wn + j * 8 + p.col, acc[i][j][2 * h], acc[i][j][2 * h + 1]);
+    }
 }
 
 }  // namespace MM_BACKEND_NS

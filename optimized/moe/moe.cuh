@@ -263,8 +263,6 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
   if (e < 0) return;  // past the last tile (the grid is an upper bound)
 
   MM_SHARED_DYN(__nv_bfloat16, smem);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
   const __nv_bfloat16* w0 = b0 + static_cast<size_t>(e) * N * K;
   const __nv_bfloat16* w1 = kSwiGLU ? b1 + static_cast<size_t>(e) * N * K : w0;
   // B tile row r: w0 row n0 + r, or (SwiGLU) 8 rows of w1 then the same 8 rows of w3, and so on
@@ -285,14 +283,16 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
 
   // Epilogue: C fragment elements (0,1) and (2,3) are column pairs of one row: bf16x2 stores.
   __nv_bfloat16* c_rows = c + static_cast<size_t>(row_begin) * N;
+  if constexpr (kSwiGLU) {  // n8-tiles 2q (gate) and 2q + 1 (up) pair up: its own walk
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
 #pragma unroll
-  for (int i = 0; i < Tl::kMI; ++i)
+    for (int i = 0; i < Tl::kMI; ++i)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * h);
-      const int row = m0 + wm + i * 16 + p.row;
-      if (row >= rows) continue;
-      if constexpr (kSwiGLU) {
+      for (int h = 0; h < 2; ++h) {
+        const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * h);
+        const int row = m0 + wm + i * 16 + p.row;
+        if (row >= rows) continue;
 #pragma unroll
         for (int j = 0; j < Tl::kNI; j += 2) {
           const int col = n0 + (wn / 16 + j / 2) * 8 + p.col;
@@ -302,18 +302,17 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
           v.y = __float2bfloat16(swiglu_bf16(acc[i][j][2 * h + 1], acc[i][j + 1][2 * h + 1]));
           *reinterpret_cast<__nv_bfloat162*>(c_rows + static_cast<size_t>(row) * N + col) = v;
         }
-      } else {
-#pragma unroll
-        for (int j = 0; j < Tl::kNI; ++j) {
-          const int col = n0 + wn + j * 8 + p.col;
-          if (col >= N) continue;
-          __nv_bfloat162 v;
-          v.x = __float2bfloat16(acc[i][j][2 * h]);
-          v.y = __float2bfloat16(acc[i][j][2 * h + 1]);
-          *reinterpret_cast<__nv_bfloat162*>(c_rows + static_cast<size_t>(row) * N + col) = v;
-        }
       }
-    }
+  } else {
+    mm::gpu::tile_gemm_for_each_pair<Tl>(acc, [&](int r, int cc, float v0, float v1) {
+      const int row = m0 + r, col = n0 + cc;
+      if (row >= rows || col >= N) return;
+      __nv_bfloat162 v;
+      v.x = __float2bfloat16(v0);
+      v.y = __float2bfloat16(v1);
+      *reinterpret_cast<__nv_bfloat162*>(c_rows + static_cast<size_t>(row) * N + col) = v;
+    });
+  }
 }
 
 // ---- 4. combine: one thread per (token, kVec columns) ----------------------------------------------

@@ -141,30 +141,17 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
   mm::gpu::tile_gemm_mainloop<Tl>(patches, M, m0, b_row, Kp, patches, smem, acc);
 
   // Epilogue: patch row r = crop * N + t goes to output row crop * (N + 1) + 1 + t = r + crop + 1;
-  // fragment elements (0,1) and (2,3) are column pairs of one row (D % 8 == 0: never past D alone).
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
-#pragma unroll
-  for (int i = 0; i < Tl::kMI; ++i)
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * hh);
-      const int r = m0 + wm + i * 16 + p.row;
-      if (r >= M) continue;
-      const int crop = r / N, t = r - crop * N;
-      __nv_bfloat16* orow = out + static_cast<size_t>(r + crop + 1) * D;
-      const __nv_bfloat16* prow = pos + static_cast<size_t>(t + 1) * D;
-#pragma unroll
-      for (int j = 0; j < Tl::kNI; ++j) {
-        const int col = n0 + wn + j * 8 + p.col;
-        if (col >= D) continue;
-        const __nv_bfloat162 p2 = *reinterpret_cast<const __nv_bfloat162*>(prow + col);
-        __nv_bfloat162 v;
-        v.x = __float2bfloat16(__fadd_rn(rbf(acc[i][j][2 * hh]), bf(p2.x)));
-        v.y = __float2bfloat16(__fadd_rn(rbf(acc[i][j][2 * hh + 1]), bf(p2.y)));
-        *reinterpret_cast<__nv_bfloat162*>(orow + col) = v;
-      }
-    }
+  // bf16x2 column pairs (D % 8 == 0: a pair never straddles D).
+  mm::gpu::tile_gemm_for_each_pair<Tl>(acc, [&](int rr, int cc, float c0, float c1) {
+    const int r = m0 + rr, col = n0 + cc;
+    if (r >= M || col >= D) return;
+    const int crop = r / N, t = r - crop * N;
+    const __nv_bfloat162 p2 = *reinterpret_cast<const __nv_bfloat162*>(pos + static_cast<size_t>(t + 1) * D + col);
+    __nv_bfloat162 v;
+    v.x = __float2bfloat16(__fadd_rn(rbf(c0), bf(p2.x)));
+    v.y = __float2bfloat16(__fadd_rn(rbf(c1), bf(p2.y)));
+    *reinterpret_cast<__nv_bfloat162*>(out + static_cast<size_t>(r + crop + 1) * D + col) = v;
+  });
 }
 
 }  // namespace patch_embed

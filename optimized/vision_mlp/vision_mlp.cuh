@@ -146,37 +146,26 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
   float acc[Tl::kMI][Tl::kNI][4];
   mm::gpu::tile_gemm_mainloop<Tl>(x, M, m0, b_row, K, x, smem, acc);
 
-  // Epilogue: C fragment elements (0,1) and (2,3) are column pairs of one row: bf16x2 loads and stores.
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int wm = Tl::warp_row(warp), wn = Tl::warp_col(warp);
-#pragma unroll
-  for (int i = 0; i < Tl::kMI; ++i)
-#pragma unroll
-    for (int hh = 0; hh < 2; ++hh) {
-      const mm::gpu::layout::RowCol p = mm::gpu::layout::mma_m16n8k16_c(lane, 2 * hh);
-      const int row = m0 + wm + i * 16 + p.row;
-      if (row >= M) continue;
-#pragma unroll
-      for (int j = 0; j < Tl::kNI; ++j) {
-        const int col = n0 + wn + j * 8 + p.col;
-        if (col >= N) continue;
-        const size_t at = static_cast<size_t>(row) * N + col;
-        const __nv_bfloat162 b2 = *reinterpret_cast<const __nv_bfloat162*>(bias + col);
-        __nv_bfloat162 h2 = b2;  // read in kBiasResidual only
-        if constexpr (kMode == kBiasResidual) h2 = *reinterpret_cast<const __nv_bfloat162*>(h + at);
-        float m0v = 0.0f, m1v = 0.0f;
-        __nv_bfloat162 out;
-        out.x = __float2bfloat16(epilogue<kMode>(acc[i][j][2 * hh], bf(b2.x), bf(h2.x), m0v));
-        out.y = __float2bfloat16(epilogue<kMode>(acc[i][j][2 * hh + 1], bf(b2.y), bf(h2.y), m1v));
-        *reinterpret_cast<__nv_bfloat162*>(y + at) = out;
-        if constexpr (kMode == kBiasResidual) {
-          __nv_bfloat162 mv;
-          mv.x = __float2bfloat16(m0v);
-          mv.y = __float2bfloat16(m1v);
-          *reinterpret_cast<__nv_bfloat162*>(m_out + at) = mv;
-        }
-      }
+  // Epilogue: bf16x2 loads and stores of column pairs (N % 8 == 0: a pair never straddles N).
+  mm::gpu::tile_gemm_for_each_pair<Tl>(acc, [&](int r, int cc, float c0, float c1) {
+    const int row = m0 + r, col = n0 + cc;
+    if (row >= M || col >= N) return;
+    const size_t at = static_cast<size_t>(row) * N + col;
+    const __nv_bfloat162 b2 = *reinterpret_cast<const __nv_bfloat162*>(bias + col);
+    __nv_bfloat162 h2 = b2;  // read in kBiasResidual only
+    if constexpr (kMode == kBiasResidual) h2 = *reinterpret_cast<const __nv_bfloat162*>(h + at);
+    float m0v = 0.0f, m1v = 0.0f;
+    __nv_bfloat162 out;
+    out.x = __float2bfloat16(epilogue<kMode>(c0, bf(b2.x), bf(h2.x), m0v));
+    out.y = __float2bfloat16(epilogue<kMode>(c1, bf(b2.y), bf(h2.y), m1v));
+    *reinterpret_cast<__nv_bfloat162*>(y + at) = out;
+    if constexpr (kMode == kBiasResidual) {
+      __nv_bfloat162 mv;
+      mv.x = __float2bfloat16(m0v);
+      mv.y = __float2bfloat16(m1v);
+      *reinterpret_cast<__nv_bfloat162*>(m_out + at) = mv;
     }
+  });
 }
 
 }  // namespace vision_mlp
