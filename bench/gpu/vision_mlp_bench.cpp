@@ -1,7 +1,8 @@
-// Vision linear-layer epilogues (optimized/vision_mlp) alone, at the MiniMax-VL-01 vision tower's shapes:
-// 19 crops of 577 rows (the CLS row and 24 x 24 patches); n = 4096 (fc1 + bias + GELU, and the plain bias
-// mode at the same size) and n = 1024 (fc2 / out_proj + bias + residual add). The GEMM is not timed: C is
-// a preset fp32 [m, n] buffer.
+// Vision linear layers (optimized/vision_mlp) at the MiniMax-VL-01 vision tower's shapes, 19 crops of 577
+// rows (the CLS row and 24 x 24 patches).
+// BM_vision_mlp_epilogue: the epilogue kernels alone (the path of Linear v1, and of any shape the fused v2
+// refuses); n = 4096 (fc1 + bias + GELU, and the plain bias mode at the same size) and n = 1024 (fc2 /
+// out_proj + bias + residual add). The GEMM is not timed: C is a preset fp32 [m, n] buffer.
 // Traffic per element: C read (4 bytes), y written (2); + h read and m written (4) in the residual mode;
 // + the bias row (2 n). Copy-bandwidth-bound: GB/s against the same-run D2D memcpy of the same traffic.
 // Counters (bench/gpu/gpu_bench_util.h): us, MB, GB/s, copy_GB/s, pct_of_ceiling.

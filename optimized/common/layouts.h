@@ -1,10 +1,10 @@
 // Fragment layouts of the warp-level tensor-core instructions, written once. The CPU emulation of mma and
-// ldmatrix (ptx.cuh) is built on them; of the kernels, the MoE grouped GEMM (moe/moe.cuh), the fused
-// vision Linear (vision_mlp/vision_mlp.cuh) and the proof GEMM (proof/gemm_bf16.cuh) use mma_m16n8k16_c
-// to place accumulators in their epilogues, and the other tensor-core kernels load fragments with
-// ldmatrix and index accumulators inline. They are tested against
-// entries transcribed from the PTX ISA ("Matrix Fragments for mma.m16n8k16 with floating point type",
-// "Warp-level matrix load instruction: ldmatrix") in tests/simt/layouts_test.cpp.
+// ldmatrix (ptx.cuh) is built on them; of the kernels, the shared GEMM tile (tile_gemm.cuh: the MoE grouped
+// GEMM, the fused vision Linear and patch_embed v3) and the proof GEMM (proof/gemm_bf16.cuh) use
+// mma_m16n8k16_c to place accumulators in their epilogues, and the other tensor-core kernels load
+// fragments with ldmatrix and index accumulators inline. They are tested against entries transcribed from
+// the PTX ISA ("Matrix Fragments for mma.m16n8k16 with floating point type", "Warp-level matrix load
+// instruction: ldmatrix") in tests/simt/layouts_test.cpp.
 //
 // Notation as in the PTX ISA: groupID g = lane >> 2, threadID_in_group t = lane % 4.
 #pragma once

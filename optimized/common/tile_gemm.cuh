@@ -38,7 +38,7 @@ struct GemmTile {
 };
 
 // One block's tile: acc = A[m0.., :] B^T as above. a_rows: A's row 0 (rows rows, K columns, row stride K);
-// zfill_src: any valid global address (the source operand of a zero-byte cp.async); smem: the dynamic
+// zfill_src: any valid 16-byte aligned global address (the source operand of a zero-byte cp.async); smem: the dynamic
 // shared memory, Tl::kSmemBytes. Every thread of the block calls it (it synchronises the block).
 // Fragment ownership of acc[i][j][q]: row warp_row + 16 i + mma_m16n8k16_c(lane, q).row, column
 // warp_col + 8 j + mma_m16n8k16_c(lane, q).col (layouts.h). m16 fragments wholly at or past `rows`

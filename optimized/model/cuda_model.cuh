@@ -713,10 +713,13 @@ class ModelImpl final : public Model {
     mm::gpu::launch_checked(*k_.layer_norm, a, nullptr, "cuda_model: layer_norm");
   }
 
-  // y (m_out) = epilogue(x W^T + b): x [m, k], W [n, k]; c the fp32 GEMM scratch [m, n].
+  // y (m_out) = epilogue(x W^T + b): x [m, k], W [n, k]; c the fp32 scratch, [m, n] at least where the
+  // shape needs it (vision_mlp::linear_needs_workspace: v1 only) and handed over only there, so a v1 pick
+  // the image step did not size the scratch for is an error naming the shape, never an overrun.
   static void vision_linear(mm::vision_mlp::Mode mode, const u16* x, const Buf<u16>& w, const Buf<u16>& b,
                             const u16* h, u16* y, u16* m_out, float* c, int m, int k, int n) {
-    mm::vision_mlp::launch_linear(mode, x, w.data(), b.data(), h, y, m_out, c, m, k, n, nullptr);
+    float* workspace = mm::vision_mlp::linear_needs_workspace(mode, m, k, n) ? c : nullptr;
+    mm::vision_mlp::launch_linear(mode, x, w.data(), b.data(), h, y, m_out, workspace, m, k, n, nullptr);
   }
 
   // The images of `in` -> w.x [S, H]: the token embeddings with the images' packed rows at the image-token
@@ -1009,7 +1012,7 @@ class ModelImpl final : public Model {
     const mm::softmax_attention::RopeAppendVersion* rope_append = nullptr;  // null without softmax layers
     const mm::softmax_attention::PrefillVersion* softmax_prefill = nullptr;
     const mm::softmax_attention::DecodeVersion* softmax_decode = nullptr;
-    // MiniMax-VL-01 (null for a text model); the linear epilogues are vision_mlp::launch_linear's own pick
+    // MiniMax-VL-01 (null for a text model); the Linears are vision_mlp::launch_linear's own pick per shape
     const mm::patch_embed::Version* patch_embed = nullptr;
     const mm::layer_norm::Version* layer_norm = nullptr;
     const mm::vision_attention::Version* vision_attention = nullptr;

@@ -100,9 +100,14 @@ inline bool supports_v1(const Args& a) { return valid(a); }
 inline bool supports_v2(const Args& a) {
   return valid(a) && (a.crops == 0 || (a.patches != nullptr && a.conv != nullptr));
 }
-// v3 needs the patches workspace (no conv) and whole 8-column groups of D (16-byte weight rows per tile
-// row, bf16 pairs in the epilogue).
-inline bool supports_v3(const Args& a) { return valid(a) && a.D % 8 == 0 && (a.crops == 0 || a.patches != nullptr); }
+// v3 needs the patches workspace (no conv), 16-byte aligned for cp.async, and whole 8-column groups of D
+// (16-byte weight rows per tile row, bf16 pairs of pos and out, 4-byte aligned, in the epilogue). A null
+// pointer is a probe standing for an aligned device buffer (docs/architecture.md, "Choosing").
+inline bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+inline bool supports_v3(const Args& a) {
+  return valid(a) && a.D % 8 == 0 && (a.crops == 0 || a.patches != nullptr) && aligned(a.patches, 16) &&
+         aligned(a.pos, 4) && aligned(a.out, 4);
+}
 // K: 0 v1, 1 v2, 2 v3
 template <int K>
 void launch(const Args& a, mm::gpu::Stream stream) {

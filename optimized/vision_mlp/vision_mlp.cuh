@@ -25,7 +25,8 @@
 //   v2: one tensor-core kernel (vision_linear_mma_kernel below): the shared tile main loop
 //       (optimized/common/tile_gemm.cuh) and the same epilogue<kMode> applied to the accumulators in
 //       registers, so C never goes to memory (fc1 at 19 crops: 10963 x 4096 fp32 = 180 MB written and read
-//       back by v1). Needs k % 8 == 0, n % 8 == 0 and 16-byte aligned x and W.
+//       back by v1). Needs k % 8 == 0, n % 8 == 0, 16-byte aligned x and W, and 4-byte aligned b, h, y
+//       and m_out (bf16 pairs).
 // Both Linear versions accumulate in fp32 in their own order; the epilogue rounds the same way.
 #pragma once
 #include "optimized/common/bf16x8.cuh"

@@ -241,10 +241,12 @@ void check_shape(const Backend& be, const Shape& s, uint64_t seed) {
 // The real crop (3 x 336 x 336, p 14: 576 patches, K 588, v3 pads it to 592) at vl-tiny's width (32) and a
 // narrower one, one, two and 19 crops (a 1920 x 1080 image: v3's 128-row tiles); a synthetic 28 x 28
 // geometry (4 patches) at D 64 with three crops; K 32 (2 channels of 4 x 4: no padding) at D 24 (one
-// partial column tile); D 12 (not a multiple of 8: v3 refuses, v1 and v2 run).
+// partial column tile); D 12 (not a multiple of 8: v3 refuses, v1 and v2 run); 9 crops of 16 x 16 patches
+// of 3 x 3 (2304 rows: v3's 128-row tiles; K 27 padded to 32) at D 136 (a second, partial column tile:
+// CLS rows and position epilogue across column tiles).
 const Shape kShapes[] = {{1, 3, 336, 14, 32},   {2, 3, 336, 14, 16},   {19, 3, 336, 14, 8},
                          {3, 3, 28, 14, 64},    {2, 3, 28, 14, 1024},  {1, 3, 336, 14, 1024},
-                         {3, 2, 16, 4, 24},     {2, 3, 28, 14, 12}};
+                         {3, 2, 16, 4, 24},     {2, 3, 28, 14, 12},    {9, 3, 48, 3, 136}};
 
 void run_suite(const Backend& be) {
   uint64_t seed = 4200;
@@ -304,11 +306,20 @@ TEST(OptPatchEmbed, BadArgsRejected) {
   EXPECT_TRUE(cpu::versions()[0].supports(a));
   EXPECT_FALSE(cpu::versions()[1].supports(a));
   EXPECT_FALSE(cpu::versions()[2].supports(a));
-  uint16_t ws[1];
-  a.patches = ws;
+  alignas(16) uint16_t buf[16] = {};  // a workspace stand-in
+  a.patches = buf;
   EXPECT_FALSE(cpu::versions()[1].supports(a));  // still no conv
   EXPECT_TRUE(cpu::versions()[2].supports(a));
   a.D = 12;
+  EXPECT_FALSE(cpu::versions()[2].supports(a));
+  a.D = 8;  // misaligned buffers: v3 refused (v2 would take them)
+  a.patches = buf + 4;  // 8-byte aligned
+  EXPECT_FALSE(cpu::versions()[2].supports(a));
+  a.patches = buf;
+  a.out = buf + 1;  // 2-byte aligned
+  EXPECT_FALSE(cpu::versions()[2].supports(a));
+  a.out = nullptr;
+  a.pos = buf + 3;
   EXPECT_FALSE(cpu::versions()[2].supports(a));
   EXPECT_THROW(mm::gpu::find_version(cpu::versions(), "v7_unknown", "patch_embed"), std::invalid_argument);
 }

@@ -453,6 +453,12 @@ TEST(OptVisionMlp, RejectsBadShapesAndVersions) {
     EXPECT_TRUE(t[0].supports(a) == false && t[1].supports(a));
     a.m = 0;
     EXPECT_TRUE(t[0].supports(a));
+    for (Mode mode : kModes) {  // the fp32 workspace is needed exactly where only v1 takes the shape
+      EXPECT_FALSE(cpu::linear_needs_workspace(mode, 4, 16, 16));
+      EXPECT_TRUE(cpu::linear_needs_workspace(mode, 4, 12, 16));
+      EXPECT_TRUE(cpu::linear_needs_workspace(mode, 4, 16, 12));
+    }
+    EXPECT_THROW(cpu::linear_needs_workspace(mm::vision_mlp::kBias, 4, 0, 16), std::invalid_argument);
     try {
       cpu::launch_linear(mm::vision_mlp::kBias, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 4, 12,
                          16, nullptr);
