@@ -95,16 +95,16 @@ void BM_vision_linear(benchmark::State& state) {
 }
 
 // ViT width 1024, MLP 4096; projector 1024 -> 6144 -> 6144 (MiniMax-VL-01); 19 crops, and one crop for
-// fc1 and q/k/v (the small-tile configuration below 2048 rows).
+// fc1 and the fused q|k|v (the small-tile configuration below 2048 rows).
 void linear_args(benchmark::internal::Benchmark* bm) {
   for (int v = 0; v < static_cast<int>(k::linear_versions(mm::vision_mlp::kBias).size()); ++v) {
-    bm->Args({v, mm::vision_mlp::kBias, kRows, 1024, 1024});            // q/k/v_proj
+    bm->Args({v, mm::vision_mlp::kBias, kRows, 1024, 3072});            // q|k|v_proj, one fused GEMM
     bm->Args({v, mm::vision_mlp::kBiasResidual, kRows, 1024, 1024});    // out_proj + residual
     bm->Args({v, mm::vision_mlp::kBiasGelu, kRows, 1024, 4096});        // fc1 + GELU
     bm->Args({v, mm::vision_mlp::kBiasResidual, kRows, 4096, 1024});    // fc2 + residual
     bm->Args({v, mm::vision_mlp::kBiasGelu, kRows, 1024, 6144});        // projector linear_1 + GELU
     bm->Args({v, mm::vision_mlp::kBias, kRows, 6144, 6144});            // projector linear_2
-    bm->Args({v, mm::vision_mlp::kBias, 577, 1024, 1024});              // one crop: q/k/v_proj
+    bm->Args({v, mm::vision_mlp::kBias, 577, 1024, 3072});              // one crop: q|k|v_proj
     bm->Args({v, mm::vision_mlp::kBiasGelu, 577, 1024, 4096});          // one crop: fc1
   }
   bm->ArgNames({"version", "mode", "m", "k", "n"})->UseManualTime()->Unit(benchmark::kMicrosecond);

@@ -184,6 +184,7 @@ inline void check_vision_head_dims(const VisionDims& g) {
   const auto at = [&](int d) {
     va::Args a;
     a.n_crops = 1; a.n_heads = g.heads; a.d = d; a.total_rows = g.rows_per_crop(); a.max_len = g.rows_per_crop();
+    a.ld_qkv = 3 * g.heads * d;  // q, k, v: column blocks of the fused projection's output
     return a;
   };
   const int d = g.heads > 0 ? g.D / g.heads : 0;
@@ -204,8 +205,9 @@ struct Layer {
   Buf<u16> kc, vc;           // softmax: [capacity, nkv*d]
 };
 
-struct VisionLayer {  // bf16 on the device, shapes as VisionLayerHostWeights
-  Buf<u16> ln1_w, ln1_b, q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+struct VisionLayer {  // bf16 on the device, shapes as VisionLayerHostWeights except:
+  Buf<u16> qkv_w, qkv_b;  // [3 D, D], [3 D]: q_proj | k_proj | v_proj stacked (one GEMM for the three)
+  Buf<u16> ln1_w, ln1_b, o_w, o_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
 };
 
 class ModelImpl final : public Model {
@@ -658,8 +660,12 @@ class ModelImpl final : public Model {
     for (const VisionLayerHostWeights& h : v.layers) {
       VisionLayer L;
       L.ln1_w = upload(h.ln1_w); L.ln1_b = upload(h.ln1_b);
-      L.q_w = upload(h.q_w); L.q_b = upload(h.q_b); L.k_w = upload(h.k_w); L.k_b = upload(h.k_b);
-      L.v_w = upload(h.v_w); L.v_b = upload(h.v_b); L.o_w = upload(h.o_w); L.o_b = upload(h.o_b);
+      std::vector<u16> qkv_w(h.q_w), qkv_b(h.q_b);  // [D, D] row-major each: stacked rows
+      qkv_w.insert(qkv_w.end(), h.k_w.begin(), h.k_w.end());
+      qkv_w.insert(qkv_w.end(), h.v_w.begin(), h.v_w.end());
+      qkv_b.insert(qkv_b.end(), h.k_b.begin(), h.k_b.end());
+      qkv_b.insert(qkv_b.end(), h.v_b.begin(), h.v_b.end());
+      L.qkv_w = upload(qkv_w); L.qkv_b = upload(qkv_b); L.o_w = upload(h.o_w); L.o_b = upload(h.o_b);
       L.ln2_w = upload(h.ln2_w); L.ln2_b = upload(h.ln2_b);
       L.fc1_w = upload(h.fc1_w); L.fc1_b = upload(h.fc1_b); L.fc2_w = upload(h.fc2_w); L.fc2_b = upload(h.fc2_b);
       vlayers_.push_back(std::move(L));
@@ -677,18 +683,18 @@ class ModelImpl final : public Model {
     k_.layer_norm = &mm::gpu::pick(mm::layer_norm::versions(), ln, "cuda_model: layer_norm", vshape);
     mm::vision_attention::Args va;
     va.n_crops = 1; va.n_heads = g.heads; va.d = g.D / g.heads; va.total_rows = g.rows_per_crop();
-    va.max_len = g.rows_per_crop();
+    va.max_len = g.rows_per_crop(); va.ld_qkv = 3 * g.D;
     k_.vision_attention = &mm::gpu::pick(mm::vision_attention::versions(), va, "cuda_model: vision_attention", vshape);
     mm::vl_projector::Args vp;
     vp.rows = 1; vp.Ht = d_.H; vp.feature_rows = 1; vp.vocab = d_.V;
     k_.vl_projector = &mm::gpu::pick(mm::vl_projector::versions(), vp, "cuda_model: vl_projector", "H " + std::to_string(d_.H));
   }
 
-  // The six Linear shapes of an image step (mode, k, n): q/k/v, out_proj (+ residual), fc1 (+ GELU), fc2
-  // (+ residual), the projector's linear_1 (+ GELU) and linear_2.
+  // The six Linear shapes of an image step (mode, k, n): the fused q|k|v projection, out_proj (+ residual),
+  // fc1 (+ GELU), fc2 (+ residual), the projector's linear_1 (+ GELU) and linear_2.
   static std::array<std::tuple<mm::vision_mlp::Mode, int, int>, 6> vision_linear_shapes(int D, int I, int H) {
     namespace vm = mm::vision_mlp;
-    return {{{vm::kBias, D, D}, {vm::kBiasResidual, D, D}, {vm::kBiasGelu, D, I}, {vm::kBiasResidual, I, D},
+    return {{{vm::kBias, D, 3 * D}, {vm::kBiasResidual, D, D}, {vm::kBiasGelu, D, I}, {vm::kBiasResidual, I, D},
              {vm::kBiasGelu, D, H}, {vm::kBias, H, H}}};
   }
 
@@ -728,8 +734,9 @@ class ModelImpl final : public Model {
   // over the varlen pack, every other stage is row-wise), with the reference's bf16 rounding points:
   //   e  = patch_embed(pixels)                               [R, D]  conv and [cls; conv] + pos, bf16 each
   //   h  = LN_pre(e)                                         [R, D]
-  //   per layer: n = LN1(h); q, k, v = bf16(n W^T + b)       [R, D]
-  //              o = attention(q, k, v) per crop             [R, D]
+  //   per layer: n = LN1(h); [q|k|v] = bf16(n Wqkv^T + bqkv) [R, 3 D]  (the three projections stacked:
+  //              one GEMM; each column is the same dot product as its own projection's, the same bits)
+  //              o = attention(q, k, v) per crop             [R, D]  (q, k, v read with row stride 3 D)
   //              a = bf16(o Wo^T + bo); h2 = bf16(h + a)     (kBiasResidual: a is m_out)
   //              n = LN2(h2); f = bf16(gelu(bf16(n W1^T + b1)))  [R, I]
   //              m = bf16(f W2^T + b2); h = bf16(h2 + m)     (kBiasResidual), then the hook per crop
@@ -783,7 +790,7 @@ class ModelImpl final : public Model {
     std::vector<int> offs(static_cast<size_t>(crops) + 1);
     for (int i = 0; i <= crops; ++i) offs[static_cast<size_t>(i)] = i * P;
     Buf<int> doffs(offs);
-    Buf<u16> e(RD), h(RD), h2(RD), n(RD), q(RD), k(RD), v(RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
+    Buf<u16> e(RD), h(RD), h2(RD), n(RD), qkv(3 * RD), o(RD), m(RD), big(static_cast<size_t>(R) * std::max(I, 1));
     mm::patch_embed::Args pa;
     pa.pixels = dpix.data(); pa.w = v_patch_.data(); pa.cls = v_cls_.data(); pa.pos = v_pos_.data(); pa.out = e.data();
     pa.crops = crops; pa.C = g.C; pa.S = g.image; pa.p = g.patch; pa.D = D;
@@ -807,7 +814,9 @@ class ModelImpl final : public Model {
       cap->layers.resize(static_cast<size_t>(g.L));
     }
     mm::vision_attention::Args va;
-    va.q = q.data(); va.k = k.data(); va.v = v.data(); va.o = o.data(); va.offsets = doffs.data();
+    // q, k, v: the column blocks of one [R, 3 D] projection output
+    va.q = qkv.data(); va.k = qkv.data() + D; va.v = qkv.data() + 2 * D; va.ld_qkv = 3 * D;
+    va.o = o.data(); va.offsets = doffs.data();
     va.n_crops = crops; va.n_heads = g.heads; va.d = D / g.heads; va.total_rows = R; va.max_len = P;
     va.scale = 1.0f / std::sqrt(static_cast<float>(va.d));  // the reference's fp32 1/sqrt(d)
     std::vector<double> hbuf;
@@ -815,9 +824,7 @@ class ModelImpl final : public Model {
     for (int l = 0; l < g.L; ++l) {
       VisionLayer& L = vlayers_[static_cast<size_t>(l)];
       vision_norm(h.data(), L.ln1_w, L.ln1_b, n.data(), R);
-      vision_linear(vm::kBias, n.data(), L.q_w, L.q_b, nullptr, q.data(), nullptr, c32.data(), R, D, D);
-      vision_linear(vm::kBias, n.data(), L.k_w, L.k_b, nullptr, k.data(), nullptr, c32.data(), R, D, D);
-      vision_linear(vm::kBias, n.data(), L.v_w, L.v_b, nullptr, v.data(), nullptr, c32.data(), R, D, D);
+      vision_linear(vm::kBias, n.data(), L.qkv_w, L.qkv_b, nullptr, qkv.data(), nullptr, c32.data(), R, D, 3 * D);
       mm::gpu::launch_checked(*k_.vision_attention, va, nullptr, "cuda_model: vision_attention");
       vision_linear(vm::kBiasResidual, o.data(), L.o_w, L.o_b, h.data(), h2.data(), m.data(), c32.data(), R, D, D);
       if (cap) cap->layers[static_cast<size_t>(l)].attn = download_f32(m, RD);

@@ -6,7 +6,9 @@
 //
 // Layouts (row-major, bf16):
 //   q, k, v [total_rows, n_heads*d]   crop c holds rows [offsets[c], offsets[c+1]); head h is columns
-//                                      [h d, (h+1) d)
+//                                      [h d, (h+1) d); rows ld_qkv >= n_heads*d elements apart (the
+//                                      column blocks of one [total_rows, 3 n_heads d] q|k|v projection
+//                                      output: ld_qkv = 3 n_heads d)
 //   o       [total_rows, n_heads*d]   attention output (before out_proj)
 //   offsets [n_crops + 1] int (device) nondecreasing, offsets[0] = 0, offsets[n_crops] = total_rows
 // Query row i of crop c attends to keys offsets[c] .. offsets[c+1]-1 only.
@@ -49,29 +51,29 @@ template <int kMaxD>  // a template so that the header can be included by severa
 __global__ void vision_attention_v1_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k,
                                            const bf16* __restrict__ v, bf16* __restrict__ o,
                                            const int* __restrict__ offsets, int n_crops, int total_rows, int n_heads,
-                                           int d, float scale) {
+                                           int d, int ld_qkv, float scale) {
   const long idx = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= static_cast<long>(total_rows) * n_heads) return;
   const int i = static_cast<int>(idx / n_heads), h = static_cast<int>(idx % n_heads);
   const int c = crop_of_row(offsets, n_crops, i);
   const int k0 = offsets[c], k1 = offsets[c + 1];
-  const size_t ld = static_cast<size_t>(n_heads) * d;
+  const size_t ld = static_cast<size_t>(n_heads) * d, ldi = static_cast<size_t>(ld_qkv);  // o's and q/k/v's rows
   float qf[kMaxD], acc[kMaxD];
   for (int e = 0; e < d; ++e) {
-    qf[e] = sa::bf(q[i * ld + h * d + e]);
+    qf[e] = sa::bf(q[i * ldi + h * d + e]);
     acc[e] = 0.0f;
   }
   float m = -INFINITY;
   for (int j = k0; j < k1; ++j) {
-    const bf16* kr = k + j * ld + h * d;
+    const bf16* kr = k + j * ldi + h * d;
     float s = 0.0f;
     for (int e = 0; e < d; ++e) s += qf[e] * sa::bf(kr[e]);
     m = fmaxf(m, s * scale);
   }
   float l = 0.0f;
   for (int j = k0; j < k1; ++j) {
-    const bf16* kr = k + j * ld + h * d;
-    const bf16* vr = v + j * ld + h * d;
+    const bf16* kr = k + j * ldi + h * d;
+    const bf16* vr = v + j * ldi + h * d;
     float s = 0.0f;
     for (int e = 0; e < d; ++e) s += qf[e] * sa::bf(kr[e]);
     const float p = expf(s * scale - m);
@@ -101,7 +103,8 @@ struct Fa2 {
 template <int D, int kWarps>
 __global__ void __launch_bounds__(32 * kWarps)
     vision_attention_fa2_kernel(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
-                                bf16* __restrict__ o, const int* __restrict__ offsets, int n_heads, float scale_log2) {
+                                bf16* __restrict__ o, const int* __restrict__ offsets, int n_heads, int ld_qkv,
+                                float scale_log2) {
   using C = Fa2<D, kWarps>;
   constexpr int kBM = C::kBM, kBN = C::kBN, kStride = C::kStride, kThr = C::kThreads;
   const int c = blockIdx.z, h = blockIdx.y, m0 = blockIdx.x * kBM;
@@ -112,15 +115,16 @@ __global__ void __launch_bounds__(32 * kWarps)
   bf16* sk = sq + kBM * kStride;  // [2][kBN][kStride]
   bf16* sv = sk + 2 * kBN * kStride;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const size_t ld = static_cast<size_t>(n_heads) * D;
-  const size_t base = static_cast<size_t>(row0) * ld + static_cast<size_t>(h) * D;  // crop row 0, head h
-  const bf16* kg = k + base;
-  const bf16* vg = v + base;
+  const size_t ld = static_cast<size_t>(n_heads) * D, ldi = static_cast<size_t>(ld_qkv);  // o's, q/k/v's rows
+  const size_t base = static_cast<size_t>(row0) * ld + static_cast<size_t>(h) * D;  // o: crop row 0, head h
+  const size_t base_in = static_cast<size_t>(row0) * ldi + static_cast<size_t>(h) * D;  // q, k, v
+  const bf16* kg = k + base_in;
+  const bf16* vg = v + base_in;
   const int n_tiles = (L + kBN - 1) / kBN;
 
-  sa::load_rows<D, kBM, kThr>(sq, q + base, ld, m0, L - m0);
-  sa::load_rows<D, kBN, kThr>(sk, kg, ld, 0, L);
-  sa::load_rows<D, kBN, kThr>(sv, vg, ld, 0, L);
+  sa::load_rows<D, kBM, kThr>(sq, q + base_in, ldi, m0, L - m0);
+  sa::load_rows<D, kBN, kThr>(sk, kg, ldi, 0, L);
+  sa::load_rows<D, kBN, kThr>(sv, vg, ldi, 0, L);
   mm::gpu::cp_async_commit();
 
   uint32_t qf[D / 16][4];
@@ -134,8 +138,8 @@ __global__ void __launch_bounds__(32 * kWarps)
     const int st = t & 1;
     if (t + 1 < n_tiles) {
       const int n1 = (t + 1) * kBN;
-      sa::load_rows<D, kBN, kThr>(sk + (st ^ 1) * kBN * kStride, kg, ld, n1, L - n1);
-      sa::load_rows<D, kBN, kThr>(sv + (st ^ 1) * kBN * kStride, vg, ld, n1, L - n1);
+      sa::load_rows<D, kBN, kThr>(sk + (st ^ 1) * kBN * kStride, kg, ldi, n1, L - n1);
+      sa::load_rows<D, kBN, kThr>(sv + (st ^ 1) * kBN * kStride, vg, ldi, n1, L - n1);
     }
     mm::gpu::cp_async_commit();
     mm::gpu::cp_async_wait<1>();

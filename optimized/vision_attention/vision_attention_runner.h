@@ -31,7 +31,13 @@ struct Args {
   // max_len >= every crop's length (as flash_attn_varlen_func's max_seqlen).
   int total_rows = 0, max_len = 0;
   float scale = 0.0f;  // 1/sqrt(d) in the model
+  // Row stride of q, k and v in elements: 0 means n_heads d (three packed tensors); 3 n_heads d reads them
+  // as the column blocks of one fused q|k|v projection output (k = q + n_heads d, v = q + 2 n_heads d).
+  // o is always packed [total_rows, n_heads d].
+  int ld_qkv = 0;
 };
+// The row stride of q, k and v that `a` means (ld_qkv, or n_heads d when 0).
+inline int qkv_stride(const Args& a) { return a.ld_qkv != 0 ? a.ld_qkv : a.n_heads * a.d; }
 
 using Version = mm::gpu::KernelVersion<Args>;
 
@@ -46,6 +52,10 @@ using Version = mm::gpu::KernelVersion<Args>;
   std::vector<uint16_t> run(const Version& v, const std::vector<uint16_t>& q, const std::vector<uint16_t>& k, \
                             const std::vector<uint16_t>& v_in, const std::vector<int>& offsets, int n_heads,  \
                             int d, float scale);                                                             \
+  /* The same from one fused projection output qkv [offsets.back(), 3 n_heads d] (q | k | v column        */ \
+  /* blocks; ld_qkv = 3 n_heads d).                                                                       */ \
+  std::vector<uint16_t> run_fused_qkv(const Version& v, const std::vector<uint16_t>& qkv,                     \
+                                      const std::vector<int>& offsets, int n_heads, int d, float scale);     \
   )
 
 #if defined(__CUDACC__) || defined(MM_VISION_ATTENTION_DECLARE_CUDA)

@@ -42,13 +42,15 @@ struct Backend {
   const std::vector<va::Version>& (*versions)();
   std::vector<uint16_t> (*run)(const va::Version&, const std::vector<uint16_t>&, const std::vector<uint16_t>&,
                                const std::vector<uint16_t>&, const std::vector<int>&, int, int, float);
+  std::vector<uint16_t> (*run_fused_qkv)(const va::Version&, const std::vector<uint16_t>&, const std::vector<int>&,
+                                         int, int, float);
 };
 
 const Backend kSimt{"simt", true, &va::backend_simt::device_present, &va::backend_simt::versions,
-                    &va::backend_simt::run};
+                    &va::backend_simt::run, &va::backend_simt::run_fused_qkv};
 #if MM_CUDA
 const Backend kCuda{"cuda", false, &va::backend_cuda::device_present, &va::backend_cuda::versions,
-                    &va::backend_cuda::run};
+                    &va::backend_cuda::run, &va::backend_cuda::run_fused_qkv};
 #endif
 
 // Worst error ratio (kernel max-abs error / bf16-reference max-abs error) per version, printed at exit.
@@ -189,6 +191,18 @@ void check_case(const Backend& be, const Case& c, uint64_t seed) {
     const auto g = mm::kt::error_stats(o64, got), b = mm::kt::error_stats(o64, obf);
     const double ratio = b.max_abs > 0 ? g.max_abs / b.max_abs : 0.0;
     note_ratio(std::string(be.name) + " " + ver.name, ratio);
+    // q, k, v as the column blocks of one fused projection output (ld_qkv = 3 n_heads d, what the model
+    // runs): the same arithmetic on other addresses, so the same bits (one schedule: addressing only)
+    const size_t hd = static_cast<size_t>(c.n_heads) * c.d;
+    std::vector<uint16_t> qkv(3 * n);
+    for (size_t row = 0; row < n / (hd > 0 ? hd : 1); ++row)
+      for (size_t e = 0; e < hd; ++e) {
+        qkv[row * 3 * hd + e] = qb[row * hd + e];
+        qkv[row * 3 * hd + hd + e] = kb[row * hd + e];
+        qkv[row * 3 * hd + 2 * hd + e] = vb[row * hd + e];
+      }
+    const std::vector<uint16_t> rf = run_schedules(be, 1, [&] { return be.run_fused_qkv(ver, qkv, off, c.n_heads, c.d, scale); });
+    EXPECT_TRUE(mm::simt::test::same_bits(r, rf)) << "fused q|k|v layout changed o";
     std::printf("[vision_attention] %s %-20s %-28s err %.3g budget %.3g ratio %.3f nmse %.2g (%.2f s)\n", be.name,
                 ver.name, shape.c_str(), g.max_abs, b.max_abs, ratio, g.nmse, secs);
   }
@@ -296,6 +310,17 @@ TEST(VisionAttention, RejectsBadInputs) {
   EXPECT_THROW(be::run(v1, x, x, x, {0, 3}, 1, 8, 1.0f), std::invalid_argument);     // q too short
   EXPECT_THROW(be::run(v1, x, x, x, {0, 2}, 1, 0, 1.0f), std::invalid_argument);     // d 0
   EXPECT_THROW(be::run(v1, x, x, x, {0, 2}, 0, 8, 1.0f), std::invalid_argument);     // no heads
+  EXPECT_THROW(be::run_fused_qkv(v1, x, {0, 2}, 1, 8, 1.0f), std::invalid_argument);  // qkv: 2 x 24 needed
+  // the q/k/v row stride: at least one row of heads; v2 also whole 16-byte chunks
+  va::Args a;
+  a.n_heads = 2; a.d = 32; a.n_crops = 1;
+  a.ld_qkv = 63;
+  EXPECT_FALSE(be::versions()[0].supports(a));
+  a.ld_qkv = 66;
+  EXPECT_TRUE(be::versions()[0].supports(a));
+  EXPECT_FALSE(be::versions()[1].supports(a));
+  a.ld_qkv = 192;
+  EXPECT_TRUE(be::versions()[1].supports(a));
 }
 
 #if MM_CUDA
