@@ -735,7 +735,7 @@ class ModelImpl final : public Model {
   //   e  = patch_embed(pixels)                               [R, D]  conv and [cls; conv] + pos, bf16 each
   //   h  = LN_pre(e)                                         [R, D]
   //   per layer: n = LN1(h); [q|k|v] = bf16(n Wqkv^T + bqkv) [R, 3 D]  (the three projections stacked:
-  //              one GEMM; each column is the same dot product as its own projection's, the same bits)
+  //              one GEMM; each column is the same dot product as in its own projection)
   //              o = attention(q, k, v) per crop             [R, D]  (q, k, v read with row stride 3 D)
   //              a = bf16(o Wo^T + bo); h2 = bf16(h + a)     (kBiasResidual: a is m_out)
   //              n = LN2(h2); f = bf16(gelu(bf16(n W1^T + b1)))  [R, I]
