@@ -64,7 +64,7 @@ struct Outputs {
   Outputs run(Mode mode, const Version& v, const std::vector<float>& c, const std::vector<uint16_t>& b,       \
               const std::vector<uint16_t>& h, int m, int n); /* h: [m, n] in kBiasResidual, else ignored */     \
   /* the whole Linear (LinearArgs): v1 gemm then epilogue (any k > 0, n > 0; needs c), v2 the fused */      \
-  /* tensor-core kernel (k % 8 == 0, n % 8 == 0, x and w 16-byte aligned); same names in every mode */          \
+  /* tensor-core kernel (k, n % 8 == 0; x, w 16-byte, b/h/y/m_out 4-byte aligned); same names in every mode */ \
   const std::vector<LinearVersion>& linear_versions(Mode mode);                                                 \
   /* y (m_out) = epilogue(x W^T): x [m, k], w [n, k], b [n], h [m, n] (kBiasResidual); c: a [m, n] fp32 */      \
   /* workspace (used by v1 only). Device pointers, asynchronous on the stream (synchronous in the SIMT */      \
