@@ -37,6 +37,13 @@ namespace patch_embed {
 __device__ __forceinline__ float bf(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ float rbf(float v) { return __bfloat162float(__float2bfloat16(v)); }
 
+// The two stored values, written once for every version: a CLS row bf16(cls + pos[0]) (fp32 add, one
+// rounding), a patch row bf16(bf16(conv) + pos[1 + t]) (the conv's own rounding, then the add's).
+__device__ __forceinline__ __nv_bfloat16 cls_value(float cls, float pos) { return __float2bfloat16(__fadd_rn(cls, pos)); }
+__device__ __forceinline__ __nv_bfloat16 patch_value(float conv, float pos) {
+  return __float2bfloat16(__fadd_rn(rbf(conv), pos));
+}
+
 // ---- v1: direct convolution, one thread per output element --------------------------------------------
 // pixels [crops, C, S, S] fp32; w [D, K]; cls [D]; pos [N + 1, D]; out [crops * (N + 1), D].
 __global__ void patch_embed_v1_kernel(const float* __restrict__ pixels, const __nv_bfloat16* __restrict__ w,
@@ -50,7 +57,7 @@ __global__ void patch_embed_v1_kernel(const float* __restrict__ pixels, const __
   const size_t crop = row / static_cast<size_t>(N + 1);
   const int q = static_cast<int>(row % static_cast<size_t>(N + 1));  // position within the crop
   if (q == 0) {
-    out[i] = __float2bfloat16(__fadd_rn(bf(cls[j]), bf(pos[j])));
+    out[i] = cls_value(bf(cls[j]), bf(pos[j]));
     return;
   }
   const int t = q - 1, r = t / side, c = t % side;
@@ -63,7 +70,7 @@ __global__ void patch_embed_v1_kernel(const float* __restrict__ pixels, const __
       const __nv_bfloat16* wk = wj + (ch * p + ky) * p;
       for (int kx = 0; kx < p; ++kx) acc = __fadd_rn(acc, __fmul_rn(rbf(src[kx]), bf(wk[kx])));
     }
-  out[i] = __float2bfloat16(__fadd_rn(rbf(acc), bf(pos[static_cast<size_t>(q) * D + j])));
+  out[i] = patch_value(acc, bf(pos[static_cast<size_t>(q) * D + j]));
 }
 
 // ---- v2 and v3: im2col -----------------------------------------------------------------------------------
@@ -102,8 +109,8 @@ __global__ void patch_embed_v2_epilogue_kernel(const float* __restrict__ conv, c
   const int j = static_cast<int>(i % static_cast<size_t>(D));
   const size_t crop = row / static_cast<size_t>(N + 1);
   const int q = static_cast<int>(row % static_cast<size_t>(N + 1));
-  const float base = q == 0 ? bf(cls[j]) : rbf(conv[(crop * N + static_cast<size_t>(q - 1)) * D + j]);
-  out[i] = __float2bfloat16(__fadd_rn(base, bf(pos[static_cast<size_t>(q) * D + j])));
+  const float p = bf(pos[static_cast<size_t>(q) * D + j]);
+  out[i] = q == 0 ? cls_value(bf(cls[j]), p) : patch_value(conv[(crop * N + static_cast<size_t>(q - 1)) * D + j], p);
 }
 
 // ---- v3: the weight padded to Kp, one thread per element of [D, Kp] --------------------------------------
@@ -130,7 +137,7 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
     for (int e = threadIdx.x; e < crops * Tl::kBN; e += blockDim.x) {
       const int crop = e / Tl::kBN, j = n0 + e % Tl::kBN;
       if (j < D)
-        out[static_cast<size_t>(crop) * (N + 1) * D + j] = __float2bfloat16(__fadd_rn(bf(cls[j]), bf(pos[j])));
+        out[static_cast<size_t>(crop) * (N + 1) * D + j] = cls_value(bf(cls[j]), bf(pos[j]));
     }
   }
   MM_SHARED_DYN(__nv_bfloat16, smem);
@@ -148,8 +155,8 @@ __global__ void __launch_bounds__(Tl::kThreads, Tl::kMinBlocks)
     const int crop = r / N, t = r - crop * N;
     const __nv_bfloat162 p2 = *reinterpret_cast<const __nv_bfloat162*>(pos + static_cast<size_t>(t + 1) * D + col);
     __nv_bfloat162 v;
-    v.x = __float2bfloat16(__fadd_rn(rbf(c0), bf(p2.x)));
-    v.y = __float2bfloat16(__fadd_rn(rbf(c1), bf(p2.y)));
+    v.x = patch_value(c0, bf(p2.x));
+    v.y = patch_value(c1, bf(p2.y));
     *reinterpret_cast<__nv_bfloat162*>(out + static_cast<size_t>(r + crop + 1) * D + col) = v;
   });
 }
