@@ -16,12 +16,14 @@ const OptionSpec kWeightSeed{"weight-seed", "S", "seed of a preset's synthetic w
 const OptionSpec kBackend{"backend", "NAME", "ref-f64 | ref-f32 | ref-bf16 | cuda | cuda-sim (default ref-f32)"};
 const OptionSpec kImages{"images", "A.png[,B.jpg...]",
                          "MiniMax-VL-01: one PNG/JPEG per image_token_index placeholder of the prompt, in order"};
-const OptionSpec kWeights{"weights", "auto|resident|streamed",
+const OptionSpec kWeights{"weights", "auto|resident|streamed|bf16",
                           "where the weight matrices live (docs/memory.md). Reference backends: converted at load "
                           "(resident), or left in the checkpoint in their stored dtype and converted when used "
-                          "(streamed: memory is the working set, not the model). cuda / cuda-sim: all on the device "
-                          "(resident), or each layer's matrices in pinned host memory, copied to two device slots "
-                          "while the previous layer runs (streamed). auto (default): resident when the model fits "
+                          "(streamed: memory is the working set, not the model), or, ref-f32 and ref-bf16, held "
+                          "in bf16 and read as bf16 by a decode step's products (bf16: half the bytes of fp32; "
+                          "decode equal to resident up to rounding). cuda / cuda-sim: all on the device "
+                          "(resident; bf16 means the same), or each layer's matrices in pinned host memory, copied to "
+                          "two device slots while the previous layer runs (streamed). auto (default): resident when the model fits "
                           "in memory (cuda: in the device's free memory)"};
 const OptionSpec kLayers{"layers", "A:B",
                          "run decoder layers A .. B-1 only (absolute indices, inside the layers the checkpoint "

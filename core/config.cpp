@@ -626,6 +626,7 @@ const char* to_string(WeightResidency r) {
     case WeightResidency::Auto: return "auto";
     case WeightResidency::Resident: return "resident";
     case WeightResidency::Streamed: return "streamed";
+    case WeightResidency::Bf16: return "bf16";
   }
   return "?";
 }
@@ -634,7 +635,8 @@ WeightResidency parse_weight_residency(const std::string& s) {
   if (s == "auto") return WeightResidency::Auto;
   if (s == "resident") return WeightResidency::Resident;
   if (s == "streamed") return WeightResidency::Streamed;
-  throw UsageError("--weights must be one of auto, resident, streamed, got '" + s + "'");
+  if (s == "bf16") return WeightResidency::Bf16;
+  throw UsageError("--weights must be one of auto, resident, streamed, bf16, got '" + s + "'");
 }
 
 uint64_t estimate_streamed_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, uint64_t bytes_per_state,

@@ -147,10 +147,12 @@ uint64_t estimate_model_bytes(const ModelConfig& c, uint64_t bytes_per_weight, u
 //   Streamed  left in the memory-mapped checkpoint in their stored dtype and converted when used: the
 //             1-D weights resident, then per layer its attention projections and router, one expert at
 //             a time, and the lm_head in blocks of rows: estimate_streamed_model_bytes.
+//   Bf16      resident, held as bf16 (2 bytes a weight) and read as bf16 by the products (the fp32 and bf16
+//             reference only; reference/weight.h): estimate_model_bytes at 2 bytes a weight. Chosen, never Auto's pick.
 //   Auto      Resident when estimate_model_bytes fits this machine's memory, else Streamed.
-enum class WeightResidency { Auto, Resident, Streamed };
+enum class WeightResidency { Auto, Resident, Streamed, Bf16 };
 const char* to_string(WeightResidency r);
-WeightResidency parse_weight_residency(const std::string& s);  // "auto" | "resident" | "streamed"
+WeightResidency parse_weight_residency(const std::string& s);  // "auto" | "resident" | "streamed" | "bf16"
 
 // The lm_head converted at once while streamed when its copy in the compute scalar is at most this;
 // a larger one (the real model's: 4.9 GB in fp32) is converted and applied in blocks of rows of this size.

@@ -34,7 +34,7 @@ template <class T> Tensor router_ids(const ref::RouterChoice<T>& r, int k) {
 
 // A MiniMax-VL-01 checkpoint loads as a VlModel (vision tower + projector + the text model), anything
 // else as the text model alone.
-// The text model's matrices resident or streamed from the open checkpoint (m.weights); the vision tower
+// The text model's matrices resident, held in bf16 or streamed from the open checkpoint (m.weights); the vision tower
 // is small (0.3B parameters) and always resident.
 template <class P> std::unique_ptr<ref::VlModel<P>> load_vl_model(const LoadedModel& m) {
   if (!m.vl) return nullptr;
@@ -60,8 +60,13 @@ template <class P> class RefBackend final : public Backend {
   Precision precision() const override {
     return std::is_same_v<P, ref::F64> ? Precision::F64 : std::is_same_v<P, ref::F32> ? Precision::F32 : Precision::BF16;
   }
-  // ref-bf16 keeps bf16 values in float storage: it moves 4 bytes per element.
-  int bytes_per_element() const override { return static_cast<int>(sizeof(T)); }
+  // ref-bf16 keeps bf16 values in float storage: it moves 4 bytes per element. Weights held in bf16
+  // (--weights bf16): 2, the bytes of a weight, which are what the count is made of (a decode step reads
+  // every weight it uses and a few rows of activations; the activations, still fp32, are undercounted, as
+  // is a VL model's vision tower, which stays fp32).
+  int bytes_per_element() const override {
+    return model_.residency() == WeightResidency::Bf16 ? 2 : static_cast<int>(sizeof(T));
+  }
   const ModelConfig& config() const override { return cfg_; }
   void reset() override { cache_ = model_.new_cache(); }
 

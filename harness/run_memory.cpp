@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "reference/weight.h"  // kHeldGemvMaxRows: when a held weight is converted
 #if MM_SIMT
 #include "optimized/model/cuda_model_loader.h"  // the kernel backends' --weights auto
 #endif
@@ -62,11 +63,17 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
   const Shape s = shape_of(c, r);
   const ParamCount p = count_params(c);
   m.residency = resolve_weight_residency(r.weights, c, static_cast<uint64_t>(T), available_memory_bytes());
+  require(m.residency != WeightResidency::Bf16 || T == 4,
+          "memory estimate: weights held in bf16 (--weights bf16) are for ref-f32 and ref-bf16, not " + r.backend);
   const bool streamed = m.residency == WeightResidency::Streamed;
   const double vectors = s.n_run * 2 * s.H + s.n_light * s.inner + s.H;
-  // Resident: every weight of the run in T (a tied lm_head is a second copy of the embedding).
-  m.weights = bytes(T * (streamed ? vectors
-                                  : static_cast<double>(p.total) + (c.tie_word_embeddings ? s.V * s.H : 0)));
+  // Resident: every weight of the run in T (a tied lm_head is a second copy of the embedding). Held in
+  // bf16: the matrices at 2 bytes (a tied lm_head shares the embedding's), the 1-D weights in T.
+  const double matrices = static_cast<double>(p.total) - vectors;
+  m.weights = bytes(streamed ? T * vectors
+                    : m.residency == WeightResidency::Bf16
+                        ? 2 * matrices + T * vectors
+                        : T * (static_cast<double>(p.total) + (c.tie_word_embeddings ? s.V * s.H : 0)));
   m.state = bytes(T * (s.n_light * s.nh * s.d * s.d + s.C * s.n_soft * 2 * s.kv));
 
   const double cap = r.capture ? captured_values(s, c.runs_head()) : 0;
@@ -80,9 +87,16 @@ RunMemory reference(const ModelConfig& c, const RunMemoryRequest& r, double T) {
   // Phase "layer": the layer's intermediates and the capture so far; streamed, also its matrices.
   double layer = T * (layer_activation_values(s) + cap);
   if (streamed) layer += T * streamed_layer;
+  // Held in bf16, a product of more than kHeldGemvMaxRows rows converts its matrix to T first
+  // (reference/weight.h): the layer's largest (q|k|v, an expert's projection), or the lm_head.
+  const bool converts = m.residency == WeightResidency::Bf16 && r.prompt > ref::kHeldGemvMaxRows;
+  const double block_cap = static_cast<double>(kStreamedHeadBlockBytes) / T;
+  if (converts)
+    layer += T * std::min(block_cap, std::max({s.n_light > 0 ? 3 * s.inner * s.H : 0, s.inner * s.H, s.I * s.H, s.E * s.H}));
   // Phase "head": the logits in T; streamed, the lm_head converted whole (<= kStreamedHeadBlockBytes) or a
   // block of rows at a time, with that block's product.
   double head = T * (logits + cap);
+  if (converts && c.runs_head() && r.all_logits) head += T * std::min(block_cap, s.V * s.H);
   if (streamed && c.runs_head()) {
     const double block_values = std::min(s.V * s.H, static_cast<double>(kStreamedHeadBlockBytes) / T);
     const double block_rows = block_values / s.H;

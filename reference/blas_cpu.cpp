@@ -1,5 +1,6 @@
 #include "reference/blas_cpu.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -13,6 +14,7 @@ __attribute__((weak)) char* openblas_get_corename(void);
 __attribute__((weak)) char* openblas_get_config(void);
 __attribute__((weak)) void gotoblas_dynamic_init(void);
 __attribute__((weak)) void gotoblas_dynamic_quit(void);
+__attribute__((weak)) int openblas_get_num_threads(void);
 }
 
 namespace mm::ref {
@@ -36,6 +38,8 @@ const char* core_for_features() {
 std::string selected_how;  // set once by select_blas_kernels
 
 }  // namespace
+
+int blas_threads() { return openblas_get_num_threads ? std::max(1, openblas_get_num_threads()) : 1; }
 
 BlasKernels blas_kernels() {
   BlasKernels k;

@@ -30,5 +30,8 @@ struct BlasKernels {
 BlasKernels select_blas_kernels();
 // The kernels in use, without changing anything.
 BlasKernels blas_kernels();
+// The threads the reference's GEMMs run on: OpenBLAS's count (OPENBLAS_NUM_THREADS, else the CPUs), 1
+// without OpenBLAS. The bf16 GEMV's team (gemv_bf16.h) takes the same count.
+int blas_threads();
 
 }  // namespace mm::ref

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/config.h"
-#include "reference/precision.h"
+#include "reference/weight.h"
 
 namespace mm::ref {
 
@@ -34,10 +34,10 @@ Mat<double> lightning_naive(const Mat<double>& q, const Mat<double>& k, const Ma
                             Mat<double>& state);
 
 template <class T> struct LightningWeights {
-  Mat<T> qkv;    // [3 * n_h * d_h, H]  self_attn.qkv_proj.weight (per-head interleaved q|k|v)
-  Mat<T> gate;   // [n_h * d_h, H]      self_attn.output_gate.weight
-  Vec<T> norm;   // [n_h * d_h]         self_attn.norm.weight (RMSNorm over all heads, eps 1e-6)
-  Mat<T> out;    // [H, n_h * d_h]      self_attn.out_proj.weight
+  Weight<T> qkv;    // [3 * n_h * d_h, H]  self_attn.qkv_proj.weight (per-head interleaved q|k|v)
+  Weight<T> gate;   // [n_h * d_h, H]      self_attn.output_gate.weight
+  Vec<T> norm;      // [n_h * d_h]         self_attn.norm.weight (RMSNorm over all heads, eps 1e-6)
+  Weight<T> out;    // [H, n_h * d_h]      self_attn.out_proj.weight
 };
 
 // How a multi-token call continues from an existing state. Official (and HF) take the per-token

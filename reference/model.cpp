@@ -1,6 +1,7 @@
 #include "reference/model.h"
 
 #include <algorithm>
+#include <type_traits>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -59,6 +60,32 @@ Mat<typename P::T> convert_released(const WeightBlock& b) {
   Mat<typename P::T> m = to_mat<P>(b);
   b.release_rows(0, b.rows);
   return m;
+}
+
+// A block held in bf16 (weight_block.h to_held_bf16), the mapped pages it read handed back.
+template <class P>
+Weight<typename P::T> held_released(const WeightBlock& b) {
+  Weight<typename P::T> w(to_held_bf16<P>(b));
+  b.release_rows(0, b.rows);
+  return w;
+}
+
+// The model held in bf16: every matrix as bf16 bits, the 1-D weights converted.
+template <class P>
+ModelWeights<typename P::T> hold_all_bf16(const TextWeightMap& m) {
+  ModelWeights<typename P::T> w;
+  w.bf16_held = true;
+  w.embed = held_released<P>(m.embed);
+  w.final_norm = to_vec<P>(m.final_norm);
+  w.lm_head = m.lm_head_tied ? w.embed : held_released<P>(m.lm_head);
+  for (const TextLayerWeightMap& M : m.layers) {
+    LayerWeights<typename P::T> L = layer_vectors<P>(M);
+    convert_matrices<P>(M, L, held_released<P>);
+    for (std::size_t e = 0; e < M.w1.size(); ++e)
+      L.moe.experts.push_back({held_released<P>(M.w1[e]), held_released<P>(M.w3[e]), held_released<P>(M.w2[e])});
+    w.layers.push_back(std::move(L));
+  }
+  return w;
 }
 
 // The resident model: every block converted now.
@@ -121,6 +148,14 @@ template <class P>
 ModelWeights<typename P::T> load_weights(std::shared_ptr<const Checkpoint> ck, const ModelConfig& c,
                                          WeightResidency residency) {
   constexpr uint64_t kBytes = sizeof(typename P::T);
+  if (residency == WeightResidency::Bf16) {
+    require(!std::is_same_v<typename P::T, double>,
+            c.source + ": weights held in bf16 (--weights bf16) are for ref-f32 and ref-bf16; " + P::kName +
+                " is the fp64 oracle and holds every weight in double");
+    require_memory(estimate_model_bytes(c, 2, kBytes),
+                   c.source + ": the reference model (weights held in bf16, " + std::to_string(8 * kBytes) + "-bit state)");
+    return hold_all_bf16<P>(map_text_weights(*ck, c));
+  }
   if (resolve_weight_residency(residency, c, kBytes, available_memory_bytes()) == WeightResidency::Resident)
     return load_weights<P>(*ck, c);
   require_memory(estimate_streamed_model_bytes(c, kBytes, kBytes),
@@ -174,7 +209,7 @@ Mat<typename P::T> Model<P>::forward(const ModelInput& in, ModelCache<T>& cache,
       convert_rows<P>(w_.stored->embed, id, 1, h.data() + i * cfg_.hidden_size);  // h is row-major
       w_.stored->embed.release_rows(id, 1);
     } else {
-      h.row(i) = w_.embed.row(id);
+      h.row(i) = w_.embed.row_values(id).transpose();
     }
   }
   if (opt.head_seconds) *opt.head_seconds += seconds_since(t0);

@@ -18,15 +18,18 @@
 namespace mm::ref {
 
 template <class T> struct ModelWeights {
-  Mat<T> embed;       // [V, H] model.embed_tokens.weight
+  Weight<T> embed;    // [V, H] model.embed_tokens.weight
   Vec<T> final_norm;  // [H]    model.norm.weight
-  Mat<T> lm_head;     // [V, H] lm_head.weight (== embed when tie_word_embeddings)
+  Weight<T> lm_head;  // [V, H] lm_head.weight (== embed when tie_word_embeddings)
   std::vector<LayerWeights<T>> layers;  // the run's layers: layers[i] is decoder layer cfg.first_layer() + i
   // Streamed weights (WeightResidency::Streamed): the checkpoint stays open and its blocks are converted
   // when used; embed, lm_head and the layers' matrices are then empty, and layers[l] holds the 1-D
   // weights alone (input_norm, post_norm, lightning.norm: resident, so fault injection can flip them).
   std::shared_ptr<const Checkpoint> checkpoint;
   std::shared_ptr<const TextWeightMap> stored;
+  // Held in bf16 (WeightResidency::Bf16): embed, lm_head and every layer's matrices are Weights holding
+  // bf16 bits (weight.h); the 1-D weights are converted as in the resident model.
+  bool bf16_held = false;
 };
 
 // Loads every tensor through the one checkpoint-name mapping (core/text_weights.h: official names, the
@@ -36,7 +39,9 @@ template <class T> struct ModelWeights {
 template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ckpt, const ModelConfig& cfg);
 // The same with a choice of residency (core/config.h WeightResidency; Auto resolved against this
-// machine's memory). Streamed: every tensor is checked the same way at load, the 1-D weights converted,
+// machine's memory). Bf16 (the fp32 and bf16 precisions only): every matrix held as bf16 bits and read
+// by linear<P> in place (weight.h): a prefill's numbers are the resident model's bit for bit, a decode
+// step's equal to rounding (docs/memory.md#weights-held-in-bf16). Streamed: every tensor is checked the same way at load, the 1-D weights converted,
 // and the matrices converted when Model::forward uses them, by the same conversion (weight_block.h), so
 // the numbers are bit-identical to the resident model's; only the lm_head of a model whose head exceeds
 // kStreamedHeadBlockBytes is applied in blocks of rows (docs/memory.md).
@@ -82,7 +87,9 @@ template <class P> class Model {
   using T = typename P::T;
   Model(ModelConfig cfg, ModelWeights<T> w) : cfg_(std::move(cfg)), w_(std::move(w)) {}
   const ModelConfig& config() const { return cfg_; }
-  WeightResidency residency() const { return w_.stored ? WeightResidency::Streamed : WeightResidency::Resident; }
+  WeightResidency residency() const {
+    return w_.stored ? WeightResidency::Streamed : w_.bf16_held ? WeightResidency::Bf16 : WeightResidency::Resident;
+  }
   const ModelWeights<T>& weights() const { return w_; }
   ModelWeights<T>& mutable_weights() { return w_; }  // fault injection (harness soak) only
   ModelCache<T> new_cache() const;

@@ -49,7 +49,7 @@ template <class P>
 Mat<typename P::T> moe(const Mat<typename P::T>& x, const MoEWeights<typename P::T>& w, int top_k,
                        RouterChoice<typename P::T>* choice) {
   using T = typename P::T;
-  const Eigen::Index n = x.rows(), E = w.gate.rows();
+  const Eigen::Index n = x.rows(), E = w.gate.out_features();
   if (w.experts.empty() ? !w.stored_expert : static_cast<Eigen::Index>(w.experts.size()) != E)  // message built only then
     throw Error("moe: " + std::to_string(w.experts.size()) + " experts for a router of " + std::to_string(E) +
                 " (and no stored experts)");

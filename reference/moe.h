@@ -8,18 +8,18 @@
 #include <functional>
 #include <vector>
 
-#include "reference/precision.h"
+#include "reference/weight.h"
 
 namespace mm::ref {
 
 template <class T> struct ExpertWeights {
-  Mat<T> w1;  // [I, H] block_sparse_moe.experts.e.w1.weight (gate proj)
-  Mat<T> w3;  // [I, H] block_sparse_moe.experts.e.w3.weight (up proj)
-  Mat<T> w2;  // [H, I] block_sparse_moe.experts.e.w2.weight (down proj)
+  Weight<T> w1;  // [I, H] block_sparse_moe.experts.e.w1.weight (gate proj)
+  Weight<T> w3;  // [I, H] block_sparse_moe.experts.e.w3.weight (up proj)
+  Weight<T> w2;  // [H, I] block_sparse_moe.experts.e.w2.weight (down proj)
 };
 
 template <class T> struct MoEWeights {
-  Mat<T> gate;                          // [E, H] block_sparse_moe.gate.weight (router)
+  Weight<T> gate;                       // [E, H] block_sparse_moe.gate.weight (router)
   std::vector<ExpertWeights<T>> experts;  // E experts, or none when `stored_expert` is set
   // Streamed weights (ref::load_weights, WeightResidency::Streamed): expert e converted from the mapped
   // checkpoint when a token is routed to it, used, and dropped, so one expert is in memory at a time.

@@ -7,15 +7,15 @@
 // accumulates in fp32), output stored in bf16.
 #pragma once
 #include "core/config.h"
-#include "reference/precision.h"
+#include "reference/weight.h"
 
 namespace mm::ref {
 
 template <class T> struct SoftmaxWeights {
-  Mat<T> q;  // [n_h * d_h, H]   self_attn.q_proj.weight
-  Mat<T> k;  // [n_kv * d_h, H]  self_attn.k_proj.weight
-  Mat<T> v;  // [n_kv * d_h, H]  self_attn.v_proj.weight
-  Mat<T> o;  // [H, n_h * d_h]   self_attn.o_proj.weight
+  Weight<T> q;  // [n_h * d_h, H]   self_attn.q_proj.weight
+  Weight<T> k;  // [n_kv * d_h, H]  self_attn.k_proj.weight
+  Weight<T> v;  // [n_kv * d_h, H]  self_attn.v_proj.weight
+  Weight<T> o;  // [H, n_h * d_h]   self_attn.o_proj.weight
 };
 
 template <class T> struct KVCache {

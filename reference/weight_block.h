@@ -4,13 +4,17 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/text_weights.h"
 #include "core/safetensors.h"
+#include "core/error.h"
 #include "reference/linear.h"
 #include "reference/precision.h"
+#include "reference/weight.h"
 
 namespace mm::ref {
 
@@ -61,6 +65,37 @@ Mat<typename P::T> linear_blocked(const Mat<typename P::T>& x, const WeightBlock
     y.middleCols(r0, k) = linear<P>(x, block);
   }
   return y;
+}
+
+// The block held in bf16 (WeightResidency::Bf16, weight.h): each value converted as convert_rows<P> does
+// (the BF16 mode rounds to bf16 there), which must then be a bf16 value, so that the held weight means
+// exactly what the resident one does. The fp32 mode on a checkpoint stored in F32 with values bf16 cannot
+// hold is refused, naming the tensor. A panel at a time, its mapped pages handed back once read.
+template <class P>
+std::shared_ptr<const HeldBf16> to_held_bf16(const WeightBlock& b) {
+  using T = typename P::T;
+  auto h = std::make_shared<HeldBf16>();
+  h->name = b.tensor->name;
+  h->rows = b.rows;
+  h->cols = b.cols;
+  h->bits.resize(static_cast<std::size_t>(b.numel()));
+  const int64_t per = b.cols > 0 ? std::max<int64_t>(1, kPanelElements / b.cols) : b.rows;
+  std::vector<T> panel(static_cast<std::size_t>(std::min(per, b.rows) * b.cols));
+  for (int64_t r = 0; r < b.rows; r += per) {
+    const int64_t k = std::min(per, b.rows - r);
+    convert_rows<P>(b, r, k, panel.data());
+    for (int64_t i = 0; i < k * b.cols; ++i) {
+      const T v = panel[static_cast<std::size_t>(i)];
+      const float f = static_cast<float>(v);
+      if (static_cast<T>(f) != v || round_bf16(f) != f)
+        throw Error(b.tensor->file + ": tensor '" + b.tensor->name + "' (" + dtype_name(b.tensor->dtype) + ") element [" +
+                    std::to_string(r + i / b.cols) + ", " + std::to_string(i % b.cols) +
+                    "] is not a bf16 value: weights held in bf16 (--weights bf16) need a checkpoint stored in BF16 "
+                    "with " + P::kName + " (ref-bf16 rounds every weight to bf16 at load)");
+      h->bits[static_cast<std::size_t>(r * b.cols + i)] = f32_to_bf16_bits(f);
+    }
+  }
+  return h;
 }
 
 // A [1, n] block as a vector.

@@ -161,6 +161,7 @@ std::string gpu_description() {
 }
 
 WeightResidency resolve_kernel_residency(const std::string& backend, const ModelConfig& cfg, WeightResidency weights) {
+  if (weights == WeightResidency::Bf16) return WeightResidency::Resident;  // the kernels' weights are bf16 on the device
   if (weights != WeightResidency::Auto) return weights;
 #if MM_CUDA
   if (backend == "cuda") {

@@ -37,6 +37,30 @@ TEST(RunMemory, PartsAddUpAndFollowTheScalar) {
   EXPECT_EQ(predict(c, "ref-bf16", WeightResidency::Resident, 300, 4).weights, f32.weights);  // bf16 values in floats
 }
 
+// Held in bf16: the matrices at 2 bytes, the 1-D weights in fp32; a prefill converts one matrix at a
+// time (the lm_head, the largest here), a decode-only request converts nothing. Not for the oracle.
+TEST(RunMemory, Bf16HeldWeightsAreTwoBytesAndAPrefillConvertsOneMatrix) {
+  const ModelConfig c = preset_config("small");
+  const ParamCount p = count_params(c);
+  const RunMemory r = predict(c, "ref-f32", WeightResidency::Resident, 300, 4);
+  const RunMemory h = predict(c, "ref-bf16", WeightResidency::Bf16, 300, 4);
+  EXPECT_EQ(h.residency, WeightResidency::Bf16);
+  const int64_t vectors = c.num_hidden_layers * p.layer_norms +
+                          c.run_layers_of(LayerType::Lightning) * c.inner_dim() + c.hidden_size;
+  EXPECT_EQ(h.weights, static_cast<uint64_t>(2 * (p.total - vectors) + 4 * vectors));
+  EXPECT_LT(h.weights * 19, r.weights * 10);  // about half
+  EXPECT_EQ(h.state, r.state);
+  const uint64_t head = static_cast<uint64_t>(4 * c.vocab_size * c.hidden_size);
+  EXPECT_GE(h.transient, r.transient);
+  EXPECT_LE(h.transient, r.transient + head);
+  // a one-token prompt (decode only) takes the GEMV: nothing converted
+  EXPECT_EQ(predict(c, "ref-f32", WeightResidency::Bf16, 1, 4, false, false).transient,
+            predict(c, "ref-f32", WeightResidency::Resident, 1, 4, false, false).transient);
+  EXPECT_THROW(predict(c, "ref-f64", WeightResidency::Bf16, 300, 4), Error);
+  // the kernels hold bf16 weights on the device anyway: bf16 is their resident model
+  EXPECT_EQ(predict(c, "cuda-sim", WeightResidency::Bf16, 300, 4).residency, WeightResidency::Resident);
+}
+
 TEST(RunMemory, StreamedHoldsTheWorkingSetNotTheModel) {
   ModelConfig c = preset_config("minimax-text-01");
   c.run = {6, 8};

@@ -1,0 +1,114 @@
+#include "reference/gemv_bf16.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#define EIGEN_USE_THREADS
+#include <unsupported/Eigen/CXX11/ThreadPool>
+
+#include "reference/blas_cpu.h"
+
+namespace mm::ref {
+namespace gemv_detail {
+
+// The same arithmetic as the AVX2 kernel's, lane by lane (two 8-lane partial sums over alternate
+// 8-wide steps, a last 8-wide step into the first when K % 16 >= 8, the two added lane by lane, the lanes
+// summed in its order, then the k % 8 tail), without FMA: the two agree to rounding (the fused
+// multiply-adds), not bit for bit.
+void gemv_bf16_rows_portable(const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N, int64_t n0,
+                             int64_t n1, float* y) {
+  const int64_t K16 = K & ~int64_t{15};
+  const bool half = K - K16 >= 8;
+  const int64_t K8 = half ? K16 + 8 : K16;
+  auto value = [](uint16_t b) {
+    const uint32_t u = static_cast<uint32_t>(b) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  };
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t s = 0; s < S; ++s) {
+      const float* xs = x + s * K;
+      const uint16_t* wn = w + n * K;
+      float a0[8] = {}, a1[8] = {};
+      for (int64_t k = 0; k < K16; k += 16)
+        for (int j = 0; j < 8; ++j) {
+          a0[j] += xs[k + j] * value(wn[k + j]);
+          a1[j] += xs[k + 8 + j] * value(wn[k + 8 + j]);
+        }
+      if (half)
+        for (int j = 0; j < 8; ++j) a0[j] += xs[K16 + j] * value(wn[K16 + j]);
+      float v[8];
+      for (int j = 0; j < 8; ++j) v[j] = a0[j] + a1[j];
+      float t = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+      for (int64_t k = K8; k < K; ++k) t += xs[k] * value(wn[k]);
+      y[s * N + n] = t;
+    }
+}
+
+namespace {
+
+RowsFn pick() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return gemv_bf16_rows_avx2;
+#endif
+  return gemv_bf16_rows_portable;
+}
+
+// The team's helper threads (the caller is one more), made at the first parallel call with the BLAS
+// thread count of that moment. Eigen's pool (a dependency already): its workers spin briefly after a
+// task, then sleep, so a decode step's back-to-back GEMVs do not pay a wake-up each.
+Eigen::ThreadPool& helpers() {
+  static std::unique_ptr<Eigen::ThreadPool> pool;
+  static std::once_flag once;
+  std::call_once(once, [] { pool = std::make_unique<Eigen::ThreadPool>(std::max(1, blas_threads() - 1)); });
+  return *pool;
+}
+
+// Below this many weights a product runs on the caller alone (the router: E x H).
+constexpr int64_t kParallelMinWeights = int64_t{1} << 15;
+
+}  // namespace
+
+const char* gemv_bf16_isa() { return pick() == gemv_bf16_rows_avx2 ? "avx2" : "portable"; }
+
+void gemv_bf16_with(RowsFn fn, const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N, float* y) {
+  int parts = N * K >= kParallelMinWeights ? blas_threads() : 1;
+  if (parts > 1) parts = std::min(parts, helpers().NumThreads() + 1);
+  parts = static_cast<int>(std::min<int64_t>(parts, (N + 3) / 4));
+  if (parts <= 1) {
+    fn(x, S, K, w, N, 0, N, y);
+    return;
+  }
+  // Contiguous ranges of rows, multiples of 4 but the last.
+  const int64_t per = ((N + parts - 1) / parts + 3) / 4 * 4;
+  Eigen::Barrier done(static_cast<unsigned>(parts - 1));
+  for (int i = 1; i < parts; ++i)
+    helpers().Schedule([&, i] {
+      const int64_t n0 = std::min(N, i * per), n1 = std::min(N, n0 + per);
+      if (n0 < n1) fn(x, S, K, w, N, n0, n1, y);
+      done.Notify();
+    });
+  fn(x, S, K, w, N, 0, std::min(N, per), y);
+  done.Wait();
+}
+
+}  // namespace gemv_detail
+
+void gemv_bf16(const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N, float* y) {
+  static const gemv_detail::RowsFn fn = gemv_detail::pick();
+  gemv_detail::gemv_bf16_with(fn, x, S, K, w, N, y);
+}
+
+void bf16_to_f32(const uint16_t* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t u = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(out + i, &u, 4);
+  }
+}
+
+}  // namespace mm::ref
