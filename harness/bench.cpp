@@ -336,8 +336,10 @@ void check_lengths_fit(const BenchOptions& opt, const ModelConfig& cfg) {
             "bench: context length " + std::to_string(v) + " + decode steps exceeds max_position_embeddings");
 }
 
-// Why `name` cannot run here ("" when it can).
-std::string unavailable(const std::string& name) {
+// Why `name` cannot run here, or with these weights ("" when it can).
+std::string unavailable(const std::string& name, WeightResidency weights) {
+  if (name == "ref-f64" && weights == WeightResidency::Bf16)
+    return "weights held in bf16 (--weights bf16) are for ref-f32 and ref-bf16; ref-f64 is the oracle and holds doubles";
   const BackendEntry* e = registry().find(name);
   return e ? e->why_unavailable() : "";
 }
@@ -376,10 +378,10 @@ BenchResult run_bench(const ModelSource& src, const BenchOptions& opt) {
   const int64_t lengths = static_cast<int64_t>(opt.prompt_lens.size() + opt.context_lens.size() + image_reqs.size());
   int64_t total = 0;
   for (const auto& n : names)
-    if (registry().find(n) && unavailable(n).empty()) total += per * lengths;
+    if (registry().find(n) && unavailable(n, src.model.weights).empty()) total += per * lengths;
   Progress prog("bench", total, opt.progress);
   for (const auto& name : names) {
-    const std::string why = unavailable(name);
+    const std::string why = unavailable(name, src.model.weights);
     if (!why.empty()) {
       r.skipped.push_back({{"backend", name}, {"reason", why}});
       continue;

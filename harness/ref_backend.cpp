@@ -63,7 +63,7 @@ template <class P> class RefBackend final : public Backend {
   // ref-bf16 keeps bf16 values in float storage: it moves 4 bytes per element. Weights held in bf16
   // (--weights bf16): 2, the bytes of a weight, which are what the count is made of (a decode step reads
   // every weight it uses and a few rows of activations; the activations, still fp32, are undercounted, as
-  // is a VL model's vision tower, which stays fp32).
+  // are a VL model's vision tower, which stays fp32, and a prefill's fp32 copies of the weights).
   int bytes_per_element() const override {
     return model_.residency() == WeightResidency::Bf16 ? 2 : static_cast<int>(sizeof(T));
   }

@@ -59,41 +59,46 @@ RowsFn pick() {
   return gemv_bf16_rows_portable;
 }
 
-// The team's helper threads (the caller is one more), made at the first parallel call with the BLAS
-// thread count of that moment. Eigen's pool (a dependency already): its workers spin briefly after a
-// task, then sleep, so a decode step's back-to-back GEMVs do not pay a wake-up each.
+// The team's helper threads (the caller is one more), made at the first parallel call: the BLAS thread
+// count of that moment less one, and at least 3 (so that teams of up to 4 run as asked: the tests'
+// sizes). Eigen's pool (a dependency already): its workers spin briefly after a task, then sleep, so a
+// decode step's back-to-back GEMVs do not pay a wake-up each; a helper never given work only sleeps.
 Eigen::ThreadPool& helpers() {
   static std::unique_ptr<Eigen::ThreadPool> pool;
   static std::once_flag once;
-  std::call_once(once, [] { pool = std::make_unique<Eigen::ThreadPool>(std::max(1, blas_threads() - 1)); });
+  std::call_once(once, [] { pool = std::make_unique<Eigen::ThreadPool>(std::max(3, blas_threads() - 1)); });
   return *pool;
 }
-
-// Below this many weights a product runs on the caller alone (the router: E x H).
-constexpr int64_t kParallelMinWeights = int64_t{1} << 15;
 
 }  // namespace
 
 const char* gemv_bf16_isa() { return pick() == gemv_bf16_rows_avx2 ? "avx2" : "portable"; }
 
-void gemv_bf16_with(RowsFn fn, const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N, float* y) {
-  int parts = N * K >= kParallelMinWeights ? blas_threads() : 1;
+int64_t gemv_team_rows(int part, int parts, int64_t N, int64_t* n0) {
+  const int64_t per = ((N + parts - 1) / parts + 3) / 4 * 4;  // multiples of 4 but the last
+  *n0 = std::min(N, part * per);
+  return std::min(N, *n0 + per) - *n0;
+}
+
+void gemv_bf16_team(RowsFn fn, int parts, const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N,
+                    float* y) {
   if (parts > 1) parts = std::min(parts, helpers().NumThreads() + 1);
   parts = static_cast<int>(std::min<int64_t>(parts, (N + 3) / 4));
   if (parts <= 1) {
     fn(x, S, K, w, N, 0, N, y);
     return;
   }
-  // Contiguous ranges of rows, multiples of 4 but the last.
-  const int64_t per = ((N + parts - 1) / parts + 3) / 4 * 4;
   Eigen::Barrier done(static_cast<unsigned>(parts - 1));
   for (int i = 1; i < parts; ++i)
     helpers().Schedule([&, i] {
-      const int64_t n0 = std::min(N, i * per), n1 = std::min(N, n0 + per);
-      if (n0 < n1) fn(x, S, K, w, N, n0, n1, y);
+      int64_t n0 = 0;
+      const int64_t n = gemv_team_rows(i, parts, N, &n0);
+      if (n > 0) fn(x, S, K, w, N, n0, n0 + n, y);
       done.Notify();
     });
-  fn(x, S, K, w, N, 0, std::min(N, per), y);
+  int64_t n0 = 0;
+  const int64_t n = gemv_team_rows(0, parts, N, &n0);
+  fn(x, S, K, w, N, n0, n0 + n, y);
   done.Wait();
 }
 
@@ -101,7 +106,7 @@ void gemv_bf16_with(RowsFn fn, const float* x, int64_t S, int64_t K, const uint1
 
 void gemv_bf16(const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N, float* y) {
   static const gemv_detail::RowsFn fn = gemv_detail::pick();
-  gemv_detail::gemv_bf16_with(fn, x, S, K, w, N, y);
+  gemv_detail::gemv_bf16_team(fn, N * K >= gemv_detail::kParallelMinWeights ? blas_threads() : 1, x, S, K, w, N, y);
 }
 
 void bf16_to_f32(const uint16_t* in, int64_t n, float* out) {

@@ -70,37 +70,22 @@ Weight<typename P::T> held_released(const WeightBlock& b) {
   return w;
 }
 
-// The model held in bf16: every matrix as bf16 bits, the 1-D weights converted.
-template <class P>
-ModelWeights<typename P::T> hold_all_bf16(const TextWeightMap& m) {
+// Every block of the model now, each matrix by `mat` (convert_released: resident; held_released: held in
+// bf16), the 1-D weights converted. A tied lm_head is the embedding (a copy when resident, the same
+// bits when held).
+template <class P, class Convert>
+ModelWeights<typename P::T> load_all(const TextWeightMap& m, Convert mat) {
   ModelWeights<typename P::T> w;
-  w.bf16_held = true;
-  w.embed = held_released<P>(m.embed);
+  w.embed = mat(m.embed);
   w.final_norm = to_vec<P>(m.final_norm);
-  w.lm_head = m.lm_head_tied ? w.embed : held_released<P>(m.lm_head);
+  if (m.lm_head_tied)
+    w.lm_head = w.embed;
+  else
+    w.lm_head = mat(m.lm_head);
   for (const TextLayerWeightMap& M : m.layers) {
     LayerWeights<typename P::T> L = layer_vectors<P>(M);
-    convert_matrices<P>(M, L, held_released<P>);
-    for (std::size_t e = 0; e < M.w1.size(); ++e)
-      L.moe.experts.push_back({held_released<P>(M.w1[e]), held_released<P>(M.w3[e]), held_released<P>(M.w2[e])});
-    w.layers.push_back(std::move(L));
-  }
-  return w;
-}
-
-// The resident model: every block converted now.
-template <class P>
-ModelWeights<typename P::T> convert_all(const TextWeightMap& m) {
-  ModelWeights<typename P::T> w;
-  w.embed = convert_released<P>(m.embed);
-  w.final_norm = to_vec<P>(m.final_norm);
-  w.lm_head = m.lm_head_tied ? w.embed : convert_released<P>(m.lm_head);
-  for (const TextLayerWeightMap& M : m.layers) {
-    LayerWeights<typename P::T> L = layer_vectors<P>(M);
-    convert_matrices<P>(M, L, convert_released<P>);
-    for (std::size_t e = 0; e < M.w1.size(); ++e)
-      L.moe.experts.push_back(
-          {convert_released<P>(M.w1[e]), convert_released<P>(M.w3[e]), convert_released<P>(M.w2[e])});
+    convert_matrices<P>(M, L, mat);
+    for (std::size_t e = 0; e < M.w1.size(); ++e) L.moe.experts.push_back({mat(M.w1[e]), mat(M.w3[e]), mat(M.w2[e])});
     w.layers.push_back(std::move(L));
   }
   return w;
@@ -141,7 +126,7 @@ ModelWeights<typename P::T> load_weights(const Checkpoint& ck, const ModelConfig
   constexpr uint64_t kBytes = sizeof(typename P::T);
   require_memory(estimate_model_bytes(c, kBytes, kBytes),
                  c.source + ": the reference model (" + std::to_string(8 * kBytes) + "-bit weights and state)");
-  return convert_all<P>(map_text_weights(ck, c));
+  return load_all<P>(map_text_weights(ck, c), convert_released<P>);
 }
 
 template <class P>
@@ -154,7 +139,9 @@ ModelWeights<typename P::T> load_weights(std::shared_ptr<const Checkpoint> ck, c
                 " is the fp64 oracle and holds every weight in double");
     require_memory(estimate_model_bytes(c, 2, kBytes),
                    c.source + ": the reference model (weights held in bf16, " + std::to_string(8 * kBytes) + "-bit state)");
-    return hold_all_bf16<P>(map_text_weights(*ck, c));
+    ModelWeights<typename P::T> w = load_all<P>(map_text_weights(*ck, c), held_released<P>);
+    w.bf16_held = true;
+    return w;
   }
   if (resolve_weight_residency(residency, c, kBytes, available_memory_bytes()) == WeightResidency::Resident)
     return load_weights<P>(*ck, c);

@@ -40,8 +40,8 @@ template <class P>
 ModelWeights<typename P::T> load_weights(const Checkpoint& ckpt, const ModelConfig& cfg);
 // The same with a choice of residency (core/config.h WeightResidency; Auto resolved against this
 // machine's memory). Bf16 (the fp32 and bf16 precisions only): every matrix held as bf16 bits and read
-// by linear<P> in place (weight.h): a prefill's numbers are the resident model's bit for bit, a decode
-// step's equal to rounding (docs/memory.md#weights-held-in-bf16). Streamed: every tensor is checked the same way at load, the 1-D weights converted,
+// by linear<P> in place (weight.h): a product of more than 8 rows is the resident model's bit for bit, a
+// decode step's products equal to rounding (docs/memory.md#weights-held-in-bf16). Streamed: every tensor is checked the same way at load, the 1-D weights converted,
 // and the matrices converted when Model::forward uses them, by the same conversion (weight_block.h), so
 // the numbers are bit-identical to the resident model's; only the lm_head of a model whose head exceeds
 // kStreamedHeadBlockBytes is applied in blocks of rows (docs/memory.md).

@@ -3,8 +3,9 @@
 //     the values converted to the precision's scalar;
 //   - held in bf16 (WeightResidency::Bf16, docs/memory.md#weights-held-in-bf16): the Mat<T> empty and the
 //     values kept as bf16 bits, 2 bytes a weight, which linear<P> below reads directly: a product of at
-//     most kHeldGemvMaxRows rows (a decode step) through the bf16 GEMV (gemv_bf16.h), a larger one (a
-//     prefill) on fp32 copies of blocks of rows handed to linear.h's GEMM.
+//     most kHeldGemvMaxRows rows (a decode step; in a prefill, a prompt that short or an expert that few
+//     tokens are routed to) through the bf16 GEMV (gemv_bf16.h), a larger one on fp32 copies of blocks of
+//     rows handed to linear.h's GEMM.
 // Deriving from Mat<T> keeps every use of a resident weight (element access, products, casts) as it was.
 #pragma once
 #include <algorithm>
@@ -70,17 +71,19 @@ inline constexpr int64_t kHeldBlockBytes = static_cast<int64_t>(kStreamedHeadBlo
 // y = x W^T for a held weight. Up to kHeldGemvMaxRows rows: the GEMV, fp32 accumulation in its own order
 // (equal to linear.h's GEMM up to rounding, not bit for bit), then the precision's store. More rows: per
 // block of W's rows an fp32 copy (exact: bf16 -> fp32) and linear.h's GEMM on it, so every element is the
-// dot product the resident model computes over the same k when W fits one block (bit for bit then:
-// tests/reference/model_bf16_weights_test.cpp), to rounding when it is split.
+// dot product the resident model computes over the same k when W fits one block (bit for bit then), to
+// rounding when it is split. The choice is per product: a prefill is the resident model's bit for bit
+// when every product in it has more than kHeldGemvMaxRows rows (tests/reference/model_bf16_weights_test.cpp:
+// tiny, 300 tokens, 4 experts), not when a short prompt or a rarely chosen expert takes the GEMV.
 template <class P>
 Mat<typename P::T> linear_held(const Mat<typename P::T>& x, const HeldBf16& w) {
   using T = typename P::T;
   if constexpr (!std::is_same_v<T, float>) {
     throw Error(w.name + ": weights held in bf16 are for the fp32 and bf16 precisions, not " + P::kName);
   } else {
-    require(x.cols() == w.cols, w.name + ": input has " + std::to_string(x.cols()) + " columns, the weight [" +
-                                    std::to_string(w.rows) + ", " + std::to_string(w.cols) + "] expects " +
-                                    std::to_string(w.cols));
+    if (x.cols() != w.cols)  // the message built only then: this runs for every product of a decode step
+      throw Error(w.name + ": input has " + std::to_string(x.cols()) + " columns, the weight [" + std::to_string(w.rows) +
+                  ", " + std::to_string(w.cols) + "] expects " + std::to_string(w.cols));
     Mat<T> y(x.rows(), w.rows);
     if (x.rows() <= kHeldGemvMaxRows) {
       gemv_bf16(x.data(), x.rows(), w.cols, w.bits.data(), w.rows, y.data());
@@ -99,10 +102,14 @@ Mat<typename P::T> linear_held(const Mat<typename P::T>& x, const HeldBf16& w) {
   }
 }
 
-// linear.h's y = x W^T, for a weight that may be held in bf16.
+// linear.h's y = x W^T, for a weight that may be held in bf16. A held weight whose matrix part was
+// written in place (resize, element writes: nothing does) would be ignored here: refused instead.
 template <class P>
 Mat<typename P::T> linear(const Mat<typename P::T>& x, const Weight<typename P::T>& w) {
-  if (const HeldBf16* h = w.held()) return linear_held<P>(x, *h);
+  if (const HeldBf16* h = w.held()) {
+    if (w.size() != 0) throw Error(h->name + ": a weight held in bf16 was also written as a matrix");
+    return linear_held<P>(x, *h);
+  }
   return linear<P>(x, static_cast<const Mat<typename P::T>&>(w));
 }
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # usage: weights_bf16.sh CLI TINY_DIR WORK_DIR IMAGE -- forward with --weights bf16 (the matrices held as
 # bf16, reference/weight.h) against --weights resident: the prefill (every logits row and hidden state)
-# byte for byte, ref-f32 and ref-bf16 on tiny and ref-f32 on a vl-tiny checkpoint with one image; the
+# byte for byte (these prompts give every product more than 8 rows; one that took the GEMV would differ
+# in its last bits), ref-f32 and ref-bf16 on tiny and ref-f32 on a vl-tiny checkpoint with one image; the
 # decode steps (the bf16 GEMV) close to the resident ones: for ref-f32 a relative Frobenius difference
 # above 0 (the GEMV's own order of summation, so it did run) and below 1e-5; for ref-bf16 below 2e-2
-# (its bf16 stores absorb most last-bit differences, and on tiny all of them: 0 measured); ref-f64 refuses the mode by name; info plans about half the weight bytes.
+# (its bf16 stores absorb most last-bit differences, and on tiny all of them: 0 measured); ref-f64
+# refuses the mode by name; check passes with held weights judged against the resident oracle and
+# budget; bench skips ref-f64 with the reason; info plans about half the weight bytes.
 set -euo pipefail
 cli="$1" tiny="$2" work="$3" image="$4"
 rm -rf "$work" && mkdir -p "$work"
@@ -48,6 +51,23 @@ if out=$("$cli" forward --model "$tiny" --tokens 1,2 --backend ref-f64 --weights
 elif grep -q -- "--weights bf16" <<<"$out" && grep -q "ref-f64" <<<"$out" && [ ! -e "$work/x.safetensors" ]; then
   echo "ok: ref-f64 refuses --weights bf16"
 else fail "ref-f64 --weights bf16: unclear message: $out"; fi
+# check judges held weights against the oracle and budget as always; bench skips ref-f64 by name
+if "$cli" check --model "$tiny" --backends ref-f32,ref-bf16 --weights bf16 --prompt-len 40 --decode-steps 2 \
+     --report "$work/check.json" >/dev/null 2>&1 &&
+   python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["model"].get("weights") != "bf16")' "$work/check.json"; then
+  echo "ok: check --weights bf16"
+else fail "check --weights bf16 did not pass or its report lacks model.weights"; fi
+if "$cli" bench --model "$tiny" --backends ref-f64,ref-f32 --weights bf16 --prompt-lens 8 --context-lens 8 \
+     --decode-steps 2 --reps 1 --warmup 0 --report "$work/bench.json" >/dev/null 2>&1 &&
+   python3 - "$work/bench.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+skipped = {s["backend"]: s["reason"] for s in r["result"]["skipped"]}
+assert "--weights bf16" in skipped.get("ref-f64", ""), skipped
+assert any(s["backend"] == "ref-f32" for s in r["result"]["series"]), "no ref-f32 series"
+PY
+then echo "ok: bench --weights bf16 skips ref-f64 with the reason"
+else fail "bench --weights bf16"; fi
 plan() { "$cli" info --model "$tiny" --backend ref-bf16 --prompt-len 40 --decode-steps 3 --weights "$1" --json; }
 if python3 - "$(plan resident)" "$(plan bf16)" <<'PY'
 import json, sys

@@ -1,6 +1,6 @@
 // Weights held in bf16 (WeightResidency::Bf16, reference/weight.h, reference/gemv_bf16.h):
 //   - the GEMV against exact sums: every element within the dot product's error bound, every element
-//     written (NaN-poisoned output), the same bits for any thread count, AVX2 and portable kernels;
+//     written (NaN-poisoned output), the same bits for team sizes 1 to 5, AVX2 and portable kernels;
 //   - linear<P> on a held weight: up to kHeldGemvMaxRows rows the GEMV (within the bound of the resident
 //     product's exact sum), more rows the resident GEMM's bits;
 //   - the model: a 300-token prefill (crossing the lightning block) bit for bit the resident model's,
@@ -30,11 +30,6 @@ using ref::BF16;
 using ref::F32;
 using ref::F64;
 
-template <class T> bool same_bits(const Mat<T>& a, const Mat<T>& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
-}
-
 std::vector<uint16_t> random_bf16(std::size_t n, Rng& rng, double scale) {
   std::vector<uint16_t> b(n);
   for (auto& v : b) v = f32_to_bf16_bits(static_cast<float>(rng.normal() * scale));
@@ -59,14 +54,16 @@ int64_t outside_dot_bound(const float* x, int64_t S, int64_t K, const uint16_t* 
   return n_out;
 }
 
-TEST(GemvBf16, WithinTheDotBoundEveryElementWrittenAnyThreadCount) {
+TEST(GemvBf16, WithinTheDotBoundEveryElementWrittenAnyTeamSize) {
   using ref::gemv_detail::RowsFn;
   std::vector<std::pair<const char*, RowsFn>> kernels = {{"portable", ref::gemv_detail::gemv_bf16_rows_portable}};
-  if (std::string(ref::gemv_detail::gemv_bf16_isa()) == "avx2") kernels.push_back({"avx2", ref::gemv_detail::gemv_bf16_rows_avx2});
+  const bool avx2 = std::string(ref::gemv_detail::gemv_bf16_isa()) == "avx2";
+  if (avx2) kernels.push_back({"avx2", ref::gemv_detail::gemv_bf16_rows_avx2});
   std::printf("gemv_bf16 on this CPU: %s\n", ref::gemv_detail::gemv_bf16_isa());
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  // K: below one vector, the k % 8 tails, a decode-sized row; N: partial row groups, a team-sized matrix
-  for (const int64_t K : {1, 7, 8, 9, 64, 1031})
+  // K: below one vector, the 8-wide step alone (8, 9) and after 16-wide steps (24, 1039), k % 8 tails
+  // (7, 9, 1031, 1039), a decode-sized row; N: partial row groups, a matrix every team splits
+  for (const int64_t K : {1, 7, 8, 9, 24, 64, 1031, 1039})
     for (const int64_t N : {1, 3, 4, 5, 37, 4101})
       for (const int64_t S : {1, 2, 8}) {
         if (K * N > 200000 && S > 1) continue;  // the exact sums are the slow part
@@ -75,21 +72,39 @@ TEST(GemvBf16, WithinTheDotBoundEveryElementWrittenAnyThreadCount) {
         for (auto& v : x) v = static_cast<float>(rng.normal());
         const std::vector<uint16_t> w = random_bf16(static_cast<std::size_t>(N * K), rng, 0.1);
         const std::string shape = " S " + std::to_string(S) + " K " + std::to_string(K) + " N " + std::to_string(N);
-        std::vector<float> one;  // one thread, the whole range: the reference bits for the team
         for (const auto& [name, fn] : kernels) {
-          std::vector<float> y(static_cast<std::size_t>(S * N), nan), team(y.size(), nan);
+          std::vector<float> y(static_cast<std::size_t>(S * N), nan);  // one thread, the whole range
           fn(x.data(), S, K, w.data(), N, 0, N, y.data());
           EXPECT_EQ(outside_dot_bound(x.data(), S, K, w.data(), N, y.data()), 0) << name << shape;
-          ref::gemv_detail::gemv_bf16_with(fn, x.data(), S, K, w.data(), N, team.data());
-          EXPECT_EQ(std::memcmp(y.data(), team.data(), y.size() * sizeof(float)), 0) << name << " team" << shape;
-          if (kernels.size() > 1 && name == kernels.back().first) one = y;
-        }
-        if (!one.empty()) {  // the entry point picks the CPU's kernel
-          std::vector<float> y(one.size(), nan);
-          ref::gemv_bf16(x.data(), S, K, w.data(), N, y.data());
-          EXPECT_EQ(std::memcmp(y.data(), one.data(), y.size() * sizeof(float)), 0) << shape;
+          for (int parts = 1; parts <= 5; ++parts) {  // a team of up to 4 runs as asked; 5 is capped
+            std::vector<float> team(y.size(), nan);
+            ref::gemv_detail::gemv_bf16_team(fn, parts, x.data(), S, K, w.data(), N, team.data());
+            EXPECT_EQ(std::memcmp(y.data(), team.data(), y.size() * sizeof(float)), 0)
+                << name << " team of " << parts << shape;
+          }
+          if ((std::string(name) == "avx2") == avx2) {  // the entry point runs the CPU's kernel
+            std::vector<float> got(y.size(), nan);
+            ref::gemv_bf16(x.data(), S, K, w.data(), N, got.data());
+            EXPECT_EQ(std::memcmp(y.data(), got.data(), y.size() * sizeof(float)), 0) << name << " gemv_bf16" << shape;
+          }
         }
       }
+}
+
+// The team's ranges cover every row once, in multiples of 4 but the last.
+TEST(GemvBf16, TeamRangesCoverEveryRowOnce) {
+  for (const int64_t N : {1, 3, 4, 5, 8, 37, 4101})
+    for (int parts = 1; parts <= 8; ++parts) {
+      std::vector<int> seen(static_cast<std::size_t>(N), 0);
+      for (int i = 0; i < parts; ++i) {
+        int64_t n0 = 0;
+        const int64_t n = ref::gemv_detail::gemv_team_rows(i, parts, N, &n0);
+        ASSERT_GE(n, 0);
+        if (n > 0 && n0 + n < N) EXPECT_EQ(n % 4, 0) << "N " << N << " parts " << parts << " part " << i;
+        for (int64_t r = n0; r < n0 + n; ++r) ++seen[static_cast<std::size_t>(r)];
+      }
+      for (int64_t r = 0; r < N; ++r) EXPECT_EQ(seen[static_cast<std::size_t>(r)], 1) << "N " << N << " parts " << parts << " row " << r;
+    }
 }
 
 TEST(GemvBf16, TheBoundCatchesAWrongElement) {
@@ -138,10 +153,14 @@ void expect_held_linear(int64_t N, int64_t K) {
     } else if constexpr (P::kBf16) {
       // the bf16 store: within half a bf16 ulp of a value within the dot bound; compare to the resident
       // result, which meets the same bound, as at most one bf16 ulp apart
+      // bf16 values as monotone integers: neighbours one apart, -0 and +0 both 0
+      const auto ord = [](float v) {
+        const uint16_t u = f32_to_bf16_bits(v);
+        return (u & 0x8000u) ? -static_cast<int>(u & 0x7fffu) : static_cast<int>(u);
+      };
       for (Eigen::Index i = 0; i < y.size(); ++i) {
         const float a = y.data()[i], b = resident.data()[i];
-        EXPECT_LE(std::abs(static_cast<int>(f32_to_bf16_bits(a)) - static_cast<int>(f32_to_bf16_bits(b))), 1)
-            << "S " << S << " element " << i << ": " << a << " vs " << b;
+        EXPECT_LE(std::abs(ord(a) - ord(b)), 1) << "S " << S << " element " << i << ": " << a << " vs " << b;
       }
     } else {
       EXPECT_EQ(outside_dot_bound(x.data(), S, K, held->bits.data(), N, y.data()), 0) << "S " << S;
@@ -159,38 +178,8 @@ TEST(HeldLinear, GemvUpToTheRowLimitResidentBitsAbove) {
   expect_held_linear<BF16>(300, 64);
 }
 
-class Bf16Weights : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    cfg_ = new ModelConfig(preset_config("tiny"));
-    dir_ = new TempDir();
-    ref::SyntheticOptions opt;
-    opt.seed = 77;  // bf16 on disk
-    ref::write_synthetic_checkpoint(dir_->path.string(), *cfg_, opt);
-    // a tied head, stored in F32 (values that need more than bf16's 8 bits)
-    tied_ = new ModelConfig(*cfg_);
-    tied_->tie_word_embeddings = true;
-    f32_dir_ = new TempDir();
-    opt.dtype = DType::F32;
-    ref::write_synthetic_checkpoint(f32_dir_->path.string(), *tied_, opt);
-  }
-  static void TearDownTestSuite() { delete f32_dir_; delete tied_; delete dir_; delete cfg_; }
-  static ModelConfig* cfg_;
-  static ModelConfig* tied_;
-  static TempDir* dir_;
-  static TempDir* f32_dir_;
-};
-ModelConfig* Bf16Weights::cfg_ = nullptr;
-ModelConfig* Bf16Weights::tied_ = nullptr;
-TempDir* Bf16Weights::dir_ = nullptr;
-TempDir* Bf16Weights::f32_dir_ = nullptr;
-
-std::vector<int64_t> tokens(std::size_t n, int64_t vocab, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int64_t> t(n);
-  for (auto& v : t) v = rng.below(vocab);
-  return t;
-}
+// tiny, bf16 on disk; and a tied head stored in F32 (values that need more than bf16's 8 bits)
+class Bf16Weights : public TinyCheckpoints {};
 
 template <class T> std::vector<double> flat(const Mat<T>& m) {
   return std::vector<double>(m.data(), m.data() + m.size());
@@ -230,7 +219,7 @@ void expect_held_model(const std::string& dir, const ModelConfig& cfg) {
   EXPECT_EQ(bytes, 2 * (p.total - vectors));
   EXPECT_EQ(converted, 0);
 
-  const std::vector<int64_t> all = tokens(304, cfg.vocab_size, 11);
+  const std::vector<int64_t> all = random_tokens(304, cfg.vocab_size, 11);
   const std::vector<int64_t> prompt(all.begin(), all.begin() + 300);
   auto rc = resident.new_cache();
   auto hc = held.new_cache();

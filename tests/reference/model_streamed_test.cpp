@@ -24,21 +24,6 @@ using ref::BF16;
 using ref::F32;
 using ref::F64;
 
-template <class T> bool same_bits(const Mat<T>& a, const Mat<T>& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
-}
-template <class T> bool same_bits(const Vec<T>& a, const Vec<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
-}
-
-std::vector<int64_t> tokens(std::size_t n, int64_t vocab, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int64_t> t(n);
-  for (auto& v : t) v = rng.below(vocab);
-  return t;
-}
-
 // The resident and the streamed model on one checkpoint: a 300-token prefill (with a trace) and three
 // decode steps, compared bit for bit.
 template <class P>
@@ -59,7 +44,7 @@ void expect_streamed_equals_resident(const std::string& dir, const ModelConfig& 
     EXPECT_EQ(L.input_norm.size(), cfg.hidden_size);
   }
 
-  const std::vector<int64_t> all = tokens(303, cfg.vocab_size, 11);
+  const std::vector<int64_t> all = random_tokens(303, cfg.vocab_size, 11);
   const std::vector<int64_t> prompt(all.begin(), all.begin() + 300);
   auto rc = resident.new_cache();
   auto sc = streamed.new_cache();
@@ -86,31 +71,11 @@ void expect_streamed_equals_resident(const std::string& dir, const ModelConfig& 
   }
 }
 
-class StreamedModel : public ::testing::Test {
+// tiny, bf16 on disk; and a tied head stored in f32 (TinyCheckpoints: tied_dir_ is its f32_dir_)
+class StreamedModel : public TinyCheckpoints {
  protected:
-  static void SetUpTestSuite() {
-    cfg_ = new ModelConfig(preset_config("tiny"));
-    dir_ = new TempDir();
-    ref::SyntheticOptions opt;
-    opt.seed = 77;  // bf16 on disk
-    ref::write_synthetic_checkpoint(dir_->path.string(), *cfg_, opt);
-    // A tied head (the lm_head is the embedding), stored in f32: the BF16 mode rounds at conversion.
-    tied_ = new ModelConfig(*cfg_);
-    tied_->tie_word_embeddings = true;
-    tied_dir_ = new TempDir();
-    opt.dtype = DType::F32;
-    ref::write_synthetic_checkpoint(tied_dir_->path.string(), *tied_, opt);
-  }
-  static void TearDownTestSuite() { delete tied_dir_; delete tied_; delete dir_; delete cfg_; }
-  static ModelConfig* cfg_;
-  static ModelConfig* tied_;
-  static TempDir* dir_;
-  static TempDir* tied_dir_;
+  static inline TempDir*& tied_dir_ = f32_dir_;
 };
-ModelConfig* StreamedModel::cfg_ = nullptr;
-ModelConfig* StreamedModel::tied_ = nullptr;
-TempDir* StreamedModel::dir_ = nullptr;
-TempDir* StreamedModel::tied_dir_ = nullptr;
 
 TEST_F(StreamedModel, F64BitIdenticalToResident) { expect_streamed_equals_resident<F64>(dir_->path.string(), *cfg_); }
 TEST_F(StreamedModel, F32BitIdenticalToResident) { expect_streamed_equals_resident<F32>(dir_->path.string(), *cfg_); }

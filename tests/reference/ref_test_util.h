@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -20,6 +22,7 @@
 #include "core/rng.h"
 #include "reference/decoder_layer.h"
 #include "reference/precision.h"
+#include "reference/synthetic.h"
 
 namespace mm::reftest {
 
@@ -161,5 +164,51 @@ inline Mat<double> rmsnorm_f64(const Mat<double>& x, const Vec<double>& w, doubl
 
 inline double silu_f64(double x) { return x / (1.0 + std::exp(-x)); }
 inline double sigmoid_f64(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Bitwise equality of two matrices or vectors (shape and every bit).
+template <class T> bool same_bits(const Mat<T>& a, const Mat<T>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
+}
+template <class T> bool same_bits(const Vec<T>& a, const Vec<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
+}
+
+// n seeded token ids below vocab.
+inline std::vector<int64_t> random_tokens(std::size_t n, int64_t vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int64_t> t(n);
+  for (auto& v : t) v = rng.below(vocab);
+  return t;
+}
+
+// Two synthetic checkpoints of the tiny preset, written once per test suite: `dir_` with the preset's
+// config, bf16 on disk (seed 77); `f32_dir_` with a tied head (`tied_`: the lm_head is the embedding),
+// stored in F32, so the BF16 mode rounds at conversion.
+class TinyCheckpoints : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cfg_ = new ModelConfig(preset_config("tiny"));
+    dir_ = new TempDir();
+    ref::SyntheticOptions opt;
+    opt.seed = 77;
+    ref::write_synthetic_checkpoint(dir_->path.string(), *cfg_, opt);
+    tied_ = new ModelConfig(*cfg_);
+    tied_->tie_word_embeddings = true;
+    f32_dir_ = new TempDir();
+    opt.dtype = DType::F32;
+    ref::write_synthetic_checkpoint(f32_dir_->path.string(), *tied_, opt);
+  }
+  static void TearDownTestSuite() {
+    delete f32_dir_;
+    delete tied_;
+    delete dir_;
+    delete cfg_;
+  }
+  static inline ModelConfig* cfg_ = nullptr;
+  static inline ModelConfig* tied_ = nullptr;
+  static inline TempDir* dir_ = nullptr;
+  static inline TempDir* f32_dir_ = nullptr;
+};
 
 }  // namespace mm::reftest
