@@ -100,7 +100,9 @@ TEST(GemvBf16, TeamRangesCoverEveryRowOnce) {
         int64_t n0 = 0;
         const int64_t n = ref::gemv_detail::gemv_team_rows(i, parts, N, &n0);
         ASSERT_GE(n, 0);
-        if (n > 0 && n0 + n < N) EXPECT_EQ(n % 4, 0) << "N " << N << " parts " << parts << " part " << i;
+        if (n > 0 && n0 + n < N) {
+          EXPECT_EQ(n % 4, 0) << "N " << N << " parts " << parts << " part " << i;
+        }
         for (int64_t r = n0; r < n0 + n; ++r) ++seen[static_cast<std::size_t>(r)];
       }
       for (int64_t r = 0; r < N; ++r) EXPECT_EQ(seen[static_cast<std::size_t>(r)], 1) << "N " << N << " parts " << parts << " row " << r;
