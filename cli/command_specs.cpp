@@ -22,9 +22,9 @@ const OptionSpec kWeights{"weights", "auto|resident|streamed|bf16",
                           "(streamed: memory is the working set, not the model), or, ref-f32 and ref-bf16, held "
                           "in bf16 and read as bf16 by a decode step's products (bf16: half the bytes of fp32; "
                           "decode equal to resident up to rounding). cuda / cuda-sim: all on the device "
-                          "(resident; bf16 means the same), or each layer's matrices in pinned host memory, copied to "
-                          "two device slots while the previous layer runs (streamed). auto (default): resident when the model fits "
-                          "in memory (cuda: in the device's free memory)"};
+                          "(resident; bf16 means the same), or each layer's matrices in pinned host memory, "
+                          "copied to two device slots while the previous layer runs (streamed). auto (default): "
+                          "resident when the model fits in memory (cuda: in the device's free memory)"};
 const OptionSpec kLayers{"layers", "A:B",
                          "run decoder layers A .. B-1 only (absolute indices, inside the layers the checkpoint "
                          "holds; docs/slices.md)"};

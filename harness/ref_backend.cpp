@@ -34,8 +34,8 @@ template <class T> Tensor router_ids(const ref::RouterChoice<T>& r, int k) {
 
 // A MiniMax-VL-01 checkpoint loads as a VlModel (vision tower + projector + the text model), anything
 // else as the text model alone.
-// The text model's matrices resident, held in bf16 or streamed from the open checkpoint (m.weights); the vision tower
-// is small (0.3B parameters) and always resident.
+// The text model's matrices resident, held in bf16 or streamed from the open checkpoint (m.weights);
+// the vision tower is small (0.3B parameters) and always resident.
 template <class P> std::unique_ptr<ref::VlModel<P>> load_vl_model(const LoadedModel& m) {
   if (!m.vl) return nullptr;
   const auto ck = std::make_shared<const Checkpoint>(m.dir);

@@ -3,6 +3,7 @@
 // model in bf16 does). Shared by the text and vision loaders.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -70,7 +71,8 @@ Mat<typename P::T> linear_blocked(const Mat<typename P::T>& x, const WeightBlock
 // The block held in bf16 (WeightResidency::Bf16, weight.h): each value converted as convert_rows<P> does
 // (the BF16 mode rounds to bf16 there), which must then be a bf16 value, so that the held weight means
 // exactly what the resident one does. The fp32 mode on a checkpoint stored in F32 with values bf16 cannot
-// hold is refused, naming the tensor. A panel at a time, its mapped pages handed back once read.
+// hold is refused, naming the tensor. A NaN (a checkpoint loaded with --allow-nonfinite-weights) stays a
+// NaN. A panel at a time, its mapped pages handed back once read.
 template <class P>
 std::shared_ptr<const HeldBf16> to_held_bf16(const WeightBlock& b) {
   using T = typename P::T;
@@ -87,7 +89,7 @@ std::shared_ptr<const HeldBf16> to_held_bf16(const WeightBlock& b) {
     for (int64_t i = 0; i < k * b.cols; ++i) {
       const T v = panel[static_cast<std::size_t>(i)];
       const float f = static_cast<float>(v);
-      if (static_cast<T>(f) != v || round_bf16(f) != f)
+      if (!std::isnan(f) && (static_cast<T>(f) != v || round_bf16(f) != f))
         throw Error(b.tensor->file + ": tensor '" + b.tensor->name + "' (" + dtype_name(b.tensor->dtype) + ") element [" +
                     std::to_string(r + i / b.cols) + ", " + std::to_string(i % b.cols) +
                     "] is not a bf16 value: weights held in bf16 (--weights bf16) need a checkpoint stored in BF16 "

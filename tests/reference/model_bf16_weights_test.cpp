@@ -263,6 +263,26 @@ TEST_F(Bf16Weights, BF16PrefillBitIdenticalDecodeWithinTheRule) { expect_held_mo
 // F32 on disk: ref-bf16 rounds at load as the resident model does (tied head shared).
 TEST_F(Bf16Weights, BF16TiedHeadF32OnDisk) { expect_held_model<BF16>(f32_dir_->path.string(), *tied_); }
 
+// A block's values as bf16 bits: exact ones kept, a NaN (--allow-nonfinite-weights) kept a NaN, a value
+// bf16 cannot hold refused under ref-f32 (named) and rounded under ref-bf16.
+TEST(HeldBlock, ExactValuesKeptNaNKeptInexactRefusedOrRounded) {
+  TempDir d;
+  const std::string path = (d.path / "w.safetensors").string();
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inexact = 1.0 + std::ldexp(1.0, -12);
+  write_safetensors(path, std::vector<NamedValues>{{{"a.weight", DType::F32, {2, 3}}, {1.5, -2.0, nan, 0.0, 3.0, -0.25}},
+                                                   {{"b.weight", DType::F32, {1, 2}}, {1.0, inexact}}});
+  const SafetensorsFile f(path);
+  const auto a = ref::to_held_bf16<F32>(WeightBlock{f.find("a.weight"), 0, 2, 3});
+  ASSERT_EQ(a->bits.size(), 6u);
+  EXPECT_EQ(bf16_bits_to_f32(a->bits[0]), 1.5f);
+  EXPECT_EQ(bf16_bits_to_f32(a->bits[5]), -0.25f);
+  EXPECT_TRUE(std::isnan(bf16_bits_to_f32(a->bits[2])));
+  EXPECT_MM_ERROR(ref::to_held_bf16<F32>(WeightBlock{f.find("b.weight"), 0, 1, 2}), "b.weight", "[0, 1]",
+                  "not a bf16 value");
+  const auto b = ref::to_held_bf16<BF16>(WeightBlock{f.find("b.weight"), 0, 1, 2});
+  EXPECT_EQ(bf16_bits_to_f32(b->bits[1]), round_bf16(static_cast<float>(inexact)));
+}
+
 TEST_F(Bf16Weights, RefusedForTheOracleAndForValuesBf16CannotHold) {
   const auto ck = std::make_shared<const Checkpoint>(dir_->path.string());
   EXPECT_MM_ERROR(ref::load_weights<F64>(ck, *cfg_, WeightResidency::Bf16), "--weights bf16", "ref-f64");
