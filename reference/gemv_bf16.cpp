@@ -1,14 +1,13 @@
 #include "reference/gemv_bf16.h"
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #define EIGEN_USE_THREADS
 #include <unsupported/Eigen/CXX11/ThreadPool>
 
+#include "core/dtype.h"
 #include "reference/blas_cpu.h"
 
 namespace mm::ref {
@@ -23,12 +22,6 @@ void gemv_bf16_rows_portable(const float* x, int64_t S, int64_t K, const uint16_
   const int64_t K16 = K & ~int64_t{15};
   const bool half = K - K16 >= 8;
   const int64_t K8 = half ? K16 + 8 : K16;
-  auto value = [](uint16_t b) {
-    const uint32_t u = static_cast<uint32_t>(b) << 16;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-  };
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t s = 0; s < S; ++s) {
       const float* xs = x + s * K;
@@ -36,15 +29,15 @@ void gemv_bf16_rows_portable(const float* x, int64_t S, int64_t K, const uint16_
       float a0[8] = {}, a1[8] = {};
       for (int64_t k = 0; k < K16; k += 16)
         for (int j = 0; j < 8; ++j) {
-          a0[j] += xs[k + j] * value(wn[k + j]);
-          a1[j] += xs[k + 8 + j] * value(wn[k + 8 + j]);
+          a0[j] += xs[k + j] * bf16_bits_to_f32(wn[k + j]);
+          a1[j] += xs[k + 8 + j] * bf16_bits_to_f32(wn[k + 8 + j]);
         }
       if (half)
-        for (int j = 0; j < 8; ++j) a0[j] += xs[K16 + j] * value(wn[K16 + j]);
+        for (int j = 0; j < 8; ++j) a0[j] += xs[K16 + j] * bf16_bits_to_f32(wn[K16 + j]);
       float v[8];
       for (int j = 0; j < 8; ++j) v[j] = a0[j] + a1[j];
       float t = ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
-      for (int64_t k = K8; k < K; ++k) t += xs[k] * value(wn[k]);
+      for (int64_t k = K8; k < K; ++k) t += xs[k] * bf16_bits_to_f32(wn[k]);
       y[s * N + n] = t;
     }
 }
@@ -110,10 +103,7 @@ void gemv_bf16(const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t 
 }
 
 void bf16_to_f32(const uint16_t* in, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t u = static_cast<uint32_t>(in[i]) << 16;
-    std::memcpy(out + i, &u, 4);
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16_bits_to_f32(in[i]);
 }
 
 }  // namespace mm::ref

@@ -71,18 +71,15 @@ void expect_streamed_equals_resident(const std::string& dir, const ModelConfig& 
   }
 }
 
-// tiny, bf16 on disk; and a tied head stored in f32 (TinyCheckpoints: tied_dir_ is its f32_dir_)
-class StreamedModel : public TinyCheckpoints {
- protected:
-  static inline TempDir*& tied_dir_ = f32_dir_;
-};
+// tiny, bf16 on disk; and a tied head stored in f32 (TinyCheckpoints)
+class StreamedModel : public TinyCheckpoints {};
 
 TEST_F(StreamedModel, F64BitIdenticalToResident) { expect_streamed_equals_resident<F64>(dir_->path.string(), *cfg_); }
 TEST_F(StreamedModel, F32BitIdenticalToResident) { expect_streamed_equals_resident<F32>(dir_->path.string(), *cfg_); }
 TEST_F(StreamedModel, BF16BitIdenticalToResident) { expect_streamed_equals_resident<BF16>(dir_->path.string(), *cfg_); }
 TEST_F(StreamedModel, TiedHeadF32OnDiskBitIdentical) {
-  expect_streamed_equals_resident<F64>(tied_dir_->path.string(), *tied_);
-  expect_streamed_equals_resident<BF16>(tied_dir_->path.string(), *tied_);
+  expect_streamed_equals_resident<F64>(f32_dir_->path.string(), *tied_);
+  expect_streamed_equals_resident<BF16>(f32_dir_->path.string(), *tied_);
 }
 
 // Auto keeps a model that fits resident (tiny here), and the streamed model's corrupted norm (soak's
