@@ -1,6 +1,7 @@
 #include "reference/blas_cpu.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -15,6 +16,8 @@ __attribute__((weak)) char* openblas_get_config(void);
 __attribute__((weak)) void gotoblas_dynamic_init(void);
 __attribute__((weak)) void gotoblas_dynamic_quit(void);
 __attribute__((weak)) int openblas_get_num_threads(void);
+__attribute__((weak)) void openblas_set_num_threads(int);
+__attribute__((weak)) int openblas_get_parallel(void);  // 0 sequential, 1 pthreads, 2 OpenMP
 }
 
 namespace mm::ref {
@@ -39,7 +42,34 @@ std::string selected_how;  // set once by select_blas_kernels
 
 }  // namespace
 
-int blas_threads() { return openblas_get_num_threads ? std::max(1, openblas_get_num_threads()) : 1; }
+namespace {
+// OpenBLAS's count while a SingleThreadedBlas scope holds it at 1 (0: no scope).
+std::atomic<int> count_outside_scope{0};
+}  // namespace
+
+int blas_threads() {
+  if (const int n = count_outside_scope.load(std::memory_order_relaxed); n > 0) return n;
+  return openblas_get_num_threads ? std::max(1, openblas_get_num_threads()) : 1;
+}
+
+static bool openmp_build() { return openblas_get_parallel && openblas_get_parallel() == 2; }
+
+int blas_team_threads() { return openmp_build() ? 1 : blas_threads(); }
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  if (!openblas_get_num_threads || !openblas_set_num_threads || openmp_build()) return;
+  const int n = openblas_get_num_threads();
+  if (n <= 1) return;  // already one thread (or inside another scope, which restores)
+  saved_ = n;
+  count_outside_scope.store(n, std::memory_order_relaxed);
+  openblas_set_num_threads(1);
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (saved_ == 0) return;
+  openblas_set_num_threads(saved_);
+  count_outside_scope.store(0, std::memory_order_relaxed);
+}
 
 BlasKernels blas_kernels() {
   BlasKernels k;

@@ -31,7 +31,30 @@ BlasKernels select_blas_kernels();
 // The kernels in use, without changing anything.
 BlasKernels blas_kernels();
 // The threads the reference's GEMMs run on: OpenBLAS's count (OPENBLAS_NUM_THREADS, else the CPUs), 1
-// without OpenBLAS. The bf16 GEMV's team (gemv_bf16.h) takes the same count.
+// without OpenBLAS. Inside a SingleThreadedBlas scope: the count outside it. The bf16 GEMV's team
+// (gemv_bf16.h) takes the same count.
 int blas_threads();
+// The size of a team whose parts call the BLAS (reference/team.h: the vision tower): blas_threads(), but
+// 1 when OpenBLAS is an OpenMP build, where the thread count is per calling thread and a team's helpers
+// would each run OpenBLAS's own threads on the same cores (SingleThreadedBlas does nothing there).
+int blas_team_threads();
+
+// While alive, OpenBLAS runs every call on the calling thread (openblas_set_num_threads(1)); the count it
+// found comes back at the end of the scope. For a team of the reference's own threads (reference/team.h)
+// whose parts each call the BLAS: OpenBLAS's threads would only compete with the team for the same
+// cores. The count is process-wide, so BLAS calls other threads make meanwhile run single-threaded too
+// (slower), and two scopes on two threads at once would end early for one of them (its team's calls
+// then run on OpenBLAS's threads again: slower, and rounded in that count's order): the reference runs
+// one tower at a time. Nothing happens without OpenBLAS, or with an OpenMP build (blas_team_threads()).
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas();
+  ~SingleThreadedBlas();
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_ = 0;  // OpenBLAS's count before; 0: nothing to restore
+};
 
 }  // namespace mm::ref

@@ -1,14 +1,10 @@
 #include "reference/gemv_bf16.h"
 
 #include <algorithm>
-#include <memory>
-#include <mutex>
-
-#define EIGEN_USE_THREADS
-#include <unsupported/Eigen/CXX11/ThreadPool>
 
 #include "core/dtype.h"
 #include "reference/blas_cpu.h"
+#include "reference/team.h"
 
 namespace mm::ref {
 namespace gemv_detail {
@@ -52,47 +48,19 @@ RowsFn pick() {
   return gemv_bf16_rows_portable;
 }
 
-// The team's helper threads (the caller is one more), made at the first parallel call: the BLAS thread
-// count of that moment less one, and at least 3 (so that teams of up to 4 run as asked: the tests'
-// sizes). Eigen's pool (a dependency already): its workers spin briefly after a task, then sleep, so a
-// decode step's back-to-back GEMVs do not pay a wake-up each; a helper never given work only sleeps.
-Eigen::ThreadPool& helpers() {
-  static std::unique_ptr<Eigen::ThreadPool> pool;
-  static std::once_flag once;
-  std::call_once(once, [] { pool = std::make_unique<Eigen::ThreadPool>(std::max(3, blas_threads() - 1)); });
-  return *pool;
-}
-
 }  // namespace
 
 const char* gemv_bf16_isa() { return pick() == gemv_bf16_rows_avx2 ? "avx2" : "portable"; }
 
-int64_t gemv_team_rows(int part, int parts, int64_t N, int64_t* n0) {
-  const int64_t per = ((N + parts - 1) / parts + 3) / 4 * 4;  // multiples of 4 but the last
-  *n0 = std::min(N, part * per);
-  return std::min(N, *n0 + per) - *n0;
-}
+int64_t gemv_team_rows(int part, int parts, int64_t N, int64_t* n0) { return team_block(part, parts, N, 4, n0); }
 
 void gemv_bf16_team(RowsFn fn, int parts, const float* x, int64_t S, int64_t K, const uint16_t* w, int64_t N,
                     float* y) {
-  if (parts > 1) parts = std::min(parts, helpers().NumThreads() + 1);
-  parts = static_cast<int>(std::min<int64_t>(parts, (N + 3) / 4));
-  if (parts <= 1) {
-    fn(x, S, K, w, N, 0, N, y);
-    return;
-  }
-  Eigen::Barrier done(static_cast<unsigned>(parts - 1));
-  for (int i = 1; i < parts; ++i)
-    helpers().Schedule([&, i] {
-      int64_t n0 = 0;
-      const int64_t n = gemv_team_rows(i, parts, N, &n0);
-      if (n > 0) fn(x, S, K, w, N, n0, n0 + n, y);
-      done.Notify();
-    });
-  int64_t n0 = 0;
-  const int64_t n = gemv_team_rows(0, parts, N, &n0);
-  fn(x, S, K, w, N, n0, n0 + n, y);
-  done.Wait();
+  run_team(static_cast<int>(std::min<int64_t>(parts, (N + 3) / 4)), [&](int part, int n_parts) {
+    int64_t n0 = 0;
+    const int64_t n = gemv_team_rows(part, n_parts, N, &n0);
+    if (n > 0) fn(x, S, K, w, N, n0, n0 + n, y);
+  });
 }
 
 }  // namespace gemv_detail

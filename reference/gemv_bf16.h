@@ -5,7 +5,7 @@
 // rounding, not bit for bit. A decode step is one row and reads every weight once, so its time is the
 // bytes of W: 2 a weight here against 4 for an fp32 copy.
 // The rows of W are split over a team of blas_threads() threads (reference/blas_cpu.h: the same count as
-// the reference's GEMMs; at most the helpers made at the first parallel call, plus the caller); each
+// the reference's GEMMs; reference/team.h: at most its helpers plus the caller); each
 // y[s, n] is computed by one thread in the same order whatever the count, so the result does not depend
 // on the thread count. AVX2 + FMA when the CPU has them (gemv_bf16_avx2.cpp),
 // else a portable loop.

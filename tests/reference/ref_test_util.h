@@ -174,6 +174,30 @@ template <class T> bool same_bits(const Vec<T>& a, const Vec<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), static_cast<std::size_t>(a.size()) * sizeof(T)) == 0;
 }
 
+// OpenBLAS's thread count set to n for a scope (the count the reference's teams take: reference/team.h),
+// the previous count restored at its end. ok() is false without OpenBLAS (nothing is changed then).
+extern "C" {
+__attribute__((weak)) void openblas_set_num_threads(int);
+__attribute__((weak)) int openblas_get_num_threads(void);
+}
+class ScopedBlasThreads {
+ public:
+  explicit ScopedBlasThreads(int n) {
+    if (!ok()) return;
+    saved_ = openblas_get_num_threads();
+    openblas_set_num_threads(n);
+  }
+  ~ScopedBlasThreads() {
+    if (ok()) openblas_set_num_threads(saved_);
+  }
+  static bool ok() { return openblas_set_num_threads && openblas_get_num_threads; }
+  ScopedBlasThreads(const ScopedBlasThreads&) = delete;
+  ScopedBlasThreads& operator=(const ScopedBlasThreads&) = delete;
+
+ private:
+  int saved_ = 1;
+};
+
 // n seeded token ids below vocab.
 inline std::vector<int64_t> random_tokens(std::size_t n, int64_t vocab, uint64_t seed) {
   Rng rng(seed);
