@@ -6,12 +6,15 @@
 //   BM_VisionTower<P>/crops   vision_tower_crops on 1 or 19 crops (19 = a 1920x1080 image: 18 tiles + thumbnail)
 //   BM_VisionPart/part        one layer's pieces on one crop, fp32: 0 LayerNorm, 1 attention (q/k/v, core,
 //                             out_proj), 2 MLP (fc1, GELU, fc2), 3 the patch embedding
+//   BM_AttentionCore/parts    the attention core of one crop (16 heads) on a team of 1 or 2 threads
 //   BM_Sgemm                  a same-run roof: Eigen (-> OpenBLAS sgemm) [577 x 1024] x [1024 x 4096]
 //   BM_TowerGemms             only the GEMMs of one crop (every product the tower computes, with its
 //                             shapes and weights, nothing between them): the time any implementation on
 //                             this BLAS pays before its first LayerNorm; bench/vl_vision_hf.py --gemms times
 //                             the same products through torch (MKL)
-// Threads: OpenBLAS's (OPENBLAS_NUM_THREADS; the default is every core); the rest of the reference is one thread.
+// Threads: OpenBLAS's count (OPENBLAS_NUM_THREADS; the default is every core). The tower runs on a team of
+// that many threads (reference/team.h), each GEMM split into column blocks on single-threaded OpenBLAS;
+// BM_Sgemm and BM_TowerGemms use OpenBLAS's own threads.
 //
 // FLOP count per crop (2 flops per multiply-add; S = N + 1 = 577 rows, N = 576 patches, K = 3*14*14 = 588,
 // D = 1024, I = 4096, L = 24 layers, the attention core summed over heads: h * d = D):
@@ -135,6 +138,23 @@ void BM_VisionPart(benchmark::State& st) {
   st.SetLabel(name);
 }
 
+// The attention core of one crop (QK^T, softmax and PV of the 16 heads: attention_core) on a team of
+// range(0) parts, fp32, q, k, v ~ N(0, 1): how the heads scale over the team.
+void BM_AttentionCore(benchmark::State& st) {
+  const VisionConfig& c = config();
+  const Eigen::Index S = c.num_positions(), D = c.hidden_size;
+  Rng r(6);
+  ref::Mat<float> q(S, D), k(S, D), v(S, D);
+  for (auto* m : {&q, &k, &v})
+    for (Eigen::Index i = 0; i < m->size(); ++i) m->data()[i] = static_cast<float>(r.normal());
+  const int parts = static_cast<int>(st.range(0));
+  for (auto _ : st) benchmark::DoNotOptimize(ref::attention_core<F32>(q, k, v, c.num_attention_heads, parts));
+  const double s = static_cast<double>(S), d = static_cast<double>(D);
+  st.counters["GFLOP/s"] = benchmark::Counter(4 * s * s * d * static_cast<double>(st.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+  st.SetLabel(std::to_string(parts) + " part(s)");
+}
+
 // The roof: the tower's biggest GEMM shape (fc1 of one crop) through the same Eigen -> BLAS path.
 void BM_Sgemm(benchmark::State& st) {
   const Eigen::Index M = 577, K = 1024, N = 4096;
@@ -144,7 +164,7 @@ void BM_Sgemm(benchmark::State& st) {
   for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = static_cast<float>(r.normal());
   ref::Mat<float> c(M, N);
   for (auto _ : st) {
-    c.noalias() = a * b.transpose();  // x W^T, as linear_bias
+    c.noalias() = a * b.transpose();  // x W^T (linear_bias runs the same product in column blocks)
     benchmark::DoNotOptimize(c.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * K * N * static_cast<double>(st.iterations()) / 1e9,
@@ -197,6 +217,7 @@ void BM_TowerGemms(benchmark::State& st) {
 
 BENCHMARK(BM_Sgemm)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
 BENCHMARK(BM_VisionPart)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_AttentionCore)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_TowerGemms)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_VisionTower<F32>)->Arg(1)->Arg(19)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK(BM_VisionTower<F64>)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);

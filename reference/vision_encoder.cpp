@@ -4,6 +4,8 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "reference/blas_cpu.h"
+#include "reference/team.h"
 
 namespace mm::ref {
 
@@ -31,7 +33,8 @@ Mat<typename P::T> patch_embed(std::span<const float> pixels, const VisionWeight
             patches(r * side + c, (ch * p + ky) * p + kx) = P::r(static_cast<T>(v));
           }
   // The conv: [N, K] x [K, D], one bf16 output per patch and channel (a bf16 cuDNN conv), no bias.
-  const Mat<T> conv = stored<P>(patches * w.patch_embedding.transpose());  // [N, D]
+  Mat<T> conv;  // [N, D]
+  team_xwt(patches, w.patch_embedding, conv, [](auto& block, int64_t) { store<P>(block); });
   // [cls ; patches] + pos, one bf16 add.
   Mat<T> e(N + 1, D);
   for (int64_t j = 0; j < D; ++j) e(0, j) = P::r(w.class_embedding(j) + w.position_embedding(0, j));
@@ -42,38 +45,51 @@ Mat<typename P::T> patch_embed(std::span<const float> pixels, const VisionWeight
 
 // ---- LayerNorm (#layernorm) --------------------------------------------------------------------------------
 
+// layer_norm into out (resized, its buffer reused when the shape matches; must not alias x).
 template <class P>
-Mat<typename P::T> layer_norm(const Mat<typename P::T>& x, const LayerNormWeights<typename P::T>& w, double eps) {
+static void layer_norm_into(const Mat<typename P::T>& x, const LayerNormWeights<typename P::T>& w, double eps,
+                            Mat<typename P::T>& out) {
   using T = typename P::T;
   const Eigen::Index D = x.cols();
   const T e = constant<P>(eps), n = static_cast<T>(D);
-  Mat<T> out(x.rows(), D);
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    // two-pass mean and biased variance (torch uses Welford; the values agree up to rounding)
-    T sum = 0;
-    for (Eigen::Index j = 0; j < D; ++j) sum += x(i, j);
-    const T mean = sum / n;
-    T ss = 0;
-    for (Eigen::Index j = 0; j < D; ++j) ss += (x(i, j) - mean) * (x(i, j) - mean);
-    const T rstd = T(1) / std::sqrt(ss / n + e);
-    // torch's order: w * (rstd * (x - mean)) + b, one rounding of the sum
-    for (Eigen::Index j = 0; j < D; ++j) out(i, j) = P::r(w.w(j) * (rstd * (x(i, j) - mean)) + w.b(j));
-  }
+  out.resize(x.rows(), D);
+  team_rows(x.rows(), D, [&](int64_t r0, int64_t r1) {  // rows on a team (reference/team.h)
+    for (Eigen::Index i = r0; i < r1; ++i) {
+      // two-pass mean and biased variance (torch uses Welford; the values agree up to rounding)
+      T sum = 0;
+      for (Eigen::Index j = 0; j < D; ++j) sum += x(i, j);
+      const T mean = sum / n;
+      T ss = 0;
+      for (Eigen::Index j = 0; j < D; ++j) ss += (x(i, j) - mean) * (x(i, j) - mean);
+      const T rstd = T(1) / std::sqrt(ss / n + e);
+      // torch's order: w * (rstd * (x - mean)) + b, one rounding of the sum
+      for (Eigen::Index j = 0; j < D; ++j) out(i, j) = P::r(w.w(j) * (rstd * (x(i, j) - mean)) + w.b(j));
+    }
+  });
+}
+
+template <class P>
+Mat<typename P::T> layer_norm(const Mat<typename P::T>& x, const LayerNormWeights<typename P::T>& w, double eps) {
+  Mat<typename P::T> out;
+  layer_norm_into<P>(x, w, eps, out);
   return out;
 }
 
 // ---- attention (#attention) --------------------------------------------------------------------------------
 
+// Heads [h0, h1) of the core: o_h = softmax(scale q_h k_h^T) v_h into o's columns [h d, (h + 1) d).
 template <class P>
-Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
-                                    int64_t heads) {
+static void attention_heads(const Mat<typename P::T>& q, const Mat<typename P::T>& k, const Mat<typename P::T>& v,
+                            Eigen::Index d, Eigen::Index h0, Eigen::Index h1, Mat<typename P::T>& o) {
   using T = typename P::T;
-  const Eigen::Index S = x.rows(), D = w.q_proj.w.rows(), d = D / heads;
-  // q, k, v [S, D] (bf16 in the BF16 mode); head h is columns [h d, (h + 1) d).
-  const Mat<T> q = linear_bias<P>(x, w.q_proj), k = linear_bias<P>(x, w.k_proj), v = linear_bias<P>(x, w.v_proj);
+  const Eigen::Index S = q.rows();
+  // [S, S] fp32 scores, one head at a time: the thread's own, kept between calls (a fresh 1.3 MB buffer
+  // per layer and thread would be fresh pages, each one faulted in); it stays allocated for the life of
+  // every thread that ran heads (1.3 MB in F32 and BF16, 2.7 MB in F64, for S = 577)
+  thread_local Mat<T> scores;
+  scores.resize(S, S);
   const T scale = T(1) / std::sqrt(static_cast<T>(d));
-  Mat<T> o(S, D), scores(S, S);  // scores: [S, S] fp32, one head at a time
-  for (Eigen::Index h = 0; h < heads; ++h) {
+  for (Eigen::Index h = h0; h < h1; ++h) {
     // scale * (q_h k_h^T): Eigen hands the scale to the GEMM as alpha, one pass and no temporary (the
     // same bits as scaling the product afterwards: alpha multiplies each finished fp32 dot product)
     scores.noalias() = scale * (q.middleCols(h * d, d) * k.middleCols(h * d, d).transpose());
@@ -87,41 +103,126 @@ Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLay
     o_h.noalias() = scores * v.middleCols(h * d, d);
     store<P>(o_h);
   }
-  return linear_bias<P>(o, w.out_proj);
+}
+
+// The buffers of one encoder layer, reused from layer to layer and crop to crop by the tower: fresh
+// ones for every layer were ~170 000 page faults per crop (704 MB of fresh pages, ~7 % of its time).
+template <class T> struct LayerScratch {
+  Mat<T> ln;       // [S, D] layer_norm1 / layer_norm2 output
+  Mat<T> q, k, v;  // [S, D] projections
+  Mat<T> o;        // [S, D] attention core output
+  Mat<T> attn;     // [S, D] out_proj output (the attention block)
+  Mat<T> h;        // [S, D] x + attn
+  Mat<T> fc1;      // [S, I] fc1, then GELU in place
+  Mat<T> mlp;      // [S, D] fc2 output (the MLP block)
+};
+
+template <class P>
+void attention_core_into(const Mat<typename P::T>& q, const Mat<typename P::T>& k, const Mat<typename P::T>& v,
+                         int64_t heads, int parts, Mat<typename P::T>& o) {
+  require(heads > 0 && q.cols() % heads == 0, "vision attention: " + std::to_string(q.cols()) +
+                                                  " columns are not a whole number of " + std::to_string(heads) +
+                                                  " heads");
+  require(k.rows() == q.rows() && v.rows() == q.rows() && k.cols() == q.cols() && v.cols() == q.cols(),
+          "vision attention: q, k and v differ in shape");
+  const Eigen::Index d = q.cols() / heads;
+  o.resize(q.rows(), q.cols());
+  parts = static_cast<int>(std::clamp<int64_t>(parts, 1, heads));
+  // Every part (the caller alone included) runs its products on OpenBLAS's calling thread only: the
+  // per-head GEMMs, [S, d] x [d, S] and [S, S] x [S, d], are too small to gain from OpenBLAS's threads
+  // (docs/perf/vl-vision-cpu.md: heads side by side on one thread each take ~0.4x the time of heads one
+  // after another on two), and the products round the same way whatever the thread count.
+  const SingleThreadedBlas one_thread_each;
+  run_team(parts, [&](int part, int n_parts) {
+    int64_t h0 = 0;
+    const int64_t n = team_block(part, n_parts, heads, 1, &h0);
+    if (n > 0) attention_heads<P>(q, k, v, d, h0, h0 + n, o);
+  });
+}
+
+template <class P>
+Mat<typename P::T> attention_core(const Mat<typename P::T>& q, const Mat<typename P::T>& k,
+                                  const Mat<typename P::T>& v, int64_t heads, int parts) {
+  Mat<typename P::T> o;
+  attention_core_into<P>(q, k, v, heads, parts, o);
+  return o;
+}
+
+// x [S, D] (the layer_norm1 output) -> s.attn; uses s.q, s.k, s.v, s.o.
+template <class P>
+static void vision_attention_into(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                                  int64_t heads, LayerScratch<typename P::T>& s) {
+  // q, k, v [S, D] (bf16 in the BF16 mode); head h is columns [h d, (h + 1) d).
+  linear_bias_into<P>(x, w.q_proj, s.q);
+  linear_bias_into<P>(x, w.k_proj, s.k);
+  linear_bias_into<P>(x, w.v_proj, s.v);
+  attention_core_into<P>(s.q, s.k, s.v, heads, blas_team_threads(), s.o);
+  linear_bias_into<P>(s.o, w.out_proj, s.attn);
+}
+
+template <class P>
+Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                                    int64_t heads) {
+  LayerScratch<typename P::T> s;
+  vision_attention_into<P>(x, w, heads, s);
+  return std::move(s.attn);
 }
 
 // ---- MLP (#mlp) ----------------------------------------------------------------------------------------------
 
+// x [S, D] (the layer_norm2 output) -> s.mlp; uses s.fc1.
+template <class P>
+static void vision_mlp_into(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                            LayerScratch<typename P::T>& s) {
+  linear_bias_into<P>(x, w.fc1, s.fc1);  // [S, I]
+  gelu_erf_stored<P>(s.fc1);             // GELU in fp32, stored as bf16
+  linear_bias_into<P>(s.fc1, w.fc2, s.mlp);  // [S, D]
+}
+
 template <class P>
 Mat<typename P::T> vision_mlp(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w) {
-  using T = typename P::T;
-  Mat<T> h = linear_bias<P>(x, w.fc1);                                  // [S, I]
-  gelu_erf_stored<P>(h);                                                // GELU in fp32, stored as bf16
-  return linear_bias<P>(h, w.fc2);                                      // [S, D]
+  LayerScratch<typename P::T> s;
+  vision_mlp_into<P>(x, w, s);
+  return std::move(s.mlp);
 }
 
 // ---- encoder layer (#encoder-layer) -------------------------------------------------------------------------
 
-// a + b with one rounding: the sum of two bf16 tensors.
+// out = a + b with one rounding: the sum of two bf16 tensors (out resized; must not alias a or b).
 template <class P>
-static Mat<typename P::T> residual_add(const Mat<typename P::T>& a, const Mat<typename P::T>& b) {
+static void residual_add_into(const Mat<typename P::T>& a, const Mat<typename P::T>& b, Mat<typename P::T>& out) {
   using T = typename P::T;
-  return a.binaryExpr(b, [](T u, T v) { return P::r(u + v); });
+  out.resize(a.rows(), a.cols());
+  team_rows(a.rows(), a.cols(), [&](int64_t r0, int64_t r1) {  // rows on a team (reference/team.h)
+    const Eigen::Index n = r1 - r0;
+    out.middleRows(r0, n) = a.middleRows(r0, n).binaryExpr(b.middleRows(r0, n), [](T u, T v) { return P::r(u + v); });
+  });
+}
+
+// One layer: x -> out (out must not alias x), the intermediates in s.
+template <class P>
+static void vision_layer_into(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
+                              const VisionConfig& cfg, LayerScratch<typename P::T>& s, Mat<typename P::T>& out,
+                              VisionLayerTrace<typename P::T>* trace) {
+  layer_norm_into<P>(x, w.layer_norm1, cfg.layer_norm_eps, s.ln);
+  vision_attention_into<P>(s.ln, w, cfg.num_attention_heads, s);
+  residual_add_into<P>(x, s.attn, s.h);
+  layer_norm_into<P>(s.h, w.layer_norm2, cfg.layer_norm_eps, s.ln);
+  vision_mlp_into<P>(s.ln, w, s);
+  residual_add_into<P>(s.h, s.mlp, out);
+  if (trace) {
+    trace->attn = s.attn;
+    trace->mlp = s.mlp;
+    trace->output = out;
+  }
 }
 
 template <class P>
 Mat<typename P::T> vision_layer(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
                                 const VisionConfig& cfg, VisionLayerTrace<typename P::T>* trace) {
-  using T = typename P::T;
-  Mat<T> a = vision_attention<P>(layer_norm<P>(x, w.layer_norm1, cfg.layer_norm_eps), w, cfg.num_attention_heads);
-  const Mat<T> h = residual_add<P>(x, a);
-  Mat<T> m = vision_mlp<P>(layer_norm<P>(h, w.layer_norm2, cfg.layer_norm_eps), w);
-  Mat<T> out = residual_add<P>(h, m);
-  if (trace) {
-    trace->attn = std::move(a);
-    trace->mlp = std::move(m);
-    trace->output = out;
-  }
+  LayerScratch<typename P::T> s;
+  Mat<typename P::T> out;
+  vision_layer_into<P>(x, w, cfg, s, out, trace);
   return out;
 }
 
@@ -193,10 +294,11 @@ void for_each_tensor(const VisionTrace<T>& trace, const std::function<void(const
 
 // ---- the tower (#vision-tower, #feature-selection) ----------------------------------------------------------
 
+// vision_tower with the caller's layer buffers (vision_tower_crops keeps one set for all its crops).
 template <class P>
-Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
-                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace,
-                                const VisionOptions<typename P::T>& opt) {
+static Mat<typename P::T> vision_tower_with(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
+                                            const VisionConfig& cfg, VisionTrace<typename P::T>* trace,
+                                            const VisionOptions<typename P::T>& opt, LayerScratch<typename P::T>& s) {
   using T = typename P::T;
   check_vision_weights(w, cfg);
   Mat<T> e = patch_embed<P>(pixels, w, cfg);                        // [N+1, D]
@@ -206,8 +308,10 @@ Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeigh
     trace->pre_layrnorm = h;
     trace->layers.assign(w.layers.size(), {});
   }
+  Mat<T> next;  // the layer's output; then swapped with h (the two buffers alternate)
   for (std::size_t l = 0; l < w.layers.size(); ++l) {
-    h = vision_layer<P>(h, w.layers[l], cfg, trace ? &trace->layers[l] : nullptr);
+    vision_layer_into<P>(h, w.layers[l], cfg, s, next, trace ? &trace->layers[l] : nullptr);
+    h.swap(next);
     if (opt.after_layer) {
       opt.after_layer(static_cast<int>(l), opt.first_crop, h);
       if (trace) trace->layers[l].output = h;  // what the next layer reads
@@ -216,6 +320,14 @@ Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeigh
   return h.bottomRows(cfg.num_patches());  // drop CLS (row 0): [N, D]
 }
 
+
+template <class P>
+Mat<typename P::T> vision_tower(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
+                                const VisionConfig& cfg, VisionTrace<typename P::T>* trace,
+                                const VisionOptions<typename P::T>& opt) {
+  LayerScratch<typename P::T> s;
+  return vision_tower_with<P>(pixels, w, cfg, trace, opt, s);
+}
 
 template <class P>
 std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels, const VisionWeights<typename P::T>& w,
@@ -228,11 +340,12 @@ std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels
               std::to_string(crop) + "-value crops");
   std::vector<Mat<T>> out;
   if (trace) *trace = {};
+  LayerScratch<T> s;
   for (std::size_t c = 0; c * crop < pixels.size(); ++c) {
     VisionTrace<T> t;
     VisionOptions<T> one = opt;
     one.first_crop = opt.first_crop + static_cast<int64_t>(c);
-    out.push_back(vision_tower<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr, one));
+    out.push_back(vision_tower_with<P>(pixels.subspan(c * crop, crop), w, cfg, trace ? &t : nullptr, one, s));
     if (!trace) continue;
     append_trace(*trace, t);
   }
@@ -243,6 +356,9 @@ std::vector<Mat<typename P::T>> vision_tower_crops(std::span<const float> pixels
   template Mat<P::T> patch_embed<P>(std::span<const float>, const VisionWeights<P::T>&, const VisionConfig&);      \
   template Mat<P::T> layer_norm<P>(const Mat<P::T>&, const LayerNormWeights<P::T>&, double);                      \
   template Mat<P::T> vision_attention<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&, int64_t);            \
+  template Mat<P::T> attention_core<P>(const Mat<P::T>&, const Mat<P::T>&, const Mat<P::T>&, int64_t, int);     \
+  template void attention_core_into<P>(const Mat<P::T>&, const Mat<P::T>&, const Mat<P::T>&, int64_t, int,      \
+                                       Mat<P::T>&);                                                              \
   template Mat<P::T> vision_mlp<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&);                           \
   template Mat<P::T> vision_layer<P>(const Mat<P::T>&, const VisionLayerWeights<P::T>&, const VisionConfig&,     \
                                      VisionLayerTrace<P::T>*);                                                   \

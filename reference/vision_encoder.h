@@ -20,7 +20,9 @@
 
 #include "core/rng.h"
 #include "core/vl_config.h"
+#include "reference/blas_cpu.h"
 #include "reference/precision.h"
+#include "reference/team.h"
 #include "reference/vector_math.h"
 
 namespace mm::ref {
@@ -114,13 +116,38 @@ void for_each_tensor(const VisionTrace<T>& trace, const std::function<void(const
 
 // ---- building blocks --------------------------------------------------------------------------------------
 
+// y = x W^T on a team (reference/team.h): each part takes a block of W's rows (y's columns, multiples of
+// 16) and runs its GEMM on OpenBLAS alone (SingleThreadedBlas), then `epilogue(y_block, c0)` on its
+// block. OpenBLAS's own threads are not used: between their GEMMs they spin (sched_yield) on the cores
+// the team's other passes need, which cost ~half of the team's speed when measured side by side
+// (docs/perf/vl-vision-cpu.md). Each element is one dot product in OpenBLAS's order whatever the split, for
+// the tower's shapes at least (tested at the released widths: VisionEncoder.ThreadCountDoesNotChangeTheBits).
+template <class T, class Epilogue>
+void team_xwt(const Mat<T>& x, const Mat<T>& w, Mat<T>& y, const Epilogue& epilogue) {
+  y.resize(x.rows(), w.rows());  // [S, out]; kept when it already has that shape
+  const SingleThreadedBlas one_thread_each;
+  team_for(w.rows(), 16, x.rows() * w.rows() * x.cols(), [&](int64_t c0, int64_t c1) {
+    auto block = y.middleCols(c0, c1 - c0);  // [S, c1 - c0]
+    block.noalias() = x * w.middleRows(c0, c1 - c0).transpose();
+    epilogue(block, c0);
+  });
+}
+
 // y = x W^T + b: x [S, in] -> [S, out]. BF16: bf16 operands, fp32 accumulation, the bias added in fp32
-// and the sum rounded to bf16 once (docs/semantics/vl-01-vision.md#linear-layers).
+// and the sum rounded to bf16 once (docs/semantics/vl-01-vision.md#linear-layers). On a team (team_xwt).
+// The _into form writes y (resized; its buffer is reused when the shape matches; y must not alias x).
+template <class P>
+void linear_bias_into(const Mat<typename P::T>& x, const BiasedLinear<typename P::T>& w, Mat<typename P::T>& y) {
+  team_xwt(x, w.w, y, [&](auto& block, int64_t c0) {
+    block.rowwise() += w.b.segment(c0, block.cols()).transpose();
+    store<P>(block);
+  });
+}
+
 template <class P>
 Mat<typename P::T> linear_bias(const Mat<typename P::T>& x, const BiasedLinear<typename P::T>& w) {
-  Mat<typename P::T> y = x * w.w.transpose();
-  y.rowwise() += w.b.transpose();
-  store<P>(y);
+  Mat<typename P::T> y;
+  linear_bias_into<P>(x, w, y);
   return y;
 }
 
@@ -128,19 +155,22 @@ Mat<typename P::T> linear_bias(const Mat<typename P::T>& x, const BiasedLinear<t
 // BF16 mode): h <- P::r((h * 0.5) * (1 + erf(h * fl(1/sqrt(2))))) (docs/semantics/vl-01-vision.md#gelu).
 // erf is SLEEF's vectorised one (reference/vector_math.h: 1 ulp, the same bits on every x86-64 vector
 // width), ~8x glibc's scalar erff on the vision MLP's [577, 4096] activations.
+// Rows on a team (reference/team.h), element by element: the same result.
 template <class P> void gelu_erf_stored(Mat<typename P::T>& h) {
   using T = typename P::T;
   static const T half = constant<P>(0.5), rsqrt2 = constant<P>(0.70710678118654752440);
-  constexpr std::size_t kChunk = 2048;  // erf's argument buffer, cache-resident (8 / 16 KiB)
-  T e[kChunk];
-  T* x = h.data();
-  const std::size_t n = static_cast<std::size_t>(h.size());
-  for (std::size_t at = 0; at < n; at += kChunk) {
-    const std::size_t m = std::min(kChunk, n - at);
-    for (std::size_t i = 0; i < m; ++i) e[i] = x[at + i] * rsqrt2;
-    vmath::erf_inplace(std::span<T>(e, m));
-    for (std::size_t i = 0; i < m; ++i) x[at + i] = P::r((x[at + i] * half) * (T(1) + e[i]));
-  }
+  team_rows(h.rows(), h.cols(), [&](int64_t r0, int64_t r1) {
+    constexpr std::size_t kChunk = 2048;  // erf's argument buffer, cache-resident (8 / 16 KiB)
+    T e[kChunk];
+    T* x = h.data() + r0 * h.cols();  // row-major: rows [r0, r1) are contiguous
+    const std::size_t n = static_cast<std::size_t>((r1 - r0) * h.cols());
+    for (std::size_t at = 0; at < n; at += kChunk) {
+      const std::size_t m = std::min(kChunk, n - at);
+      for (std::size_t i = 0; i < m; ++i) e[i] = x[at + i] * rsqrt2;
+      vmath::erf_inplace(std::span<T>(e, m));
+      for (std::size_t i = 0; i < m; ++i) x[at + i] = P::r((x[at + i] * half) * (T(1) + e[i]));
+    }
+  });
 }
 
 // The patch embedding of one crop: pixels [C, H, W] (normalised float32, channels first, H = W = image_size)
@@ -161,6 +191,20 @@ Mat<typename P::T> layer_norm(const Mat<typename P::T>& x, const LayerNormWeight
 template <class P>
 Mat<typename P::T> vision_attention(const Mat<typename P::T>& x, const VisionLayerWeights<typename P::T>& w,
                                     int64_t heads);
+
+// The core of vision_attention: o [S, D] from q, k, v [S, D] (head h = columns [h d, (h + 1) d),
+// d = D / heads), o_h = softmax(q_h k_h^T / sqrt(d)) v_h, stored (bf16 in the BF16 mode). The heads are
+// split over a team of `parts` threads (reference/team.h; vision_attention passes blas_team_threads()), each
+// part running its products on OpenBLAS alone (one thread); a head's arithmetic is the same whichever part
+// computes it, so the result does not depend on `parts`.
+// Throws mm::Error unless heads > 0 divides D. The _into form writes o (resized; its buffer is reused when
+// the shape matches; o must not alias q, k or v).
+template <class P>
+Mat<typename P::T> attention_core(const Mat<typename P::T>& q, const Mat<typename P::T>& k,
+                                  const Mat<typename P::T>& v, int64_t heads, int parts);
+template <class P>
+void attention_core_into(const Mat<typename P::T>& q, const Mat<typename P::T>& k, const Mat<typename P::T>& v,
+                         int64_t heads, int parts, Mat<typename P::T>& o);
 
 // fc2(gelu(fc1(x))): x [S, D] -> [S, I] -> [S, D] (#mlp).
 template <class P>

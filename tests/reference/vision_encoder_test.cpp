@@ -4,6 +4,7 @@
 //   - F32 and BF16 against F64 (errors printed as [accuracy] lines);
 //   - the BF16 rounding points emulated bit for bit on shapes where no summation order is involved;
 //   - crops are independent.
+#include <limits>
 #include <span>
 
 #include "ref_test_util.h"
@@ -258,6 +259,96 @@ TEST(VisionEncoder, CropsAreIndependent) {
   EXPECT_REL_LE("vision f64: packed varlen vs per crop", rel_err(varlen.bottomRows(576), sep[1]), 1e-12);
   const Mat<double> joint = layer_f64(packed, w64.layers[0], c, {2 * 577});
   EXPECT_GT(rel_err(joint.middleRows(1, 576), sep[0]), 1e-3);
+}
+
+// ---- the thread team (reference/team.h) -------------------------------------------------------------------------
+
+// The tower on a team of 1 to 4 threads (OpenBLAS's count): every GEMM split into column blocks, the
+// attention's heads and the row passes split over the parts, each block on single-threaded OpenBLAS. Each
+// output element is computed by one part in the same order whatever the split, so the bits are the same.
+// The real width (D 1024, 16 heads) at 2 layers: blocks of 16 columns and 4 heads, splits that a small
+// width would not make.
+TEST(VisionEncoder, ThreadCountDoesNotChangeTheBits) {
+  if (!ScopedBlasThreads::ok()) GTEST_SKIP() << "not OpenBLAS: the team size is 1";
+  VisionConfig c;  // the released tower's widths
+  c.num_hidden_layers = 2;
+  Rng rng(708);
+  const auto w64 = ref::random_vision_weights(c, rng);
+  const auto px = random_pixels(c, 1, rng);
+  auto check = [&](auto policy, const char* name) {
+    using P = decltype(policy);
+    const auto w = ref::convert_weights<P>(w64);
+    Mat<typename P::T> one;
+    {
+      const ScopedBlasThreads t(1);
+      one = ref::vision_tower<P>(px, w, c);
+    }
+    for (const int threads : {2, 3, 4}) {
+      const ScopedBlasThreads t(threads);
+      EXPECT_TRUE(same_bits(one, ref::vision_tower<P>(px, w, c))) << name << ", " << threads << " threads";
+    }
+  };
+  check(F32{}, "f32");
+  check(BF16{}, "bf16");
+}
+
+// attention_core on teams of 2, 3 and 4 parts (more are capped at the pool's helpers + 1, at least 4, and at
+// the 16 heads): the same bits as one part, every element written (the output is NaN-filled first; a NaN
+// never passes same_bits against the one-part result). A head count that does not divide D is refused.
+TEST(VisionEncoder, AttentionCoreTeamSizes) {
+  const int64_t S = 577, heads = 16, D = 16 * 64;
+  Rng rng(709);
+  const Mat<float> q = randn(S, D, rng).cast<float>(), k = randn(S, D, rng).cast<float>(),
+                   v = randn(S, D, rng).cast<float>();
+  const Mat<float> one = ref::attention_core<F32>(q, k, v, heads, 1);
+  ASSERT_TRUE(all_finite(one));
+  for (const int parts : {2, 3, 4, 17}) {
+    Mat<float> o = Mat<float>::Constant(S, D, std::numeric_limits<float>::quiet_NaN());
+    ref::attention_core_into<F32>(q, k, v, heads, parts, o);
+    EXPECT_TRUE(same_bits(one, o)) << parts << " parts";
+  }
+  EXPECT_THROW(ref::attention_core<F32>(q, k, v, 15, 2), Error);
+  EXPECT_THROW(ref::attention_core<F32>(q, k, v, 0, 2), Error);
+  // and it is the core of vision_attention: softmax(q k^T / 8) v per head, in fp64 to fp32 accuracy
+  Mat<double> want(S, D);
+  for (int64_t h = 0; h < heads; ++h) {
+    const Mat<double> qh = q.middleCols(h * 64, 64).cast<double>(), kh = k.middleCols(h * 64, 64).cast<double>();
+    Mat<double> p = (qh * kh.transpose()) / 8.0;
+    for (int64_t i = 0; i < S; ++i) {
+      p.row(i).array() = (p.row(i).array() - p.row(i).maxCoeff()).exp();
+      p.row(i) /= p.row(i).sum();
+    }
+    want.middleCols(h * 64, 64) = p * v.middleCols(h * 64, 64).cast<double>();
+  }
+  EXPECT_REL_LE("vision f32: attention_core vs f64", rel_err(one, want), 1e-5);
+}
+
+// The tower reuses one set of layer buffers from layer to layer: the same bits as the layers one by one,
+// each with fresh buffers (vision_layer), traces included.
+TEST(VisionEncoder, TowerEqualsItsLayersOneByOne) {
+  const VisionConfig c = small_vision(3);
+  Rng rng(710);
+  const auto w64 = ref::random_vision_weights(c, rng);
+  const auto px = random_pixels(c, 1, rng);
+  auto check = [&](auto policy, const char* name) {
+    using P = decltype(policy);
+    using T = typename P::T;
+    const auto w = ref::convert_weights<P>(w64);
+    ref::VisionTrace<T> tr;
+    const Mat<T> tower = ref::vision_tower<P>(px, w, c, &tr);
+    Mat<T> h = ref::layer_norm<P>(ref::patch_embed<P>(px, w, c), w.pre_layrnorm, c.layer_norm_eps);
+    for (std::size_t l = 0; l < w.layers.size(); ++l) {
+      ref::VisionLayerTrace<T> lt;
+      h = ref::vision_layer<P>(h, w.layers[l], c, &lt);
+      EXPECT_TRUE(same_bits(lt.attn, tr.layers[l].attn)) << name << " layer " << l;
+      EXPECT_TRUE(same_bits(lt.mlp, tr.layers[l].mlp)) << name << " layer " << l;
+      EXPECT_TRUE(same_bits(lt.output, tr.layers[l].output)) << name << " layer " << l;
+    }
+    EXPECT_TRUE(same_bits(Mat<T>(h.bottomRows(576)), tower)) << name;
+  };
+  check(F64{}, "f64");
+  check(F32{}, "f32");
+  check(BF16{}, "bf16");
 }
 
 // The per-layer hook (VisionOptions::after_layer): one that writes a layer's own output back changes
