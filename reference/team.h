@@ -33,10 +33,10 @@ void run_team(int parts, const std::function<void(int part, int parts)>& fn);
 int64_t team_block(int part, int parts, int64_t n, int64_t align, int64_t* first);
 
 // fn(i0, i1) over contiguous blocks [i0, i1) of n items (multiples of `align` but the last) that cover
-// them all, on a team of blas_team_threads() parts (reference/blas_cpu.h) when `work` (values or multiply-adds) is at least
-// kTeamMinWork, else on the caller alone. Each item is computed by one part, so for work that is local
-// to an item (a row of LayerNorm, GELU, a bias or residual add; a column block of a GEMM) the result is
-// the same either way.
+// them all, on a team of blas_team_threads() parts (reference/blas_cpu.h) when `work` (values or
+// multiply-adds) is at least kTeamMinWork, else on the caller alone. Each item is computed by one part,
+// so for work that is local to an item (a row of LayerNorm, GELU, a bias or residual add; a column block
+// of a GEMM) the result is the same either way.
 inline constexpr int64_t kTeamMinWork = int64_t{1} << 15;
 void team_for(int64_t n, int64_t align, int64_t work, const std::function<void(int64_t i0, int64_t i1)>& fn);
 

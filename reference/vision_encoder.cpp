@@ -106,7 +106,8 @@ static void attention_heads(const Mat<typename P::T>& q, const Mat<typename P::T
 }
 
 // The buffers of one encoder layer, reused from layer to layer and crop to crop by the tower: fresh
-// ones for every layer were ~170 000 page faults per crop (704 MB of fresh pages, ~7 % of its time).
+// ones for every layer were ~172 000 page faults per crop (704 MB of fresh pages, each one zeroed by the
+// kernel; docs/perf/vl-vision-cpu.md).
 template <class T> struct LayerScratch {
   Mat<T> ln;       // [S, D] layer_norm1 / layer_norm2 output
   Mat<T> q, k, v;  // [S, D] projections

@@ -1,7 +1,7 @@
 // The reference's thread team (reference/team.h) and the single-threaded BLAS scope (reference/blas_cpu.h):
 // every item in exactly one block, every part run once with the count actually run, an exception in a
-// part thrown once all parts finished, small work on the caller, and OpenBLAS's count held at 1 inside the scope (blas_threads() still the outside count) and
-// restored after it, nested scopes included.
+// part thrown once all parts finished, small work on the caller, and OpenBLAS's count held at 1 inside
+// the scope (blas_threads() still the outside count) and restored after it, nested scopes included.
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
